@@ -1,0 +1,167 @@
+// Package store keeps natter's durable state on JetStream: users and their
+// credentials, chats, memberships, device presence and every chat message.
+//
+// Store is the contract the node relies on; JetStream implements it on one
+// stream (CHAT_MSGS) and a few KV buckets, all named by package subjects and
+// bootstrapped idempotently by Open. The package does not know about
+// WebSockets, tokens or the wire protocol.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by Store methods; callers test them with errors.Is.
+var (
+	ErrNotFound  = errors.New("store: not found")
+	ErrNameTaken = errors.New("store: name already taken")
+	ErrNotMember = errors.New("store: not a member")
+	ErrInvalid   = errors.New("store: invalid argument")
+	ErrConflict  = errors.New("store: concurrent update")
+)
+
+// Kind is the kind of a chat.
+type Kind string
+
+// Chat kinds.
+const (
+	// Public is a room anyone may join; it is found by its name.
+	Public Kind = "public"
+	// Private is a group whose members are added by its members.
+	Private Kind = "private"
+	// Direct is a 1:1 chat between exactly two users.
+	Direct Kind = "direct"
+)
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool { return k == Public || k == Private || k == Direct }
+
+// Member roles.
+const (
+	RoleOwner  = "owner"
+	RoleMember = "member"
+)
+
+// User is an account. Guests are users that live as long as their one
+// connection; the node deletes them (and their memberships) at disconnect.
+type User struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	PasswordHash []byte    `json:"passwordHash,omitempty"`
+	Roles        []string  `json:"roles,omitempty"`
+	Guest        bool      `json:"guest,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+// Chat is a public room, a private group or a direct chat.
+type Chat struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Kind      Kind      `json:"kind"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Member is one user's membership of one chat.
+type Member struct {
+	ChatID   string    `json:"chat"`
+	UserID   string    `json:"user"`
+	Role     string    `json:"role"`
+	JoinedAt time.Time `json:"joinedAt"`
+}
+
+// Message is one stored chat message. Seq is the CHAT_MSGS stream sequence:
+// strictly increasing within a chat (and across chats), gaps between one
+// chat's messages are other chats' messages.
+type Message struct {
+	ChatID   string    `json:"-"`
+	Seq      uint64    `json:"-"`
+	ID       string    `json:"id"`
+	UserID   string    `json:"user"`
+	DeviceID string    `json:"device,omitempty"`
+	Text     string    `json:"message"`
+	PostedAt time.Time `json:"postedAt"`
+}
+
+// Device is one connected device (a WebSocket connection) of a user.
+type Device struct {
+	UserID      string    `json:"user"`
+	DeviceID    string    `json:"device"`
+	NodeID      string    `json:"node"`
+	ConnectedAt time.Time `json:"connectedAt"`
+}
+
+// Page selects messages of one chat. At most one of Before and After is
+// set; with neither, the newest Limit messages are returned. Results are
+// always in ascending Seq order.
+type Page struct {
+	Before uint64 // messages with Seq < Before
+	After  uint64 // messages with Seq > After
+	Limit  int    // 1..MaxPageLimit; 0 means DefaultPageLimit
+}
+
+// Page limits.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 1000
+)
+
+// Store is natter's durable state. All methods are safe for concurrent use
+// and honour ctx for cancellation and deadlines.
+type Store interface {
+	// CreateUser stores a new user; names are unique case-insensitively
+	// (ErrNameTaken). u.ID must be a valid subject token.
+	CreateUser(ctx context.Context, u User) error
+	// User returns a user by id (ErrNotFound).
+	User(ctx context.Context, id string) (User, error)
+	// UserByName returns a user by name, case-insensitively (ErrNotFound).
+	UserByName(ctx context.Context, name string) (User, error)
+	// DeleteUser removes a user, its name and all its memberships. It is
+	// idempotent. The node uses it for guests.
+	DeleteUser(ctx context.Context, id string) error
+
+	// CreateChat stores a new chat with its members; the creator becomes
+	// owner. Public room names are unique (ErrNameTaken).
+	CreateChat(ctx context.Context, c Chat, members []string) error
+	// Chat returns a chat by id (ErrNotFound).
+	Chat(ctx context.Context, id string) (Chat, error)
+	// PublicRoom returns the public room with this exact name (ErrNotFound).
+	PublicRoom(ctx context.Context, name string) (Chat, error)
+	// EnsurePublicRoom returns the public room with this name, creating it
+	// (owned by creator) if it does not exist; concurrent callers on any
+	// node get the same room. created reports whether this call made it.
+	EnsurePublicRoom(ctx context.Context, name, creator string) (c Chat, created bool, err error)
+
+	// AddMember makes userID a member of chatID; added is false if it
+	// already was (the old membership is kept).
+	AddMember(ctx context.Context, chatID, userID, role string) (added bool, err error)
+	// RemoveMember ends a membership; removed is false if there was none.
+	RemoveMember(ctx context.Context, chatID, userID string) (removed bool, err error)
+	// Member returns one membership (ErrNotMember).
+	Member(ctx context.Context, chatID, userID string) (Member, error)
+	// Members lists a chat's members, without consumers (direct gets).
+	Members(ctx context.Context, chatID string) ([]Member, error)
+	// UserChats lists the memberships of a user, without consumers.
+	UserChats(ctx context.Context, userID string) ([]Member, error)
+
+	// PublishMessage stores m on its chat's subject with m.ID as the
+	// dedup id and returns its sequence. It retries on timeouts and
+	// missing stream responses with the same id, so a retried or
+	// repeated publish of the same id (within the dedup window) yields
+	// one stored message and the same sequence; duplicate reports that.
+	PublishMessage(ctx context.Context, m Message) (seq uint64, duplicate bool, err error)
+	// Messages returns a page of one chat's messages in ascending order,
+	// read with batched direct gets (no consumers).
+	Messages(ctx context.Context, chatID string, p Page) ([]Message, error)
+	// LastSeq returns the sequence of the chat's newest message, 0 if none.
+	LastSeq(ctx context.Context, chatID string) (uint64, error)
+
+	// PutDevice records a connected device.
+	PutDevice(ctx context.Context, d Device) error
+	// DeleteDevice removes a device record; it is idempotent.
+	DeleteDevice(ctx context.Context, userID, deviceID string) error
+	// UserDevices lists a user's recorded devices.
+	UserDevices(ctx context.Context, userID string) ([]Device, error)
+}

@@ -1,0 +1,223 @@
+// Package subjects is the only place where natter builds, parses and
+// validates NATS subjects, stream and bucket names and KV keys.
+//
+// Every id that goes into a subject or key is a single subject token made of
+// [A-Za-z0-9_-]; anything else is rejected at the edge with ValidID. User
+// data (user names, room names) never goes into a subject: it is encoded
+// with NameKey before it becomes part of a KV key.
+//
+// It is not the place for the meaning of messages on those subjects; that
+// lives with their publishers and subscribers, named in each doc comment.
+package subjects
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// MaxIDLen is the longest id accepted in a subject or key.
+const MaxIDLen = 64
+
+// ValidID reports whether s can be used as a single subject token: 1 to
+// MaxIDLen characters of [A-Za-z0-9_-].
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Stream and bucket names.
+const (
+	// StreamMessages stores every chat message on ChatMsg subjects.
+	StreamMessages = "CHAT_MSGS"
+
+	// BucketUsers maps UserKey -> user record.
+	BucketUsers = "natter_users"
+	// BucketUserNames maps NameKey(normalized name) -> user id; Create makes names unique.
+	BucketUserNames = "natter_user_names"
+	// BucketChats maps ChatKey -> chat record.
+	BucketChats = "natter_chats"
+	// BucketRoomNames maps NameKey(public room name) -> chat id.
+	BucketRoomNames = "natter_room_names"
+	// BucketMembers holds every membership twice: under MemberKey and UserChatKey.
+	BucketMembers = "natter_members"
+	// BucketPresence holds node leases (NodeLeaseKey) and devices (DeviceKey).
+	BucketPresence = "natter_presence"
+)
+
+// ChatMsg is the subject a node publishes an accepted chat message to; the
+// CHAT_MSGS stream stores it. Publisher: the node that accepted the send.
+func ChatMsg(chatID string) string { return "chat." + chatID + ".msg" }
+
+// ChatMsgWildcard is the CHAT_MSGS stream's subject filter.
+const ChatMsgWildcard = "chat.*.msg"
+
+// ParseChatMsg returns the chat id of a ChatMsg subject.
+func ParseChatMsg(subject string) (chatID string, ok bool) {
+	return middle(subject, "chat.", ".msg")
+}
+
+// LiveChat is the subject CHAT_MSGS republishes every stored message of a
+// chat to. Subscribers: every node that holds a device of a member.
+func LiveChat(chatID string) string { return "live.chat." + chatID }
+
+// LiveChatWildcard matches every LiveChat subject; it is the RePublish
+// destination pattern's shape.
+const LiveChatWildcard = "live.chat.*"
+
+// RePublishDestination is the stream RePublish destination template that
+// maps ChatMsg subjects to LiveChat subjects.
+const RePublishDestination = "live.chat.{{wildcard(1)}}"
+
+// ParseLiveChat returns the chat id of a LiveChat subject.
+func ParseLiveChat(subject string) (chatID string, ok bool) {
+	return suffix(subject, "live.chat.")
+}
+
+// UserEvents carries membership changes and direct notices for a user.
+// Publisher: the node that changed the membership. Subscribers: nodes that
+// hold a device of the user (through UserEventsWildcard).
+func UserEvents(userID string) string { return "user." + userID + ".evt" }
+
+// UserEventsWildcard matches every UserEvents subject.
+const UserEventsWildcard = "user.*.evt"
+
+// ParseUserEvents returns the user id of a UserEvents subject.
+func ParseUserEvents(subject string) (userID string, ok bool) {
+	return middle(subject, "user.", ".evt")
+}
+
+// ChatEvent carries ephemeral, unstored signals of a chat (presence
+// notices, typing). Publisher: any node. Subscribers: nodes with a device
+// of a member (through ChatEventWildcard).
+func ChatEvent(chatID, kind string) string { return "evt.chat." + chatID + "." + kind }
+
+// ChatEventWildcard matches every ChatEvent subject.
+const ChatEventWildcard = "evt.chat.*.*"
+
+// ParseChatEvent returns the chat id and kind of a ChatEvent subject.
+func ParseChatEvent(subject string) (chatID, kind string, ok bool) {
+	rest, ok := strings.CutPrefix(subject, "evt.chat.")
+	if !ok {
+		return "", "", false
+	}
+	chatID, kind, ok = strings.Cut(rest, ".")
+	if !ok || !ValidID(chatID) || !ValidID(kind) {
+		return "", "", false
+	}
+	return chatID, kind, true
+}
+
+// Broadcast carries server-wide frames (the seeds' "chat" and "ping"
+// channels). Publisher: any node. Subscribers: every node.
+const Broadcast = "natter.broadcast"
+
+// NodeRequest is a request directed at one node (presence queries, drain).
+// Publisher: any node or operator tool. Subscriber: that node.
+func NodeRequest(nodeID, op string) string { return "natter.node." + nodeID + "." + op }
+
+// NodeWildcard matches every request directed at nodeID.
+func NodeWildcard(nodeID string) string { return "natter.node." + nodeID + ".>" }
+
+// ParseNodeRequest returns the node id and operation of a NodeRequest subject.
+func ParseNodeRequest(subject string) (nodeID, op string, ok bool) {
+	rest, ok := strings.CutPrefix(subject, "natter.node.")
+	if !ok {
+		return "", "", false
+	}
+	nodeID, op, ok = strings.Cut(rest, ".")
+	if !ok || !ValidID(nodeID) || !ValidID(op) {
+		return "", "", false
+	}
+	return nodeID, op, true
+}
+
+// UserKey is the BucketUsers key of a user.
+func UserKey(userID string) string { return userID }
+
+// ChatKey is the BucketChats key of a chat.
+func ChatKey(chatID string) string { return chatID }
+
+// NameKey encodes user data (a user or room name) as a KV key: base64url
+// without padding, which uses only key-safe characters.
+func NameKey(name string) string { return base64.RawURLEncoding.EncodeToString([]byte(name)) }
+
+// MemberKey is the BucketMembers key listing userID among chatID's members.
+func MemberKey(chatID, userID string) string { return "chat." + chatID + "." + userID }
+
+// ChatMembersFilter matches every MemberKey of chatID.
+func ChatMembersFilter(chatID string) string { return "chat." + chatID + ".*" }
+
+// ParseMemberKey returns the chat and user of a MemberKey.
+func ParseMemberKey(key string) (chatID, userID string, ok bool) {
+	return pair(key, "chat.")
+}
+
+// UserChatKey is the BucketMembers key listing chatID among userID's chats.
+func UserChatKey(userID, chatID string) string { return "user." + userID + "." + chatID }
+
+// UserChatsFilter matches every UserChatKey of userID.
+func UserChatsFilter(userID string) string { return "user." + userID + ".*" }
+
+// ParseUserChatKey returns the user and chat of a UserChatKey.
+func ParseUserChatKey(key string) (userID, chatID string, ok bool) {
+	return pair(key, "user.")
+}
+
+// NodeLeaseKey is the BucketPresence key a node refreshes while it is alive.
+func NodeLeaseKey(nodeID string) string { return "node." + nodeID }
+
+// DeviceKey is the BucketPresence key of one connected device of userID.
+func DeviceKey(userID, deviceID string) string { return "dev." + userID + "." + deviceID }
+
+// UserDevicesFilter matches every DeviceKey of userID.
+func UserDevicesFilter(userID string) string { return "dev." + userID + ".*" }
+
+// ParseDeviceKey returns the user and device of a DeviceKey.
+func ParseDeviceKey(key string) (userID, deviceID string, ok bool) {
+	return pair(key, "dev.")
+}
+
+// middle returns the single valid token between prefix and suffix.
+func middle(s, prefix, suffix string) (string, bool) {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok {
+		return "", false
+	}
+	tok, ok := strings.CutSuffix(rest, suffix)
+	if !ok || !ValidID(tok) {
+		return "", false
+	}
+	return tok, true
+}
+
+// suffix returns the single valid token after prefix.
+func suffix(s, prefix string) (string, bool) {
+	tok, ok := strings.CutPrefix(s, prefix)
+	if !ok || !ValidID(tok) {
+		return "", false
+	}
+	return tok, true
+}
+
+// pair returns the two valid tokens after prefix.
+func pair(s, prefix string) (a, b string, ok bool) {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok {
+		return "", "", false
+	}
+	a, b, ok = strings.Cut(rest, ".")
+	if !ok || !ValidID(a) || !ValidID(b) {
+		return "", "", false
+	}
+	return a, b, true
+}
