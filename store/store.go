@@ -68,6 +68,7 @@ type Chat struct {
 type Member struct {
 	ChatID   string    `json:"chat"`
 	UserID   string    `json:"user"`
+	Name     string    `json:"name,omitempty"` // the user's name, so member lists need no user lookups
 	Role     string    `json:"role"`
 	JoinedAt time.Time `json:"joinedAt"`
 }
@@ -80,6 +81,7 @@ type Message struct {
 	Seq      uint64    `json:"-"`
 	ID       string    `json:"id"`
 	UserID   string    `json:"user"`
+	UserName string    `json:"name,omitempty"` // the sender's name when sent, so readers need no user lookup
 	DeviceID string    `json:"device,omitempty"`
 	Text     string    `json:"message"`
 	PostedAt time.Time `json:"postedAt"`

@@ -221,3 +221,8 @@ func pair(s, prefix string) (a, b string, ok bool) {
 	}
 	return a, b, true
 }
+
+// Presence carries device online/offline transitions of a user on a node.
+// Publisher: the node where a user's first device connected or last one
+// went. Subscribers: every node (they keep the cluster presence view).
+const Presence = "natter.presence"

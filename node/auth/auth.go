@@ -1,0 +1,145 @@
+// Package auth issues and verifies natter's access tokens (HS256 JWTs signed
+// with the cluster secret) and hashes passwords with bcrypt.
+//
+// It holds no state beyond the secret; users live in package store.
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Errors.
+var (
+	ErrBadToken    = errors.New("auth: invalid token")
+	ErrBadPassword = errors.New("auth: wrong password")
+)
+
+// DefaultTTL is how long a token is valid.
+const DefaultTTL = 24 * time.Hour
+
+// MinSecretLen is the shortest accepted signing secret.
+const MinSecretLen = 16
+
+// Claims is what a token asserts.
+type Claims struct {
+	UserID string
+	Name   string
+	Expiry time.Time
+}
+
+// Tokens signs and verifies tokens with one secret.
+type Tokens struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+// NewTokens returns a signer for secret; ttl 0 means DefaultTTL.
+func NewTokens(secret string, ttl time.Duration) (*Tokens, error) {
+	if len(secret) < MinSecretLen {
+		return nil, fmt.Errorf("auth: secret must be at least %d characters", MinSecretLen)
+	}
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Tokens{secret: []byte(secret), ttl: ttl, now: time.Now}, nil
+}
+
+type jwtClaims struct {
+	Name string `json:"name"`
+	jwt.RegisteredClaims
+}
+
+// Issue returns a signed token for the user.
+func (t *Tokens) Issue(userID, name string) (string, error) {
+	now := t.now()
+	c := jwtClaims{
+		Name: name,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   userID,
+			Issuer:    "natter",
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign token: %w", err)
+	}
+	return s, nil
+}
+
+// Verify checks a token's signature, algorithm and expiry.
+func (t *Tokens) Verify(token string) (Claims, error) {
+	var c jwtClaims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer("natter"),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.now),
+	)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrBadToken, err)
+	}
+	if c.Subject == "" {
+		return Claims{}, fmt.Errorf("%w: no subject", ErrBadToken)
+	}
+	return Claims{UserID: c.Subject, Name: c.Name, Expiry: c.ExpiresAt.Time}, nil
+}
+
+// HashPassword returns a bcrypt hash of password.
+func HashPassword(password string) ([]byte, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("auth: hash password: %w", err)
+	}
+	return h, nil
+}
+
+// CheckPassword compares password with a hash from HashPassword.
+func CheckPassword(hash []byte, password string) error {
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil {
+		return ErrBadPassword
+	}
+	return nil
+}
+
+// LoadOrCreateSecret returns the secret stored in dir/secret, generating a
+// random one (0600) the first time, so a single node keeps its tokens valid
+// across restarts without configuration.
+func LoadOrCreateSecret(dir string) (string, error) {
+	path := filepath.Join(dir, "secret")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < MinSecretLen {
+			return "", fmt.Errorf("auth: secret in %s is shorter than %d characters", path, MinSecretLen)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("auth: read secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("auth: generate secret: %w", err)
+	}
+	s := hex.EncodeToString(raw)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("auth: create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("auth: write secret: %w", err)
+	}
+	return s, nil
+}

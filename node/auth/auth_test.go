@@ -1,0 +1,68 @@
+package auth
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestTokenRoundTrip(t *testing.T) {
+	tk, err := NewTokens("0123456789abcdef0123", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := tk.Issue("u1", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tk.Verify(s)
+	if err != nil || c.UserID != "u1" || c.Name != "alice" {
+		t.Fatalf("Verify = %+v, %v", c, err)
+	}
+}
+
+func TestTokenRejects(t *testing.T) {
+	tk, _ := NewTokens("0123456789abcdef0123", time.Hour)
+	other, _ := NewTokens("another-secret-0123456", time.Hour)
+	forged, _ := other.Issue("u1", "alice")
+	expired, _ := NewTokens("0123456789abcdef0123", time.Hour)
+	expired.now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
+	old, _ := expired.Issue("u1", "alice")
+	for name, tok := range map[string]string{"garbage": "abc", "empty": "", "forged": forged, "expired": old,
+		"none alg": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1MSIsImlzcyI6Im5hdHRlciJ9."} {
+		if _, err := tk.Verify(tok); !errors.Is(err, ErrBadToken) {
+			t.Errorf("%s: Verify = %v, want ErrBadToken", name, err)
+		}
+	}
+}
+
+func TestShortSecret(t *testing.T) {
+	if _, err := NewTokens("short", 0); err == nil {
+		t.Fatal("short secret accepted")
+	}
+}
+
+func TestPassword(t *testing.T) {
+	h, err := HashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPassword(h, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPassword(h, "wrong"); !errors.Is(err, ErrBadPassword) {
+		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+func TestLoadOrCreateSecret(t *testing.T) {
+	dir := t.TempDir()
+	a, err := LoadOrCreateSecret(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadOrCreateSecret(dir)
+	if err != nil || a != b || len(a) < MinSecretLen {
+		t.Fatalf("second load = %q, %v; first %q", b, err, a)
+	}
+}
