@@ -124,21 +124,25 @@ type Store interface {
 	// idempotent. The node uses it for guests.
 	DeleteUser(ctx context.Context, id string) error
 
-	// CreateChat stores a new chat with its members; the creator becomes
-	// owner. Public room names are unique (ErrNameTaken).
-	CreateChat(ctx context.Context, c Chat, members []string) error
+	// CreateChat stores a new chat with its members (their ChatID is set
+	// from c, an empty Role means member, an empty JoinedAt now); the
+	// creator becomes owner and is added if absent. Public room names are
+	// unique (ErrNameTaken).
+	CreateChat(ctx context.Context, c Chat, members []Member) error
 	// Chat returns a chat by id (ErrNotFound).
 	Chat(ctx context.Context, id string) (Chat, error)
 	// PublicRoom returns the public room with this exact name (ErrNotFound).
 	PublicRoom(ctx context.Context, name string) (Chat, error)
 	// EnsurePublicRoom returns the public room with this name, creating it
-	// (owned by creator) if it does not exist; concurrent callers on any
+	// (CreatedBy creator) if it does not exist; concurrent callers on any
 	// node get the same room. created reports whether this call made it.
+	// It adds no membership: joining is the caller's AddMember.
 	EnsurePublicRoom(ctx context.Context, name, creator string) (c Chat, created bool, err error)
 
-	// AddMember makes userID a member of chatID; added is false if it
-	// already was (the old membership is kept).
-	AddMember(ctx context.Context, chatID, userID, role string) (added bool, err error)
+	// AddMember stores membership m (an empty Role means member, an empty
+	// JoinedAt now); added is false if the user already was a member (the
+	// old membership is kept).
+	AddMember(ctx context.Context, m Member) (added bool, err error)
 	// RemoveMember ends a membership; removed is false if there was none.
 	RemoveMember(ctx context.Context, chatID, userID string) (removed bool, err error)
 	// Member returns one membership (ErrNotMember).

@@ -1,0 +1,106 @@
+// Command natter runs one natter node: the WebSocket chat server, its HTTP
+// API and browser page on one port, with an embedded NATS server (or an
+// external one) for fan-out and JetStream for storage.
+//
+//	go run ./cmd/natter                # embedded NATS, data in ./natter-data
+//	go run ./cmd/natter --help         # every setting
+//
+// Every flag can also be set in the environment as NATTER_<NAME>, e.g.
+// NATTER_LISTEN=:9000; a flag given on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/natterchat/natter/node"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "natter:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	opts, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(opts.logFormat, opts.logLevel)
+	cfg := opts.nodeConfig(log)
+
+	l, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.listen, err)
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	fmt.Printf("natter node %s: open %s in a browser (WebSocket at %s)\n", n.ID(), pageURL(l.Addr()), wsURL(l.Addr()))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- n.Serve(l) }()
+
+	select {
+	case err := <-serveErr:
+		_ = n.Shutdown(context.Background())
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	stop() // a second signal kills the process the default way
+	log.Info("signal received; draining", slog.Duration("deadline", opts.drainTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), opts.drainTimeout)
+	defer cancel()
+	if err := n.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	<-serveErr
+	return nil
+}
+
+// pageURL turns a listen address into a URL a browser on this machine can
+// open (":8080" listens everywhere; localhost reaches it).
+func pageURL(a net.Addr) string {
+	return "http://" + hostPort(a) + "/"
+}
+
+func wsURL(a net.Addr) string {
+	return "ws://" + hostPort(a) + "/ws"
+}
+
+func hostPort(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func newLogger(format, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	o := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, o))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, o))
+}

@@ -1,0 +1,117 @@
+package node
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/natterchat/natter/node/wsconn"
+	"github.com/natterchat/natter/store"
+)
+
+// Config configures a Node. Every zero value means the default documented
+// on its field; New applies them. Flags and environment variables live in
+// cmd/natter, not here.
+type Config struct {
+	// NodeID names this node in the cluster (a subject token). Default:
+	// read from DataDir/node-id, generated there on first start.
+	NodeID string
+	// DataDir holds JetStream's storage (embedded server), the generated
+	// secret and node id. Default "./natter-data".
+	DataDir string
+	// NATSURL connects to an external NATS (with JetStream) instead of
+	// starting an embedded server. Comma-separated URLs are allowed.
+	NATSURL string
+	// Secret signs tokens (HS256). Default: generated into DataDir/secret.
+	// Every node of a cluster needs the same secret.
+	Secret string
+	// APIKey enables the server API (broadcast) for requests carrying
+	// "Authorization: Bearer APIKey". Empty: the server API is off.
+	APIKey string
+	// AllowGuests gives connections without a token a fresh guest
+	// identity that ends with the connection.
+	AllowGuests bool
+	// AllowedOrigins lists browser origins (scheme://host[:port]) allowed
+	// to open WebSockets besides the node's own host. "*" allows any.
+	AllowedOrigins []string
+
+	// MaxMessageLen is the longest message text in characters. Default 4000.
+	MaxMessageLen int
+	// MaxRoomsPerUser caps a user's memberships. Default 1000.
+	MaxRoomsPerUser int
+	// MaxDevicesPerUser caps a user's connections on this node. Default 64.
+	MaxDevicesPerUser int
+	// MaxConnections caps this node's WebSocket connections; past it the
+	// handshake is refused with 503. Default 1,000,000 (in practice the
+	// open-files limit is lower).
+	MaxConnections int
+	// MaxHandshakes caps concurrent WebSocket handshakes; further
+	// connections wait in the kernel's accept queue. Default 256.
+	MaxHandshakes int
+	// HandshakeTimeout bounds a handshake from accept to upgrade. Default 5s.
+	HandshakeTimeout time.Duration
+	// RateLimit is the frames per second one device may send (sustained);
+	// RateBurst the burst. Defaults 20 and 40.
+	RateLimit float64
+	RateBurst int
+	// TokenTTL is how long issued tokens are valid. Default 24h.
+	TokenTTL time.Duration
+	// ResumeLimit caps the messages one Resume replays. Default 1000.
+	ResumeLimit int
+	// RequestTimeout bounds one client request's storage work (sends are
+	// retried with the same id within it). Default 15s.
+	RequestTimeout time.Duration
+
+	// Conn configures the connection layer (workers, frame and queue
+	// limits, ping and idle timeouts); see wsconn.Config for defaults.
+	Conn wsconn.Config
+	// Store configures streams and buckets; see store.Config.
+	Store store.Config
+
+	// Logger receives structured logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "./natter-data"
+	}
+	if c.MaxMessageLen <= 0 {
+		c.MaxMessageLen = 4000
+	}
+	if c.MaxRoomsPerUser <= 0 {
+		c.MaxRoomsPerUser = 1000
+	}
+	if c.MaxDevicesPerUser <= 0 {
+		c.MaxDevicesPerUser = 64
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 1_000_000
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = 256
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.RateLimit <= 0 {
+		c.RateLimit = 20
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 40
+	}
+	if c.ResumeLimit <= 0 {
+		c.ResumeLimit = 1000
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Conn.Logger == nil {
+		c.Conn.Logger = c.Logger
+	}
+	if c.Store.Logger == nil {
+		c.Store.Logger = c.Logger
+	}
+}

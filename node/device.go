@@ -1,0 +1,209 @@
+package node
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
+	"github.com/natterchat/natter/store"
+)
+
+// maxQueuedFrames bounds the client frames waiting for a device's runner;
+// a client that outruns it (past its rate limit, too) is flooding.
+const maxQueuedFrames = 256
+
+// device is one WebSocket connection of a user. It owns no goroutine while
+// idle: client frames are queued by the connection layer's worker and run,
+// in order, by a runner goroutine that exists only while frames wait.
+type device struct {
+	// Immutable after the handshake goroutine set it up.
+	id   string
+	n    *Node
+	user *localUser
+	conn *wsconn.Conn
+
+	mu       sync.Mutex
+	queue    [][]byte            // guarded by mu: frames awaiting the runner
+	running  bool                // guarded by mu: a runner goroutine exists
+	live     bool                // guarded by mu: setup done, frames may run
+	// registered and closed order attach against OnClose: whichever sees
+	// both set runs the device's cleanup.
+	registered bool // guarded by mu
+	closed     bool // guarded by mu
+	presenceUp bool // guarded by mu: an "up" presence event went out
+	resuming map[string]struct{} // guarded by mu: chats replaying; live delivery skips them
+	noEcho   map[string]struct{} // guarded by mu: ids of this device's echo:false sends
+	// special counts entries of resuming and noEcho, so that the fan-out
+	// skips the lock for the usual device that has none.
+	special atomic.Int32
+
+	// Owned by the connection layer's OnMessage calls (never concurrent).
+	tokens   float64
+	lastFill time.Time
+}
+
+// send queues a prepared frame. A full queue closes the connection as a
+// slow consumer (the client resumes after reconnecting), so nothing here
+// blocks the caller.
+func (d *device) send(f *wsconn.Frame) {
+	_ = d.conn.Send(f)
+}
+
+// sendFrame encodes and queues one frame.
+func (d *device) sendFrame(channel, typ string, contents any) {
+	d.send(wsconn.NewTextFrame(wire.Encode(channel, typ, contents)))
+}
+
+// sendError answers a rejected client frame.
+func (d *device) sendError(channel, ref, typ string, e *wire.Error) {
+	out := *e
+	out.Ref, out.Type = ref, typ
+	if channel == "" {
+		channel = wire.ChannelSession
+	}
+	d.sendFrame(channel, wire.TypeError, &out)
+	d.n.metrics.clientErrors.Add(1)
+}
+
+// allow applies the device's token bucket; it runs on OnMessage calls.
+func (d *device) allow(now time.Time, rate float64, burst int) bool {
+	if d.lastFill.IsZero() {
+		d.tokens = float64(burst)
+	} else {
+		d.tokens += now.Sub(d.lastFill).Seconds() * rate
+		if d.tokens > float64(burst) {
+			d.tokens = float64(burst)
+		}
+	}
+	d.lastFill = now
+	if d.tokens < 1 {
+		return false
+	}
+	d.tokens--
+	return true
+}
+
+// enqueue hands a client frame to the runner, starting it if needed.
+// It reports false when the device is flooding.
+func (d *device) enqueue(frame []byte) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.queue) >= maxQueuedFrames {
+		return false
+	}
+	d.queue = append(d.queue, frame)
+	d.startRunnerLocked()
+	return true
+}
+
+// setLive marks setup done and runs frames that arrived during it.
+func (d *device) setLive() {
+	d.mu.Lock()
+	d.live = true
+	d.startRunnerLocked()
+	d.mu.Unlock()
+}
+
+func (d *device) startRunnerLocked() {
+	if d.live && !d.running && len(d.queue) > 0 {
+		d.running = true
+		d.n.runners.Add(1)
+		go d.run()
+	}
+}
+
+// run handles queued frames in order and exits when none are left.
+func (d *device) run() {
+	defer d.n.runners.Done()
+	for {
+		d.mu.Lock()
+		if len(d.queue) == 0 {
+			d.running = false
+			d.queue = nil // an idle device keeps no buffer
+			d.mu.Unlock()
+			return
+		}
+		frame := d.queue[0]
+		d.queue[0] = nil
+		d.queue = d.queue[1:]
+		d.mu.Unlock()
+		d.n.handleFrame(d, frame)
+	}
+}
+
+// skipDelivery reports whether live delivery of m in chatID must skip
+// this device: it is replaying the chat, or it sent m with echo false.
+func (d *device) skipDelivery(chatID string, m *store.Message) bool {
+	if d.special.Load() == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.resuming[chatID]; ok {
+		return true
+	}
+	if m.DeviceID == d.id {
+		if _, ok := d.noEcho[m.ID]; ok {
+			delete(d.noEcho, m.ID)
+			d.special.Add(-1)
+			return true
+		}
+	}
+	return false
+}
+
+// beginResume stops live delivery of chatID to d until endResume.
+func (d *device) beginResume(chatID string) {
+	d.mu.Lock()
+	if d.resuming == nil {
+		d.resuming = make(map[string]struct{})
+	}
+	if _, ok := d.resuming[chatID]; !ok {
+		d.resuming[chatID] = struct{}{}
+		d.special.Add(1)
+	}
+	d.mu.Unlock()
+}
+
+func (d *device) endResume(chatID string) {
+	d.mu.Lock()
+	if _, ok := d.resuming[chatID]; ok {
+		delete(d.resuming, chatID)
+		d.special.Add(-1)
+		if len(d.resuming) == 0 {
+			d.resuming = nil
+		}
+	}
+	d.mu.Unlock()
+}
+
+// suppressEcho keeps message id from this device's live delivery. It must
+// be called before publishing: the RePublish copy can arrive before the
+// publish returns.
+func (d *device) suppressEcho(id string) {
+	d.mu.Lock()
+	if d.noEcho == nil {
+		d.noEcho = make(map[string]struct{})
+	}
+	if _, ok := d.noEcho[id]; !ok {
+		d.noEcho[id] = struct{}{}
+		d.special.Add(1)
+	}
+	d.mu.Unlock()
+}
+
+// unsuppressEcho drops a suppression whose message was never delivered
+// (the publish failed, or it was a duplicate that is not re-delivered).
+func (d *device) unsuppressEcho(id string) {
+	d.mu.Lock()
+	if _, ok := d.noEcho[id]; ok {
+		delete(d.noEcho, id)
+		d.special.Add(-1)
+		if len(d.noEcho) == 0 {
+			d.noEcho = nil
+		}
+	}
+	d.mu.Unlock()
+}

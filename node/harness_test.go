@@ -1,0 +1,345 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/natterchat/natter/node/wire"
+)
+
+// testSecret signs tokens in tests.
+const testSecret = "test-secret-0123456789"
+
+// testAPIKey enables the server API in tests.
+const testAPIKey = "test-api-key"
+
+// testLogger discards node logs unless NATTER_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("NATTER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// testNode is a running node on 127.0.0.1 with its own embedded NATS.
+type testNode struct {
+	*Node
+	addr    string // host:port
+	dataDir string
+	t       testing.TB
+	serve   chan error
+}
+
+// startNode starts a node on a fresh data dir; mod adjusts its config.
+func startNode(t testing.TB, mod func(*Config)) *testNode {
+	t.Helper()
+	return startNodeDir(t, t.TempDir(), mod)
+}
+
+// startNodeDir starts a node on dataDir, so a test can restart a node on
+// the same data.
+func startNodeDir(t testing.TB, dataDir string, mod func(*Config)) *testNode {
+	t.Helper()
+	cfg := Config{DataDir: dataDir, Secret: testSecret, APIKey: testAPIKey, Logger: testLogger()}
+	if mod != nil {
+		mod(&cfg)
+	}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatalf("node.New: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &testNode{Node: n, addr: l.Addr().String(), dataDir: dataDir, t: t, serve: make(chan error, 1)}
+	go func() { tn.serve <- n.Serve(l) }()
+	t.Cleanup(tn.stop)
+	return tn
+}
+
+// stop shuts the node down (idempotent) and checks Serve returned.
+func (tn *testNode) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := tn.Shutdown(ctx); err != nil {
+		tn.t.Errorf("Shutdown: %v", err)
+	}
+	select {
+	case <-tn.serve:
+	case <-time.After(10 * time.Second):
+		tn.t.Errorf("Serve did not return after Shutdown")
+	}
+}
+
+func (tn *testNode) url(path string) string { return "http://" + tn.addr + path }
+
+// api makes an HTTP request with an optional bearer token and JSON body
+// and decodes the JSON answer into out (if non-nil). It returns the status.
+func (tn *testNode) api(method, path, token string, body, out any) int {
+	tn.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		if s, ok := body.(string); ok {
+			rd = strings.NewReader(s)
+		} else {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+	}
+	req, err := http.NewRequest(method, tn.url(path), rd)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tn.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			tn.t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// account is a registered user.
+type account struct {
+	ID, Name, Token string
+}
+
+// register creates a user through the API.
+func (tn *testNode) register(name string) account {
+	tn.t.Helper()
+	var out struct{ User, Name, Token string }
+	if st := tn.api("POST", "/api/users", "", map[string]string{"name": name, "password": "password-" + name}, &out); st != http.StatusCreated {
+		tn.t.Fatalf("register %s: status %d", name, st)
+	}
+	return account{ID: out.User, Name: out.Name, Token: out.Token}
+}
+
+// frame is a received server frame.
+type frame struct {
+	Channel string `json:"channel"`
+	Message struct {
+		Type     string          `json:"type"`
+		Contents json.RawMessage `json:"contents"`
+	} `json:"message"`
+	raw []byte
+}
+
+func (f frame) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(f.Message.Contents, v); err != nil {
+		t.Fatalf("decode %s: %v", f.raw, err)
+	}
+}
+
+// client is a real WebSocket client (gobwas/ws) with a reader goroutine.
+type client struct {
+	t       testing.TB
+	conn    net.Conn
+	r       io.Reader // conn, behind what the dialer buffered
+	frames  chan frame
+	closed  chan struct{}
+	mu      sync.Mutex
+	closeCd ws.StatusCode // guarded by mu: the close code received
+	welcome wire.Welcome
+}
+
+// dial connects to path (e.g. "/ws?token=...") and reads the Welcome.
+func (tn *testNode) dial(path string) *client {
+	tn.t.Helper()
+	c, err := tn.tryDial(path, nil)
+	if err != nil {
+		tn.t.Fatalf("dial %s: %v", path, err)
+	}
+	f := c.expect(wire.TypeWelcome)
+	f.decode(tn.t, &c.welcome)
+	return c
+}
+
+// tryDial connects without reading anything.
+func (tn *testNode) tryDial(path string, header http.Header) (*client, error) {
+	d := ws.Dialer{Timeout: 5 * time.Second}
+	if header != nil {
+		d.Header = ws.HandshakeHeaderHTTP(header)
+	}
+	conn, br, _, err := d.Dial(context.Background(), "ws://"+tn.addr+path)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{t: tn.t, conn: conn, r: conn, frames: make(chan frame, 4096), closed: make(chan struct{})}
+	if br != nil {
+		// The server's first frames arrived with the handshake response.
+		c.r = io.MultiReader(br, conn)
+	}
+	go c.read()
+	tn.t.Cleanup(func() { conn.Close() })
+	return c, nil
+}
+
+// dialUser connects as a registered user.
+func (tn *testNode) dialUser(a account) *client {
+	return tn.dial("/ws?token=" + a.Token)
+}
+
+func (c *client) read() {
+	defer close(c.closed)
+	for {
+		hdr, err := ws.ReadHeader(c.r)
+		if err != nil {
+			return
+		}
+		payload := make([]byte, hdr.Length)
+		if _, err := io.ReadFull(c.r, payload); err != nil {
+			return
+		}
+		switch hdr.OpCode {
+		case ws.OpClose:
+			code, _ := ws.ParseCloseFrameData(payload)
+			c.mu.Lock()
+			c.closeCd = code
+			c.mu.Unlock()
+			return
+		case ws.OpPing:
+			c.mu.Lock()
+			_ = ws.WriteFrame(c.conn, ws.MaskFrame(ws.NewPongFrame(payload)))
+			c.mu.Unlock()
+		case ws.OpText:
+			var f frame
+			if err := json.Unmarshal(payload, &f); err != nil {
+				c.t.Errorf("server sent invalid JSON %q", payload)
+				return
+			}
+			f.raw = payload
+			c.frames <- f
+		}
+	}
+}
+
+// send writes a text frame.
+func (c *client) send(s string) {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := wsutil.WriteClientText(c.conn, []byte(s)); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// sendf formats and writes a text frame.
+func (c *client) sendf(format string, args ...any) { c.send(fmt.Sprintf(format, args...)) }
+
+// next returns the next frame or fails after the timeout.
+func (c *client) next(timeout time.Duration) (frame, bool) {
+	select {
+	case f := <-c.frames:
+		return f, true
+	case <-time.After(timeout):
+		return frame{}, false
+	}
+}
+
+// expect returns the next frame of type typ, failing on any other frame
+// (presence notices aside, which arrive whenever co-members come and go).
+func (c *client) expect(typ string) frame {
+	c.t.Helper()
+	for {
+		f, ok := c.next(10 * time.Second)
+		if !ok {
+			c.t.Fatalf("timed out waiting for %s", typ)
+		}
+		if f.Channel == wire.ChannelPresence && typ != wire.TypeOnline && typ != wire.TypeOffline {
+			continue
+		}
+		if f.Message.Type != typ {
+			c.t.Fatalf("got %s, want %s", f.raw, typ)
+		}
+		return f
+	}
+}
+
+// waitFor skips frames until one of type typ arrives.
+func (c *client) waitFor(typ string) frame {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		f, ok := c.next(time.Until(deadline))
+		if ok && f.Message.Type == typ {
+			return f
+		}
+	}
+	c.t.Fatalf("timed out waiting for %s", typ)
+	return frame{}
+}
+
+// expectError returns the next Error frame's contents, skipping presence.
+func (c *client) expectError() wire.Error {
+	c.t.Helper()
+	var e wire.Error
+	c.expect(wire.TypeError).decode(c.t, &e)
+	return e
+}
+
+// expectNothing fails if a frame (other than presence) arrives within d.
+func (c *client) expectNothing(d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		f, ok := c.next(time.Until(deadline))
+		if !ok {
+			return
+		}
+		if f.Channel != wire.ChannelPresence {
+			c.t.Fatalf("unexpected frame %s", f.raw)
+		}
+	}
+}
+
+// closeCode waits for the server to close the connection and returns the
+// close code it sent (0 if none).
+func (c *client) closeCode() ws.StatusCode {
+	c.t.Helper()
+	select {
+	case <-c.closed:
+	case <-time.After(15 * time.Second):
+		c.t.Fatalf("server did not close the connection")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeCd
+}
+
+// checkFor polls f until it returns nil or the timeout passes.
+func checkFor(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("condition not met within %v: %v", timeout, err)
+}

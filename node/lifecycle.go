@@ -1,0 +1,164 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
+)
+
+// connHandler receives the connection layer's callbacks.
+type connHandler struct{ n *Node }
+
+// OnMessage runs on a connection-layer worker: it rate-limits and queues
+// the frame for the device's runner, never blocking the worker on
+// storage or NATS.
+func (h connHandler) OnMessage(c *wsconn.Conn, msg []byte) {
+	d := c.Data().(*device)
+	n := h.n
+	if !d.allow(time.Now(), n.cfg.RateLimit, n.cfg.RateBurst) {
+		n.metrics.rateLimited.Add(1)
+		_ = c.Send(wsconn.NewTextFrame(wire.Encode(wire.ChannelSession, wire.TypeError,
+			wire.Errorf(wire.CodeRateLimited, "more than %g frames per second; frame dropped", n.cfg.RateLimit))))
+		return
+	}
+	if !d.enqueue(append([]byte(nil), msg...)) {
+		c.Close(wsconn.ReasonPolicy, "too many frames waiting")
+	}
+}
+
+// OnClose hands the device's cleanup (presence, guest memberships, store
+// calls) to a goroutine so the worker moves on.
+func (h connHandler) OnClose(c *wsconn.Conn, reason wsconn.CloseReason) {
+	d := c.Data().(*device)
+	h.n.metrics.closeReason(reason)
+	d.mu.Lock()
+	d.closed = true
+	registered := d.registered
+	d.mu.Unlock()
+	if registered {
+		h.n.cleanups.Add(1)
+		go func() {
+			defer h.n.cleanups.Done()
+			h.n.deviceGone(d)
+		}()
+	}
+}
+
+// attach takes an upgraded connection into the connection layer and
+// registers its device: welcome first, then the user's chats (loaded once
+// per user per node), presence, the URL's room, and only then the
+// client's own frames.
+func (n *Node) attach(conn net.Conn, who identity, room string) {
+	_ = conn.SetDeadline(time.Time{})
+	d := &device{id: newID(), n: n}
+	c, err := n.conns.Attach(conn, d)
+	if err != nil {
+		conn.Close()
+		return
+	}
+	d.conn = c
+	n.metrics.handshakes.Add(1)
+	u, first, ok := n.reg.addDevice(who.id, who.name, who.guest, d, n.cfg.MaxDevicesPerUser)
+	if !ok {
+		c.Close(wsconn.ReasonPolicy, fmt.Sprintf("more than %d devices of this user on this node", n.cfg.MaxDevicesPerUser))
+		return
+	}
+	d.mu.Lock()
+	closedEarly := d.closed
+	d.registered = !closedEarly
+	d.mu.Unlock()
+	if !closedEarly {
+		d.sendFrame(wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: u.id, Name: u.name, Device: d.id, Node: n.id})
+	}
+	// The first device loads the user's chats even if it already left, so
+	// that later devices waiting on ready see a consistent user.
+	if first {
+		u.loadErr = n.loadUserChats(u)
+		close(u.ready)
+	} else {
+		<-u.ready
+	}
+	if closedEarly {
+		// OnClose ran before registration and left the cleanup to us.
+		n.cleanups.Add(1)
+		defer n.cleanups.Done()
+		n.deviceGone(d)
+		return
+	}
+	if u.loadErr != nil {
+		n.log.Warn("load user chats", slog.String("user", u.id), slog.Any("err", u.loadErr))
+		c.Close(wsconn.ReasonTryAgain, "storage unavailable; try again")
+		return
+	}
+	chats := u.chatIDs()
+	d.mu.Lock()
+	if !d.closed {
+		// Under d.mu, so that deviceGone's "down" can never overtake it.
+		d.presenceUp = true
+		n.presence.publish(d, true, chats)
+	}
+	d.mu.Unlock()
+	if room != "" {
+		d.enqueue(wire.Encode(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: room}))
+	}
+	d.setLive()
+}
+
+// loadUserChats fills a user's membership cache and subscribes this node
+// to its chats.
+func (n *Node) loadUserChats(u *localUser) error {
+	if u.guest {
+		return nil // a guest starts with no chats
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	ms, err := n.store.UserChats(ctx, u.id)
+	if err != nil {
+		return fmt.Errorf("list chats: %w", err)
+	}
+	for _, m := range ms {
+		n.linkChat(u, m.ChatID)
+	}
+	return nil
+}
+
+// deviceGone unregisters a closed device. A user's last device here ends
+// this node's interest in its chats; a guest's last device ends the guest:
+// its memberships go (members get LeftRoom) and nothing of it stays.
+func (n *Node) deviceGone(d *device) {
+	u := d.user
+	chats := u.chatIDs()
+	d.mu.Lock()
+	if d.presenceUp {
+		d.presenceUp = false
+		n.presence.publish(d, false, chats)
+	}
+	d.mu.Unlock()
+	last := n.reg.removeDevice(d)
+	<-u.ready
+	if !last {
+		return
+	}
+	if u.guest {
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+		defer cancel()
+		who := identity{id: u.id, name: u.name, guest: true}
+		for _, chatID := range u.chatIDs() {
+			c, err := n.store.Chat(ctx, chatID)
+			if err == nil {
+				_, err = n.removeMember(ctx, c, who)
+			}
+			if err != nil {
+				n.log.Warn("end guest membership", slog.String("user", u.id), slog.String("chat", chatID), slog.Any("err", err))
+			}
+		}
+	}
+	for _, chatID := range u.chatIDs() {
+		n.unlinkChat(u, chatID)
+	}
+}

@@ -1,0 +1,213 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gobwas/ws"
+
+	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/wire"
+)
+
+// wsProtocol is the subprotocol a browser offers next to "token.<token>"
+// (browsers cannot set an Authorization header on a WebSocket).
+const wsProtocol = "natter"
+
+// handshake collects one WebSocket handshake's request data from the
+// upgrader's callbacks; authorize then decides.
+type handshake struct {
+	token    string
+	room     string
+	origin   string
+	host     string
+	protocol bool // the client offered wsProtocol
+	who      identity
+}
+
+// upgrader returns the zero-copy upgrader for one raw connection: the
+// request is parsed into h without building an http.Request, and a bad
+// token or origin is refused with its HTTP status before the upgrade.
+func (n *Node) upgrader(h *handshake) ws.Upgrader {
+	return ws.Upgrader{
+		OnRequest: func(uri []byte) error {
+			path, query, _ := bytes.Cut(uri, []byte("?"))
+			if !isWebSocketPath(path) {
+				return reject(http.StatusNotFound, "no WebSocket endpoint here; use /ws")
+			}
+			if len(query) > 0 {
+				q, err := url.ParseQuery(string(query))
+				if err != nil {
+					return reject(http.StatusBadRequest, "malformed query")
+				}
+				h.token, h.room = q.Get("token"), q.Get("room")
+			}
+			return nil
+		},
+		OnHost: func(host []byte) error {
+			h.host = string(host)
+			return nil
+		},
+		OnHeader: func(key, value []byte) error {
+			switch {
+			case bytes.EqualFold(key, []byte("Authorization")):
+				if tok, ok := bytes.CutPrefix(value, []byte("Bearer ")); ok {
+					h.token = string(bytes.TrimSpace(tok))
+				}
+			case bytes.EqualFold(key, []byte("Origin")):
+				h.origin = string(value)
+			}
+			return nil
+		},
+		ProtocolCustom: func(v []byte) (string, bool) {
+			h.parseProtocols(string(v))
+			if h.protocol {
+				return wsProtocol, true
+			}
+			return "", true
+		},
+		OnBeforeUpgrade: func() (ws.HandshakeHeader, error) {
+			if err := n.authorize(h); err != nil {
+				return nil, err
+			}
+			return nil, nil
+		},
+	}
+}
+
+func isWebSocketPath(path []byte) bool {
+	return string(path) == "/ws" || string(path) == "/websockets"
+}
+
+// parseProtocols reads Sec-WebSocket-Protocol: "natter, token.<token>".
+func (h *handshake) parseProtocols(v string) {
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		switch {
+		case p == wsProtocol:
+			h.protocol = true
+		case strings.HasPrefix(p, "token."):
+			if h.token == "" {
+				h.token = strings.TrimPrefix(p, "token.")
+			}
+		}
+	}
+}
+
+// reject refuses a handshake with an HTTP status; gobwas/ws writes msg as
+// a plain-text body.
+func reject(status int, msg string) error {
+	return ws.RejectConnectionError(ws.RejectionStatus(status), ws.RejectionReason(msg))
+}
+
+// authorize checks a handshake: capacity, origin, then the token (or
+// guest access). It sets h.who.
+func (n *Node) authorize(h *handshake) error {
+	if n.draining.Load() {
+		return reject(http.StatusServiceUnavailable, "node is draining; connect to another node")
+	}
+	if n.conns.Len() >= n.cfg.MaxConnections {
+		return reject(http.StatusServiceUnavailable, "node is at its connection limit")
+	}
+	if h.origin != "" && !n.originAllowed(h.origin, h.host) {
+		return reject(http.StatusForbidden, "origin not allowed")
+	}
+	who, err := n.identify(h.token)
+	if err != nil {
+		return reject(http.StatusUnauthorized, err.Error())
+	}
+	h.who = who
+	return nil
+}
+
+// identify turns a token into an identity; no token means a guest when
+// guests are allowed.
+func (n *Node) identify(token string) (identity, error) {
+	if token == "" {
+		if !n.cfg.AllowGuests {
+			return identity{}, errors.New("a token is required (query token, Authorization: Bearer, or protocol token.<token>)")
+		}
+		id := newID()
+		return identity{id: id, name: "guest-" + id[:8], guest: true}, nil
+	}
+	c, err := n.tokens.Verify(token)
+	if err != nil {
+		if errors.Is(err, auth.ErrBadToken) {
+			return identity{}, errors.New("invalid or expired token")
+		}
+		return identity{}, err
+	}
+	return identity{id: c.UserID, name: c.Name}, nil
+}
+
+// originAllowed accepts the node's own host and the configured origins.
+func (n *Node) originAllowed(origin, host string) bool {
+	for _, o := range n.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, host)
+}
+
+// upgradeRaw performs the handshake on a raw accepted connection and
+// attaches it. It runs on a short-lived goroutine bounded by the
+// handshake cap and deadline.
+func (n *Node) upgradeRaw(conn net.Conn, rw readWriter) {
+	var h handshake
+	u := n.upgrader(&h)
+	if _, err := u.Upgrade(rw); err != nil {
+		n.metrics.handshakeFailed.Add(1)
+		conn.Close()
+		return
+	}
+	n.attach(conn, h.who, h.room)
+}
+
+// serveWebSocketHTTP upgrades a request that reached the HTTP server (a
+// keep-alive connection that asks for /ws after other requests).
+func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
+	h := handshake{token: r.URL.Query().Get("token"), room: r.URL.Query().Get("room"), origin: r.Header.Get("Origin"), host: r.Host}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		h.token = strings.TrimSpace(tok)
+	}
+	h.parseProtocols(r.Header.Get("Sec-WebSocket-Protocol"))
+	if err := n.authorize(&h); err != nil {
+		var rej *ws.ConnectionRejectedError
+		status := http.StatusUnauthorized
+		if errors.As(err, &rej) {
+			status = rej.StatusCode()
+		}
+		writeError(w, status, codeFor(status), err.Error())
+		return
+	}
+	up := ws.HTTPUpgrader{Protocol: func(p string) bool { return p == wsProtocol }}
+	conn, brw, _, err := up.Upgrade(r, w)
+	if err != nil {
+		n.metrics.handshakeFailed.Add(1)
+		return
+	}
+	if brw != nil && brw.Reader.Buffered() > 0 {
+		// A client may not send frames before the 101; one that did is
+		// not speaking the protocol.
+		conn.Close()
+		return
+	}
+	n.attach(conn, h.who, h.room)
+}
+
+func codeFor(status int) string {
+	switch status {
+	case http.StatusForbidden:
+		return wire.CodeForbidden
+	case http.StatusServiceUnavailable:
+		return wire.CodeUnavailable
+	default:
+		return codeUnauthorized
+	}
+}

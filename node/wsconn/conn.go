@@ -1,0 +1,231 @@
+package wsconn
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+)
+
+// Events a run of a connection handles; OR-ed into Conn.pending.
+const (
+	evRead    uint8 = 1 << iota // transport: readable, EOF or error (epoll: disarmed)
+	evWrite                     // transport: writable (epoll: disarmed)
+	evFlush                     // data was queued
+	evClose                     // Close was called
+	evPing                      // wheel: silent for PingInterval
+	evTimeout                   // wheel: idle timeout or close deadline passed
+)
+
+// Run states, owned by the worker processing the connection.
+const (
+	stOpen    uint8 = iota
+	stClosing       // flushing the queue and close frame; inbound data discarded
+	stLinger        // close frame written and write side shut down; waiting for EOF
+	stClosed        // socket closed, OnClose called
+)
+
+// Conn is one attached WebSocket connection. Its methods are safe for
+// concurrent use.
+type Conn struct {
+	// Immutable after Attach.
+	id   uint64
+	srv  *Server
+	nc   net.Conn // referenced so its finalizer never closes the fd we use
+	data any
+	tr   transport
+
+	// Owned by the worker processing the conn (see Server.run).
+	p          parser
+	st         uint8
+	wantOut    bool // a write hit EAGAIN: writable interest wanted
+	armedOut   bool // writable interest currently armed
+	peerClosed bool // the client's close frame was received
+
+	// Shared with the timer wheel without locks.
+	lastActive    atomic.Int64 // wheel tick of the last complete inbound frame
+	pingedAt      atomic.Int64 // the lastActive value a ping was sent for
+	closeDeadline atomic.Int64 // tick after which a closing conn is torn down; 0 if not closing
+	closingFlag   atomic.Bool  // mirror of closing for the parse loop
+
+	// Guarded by srv.wheel.mu.
+	wNext, wPrev *Conn
+	wDue         int64
+	wIn          bool
+
+	mu sync.Mutex
+	// Guarded by mu.
+	pending    uint8       // events for the next run
+	scheduled  bool        // in the run queue or being run
+	closing    bool        // Close was called or the conn ended: Send fails
+	noFrame    bool        // close without a close frame (EOF, I/O error)
+	dead       bool        // finalized; never run again
+	outBlocked bool        // the worker waits for writability: Send need not schedule a flush
+	reason     CloseReason // why it closes, valid once closing
+	q          outQueue
+}
+
+// ID returns the connection's id, unique per Server.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Data returns the value given to Attach.
+func (c *Conn) Data() any { return c.data }
+
+// RemoteAddr returns the client's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Send queues f for the connection without blocking; a worker writes it.
+// It is safe from any goroutine. It returns ErrClosed once the connection is
+// closing. If f would take the queued bytes over Config.MaxOutboundBytes,
+// Send closes the connection with ReasonSlowConsumer and returns
+// ErrSlowConsumer. f is shared, not copied: it must not change.
+func (c *Conn) Send(f *Frame) error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.q.bytes+len(f.b) > c.srv.cfg.MaxOutboundBytes {
+		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
+		c.mu.Unlock()
+		c.push(push)
+		return ErrSlowConsumer
+	}
+	c.q.pushLocked(f)
+	push := false
+	if !c.outBlocked {
+		push = c.setPendingLocked(evFlush)
+	}
+	c.mu.Unlock()
+	c.push(push)
+	return nil
+}
+
+// SendText is NewTextFrame(payload) then Send; payload must be valid UTF-8.
+// For a fan-out, build the Frame once and Send it to every connection.
+func (c *Conn) SendText(payload []byte) error {
+	return c.Send(NewTextFrame(payload))
+}
+
+// Close closes the connection with reason. It queues a close frame with
+// reason.Code() and text (cut to 123 bytes) after the pending data, flushes
+// what it can within a bounded time (1s), closes the socket and calls
+// Handler.OnClose(reason) once. ReasonIOError closes without a close frame.
+// Close does not wait; it is idempotent and only the first reason counts.
+func (c *Conn) Close(reason CloseReason, text string) {
+	c.mu.Lock()
+	push := c.closeLocked(reason, reason.Code(), text, reason == ReasonIOError)
+	c.mu.Unlock()
+	c.push(push)
+}
+
+// closeLocked marks the connection closing and queues its close frame
+// (unless noFrame). It reports whether the caller must push c on the run
+// queue after releasing mu.
+func (c *Conn) closeLocked(reason CloseReason, code ws.StatusCode, text string, noFrame bool) bool {
+	if c.closing {
+		return false
+	}
+	c.closing, c.reason, c.noFrame = true, reason, noFrame
+	c.closingFlag.Store(true)
+	if !noFrame {
+		// Past MaxOutboundBytes on purpose: the close frame must follow.
+		c.q.pushLocked(newCloseFrame(code, text))
+	}
+	return c.setPendingLocked(evClose)
+}
+
+// setPendingLocked records ev and reports whether c must be pushed on the
+// run queue (it was neither queued nor running).
+func (c *Conn) setPendingLocked(ev uint8) bool {
+	if c.dead {
+		return false
+	}
+	c.pending |= ev
+	if c.scheduled {
+		return false
+	}
+	c.scheduled = true
+	return true
+}
+
+func (c *Conn) push(push bool) {
+	if push {
+		c.srv.runq.push(c)
+	}
+}
+
+// schedule records ev and makes sure a worker will run c.
+func (c *Conn) schedule(ev uint8) {
+	c.mu.Lock()
+	push := c.setPendingLocked(ev)
+	c.mu.Unlock()
+	c.push(push)
+}
+
+// enqueueControl queues a pong or ping regardless of MaxOutboundBytes.
+func (c *Conn) enqueueControl(f *Frame) {
+	c.mu.Lock()
+	if !c.closing {
+		c.q.pushLocked(f)
+		c.pending |= evFlush // we are running: the run loop picks it up
+	}
+	c.mu.Unlock()
+}
+
+// timerCheck is called by the wheel (under wheel.mu) at c's due tick. It
+// returns the events to schedule and the next due tick (0: leave the wheel).
+func (c *Conn) timerCheck(now int64) (ev uint8, due int64) {
+	if d := c.closeDeadline.Load(); d != 0 {
+		if now >= d {
+			return evTimeout, 0
+		}
+		return 0, d
+	}
+	w, cfg := c.srv.wheel, &c.srv.cfg
+	last := c.lastActive.Load()
+	idle := last + w.ticks(cfg.IdleTimeout)
+	if now >= idle {
+		return evTimeout, 0 // closing re-adds c with its close deadline
+	}
+	ping := last + w.ticks(cfg.PingInterval)
+	if ping >= idle || c.pingedAt.Load() == last {
+		return 0, idle
+	}
+	if now >= ping {
+		c.pingedAt.Store(last)
+		return evPing, idle
+	}
+	return 0, ping
+}
+
+// onText implements parseSink.
+func (c *Conn) onText(msg []byte) bool {
+	if c.closingFlag.Load() {
+		return false
+	}
+	c.srv.h.OnMessage(c, msg)
+	return !c.closingFlag.Load()
+}
+
+// onControl implements parseSink.
+func (c *Conn) onControl(op ws.OpCode, payload []byte) bool {
+	switch op {
+	case ws.OpPing:
+		c.enqueueControl(newFrame(ws.OpPong, payload))
+	case ws.OpClose:
+		// Echo the client's code (RFC 6455 §5.5.1), 1000 if it sent none.
+		code := ws.StatusNormalClosure
+		if len(payload) >= 2 {
+			code = ws.StatusCode(uint16(payload[0])<<8 | uint16(payload[1]))
+		}
+		c.peerClosed = true
+		c.mu.Lock()
+		push := c.closeLocked(ReasonClientClosed, code, "", false)
+		c.mu.Unlock()
+		c.push(push)
+		return false
+	}
+	return !c.closingFlag.Load()
+}

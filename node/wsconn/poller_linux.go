@@ -1,0 +1,209 @@
+//go:build linux
+
+package wsconn
+
+import (
+	"fmt"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller waits on one epoll instance and schedules ready connections on the
+// worker pool. Connections are registered EPOLLONESHOT and level-triggered:
+// an event disarms the fd until the connection's run re-arms it with
+// EPOLL_CTL_MOD, so two workers never see the same connection, and data left
+// unread when a run yields is reported again on re-arm. The event data is
+// the connection id (never the fd, whose number the kernel reuses).
+type poller struct {
+	srv      *Server
+	epfd     int
+	wakefd   int // eventfd registered with id 0; written by stop
+	stopping atomic.Bool
+}
+
+// workerSys is the Linux part of a worker's scratch space.
+type workerSys struct {
+	iov []unix.Iovec
+}
+
+func (w *workerSys) init() { w.iov = make([]unix.Iovec, maxIov) }
+
+func newPoller(s *Server) (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("wsconn: epoll_create1: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("wsconn: eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // data 0: the wake fd
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wakefd)
+		return nil, fmt.Errorf("wsconn: epoll_ctl wake fd: %w", err)
+	}
+	return &poller{srv: s, epfd: epfd, wakefd: wakefd}, nil
+}
+
+func (p *poller) loop() {
+	defer p.srv.wg.Done()
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			p.srv.log.Error("wsconn: epoll_wait failed; poller stopped", "err", err)
+			return
+		}
+		for i := range events[:n] {
+			e := &events[i]
+			id := uint64(uint32(e.Fd)) | uint64(uint32(e.Pad))<<32
+			if id == 0 {
+				if p.stopping.Load() {
+					return
+				}
+				continue
+			}
+			c := p.srv.lookup(id)
+			if c == nil {
+				continue // closed meanwhile
+			}
+			var ev uint8
+			if e.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				ev |= evRead
+			}
+			if e.Events&unix.EPOLLOUT != 0 {
+				ev |= evWrite
+			}
+			c.schedule(ev)
+		}
+	}
+}
+
+// stop wakes the poller loop and makes it return.
+func (p *poller) stop() {
+	p.stopping.Store(true)
+	one := [8]byte{1}
+	_, _ = unix.Write(p.wakefd, one[:])
+}
+
+// closeFds releases the epoll and wake fds after the loop returned.
+func (p *poller) closeFds() {
+	unix.Close(p.wakefd)
+	unix.Close(p.epfd)
+}
+
+// newTransport uses epoll for a connection with an fd and the goroutine
+// transport otherwise.
+func (s *Server) newTransport(c *Conn, nc net.Conn) (transport, error) {
+	if s.poll == nil || s.cfg.forceGoroutine {
+		return newGoTransport(c, nc), nil
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return newGoTransport(c, nc), nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("wsconn: attach: %w", err)
+	}
+	fd := -1
+	// Control does not dup the fd. The runtime already made it
+	// non-blocking; it stays valid while nc is open, and Conn keeps nc
+	// referenced so its finalizer cannot close it.
+	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return nil, fmt.Errorf("wsconn: attach: %w", err)
+	}
+	if fd < 0 {
+		return nil, ErrNotSupported
+	}
+	return &fdTransport{p: s.poll, fd: fd, id: c.id}, nil
+}
+
+// fdTransport reads and writes the fd with non-blocking syscalls.
+type fdTransport struct {
+	p  *poller
+	fd int
+	id uint64
+}
+
+func (t *fdTransport) event(out bool) unix.EpollEvent {
+	ev := unix.EpollEvent{
+		Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT,
+		Fd:     int32(uint32(t.id)),
+		Pad:    int32(uint32(t.id >> 32)),
+	}
+	if out {
+		ev.Events |= unix.EPOLLOUT
+	}
+	return ev
+}
+
+func (t *fdTransport) start() error {
+	ev := t.event(false)
+	if err := unix.EpollCtl(t.p.epfd, unix.EPOLL_CTL_ADD, t.fd, &ev); err != nil {
+		return fmt.Errorf("wsconn: epoll_ctl add: %w", err)
+	}
+	return nil
+}
+
+func (t *fdTransport) arm(out bool) error {
+	ev := t.event(out)
+	return unix.EpollCtl(t.p.epfd, unix.EPOLL_CTL_MOD, t.fd, &ev)
+}
+
+func (t *fdTransport) read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(t.fd, p)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, errWouldBlock
+		default:
+			return 0, err
+		}
+	}
+}
+
+// writev calls writev(2) directly with the worker's iovec array: unix.Writev
+// would heap-allocate its iovecs for more than 8 buffers on every flush.
+func (t *fdTransport) writev(w *worker, bufs [][]byte) (int, error) {
+	iov := w.sys.iov[:len(bufs)]
+	for i, b := range bufs {
+		iov[i].Base = &b[0] // frames are never empty
+		iov[i].SetLen(len(b))
+	}
+	defer clear(iov)
+	for {
+		n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(t.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, errWouldBlock
+		default:
+			return 0, e
+		}
+	}
+}
+
+func (t *fdTransport) shutdownWrite() { _ = unix.Shutdown(t.fd, unix.SHUT_WR) }
+
+func (t *fdTransport) close(nc net.Conn) {
+	// Deregister before the fd number can be reused; closing nc closes the fd.
+	_ = unix.EpollCtl(t.p.epfd, unix.EPOLL_CTL_DEL, t.fd, nil)
+	_ = nc.Close()
+}

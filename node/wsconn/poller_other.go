@@ -1,0 +1,22 @@
+//go:build !linux
+
+package wsconn
+
+import "net"
+
+// poller is absent off Linux: every connection uses the goroutine transport.
+type poller struct{}
+
+type workerSys struct{}
+
+func (w *workerSys) init() {}
+
+func newPoller(*Server) (*poller, error) { return nil, nil }
+
+func (p *poller) loop()     {}
+func (p *poller) stop()     {}
+func (p *poller) closeFds() {}
+
+func (s *Server) newTransport(c *Conn, nc net.Conn) (transport, error) {
+	return newGoTransport(c, nc), nil
+}

@@ -1,0 +1,71 @@
+package wsconn
+
+// outQueue is a connection's byte-bounded outbound queue: shared, immutable
+// frames in order, the first possibly partly written. Data frames, pongs,
+// pings and the close frame all go through it, so frames never interleave on
+// the wire. Its slice grows to the connection's burst size once and is then
+// reused, so queueing a frame does not allocate in steady state.
+//
+// All fields are guarded by Conn.mu.
+type outQueue struct {
+	frames []*Frame
+	head   int // index of the first unwritten frame
+	off    int // bytes of frames[head] already written
+	bytes  int // unwritten bytes in the queue
+}
+
+func (q *outQueue) pushLocked(f *Frame) {
+	if q.head > 0 && q.head == len(q.frames) {
+		q.frames, q.head = q.frames[:0], 0
+	}
+	if len(q.frames) == cap(q.frames) && q.head > len(q.frames)/2 {
+		// Mostly consumed: slide down instead of growing.
+		n := copy(q.frames, q.frames[q.head:])
+		clear(q.frames[n:])
+		q.frames, q.head = q.frames[:n], 0
+	}
+	q.frames = append(q.frames, f)
+	q.bytes += len(f.b)
+}
+
+// emptyLocked reports whether everything queued has been written.
+func (q *outQueue) emptyLocked() bool { return q.head == len(q.frames) }
+
+// peekLocked appends to bufs the unwritten bytes of up to cap(bufs) frames.
+func (q *outQueue) peekLocked(bufs [][]byte) [][]byte {
+	for i := q.head; i < len(q.frames) && len(bufs) < cap(bufs); i++ {
+		b := q.frames[i].b
+		if i == q.head {
+			b = b[q.off:]
+		}
+		bufs = append(bufs, b)
+	}
+	return bufs
+}
+
+// advanceLocked drops n written bytes from the front.
+func (q *outQueue) advanceLocked(n int) {
+	q.bytes -= n
+	for n > 0 {
+		rest := len(q.frames[q.head].b) - q.off
+		if n < rest {
+			q.off += n
+			return
+		}
+		n -= rest
+		q.frames[q.head] = nil
+		q.head++
+		q.off = 0
+	}
+	if q.head == len(q.frames) {
+		q.frames, q.head = q.frames[:0], 0
+		if cap(q.frames) > 1024 {
+			q.frames = nil // a burst is over; do not pin a large slice on an idle conn
+		}
+	}
+}
+
+// resetLocked drops everything (the socket is gone).
+func (q *outQueue) resetLocked() {
+	*q = outQueue{}
+}

@@ -1,0 +1,214 @@
+package wsconn
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// Handler receives a connection's messages and its end.
+type Handler interface {
+	// OnMessage gets each complete, UTF-8-valid text message of c on a worker goroutine.
+	// Calls for one connection never overlap and arrive in order. msg is valid only until OnMessage returns.
+	OnMessage(c *Conn, msg []byte)
+	// OnClose is called exactly once per attached connection after it has ended (socket closed).
+	OnClose(c *Conn, reason CloseReason)
+}
+
+const numShards = 32
+
+// shard is one part of the registry of live connections.
+type shard struct {
+	mu sync.RWMutex
+	m  map[uint64]*Conn // guarded by mu
+}
+
+// Server drives attached connections: one poller goroutine (Linux), a pool
+// of Config.Workers workers and one timer wheel goroutine, whatever the
+// number of connections.
+type Server struct {
+	// Immutable after New.
+	cfg   Config
+	h     Handler
+	log   *slog.Logger
+	runq  *runQueue
+	wheel *wheel
+	poll  *poller // nil where there is no epoll
+	stop  chan struct{}
+
+	wg    sync.WaitGroup // goroutines the server started
+	conns sync.WaitGroup // attached connections not yet finalized
+
+	nextID atomic.Uint64
+	live   atomic.Int64
+
+	attachMu  sync.RWMutex
+	closed    bool // guarded by attachMu
+	closeOnce sync.Once
+
+	shards [numShards]shard
+}
+
+// New starts a Server: its poller, worker pool and timer wheel.
+func New(cfg Config, h Handler) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("wsconn: nil handler")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:   cfg,
+		h:     h,
+		log:   cfg.Logger,
+		runq:  newRunQueue(),
+		wheel: newWheel(cfg.tick, max(cfg.IdleTimeout, cfg.PingInterval, cfg.closeTimeout)),
+		stop:  make(chan struct{}),
+	}
+	for i := range s.shards {
+		s.shards[i].m = make(map[uint64]*Conn)
+	}
+	s.poll, err = newPoller(s)
+	if err != nil {
+		return nil, err
+	}
+	if s.poll != nil {
+		s.wg.Add(1)
+		go s.poll.loop()
+	}
+	for range cfg.Workers {
+		w := &worker{rbuf: make([]byte, cfg.ReadBufferSize), bufs: make([][]byte, 0, maxIov)}
+		w.sys.init()
+		s.wg.Add(1)
+		go s.workerLoop(w)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.wheel.run(s.stop)
+	}()
+	return s, nil
+}
+
+// Attach takes over nc, which has completed the server handshake, and
+// starts serving it; data is returned by Conn.Data. On success the Server
+// owns nc and closes it; on error the caller still does. After Close it
+// returns ErrServerClosed.
+func (s *Server) Attach(nc net.Conn, data any) (*Conn, error) {
+	c := &Conn{srv: s, nc: nc, data: data}
+	s.attachMu.RLock()
+	defer s.attachMu.RUnlock()
+	if s.closed {
+		return nil, ErrServerClosed
+	}
+	c.id = s.nextID.Add(1)
+	now := s.wheel.now.Load()
+	c.lastActive.Store(now)
+	c.pingedAt.Store(-1)
+	tr, err := s.newTransport(c, nc)
+	if err != nil {
+		return nil, err
+	}
+	c.tr = tr
+	s.register(c)
+	s.conns.Add(1)
+	s.live.Add(1)
+	_, due := c.timerCheck(now)
+	s.wheel.add(c, due)
+	if err := tr.start(); err != nil {
+		s.wheel.remove(c)
+		s.unregister(c)
+		s.conns.Done()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Server) shard(id uint64) *shard { return &s.shards[id%numShards] }
+
+func (s *Server) register(c *Conn) {
+	sh := s.shard(c.id)
+	sh.mu.Lock()
+	sh.m[c.id] = c
+	sh.mu.Unlock()
+}
+
+func (s *Server) unregister(c *Conn) {
+	sh := s.shard(c.id)
+	sh.mu.Lock()
+	if _, ok := sh.m[c.id]; ok {
+		delete(sh.m, c.id)
+		s.live.Add(-1)
+	}
+	sh.mu.Unlock()
+}
+
+func (s *Server) lookup(id uint64) *Conn {
+	sh := s.shard(id)
+	sh.mu.RLock()
+	c := sh.m[id]
+	sh.mu.RUnlock()
+	return c
+}
+
+// Len returns the number of attached connections not yet closed.
+func (s *Server) Len() int { return int(s.live.Load()) }
+
+// Range calls f for each live connection until f returns false. Each shard
+// is copied under its read lock and f runs outside it, so f may call Send
+// and Close. Connections attached or closed during Range may be missed or
+// visited.
+func (s *Server) Range(f func(*Conn) bool) {
+	var buf []*Conn
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		buf = buf[:0]
+		for _, c := range sh.m {
+			buf = append(buf, c)
+		}
+		sh.mu.RUnlock()
+		for _, c := range buf {
+			if !f(c) {
+				return
+			}
+		}
+	}
+}
+
+// CloseAll closes every live connection with reason and text: each gets its
+// close frame after its queued data, then its socket is closed. It does not
+// wait.
+func (s *Server) CloseAll(reason CloseReason, text string) {
+	s.Range(func(c *Conn) bool {
+		c.Close(reason, text)
+		return true
+	})
+}
+
+// Close refuses new connections, closes all with ReasonGoingAway, waits for
+// them to end (bounded by the 1s close timeout) and then stops and waits for
+// every goroutine the Server started. It is idempotent; concurrent calls
+// wait for the first.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.attachMu.Lock()
+		s.closed = true
+		s.attachMu.Unlock()
+		s.CloseAll(ReasonGoingAway, "server shutting down")
+		s.conns.Wait()
+		close(s.stop)
+		if s.poll != nil {
+			s.poll.stop()
+		}
+		s.runq.close()
+		s.wg.Wait()
+		if s.poll != nil {
+			s.poll.closeFds()
+		}
+	})
+	return nil
+}

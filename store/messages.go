@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/natterchat/natter/subjects"
+)
+
+// PublishMessage implements Store. The message id is the JetStream dedup id
+// (Nats-Msg-Id), so every retry of the same id, here or by a client that
+// resends after a reconnect, yields one stored message; the PubAck of a
+// duplicate carries the original sequence.
+func (s *JetStream) PublishMessage(ctx context.Context, m Message) (seq uint64, duplicate bool, err error) {
+	if err := validMessage(m); err != nil {
+		return 0, false, fmt.Errorf("store: publish message %q: %w", m.ID, err)
+	}
+	if m.PostedAt.IsZero() {
+		m.PostedAt = time.Now().UTC()
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: publish message %s: %w", m.ID, err)
+	}
+	subject := subjects.ChatMsg(m.ChatID)
+	wait := minRetryWait
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)
+		ack, err := s.js.PublishMsg(actx, &nats.Msg{Subject: subject, Data: data},
+			jetstream.WithMsgID(m.ID),
+			jetstream.WithExpectStream(subjects.StreamMessages),
+			jetstream.WithRetryAttempts(0)) // we retry, with our backoff and the same id
+		cancel()
+		if err == nil {
+			return ack.Sequence, ack.Duplicate, nil
+		}
+		if !retryable(err) || ctx.Err() != nil || (s.cfg.PublishRetries > 0 && attempt >= s.cfg.PublishRetries) {
+			return 0, false, fmt.Errorf("store: publish message %s to %s (attempt %d): %w", m.ID, m.ChatID, attempt+1, err)
+		}
+		s.cfg.Logger.Debug("store: retrying publish", "msg", m.ID, "chat", m.ChatID, "attempt", attempt+1, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, false, fmt.Errorf("store: publish message %s to %s (attempt %d): %w", m.ID, m.ChatID, attempt+1, errors.Join(ctx.Err(), err))
+		case <-t.C:
+		}
+		wait = min(2*wait, maxRetryWait)
+	}
+}
+
+// retryable reports whether a publish may have failed only because no
+// stream leader answered in time (leader election, reconnect), so repeating
+// it with the same message id is safe and useful.
+func retryable(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders)
+}
+
+// validMessage checks what goes into a subject, a dedup id or a stored body.
+func validMessage(m Message) error {
+	switch {
+	case !subjects.ValidID(m.ChatID):
+		return fmt.Errorf("%w: chat id %q", ErrInvalid, m.ChatID)
+	case !subjects.ValidID(m.ID):
+		return fmt.Errorf("%w: message id %q", ErrInvalid, m.ID)
+	case !subjects.ValidID(m.UserID):
+		return fmt.Errorf("%w: user id %q", ErrInvalid, m.UserID)
+	case m.DeviceID != "" && !subjects.ValidID(m.DeviceID):
+		return fmt.Errorf("%w: device id %q", ErrInvalid, m.DeviceID)
+	case strings.TrimSpace(m.Text) == "":
+		return fmt.Errorf("%w: empty text", ErrInvalid)
+	}
+	return nil
+}
+
+// LastSeq implements Store with one direct get by last subject.
+func (s *JetStream) LastSeq(ctx context.Context, chatID string) (uint64, error) {
+	if !subjects.ValidID(chatID) {
+		return 0, fmt.Errorf("store: last seq of %q: %w: chat id", chatID, ErrInvalid)
+	}
+	m, err := s.getOne(ctx, subjects.StreamMessages, directReq{LastFor: subjects.ChatMsg(chatID)})
+	if err != nil || m == nil {
+		if err != nil {
+			err = fmt.Errorf("store: last seq of %s: %w", chatID, err)
+		}
+		return 0, err
+	}
+	return headerUint(m, jetstream.SequenceHeader), nil
+}
+
+// Messages implements Store with batched direct gets on the chat's subject.
+func (s *JetStream) Messages(ctx context.Context, chatID string, p Page) ([]Message, error) {
+	limit := p.Limit
+	if limit == 0 {
+		limit = DefaultPageLimit
+	}
+	switch {
+	case !subjects.ValidID(chatID):
+		return nil, fmt.Errorf("store: messages of %q: %w: chat id", chatID, ErrInvalid)
+	case limit < 0 || limit > MaxPageLimit:
+		return nil, fmt.Errorf("store: messages of %s: %w: limit %d", chatID, ErrInvalid, p.Limit)
+	case p.Before > 0 && p.After > 0:
+		return nil, fmt.Errorf("store: messages of %s: %w: both before and after", chatID, ErrInvalid)
+	}
+	var (
+		out []Message
+		err error
+	)
+	switch {
+	case p.After > 0:
+		out, err = s.messagesAfter(ctx, chatID, p.After, limit)
+	case p.Before > 0:
+		out, err = s.messagesBefore(ctx, chatID, p.Before, limit)
+	default:
+		var last uint64
+		if last, err = s.LastSeq(ctx, chatID); err == nil && last > 0 {
+			out, err = s.messagesBefore(ctx, chatID, last+1, limit)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: messages of %s: %w", chatID, err)
+	}
+	return out, nil
+}
+
+// messagesAfter reads forward from after+1: one batch in the common case.
+func (s *JetStream) messagesAfter(ctx context.Context, chatID string, after uint64, limit int) ([]Message, error) {
+	out := make([]Message, 0, min(limit, 64))
+	err := s.scan(ctx, subjects.StreamMessages, subjects.ChatMsg(chatID), after+1, limit, func(m *nats.Msg, _ uint64) bool {
+		if msg, ok := s.decodeStored(m); ok {
+			out = append(out, msg)
+		}
+		return len(out) < limit
+	})
+	return out, err
+}
+
+// messagesBefore returns the newest limit messages below before. Direct gets
+// only read forward, so it reads windows [lo, hi) below before, each twice
+// as wide as the last, until it has limit messages or reached the chat's
+// first message. Each message is read once; the cost beyond the answer is
+// at most one batch per window read past its end.
+func (s *JetStream) messagesBefore(ctx context.Context, chatID string, before uint64, limit int) ([]Message, error) {
+	subject := subjects.ChatMsg(chatID)
+	var (
+		got   []Message // ascending, all in [lo, before)
+		floor uint64    // the chat's first sequence once known
+		hi    = before  // exclusive end of the next window
+		width = uint64(2 * limit)
+	)
+	for hi > 1 {
+		lo := uint64(1)
+		if hi > width {
+			lo = hi - width
+		}
+		lo = max(lo, floor)
+		var chunk []Message
+		err := s.scan(ctx, subjects.StreamMessages, subject, lo, int(min(hi-lo, maxBatch)), func(m *nats.Msg, seq uint64) bool {
+			if seq >= hi {
+				return false
+			}
+			if msg, ok := s.decodeStored(m); ok {
+				chunk = append(chunk, msg)
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		got = append(chunk, got...)
+		if len(got) >= limit {
+			return got[len(got)-limit:], nil
+		}
+		if lo <= 1 || lo == floor {
+			break
+		}
+		if floor == 0 {
+			// First time short: find where the chat starts, so a sparse
+			// chat stops widening there instead of at sequence 1.
+			first, err := s.getOne(ctx, subjects.StreamMessages, directReq{NextFor: subject})
+			if err != nil {
+				return nil, err
+			}
+			if first == nil {
+				break
+			}
+			if floor = headerUint(first, jetstream.SequenceHeader); floor >= lo {
+				break
+			}
+		}
+		hi, width = lo, 2*width
+	}
+	return got, nil
+}
+
+// decodeStored decodes a stored message from a direct get reply. A body
+// that does not decode is logged and skipped rather than failing every page
+// that contains it.
+func (s *JetStream) decodeStored(m *nats.Msg) (Message, bool) {
+	msg, err := decodeMessage(m)
+	if err != nil {
+		s.cfg.Logger.Warn("store: skipping undecodable message", "subject", m.Header.Get(jetstream.SubjectHeader),
+			"seq", m.Header.Get(jetstream.SequenceHeader), "err", err)
+		return Message{}, false
+	}
+	return msg, true
+}
+
+// decodeMessage decodes a stored message carried with JetStream headers
+// (a direct get reply or a RePublish copy): ChatID from Nats-Subject, Seq
+// from Nats-Sequence, the rest from the JSON body.
+func decodeMessage(m *nats.Msg) (Message, error) {
+	var msg Message
+	chatID, ok := subjects.ParseChatMsg(m.Header.Get(jetstream.SubjectHeader))
+	if !ok {
+		return msg, fmt.Errorf("%w: subject header %q", ErrInvalid, m.Header.Get(jetstream.SubjectHeader))
+	}
+	seq := headerUint(m, jetstream.SequenceHeader)
+	if seq == 0 {
+		return msg, fmt.Errorf("%w: sequence header %q", ErrInvalid, m.Header.Get(jetstream.SequenceHeader))
+	}
+	if err := json.Unmarshal(m.Data, &msg); err != nil {
+		return msg, fmt.Errorf("%w: body: %v", ErrInvalid, err)
+	}
+	msg.ChatID, msg.Seq = chatID, seq
+	return msg, nil
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/natterchat/natter/subjects"
+)
+
+// MaxUserNameLen is the longest user name, in characters.
+const MaxUserNameLen = 64
+
+// userNameKey is the BucketUserNames key of a name: names are unique
+// case-insensitively and ignoring surrounding space, while the user record
+// keeps the name as given.
+func userNameKey(name string) string {
+	return subjects.NameKey(strings.ToLower(strings.TrimSpace(name)))
+}
+
+// CreateUser implements Store. The name is claimed first with a KV Create,
+// which is what makes it unique across nodes; if storing the record then
+// fails, the claim is released.
+func (s *JetStream) CreateUser(ctx context.Context, u User) error {
+	if !subjects.ValidID(u.ID) {
+		return fmt.Errorf("store: create user %q: %w: id", u.ID, ErrInvalid)
+	}
+	if err := validName("user name", u.Name, MaxUserNameLen); err != nil {
+		return fmt.Errorf("store: create user %s: %w", u.ID, err)
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = time.Now().UTC()
+	}
+	data, err := json.Marshal(u)
+	if err != nil {
+		return fmt.Errorf("store: create user %s: %w", u.ID, err)
+	}
+	nameKey := userNameKey(u.Name)
+	created, err := s.create(ctx, s.names, nameKey, []byte(u.ID))
+	if err != nil {
+		return fmt.Errorf("store: create user %s: claim name: %w", u.ID, err)
+	}
+	if !created {
+		return fmt.Errorf("store: create user %s: %w: %q", u.ID, ErrNameTaken, u.Name)
+	}
+	created, err = s.create(ctx, s.users, subjects.UserKey(u.ID), data)
+	if err == nil && !created {
+		err = fmt.Errorf("%w: user id exists", ErrConflict)
+	}
+	if err != nil {
+		s.cleanup(ctx, s.names, nameKey, "create user failed")
+		return fmt.Errorf("store: create user %s: store record: %w", u.ID, err)
+	}
+	return nil
+}
+
+// User implements Store.
+func (s *JetStream) User(ctx context.Context, id string) (User, error) {
+	var u User
+	if !subjects.ValidID(id) {
+		return u, fmt.Errorf("store: user %q: %w: id", id, ErrInvalid)
+	}
+	if _, err := s.getJSON(ctx, s.users, subjects.UserKey(id), &u); err != nil {
+		return User{}, fmt.Errorf("store: user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserByName implements Store through the name bucket.
+func (s *JetStream) UserByName(ctx context.Context, name string) (User, error) {
+	if err := validName("user name", name, MaxUserNameLen); err != nil {
+		return User{}, fmt.Errorf("store: user by name: %w", err)
+	}
+	id, err := s.getString(ctx, s.names, userNameKey(name))
+	if err != nil {
+		return User{}, fmt.Errorf("store: user by name %q: %w", name, err)
+	}
+	return s.User(ctx, id)
+}
+
+// DeleteUser implements Store. It removes memberships first and the record
+// last, so a retry after a partial failure still finds everything to remove.
+func (s *JetStream) DeleteUser(ctx context.Context, id string) error {
+	if !subjects.ValidID(id) {
+		return fmt.Errorf("store: delete user %q: %w: id", id, ErrInvalid)
+	}
+	chats, err := s.UserChats(ctx, id)
+	if err != nil {
+		return fmt.Errorf("store: delete user %s: %w", id, err)
+	}
+	for _, m := range chats {
+		if _, err := s.RemoveMember(ctx, m.ChatID, id); err != nil {
+			return fmt.Errorf("store: delete user %s: %w", id, err)
+		}
+	}
+	u, err := s.User(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: delete user %s: %w", id, err)
+	}
+	// Release the name only if it is still ours.
+	nameKey := userNameKey(u.Name)
+	owner, err := s.getString(ctx, s.names, nameKey)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: delete user %s: read name: %w", id, err)
+	}
+	if owner == id {
+		if err := s.remove(ctx, s.names, nameKey); err != nil {
+			return fmt.Errorf("store: delete user %s: release name: %w", id, err)
+		}
+	}
+	if err := s.remove(ctx, s.users, subjects.UserKey(id)); err != nil {
+		return fmt.Errorf("store: delete user %s: remove record: %w", id, err)
+	}
+	return nil
+}
