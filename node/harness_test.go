@@ -42,6 +42,7 @@ type testNode struct {
 	dataDir string
 	t       testing.TB
 	serve   chan error
+	once    sync.Once
 }
 
 // startNode starts a node on a fresh data dir; mod adjusts its config.
@@ -54,7 +55,8 @@ func startNode(t testing.TB, mod func(*Config)) *testNode {
 // the same data.
 func startNodeDir(t testing.TB, dataDir string, mod func(*Config)) *testNode {
 	t.Helper()
-	cfg := Config{DataDir: dataDir, Secret: testSecret, APIKey: testAPIKey, Logger: testLogger()}
+	// Tests send faster than people; rate limiting has its own test.
+	cfg := Config{DataDir: dataDir, Secret: testSecret, APIKey: testAPIKey, Logger: testLogger(), RateLimit: 10000, RateBurst: 10000}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -73,7 +75,9 @@ func startNodeDir(t testing.TB, dataDir string, mod func(*Config)) *testNode {
 }
 
 // stop shuts the node down (idempotent) and checks Serve returned.
-func (tn *testNode) stop() {
+func (tn *testNode) stop() { tn.once.Do(tn.shutdown) }
+
+func (tn *testNode) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := tn.Shutdown(ctx); err != nil {

@@ -53,9 +53,15 @@ func (h connHandler) OnClose(c *wsconn.Conn, reason wsconn.CloseReason) {
 // registers its device: welcome first, then the user's chats (loaded once
 // per user per node), presence, the URL's room, and only then the
 // client's own frames.
-func (n *Node) attach(conn net.Conn, who identity, room string) {
+func (n *Node) attach(conn net.Conn, h *handshake) {
 	_ = conn.SetDeadline(time.Time{})
+	who := h.who
 	d := &device{id: newID(), n: n}
+	// Chats resumed at connect get no live delivery until their replay
+	// is done, so the device sees each as one ordered sequence.
+	for _, r := range h.resume {
+		d.beginResume(r.Chat)
+	}
 	c, err := n.conns.Attach(conn, d)
 	if err != nil {
 		conn.Close()
@@ -103,8 +109,11 @@ func (n *Node) attach(conn net.Conn, who identity, room string) {
 		n.presence.publish(d, true, chats)
 	}
 	d.mu.Unlock()
-	if room != "" {
-		d.enqueue(wire.Encode(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: room}))
+	for _, r := range h.resume {
+		d.enqueue(wire.Encode(wire.ChannelChatRoom, wire.TypeResume, r))
+	}
+	if h.room != "" {
+		d.enqueue(wire.Encode(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: h.room}))
 	}
 	d.setLive()
 }

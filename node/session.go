@@ -170,10 +170,11 @@ func (n *Node) processJoin(ctx context.Context, d *device, in wire.ChatRef) erro
 // duplicate.
 func (n *Node) processResume(ctx context.Context, d *device, in wire.Resume) error {
 	c, err := n.resolveChat(ctx, in.ChatRef)
-	if err != nil {
-		return err
+	if err == nil {
+		err = n.requireMember(ctx, d.user.id, c.ID)
 	}
-	if err := n.requireMember(ctx, d.user.id, c.ID); err != nil {
+	if err != nil {
+		d.endResume(in.Chat) // a resume at connect paused it
 		return err
 	}
 	d.beginResume(c.ID)

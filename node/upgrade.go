@@ -3,15 +3,18 @@ package node
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gobwas/ws"
 
 	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/subjects"
 )
 
 // wsProtocol is the subprotocol a browser offers next to "token.<token>"
@@ -26,7 +29,33 @@ type handshake struct {
 	origin   string
 	host     string
 	protocol bool // the client offered wsProtocol
+	resume   []wire.Resume
 	who      identity
+}
+
+// maxResumeChats bounds the chats one connect may resume.
+const maxResumeChats = 1000
+
+// parseResume reads the resume query parameter: comma-separated
+// chat:afterSeq pairs.
+func parseResume(v string) ([]wire.Resume, error) {
+	if v == "" {
+		return nil, nil
+	}
+	parts := strings.Split(v, ",")
+	if len(parts) > maxResumeChats {
+		return nil, fmt.Errorf("resume names more than %d chats", maxResumeChats)
+	}
+	out := make([]wire.Resume, 0, len(parts))
+	for _, p := range parts {
+		chat, seq, ok := strings.Cut(p, ":")
+		n, err := strconv.ParseUint(seq, 10, 64)
+		if !ok || err != nil || !subjects.ValidID(chat) {
+			return nil, fmt.Errorf("resume entry %q is not chat:afterSeq", p)
+		}
+		out = append(out, wire.Resume{ChatRef: wire.ChatRef{Chat: chat}, AfterSeq: n})
+	}
+	return out, nil
 }
 
 // upgrader returns the zero-copy upgrader for one raw connection: the
@@ -45,6 +74,9 @@ func (n *Node) upgrader(h *handshake) ws.Upgrader {
 					return reject(http.StatusBadRequest, "malformed query")
 				}
 				h.token, h.room = q.Get("token"), q.Get("room")
+				if h.resume, err = parseResume(q.Get("resume")); err != nil {
+					return reject(http.StatusBadRequest, err.Error())
+				}
 			}
 			return nil
 		},
@@ -166,18 +198,23 @@ func (n *Node) upgradeRaw(conn net.Conn, rw readWriter) {
 		conn.Close()
 		return
 	}
-	n.attach(conn, h.who, h.room)
+	n.attach(conn, &h)
 }
 
 // serveWebSocketHTTP upgrades a request that reached the HTTP server (a
 // keep-alive connection that asks for /ws after other requests).
 func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 	h := handshake{token: r.URL.Query().Get("token"), room: r.URL.Query().Get("room"), origin: r.Header.Get("Origin"), host: r.Host}
+	var err error
+	if h.resume, err = parseResume(r.URL.Query().Get("resume")); err != nil {
+		writeError(w, http.StatusBadRequest, wire.CodeInvalidField, err.Error())
+		return
+	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		h.token = strings.TrimSpace(tok)
 	}
 	h.parseProtocols(r.Header.Get("Sec-WebSocket-Protocol"))
-	if err := n.authorize(&h); err != nil {
+	if err = n.authorize(&h); err != nil {
 		var rej *ws.ConnectionRejectedError
 		status := http.StatusUnauthorized
 		if errors.As(err, &rej) {
@@ -198,7 +235,7 @@ func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	n.attach(conn, h.who, h.room)
+	n.attach(conn, &h)
 }
 
 func codeFor(status int) string {

@@ -331,3 +331,5 @@ func forEachTransport(t *testing.T, f func(t *testing.T, cfg Config)) {
 		f(t, cfg)
 	})
 }
+
+func newBufReader(nc net.Conn) *bufio.Reader { return bufio.NewReader(nc) }

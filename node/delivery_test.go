@@ -1,0 +1,292 @@
+package node
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/natterchat/natter/node/wire"
+)
+
+// joinRoom joins a public room from c and returns the chat id, reading
+// the joiner's MemberList and JoinedRoom.
+func (c *client) joinRoom(room string) string {
+	c.t.Helper()
+	c.sendf(`{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":%q}}}`, room)
+	var ml wire.MemberList
+	c.expect(wire.TypeMemberList).decode(c.t, &ml)
+	c.expect(wire.TypeJoinedRoom)
+	return ml.Chat
+}
+
+// newMessages reads n NewMessage frames (skipping other frames) in order.
+func (c *client) newMessages(n int) []wire.NewMessage {
+	c.t.Helper()
+	out := make([]wire.NewMessage, 0, n)
+	for len(out) < n {
+		var m wire.NewMessage
+		c.waitFor(wire.TypeNewMessage).decode(c.t, &m)
+		out = append(out, m)
+	}
+	return out
+}
+
+// sendMsg sends a message to chat and returns its ack (skipping the
+// sender's own NewMessage, whose order relative to the ack is open).
+func (c *client) sendMsg(chat, text, clientMsgID string, echo bool) wire.MessageAccepted {
+	c.t.Helper()
+	c.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":%q,"clientMsgId":%q,"echo":%v}}}`, chat, text, clientMsgID, echo)
+	var a wire.MessageAccepted
+	c.waitFor(wire.TypeMessageAccepted).decode(c.t, &a)
+	return a
+}
+
+// TestFanoutDevices: two users with two devices each in a room; a message
+// reaches all four devices exactly once with the same seq; with echo
+// false the sending device alone does not get it; a non-member gets
+// nothing.
+func TestFanoutDevices(t *testing.T) {
+	tn := startNode(t, nil)
+	alice, bob, carol := tn.register("alice"), tn.register("bob"), tn.register("carol")
+	a1, a2 := tn.dialUser(alice), tn.dialUser(alice)
+	b1, b2 := tn.dialUser(bob), tn.dialUser(bob)
+	c1 := tn.dialUser(carol)
+
+	chat := a1.joinRoom("#general")
+	a2.expect(wire.TypeJoinedRoom) // the user's other device hears its join
+	b1.joinRoom("#general")
+	b2.expect(wire.TypeJoinedRoom)
+	a1.expect(wire.TypeJoinedRoom)
+	a2.expect(wire.TypeJoinedRoom)
+
+	ack := a1.sendMsg(chat, "hello all", "m1", true)
+	if ack.Seq == 0 || ack.ClientMsgID != "m1" || ack.Duplicate {
+		t.Fatalf("ack = %+v", ack)
+	}
+	for i, c := range []*client{a1, a2, b1, b2} {
+		var m wire.NewMessage
+		if i == 0 {
+			// a1's NewMessage may have come before its ack; waitFor
+			// skipped it then, so read it from history instead.
+			continue
+		}
+		c.expect(wire.TypeNewMessage).decode(t, &m)
+		if m.Seq != ack.Seq || m.Message != "hello all" || m.User != alice.ID || m.Chat != chat || m.Device != a1.welcome.Device {
+			t.Fatalf("device %d got %+v, want seq %d", i, m, ack.Seq)
+		}
+	}
+
+	// echo:false: the sending device does not get it, its sibling does.
+	ack2 := a1.sendMsg(chat, "quiet", "m2", false)
+	for _, c := range []*client{a2, b1, b2} {
+		var m wire.NewMessage
+		c.expect(wire.TypeNewMessage).decode(t, &m)
+		if m.Seq != ack2.Seq || m.Message != "quiet" {
+			t.Fatalf("got %+v, want seq %d", m, ack2.Seq)
+		}
+	}
+	// Nothing more anywhere: exactly once, and nothing for the non-member.
+	for _, c := range []*client{a2, b1, b2, c1} {
+		c.expectNothing(300 * time.Millisecond)
+	}
+	// a1 saw the first message (around its ack) but not the quiet one.
+	a1.expectNothing(300 * time.Millisecond)
+
+	// The non-member cannot send either.
+	c1.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"x"}}}`, chat)
+	if e := c1.expectError(); e.Code != wire.CodeNotMember {
+		t.Fatalf("non-member send: %+v", e)
+	}
+}
+
+// TestSenderGetsOwnMessageOnce checks the sending device's own copy with
+// echo on: exactly one NewMessage and one ack.
+func TestSenderGetsOwnMessageOnce(t *testing.T) {
+	tn := startNode(t, nil)
+	alice := tn.register("alice")
+	a := tn.dialUser(alice)
+	chat := a.joinRoom("solo")
+	a.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"me"}}}`, chat)
+	got := a.collect(wire.TypeMessageAccepted, wire.TypeNewMessage)
+	var ack wire.MessageAccepted
+	var m wire.NewMessage
+	got[wire.TypeMessageAccepted].decode(t, &ack)
+	got[wire.TypeNewMessage].decode(t, &m)
+	if ack.Seq != m.Seq || m.ID != ack.ID {
+		t.Fatalf("ack %+v vs message %+v", ack, m)
+	}
+	a.expectNothing(300 * time.Millisecond)
+}
+
+// TestRestartKeepsState restarts a node on its data dir: users, chats,
+// memberships and history survive, and a member's device receives the
+// room after reconnecting without re-joining.
+func TestRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	tn := startNodeDir(t, dir, nil)
+	alice, bob := tn.register("alice"), tn.register("bob")
+	a := tn.dialUser(alice)
+	chat := a.joinRoom("durable")
+	b := tn.dialUser(bob)
+	b.joinRoom("durable")
+	for i := range 5 {
+		a.sendMsg(chat, fmt.Sprintf("before restart %d", i), "", true)
+	}
+	tn.stop()
+
+	tn2 := startNodeDir(t, dir, nil)
+	// The old tokens still verify (same secret); the names still log in.
+	var login struct{ User, Token string }
+	if st := tn2.api("POST", "/api/sessions", "", map[string]string{"name": "alice", "password": "password-alice"}, &login); st != http.StatusOK || login.User != alice.ID {
+		t.Fatalf("login after restart: %d %+v", st, login)
+	}
+	var hist struct{ Messages []apiMessage }
+	if st := tn2.api("GET", "/api/chats/"+chat+"/messages", bob.Token, nil, &hist); st != http.StatusOK || len(hist.Messages) != 5 {
+		t.Fatalf("history after restart: %d %+v", st, hist)
+	}
+	for i, m := range hist.Messages {
+		if m.Message != fmt.Sprintf("before restart %d", i) {
+			t.Fatalf("message %d = %+v", i, m)
+		}
+	}
+	b2 := tn2.dialUser(bob)
+	a2 := tn2.dialUser(alice)
+	ack := a2.sendMsg(chat, "after restart", "", true)
+	var m wire.NewMessage
+	b2.waitFor(wire.TypeNewMessage).decode(t, &m)
+	if m.Seq != ack.Seq || m.Message != "after restart" || m.Seq <= hist.Messages[4].Seq {
+		t.Fatalf("after restart got %+v (ack %+v)", m, ack)
+	}
+}
+
+// TestResume: a device goes away, 50 messages are sent, it reconnects
+// with Resume and gets exactly those 50 in order, then live ones.
+func TestResume(t *testing.T) {
+	tn := startNode(t, nil)
+	alice, bob := tn.register("alice"), tn.register("bob")
+	a := tn.dialUser(alice)
+	chat := a.joinRoom("resume")
+	b := tn.dialUser(bob)
+	b.joinRoom("resume")
+	first := a.sendMsg(chat, "seen", "", true)
+	var seen wire.NewMessage
+	b.waitFor(wire.TypeNewMessage).decode(t, &seen)
+	if seen.Seq != first.Seq {
+		t.Fatalf("b saw %+v", seen)
+	}
+	b.conn.Close()
+
+	var sent []uint64
+	for i := range 50 {
+		sent = append(sent, a.sendMsg(chat, fmt.Sprintf("missed %d", i), "", true).Seq)
+	}
+	b2 := tn.dialUser(bob)
+	b2.sendf(`{"channel":"chat-room","message":{"type":"Resume","contents":{"chat":%q,"afterSeq":%d}}}`, chat, seen.Seq)
+	for i := range 50 {
+		var m wire.NewMessage
+		b2.expect(wire.TypeNewMessage).decode(t, &m)
+		if m.Seq != sent[i] || m.Message != fmt.Sprintf("missed %d", i) {
+			t.Fatalf("replayed message %d = %+v, want seq %d", i, m, sent[i])
+		}
+	}
+	var r wire.Resumed
+	b2.expect(wire.TypeResumed).decode(t, &r)
+	if r.LastSeq != sent[49] || r.More {
+		t.Fatalf("Resumed = %+v", r)
+	}
+	live := a.sendMsg(chat, "live", "", true)
+	var m wire.NewMessage
+	b2.expect(wire.TypeNewMessage).decode(t, &m)
+	if m.Seq != live.Seq {
+		t.Fatalf("live message %+v, want seq %d", m, live.Seq)
+	}
+	b2.expectNothing(300 * time.Millisecond)
+}
+
+// TestResumeDuringTraffic resumes at connect while messages keep
+// flowing: the replay and the live messages join without a gap or a
+// duplicate.
+func TestResumeDuringTraffic(t *testing.T) {
+	tn := startNode(t, nil)
+	alice, bob := tn.register("alice"), tn.register("bob")
+	a := tn.dialUser(alice)
+	chat := a.joinRoom("busy")
+	b := tn.dialUser(bob)
+	b.joinRoom("busy")
+	b.conn.Close()
+	for i := range 20 {
+		a.sendMsg(chat, fmt.Sprintf("old %d", i), "", true)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 30 {
+			a.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"new %d"}}}`, chat, i)
+		}
+	}()
+	// Resuming at connect holds live delivery until the replay is done.
+	b2 := tn.dial("/ws?token=" + bob.Token + "&resume=" + chat + ":0")
+	<-done
+	var last uint64
+	count := 0
+	for count < 50 {
+		f, ok := b2.next(10 * time.Second)
+		if !ok {
+			t.Fatalf("got %d of 50 messages", count)
+		}
+		if f.Message.Type != wire.TypeNewMessage {
+			continue
+		}
+		var m wire.NewMessage
+		f.decode(t, &m)
+		if m.Seq <= last {
+			t.Fatalf("seq %d after %d: out of order or duplicate", m.Seq, last)
+		}
+		last = m.Seq
+		count++
+	}
+	// Nothing but the replay's end marker may follow.
+	for {
+		f, ok := b2.next(300 * time.Millisecond)
+		if !ok {
+			break
+		}
+		if f.Message.Type == wire.TypeNewMessage {
+			t.Fatalf("extra message %s", f.raw)
+		}
+	}
+}
+
+// TestClientMsgIDIdempotent: the same clientMsgId twice, also across a
+// reconnect, stores one message and both acks carry the same seq.
+func TestClientMsgIDIdempotent(t *testing.T) {
+	tn := startNode(t, nil)
+	alice := tn.register("alice")
+	a := tn.dialUser(alice)
+	chat := a.joinRoom("dedup")
+	first := a.sendMsg(chat, "once", "same-id", false)
+	second := a.sendMsg(chat, "once", "same-id", false)
+	if second.Seq != first.Seq || !second.Duplicate || first.Duplicate || second.ID != first.ID {
+		t.Fatalf("acks %+v then %+v", first, second)
+	}
+	a.conn.Close()
+	a2 := tn.dialUser(alice)
+	third := a2.sendMsg(chat, "once", "same-id", true)
+	if third.Seq != first.Seq || !third.Duplicate {
+		t.Fatalf("after reconnect ack %+v, want seq %d", third, first.Seq)
+	}
+	var hist struct{ Messages []apiMessage }
+	tn.api("GET", "/api/chats/"+chat+"/messages", alice.Token, nil, &hist)
+	if len(hist.Messages) != 1 {
+		t.Fatalf("history holds %d messages, want 1", len(hist.Messages))
+	}
+	// Another user's identical clientMsgId is a different message.
+	bob := tn.register("bob")
+	b := tn.dialUser(bob)
+	b.joinRoom("dedup")
+	other := b.sendMsg(chat, "mine", "same-id", false)
+	if other.Seq == first.Seq || other.Duplicate {
+		t.Fatalf("bob's message collided with alice's: %+v", other)
+	}
+}
