@@ -35,7 +35,7 @@
 //
 // Locks are never held while calling the Handler.
 //
-//	Server.attachMu (RLock in Attach) -> registry shard mu
+//	Server.attachMu (RLock in Attach) -> registry shard mu, wheel.mu
 //	Conn.mu -> nothing (the run queue is pushed after Conn.mu is released)
 //	wheel.mu -> nothing (due connections are scheduled after it is released)
 //	runQueue.mu -> nothing

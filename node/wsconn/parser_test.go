@@ -77,7 +77,7 @@ var parseCases = []struct {
 }
 
 // parseAll feeds the chunks to a fresh parser and returns events and error.
-func parseAll(chunks ...[]byte) ([]string, error, *parser) {
+func parseAll(chunks ...[]byte) ([]string, *parser, error) {
 	var p parser
 	var s eventSink
 	var firstErr error
@@ -87,13 +87,13 @@ func parseAll(chunks ...[]byte) ([]string, error, *parser) {
 			firstErr = err
 		}
 	}
-	return s.ev, firstErr, &p
+	return s.ev, &p, firstErr
 }
 
 func TestParser(t *testing.T) {
 	for _, tc := range parseCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, err, p := parseAll(tc.in)
+			ev, p, err := parseAll(tc.in)
 			if !slices.Equal(ev, tc.ev) || err != tc.err {
 				t.Fatalf("got %q, %v; want %q, %v", ev, err, tc.ev, tc.err)
 			}
@@ -110,7 +110,7 @@ func TestParserSplitEveryOffset(t *testing.T) {
 	for _, tc := range parseCases {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := 0; i <= len(tc.in); i++ {
-				ev, err, _ := parseAll(tc.in[:i], tc.in[i:])
+				ev, _, err := parseAll(tc.in[:i], tc.in[i:])
 				if !slices.Equal(ev, tc.ev) || err != tc.err {
 					t.Fatalf("split at %d: got %q, %v; want %q, %v", i, ev, err, tc.ev, tc.err)
 				}
@@ -119,7 +119,7 @@ func TestParserSplitEveryOffset(t *testing.T) {
 			for i := range tc.in {
 				chunks = append(chunks, tc.in[i:i+1])
 			}
-			ev, err, _ := parseAll(chunks...)
+			ev, _, err := parseAll(chunks...)
 			if !slices.Equal(ev, tc.ev) || err != tc.err {
 				t.Fatalf("byte by byte: got %q, %v; want %q, %v", ev, err, tc.ev, tc.err)
 			}
@@ -149,8 +149,8 @@ func FuzzParser(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte, split uint16) {
 		k := int(split) % (len(in) + 1)
-		ev1, err1, _ := parseAll(in)
-		ev2, err2, _ := parseAll(in[:k], in[k:])
+		ev1, _, err1 := parseAll(in)
+		ev2, _, err2 := parseAll(in[:k], in[k:])
 		if !slices.Equal(ev1, ev2) || err1 != err2 {
 			t.Fatalf("split at %d: %q, %v; whole: %q, %v", k, ev2, err2, ev1, err1)
 		}

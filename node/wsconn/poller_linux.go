@@ -207,3 +207,12 @@ func (t *fdTransport) close(nc net.Conn) {
 	_ = unix.EpollCtl(t.p.epfd, unix.EPOLL_CTL_DEL, t.fd, nil)
 	_ = nc.Close()
 }
+
+// lookup finds a live connection by the id carried in its epoll data.
+func (s *Server) lookup(id uint64) *Conn {
+	sh := s.shard(id)
+	sh.mu.RLock()
+	c := sh.m[id]
+	sh.mu.RUnlock()
+	return c
+}

@@ -146,14 +146,6 @@ func (s *Server) unregister(c *Conn) {
 	sh.mu.Unlock()
 }
 
-func (s *Server) lookup(id uint64) *Conn {
-	sh := s.shard(id)
-	sh.mu.RLock()
-	c := sh.m[id]
-	sh.mu.RUnlock()
-	return c
-}
-
 // Len returns the number of attached connections not yet closed.
 func (s *Server) Len() int { return int(s.live.Load()) }
 
