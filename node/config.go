@@ -21,6 +21,31 @@ type Config struct {
 	// NATSURL connects to an external NATS (with JetStream) instead of
 	// starting an embedded server. Comma-separated URLs are allowed.
 	NATSURL string
+	// ClusterListen is the embedded server's route address (host:port):
+	// with Routes, the nodes' embedded servers form one NATS cluster with
+	// JetStream. Empty: no clustering.
+	ClusterListen string
+	// Routes are the other embedded servers' route URLs
+	// (nats://host:6222). A node may list itself; it is ignored.
+	Routes []string
+	// ClusterName names the embedded NATS cluster. Default "natter".
+	ClusterName string
+	// NATSListen exposes the embedded server's client port (host:port) for
+	// the nats CLI or nodes that use NATSURL. Empty: no client port.
+	NATSListen string
+	// Replicas of the stream and buckets. Default: 3 when the embedded
+	// cluster has at least 3 servers (Routes lists 2 or more others),
+	// otherwise 1. With NATSURL set it to 3 for a JetStream cluster.
+	Replicas int
+	// StartTimeout bounds waiting for JetStream at start (a cluster needs
+	// its meta leader and enough peers for the replicas). Default 2m.
+	StartTimeout time.Duration
+	// HeartbeatInterval is how often the node tells the cluster it is
+	// alive; NodeDeadAfter is how long the others wait without one before
+	// they count it dead and its devices offline. Defaults 1s and 5s.
+	HeartbeatInterval time.Duration
+	NodeDeadAfter     time.Duration
+
 	// Secret signs tokens (HS256). Default: generated into DataDir/secret.
 	// Every node of a cluster needs the same secret.
 	Secret string
@@ -74,6 +99,27 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.DataDir == "" {
 		c.DataDir = "./natter-data"
+	}
+	if c.ClusterName == "" {
+		c.ClusterName = "natter"
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 2 * time.Minute
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = time.Second
+	}
+	if c.NodeDeadAfter <= 0 {
+		c.NodeDeadAfter = 5 * c.HeartbeatInterval
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+		if c.NATSURL == "" && c.ClusterListen != "" && len(c.Routes) >= 2 {
+			c.Replicas = 3
+		}
+	}
+	if c.Store.Replicas <= 0 {
+		c.Store.Replicas = c.Replicas
 	}
 	if c.MaxMessageLen <= 0 {
 		c.MaxMessageLen = 4000

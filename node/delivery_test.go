@@ -20,18 +20,6 @@ func (c *client) joinRoom(room string) string {
 	return ml.Chat
 }
 
-// newMessages reads n NewMessage frames (skipping other frames) in order.
-func (c *client) newMessages(n int) []wire.NewMessage {
-	c.t.Helper()
-	out := make([]wire.NewMessage, 0, n)
-	for len(out) < n {
-		var m wire.NewMessage
-		c.waitFor(wire.TypeNewMessage).decode(c.t, &m)
-		out = append(out, m)
-	}
-	return out
-}
-
 // sendMsg sends a message to chat and returns its ack (skipping the
 // sender's own NewMessage, whose order relative to the ack is open).
 func (c *client) sendMsg(chat, text, clientMsgID string, echo bool) wire.MessageAccepted {

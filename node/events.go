@@ -37,16 +37,24 @@ func (n *Node) publishEvent(subject string, v any) {
 // broadcasts. They may call the store, so they have their own loop rather
 // than a fan-out dispatcher's.
 func (n *Node) runEvents(ctx context.Context, ch <-chan *nats.Msg) {
+	tick := time.NewTicker(n.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	n.presence.beat(false)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-tick.C:
+			n.presence.beat(false)
+			n.presence.sweep(now)
 		case m := <-ch:
 			switch {
 			case m.Subject == subjects.Broadcast:
 				n.deliverBroadcast(m.Data)
 			case m.Subject == subjects.Presence:
 				n.presence.handle(m.Data)
+			case m.Subject == subjects.Heartbeat:
+				n.presence.handleHeartbeat(m.Data)
 			default:
 				if userID, ok := subjects.ParseUserEvents(m.Subject); ok {
 					n.handleUserEvent(userID, m.Data)
@@ -59,13 +67,14 @@ func (n *Node) runEvents(ctx context.Context, ch <-chan *nats.Msg) {
 // handleUserEvent applies a membership change of a user with devices here
 // and tells its devices.
 func (n *Node) handleUserEvent(userID string, data []byte) {
-	u := n.reg.user(userID)
-	if u == nil {
-		return
-	}
 	var ev chatEvent
 	if err := json.Unmarshal(data, &ev); err != nil || !subjects.ValidID(ev.Chat) {
 		n.logLimited("bad user event", slog.String("user", userID))
+		return
+	}
+	n.presence.chatChanged(userID, ev.Chat, ev.Type == wire.TypeJoinedRoom)
+	u := n.reg.user(userID)
+	if u == nil {
 		return
 	}
 	<-u.ready

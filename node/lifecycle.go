@@ -154,20 +154,31 @@ func (n *Node) deviceGone(d *device) {
 		return
 	}
 	if u.guest {
-		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
-		defer cancel()
-		who := identity{id: u.id, name: u.name, guest: true}
-		for _, chatID := range u.chatIDs() {
-			c, err := n.store.Chat(ctx, chatID)
-			if err == nil {
-				_, err = n.removeMember(ctx, c, who)
-			}
-			if err != nil {
-				n.log.Warn("end guest membership", slog.String("user", u.id), slog.String("chat", chatID), slog.Any("err", err))
-			}
-		}
+		n.endGuest(identity{id: u.id, name: u.name, guest: true})
 	}
 	for _, chatID := range u.chatIDs() {
 		n.unlinkChat(u, chatID)
+	}
+}
+
+// endGuest ends a guest's memberships (members hear LeftRoom). The store
+// is asked, not a cache, so that a node can end the guests of a node
+// that died.
+func (n *Node) endGuest(who identity) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	ms, err := n.store.UserChats(ctx, who.id)
+	if err != nil {
+		n.log.Warn("list guest memberships", slog.String("user", who.id), slog.Any("err", err))
+		return
+	}
+	for _, m := range ms {
+		c, err := n.store.Chat(ctx, m.ChatID)
+		if err == nil {
+			_, err = n.removeMember(ctx, c, who)
+		}
+		if err != nil {
+			n.log.Warn("end guest membership", slog.String("user", who.id), slog.String("chat", m.ChatID), slog.Any("err", err))
+		}
 	}
 }

@@ -94,10 +94,8 @@ func New(cfg Config) (*Node, error) {
 	if err := n.connectNATS(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if n.store, err = store.Open(ctx, n.nc, cfg.Store); err != nil {
-		return nil, fmt.Errorf("node: open store: %w", err)
+	if n.store, err = n.openStore(); err != nil {
+		return nil, err
 	}
 	if n.conns, err = wsconn.New(cfg.Conn, connHandler{n}); err != nil {
 		return nil, fmt.Errorf("node: start connection layer: %w", err)
@@ -113,7 +111,7 @@ func New(cfg Config) (*Node, error) {
 		go func() { defer n.loops.Done(); d.run(loopCtx) }()
 	}
 	events := make(chan *nats.Msg, eventsBuffer)
-	for _, subj := range []string{subjects.UserEventsWildcard, subjects.Presence, subjects.Broadcast} {
+	for _, subj := range []string{subjects.UserEventsWildcard, subjects.Presence, subjects.Heartbeat, subjects.Broadcast} {
 		s, err := n.nc.ChanSubscribe(subj, events)
 		if err != nil {
 			n.conns.Close()
@@ -122,6 +120,13 @@ func New(cfg Config) (*Node, error) {
 		}
 		n.eventSubs = append(n.eventSubs, s)
 	}
+	s, err := n.nc.Subscribe(subjects.NodeRequest(n.id, subjects.NodeOpPresence), n.presence.serveDevices)
+	if err != nil {
+		n.conns.Close()
+		loopCancel()
+		return nil, fmt.Errorf("node: subscribe node requests: %w", err)
+	}
+	n.eventSubs = append(n.eventSubs, s)
 	// The subscriptions above must be in place on the server before the
 	// node takes devices, or their first events could be missed.
 	if err := n.nc.Flush(); err != nil {
@@ -176,16 +181,14 @@ func (n *Node) connectNATS() error {
 		}
 		return nil
 	}
-	n.ns, err = server.NewServer(&server.Options{
-		ServerName: "natter-" + n.id,
-		DontListen: true,
-		JetStream:  true,
-		StoreDir:   filepath.Join(n.cfg.DataDir, "jetstream"),
-		NoSigs:     true,
-	})
+	so, err := n.embeddedOptions()
 	if err != nil {
+		return err
+	}
+	if n.ns, err = server.NewServer(so); err != nil {
 		return fmt.Errorf("node: configure embedded NATS: %w", err)
 	}
+	n.ns.SetLoggerV2(newNATSLogger(n.log), false, false, false)
 	n.ns.Start()
 	if !n.ns.ReadyForConnections(30 * time.Second) {
 		return errors.New("node: embedded NATS did not start within 30s")
@@ -270,9 +273,13 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if werr := waitCtx(ctx, &n.runners); werr != nil && err == nil {
 		err = werr
 	}
+	// The devices' "down" events went out with their cleanup; the
+	// goodbye tells the others this node's view is empty now.
+	n.presence.beat(true)
 	for _, s := range n.eventSubs {
 		_ = s.Unsubscribe()
 	}
+	_ = n.nc.Flush()
 	n.cancel()
 	n.loops.Wait()
 	n.closeNATS()

@@ -1,27 +1,53 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/subjects"
 )
 
-// presenceEvent is published on subjects.Presence for every device that
-// connects (Up) or disconnects on a node. Chats are the user's chats, so
-// that receivers can tell co-members without a store lookup.
+// Presence is a view every node keeps of which users are online anywhere
+// in the cluster (docs/cluster.md):
+//
+//   - a node publishes a presenceEvent for every device that comes or
+//     goes; every node applies them in order and derives a user's
+//     offline<->online transitions itself, telling its local co-members;
+//   - every node beats once per HeartbeatInterval with its device count;
+//     a count that disagrees with the view (missed events, a node that
+//     just started) makes the receiver fetch that node's device list;
+//   - a node silent for NodeDeadAfter is dead: its devices go offline in
+//     every view, and its guests' memberships end; a draining node says
+//     goodbye and goes at once.
+
+// presenceEvent is published on subjects.Presence for a device that
+// connects (Up) or disconnects on a node, and is the element of a
+// node's device list.
 type presenceEvent struct {
 	User   string    `json:"user"`
 	Name   string    `json:"name"`
+	Guest  bool      `json:"guest,omitempty"`
 	Device string    `json:"device"`
 	Node   string    `json:"node"`
 	Up     bool      `json:"up"`
 	At     time.Time `json:"at"`
 	Chats  []string  `json:"chats,omitempty"`
+}
+
+// heartbeat is published on subjects.Heartbeat.
+type heartbeat struct {
+	Node    string `json:"node"`
+	Devices int64  `json:"devices"`
+	Gone    bool   `json:"gone,omitempty"` // the node drained and left
 }
 
 // deviceInfo is one online device in the presence view.
@@ -31,92 +57,171 @@ type deviceInfo struct {
 	ConnectedAt time.Time `json:"connectedAt"`
 }
 
-// presenceView is this node's picture of which users are online anywhere
-// in the cluster, built from presence events. Every node derives the
-// Online/Offline transitions itself, so a user's first device anywhere
-// yields exactly one Online per receiving device.
+type presenceUser struct {
+	name    string
+	guest   bool
+	devices map[string]deviceInfo
+	chats   map[string]struct{}
+}
+
+type nodeState struct {
+	lastSeen time.Time
+	devices  int64 // devices of that node in this view
+}
+
+// presenceView is this node's picture of the cluster's online devices.
 type presenceView struct {
 	n *Node
+	// published counts this node's devices announced up and not yet
+	// down; heartbeats carry it.
+	published atomic.Int64
 
 	mu    sync.Mutex
-	users map[string]map[string]deviceInfo // guarded by mu: user -> device -> info
+	users map[string]*presenceUser // guarded by mu
+	nodes map[string]*nodeState    // guarded by mu
 }
 
 func newPresenceView(n *Node) *presenceView {
-	return &presenceView{n: n, users: make(map[string]map[string]deviceInfo)}
+	return &presenceView{n: n, users: make(map[string]*presenceUser), nodes: make(map[string]*nodeState)}
 }
 
 // online reports whether userID has a device anywhere.
 func (p *presenceView) online(userID string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.users[userID]) > 0
+	u := p.users[userID]
+	return u != nil && len(u.devices) > 0
 }
 
 // devices lists userID's online devices.
 func (p *presenceView) devices(userID string) []deviceInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]deviceInfo, 0, len(p.users[userID]))
-	for _, d := range p.users[userID] {
+	u := p.users[userID]
+	if u == nil {
+		return nil
+	}
+	out := make([]deviceInfo, 0, len(u.devices))
+	for _, d := range u.devices {
 		out = append(out, d)
 	}
 	return out
 }
 
+// nodeCount is the number of live nodes in the view (this one included).
+func (p *presenceView) nodeCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.nodes)
+}
+
 // publish announces a local device's arrival or departure; chats are its
 // user's chats (read by the caller before it takes d.mu: lock order).
 func (p *presenceView) publish(d *device, up bool, chats []string) {
-	p.n.publishEvent(subjects.Presence, presenceEvent{
-		User: d.user.id, Name: d.user.name, Device: d.id, Node: p.n.id, Up: up, At: time.Now().UTC(), Chats: chats,
-	})
+	if up {
+		p.published.Add(1)
+	} else {
+		p.published.Add(-1)
+	}
+	p.n.publishEvent(subjects.Presence, p.event(d, up, chats))
 }
 
-// handle applies a presence event and, on a user's transition between
-// offline and online, tells the local devices of its co-members.
+func (p *presenceView) event(d *device, up bool, chats []string) presenceEvent {
+	u := d.user
+	return presenceEvent{User: u.id, Name: u.name, Guest: u.guest, Device: d.id, Node: p.n.id, Up: up, At: time.Now().UTC(), Chats: chats}
+}
+
+// handle applies a presence event from the events loop.
 func (p *presenceView) handle(data []byte) {
 	var ev presenceEvent
-	if err := json.Unmarshal(data, &ev); err != nil || !subjects.ValidID(ev.User) || !subjects.ValidID(ev.Device) {
+	if err := json.Unmarshal(data, &ev); err != nil || !subjects.ValidID(ev.User) || !subjects.ValidID(ev.Device) || !subjects.ValidID(ev.Node) {
 		p.n.logLimited("bad presence event")
 		return
 	}
 	p.mu.Lock()
-	devs := p.users[ev.User]
-	before := len(devs)
-	if ev.Up {
-		if devs == nil {
-			devs = make(map[string]deviceInfo, 1)
-			p.users[ev.User] = devs
-		}
-		devs[ev.Device] = deviceInfo{Device: ev.Device, Node: ev.Node, ConnectedAt: ev.At}
-	} else {
-		delete(devs, ev.Device)
-		if len(devs) == 0 {
-			delete(p.users, ev.User)
-		}
-	}
-	after := len(p.users[ev.User])
+	typ, chats := p.applyLocked(ev)
 	p.mu.Unlock()
-
-	switch {
-	case before == 0 && after > 0:
-		p.notify(ev, wire.TypeOnline)
-	case before > 0 && after == 0:
-		p.notify(ev, wire.TypeOffline)
+	if typ != "" {
+		p.notify(ev.User, ev.Name, typ, chats)
 	}
 }
 
-// notify sends Online or Offline about ev.User to the local devices of
+// applyLocked applies one device change and returns the transition it
+// made (Online, Offline or none) with the user's chats.
+func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string) {
+	u := p.users[ev.User]
+	st := p.nodes[ev.Node]
+	if st == nil {
+		st = &nodeState{lastSeen: time.Now()}
+		p.nodes[ev.Node] = st
+	}
+	if ev.Up {
+		if u == nil {
+			u = &presenceUser{name: ev.Name, guest: ev.Guest, devices: make(map[string]deviceInfo, 1), chats: make(map[string]struct{})}
+			p.users[ev.User] = u
+		}
+		for _, c := range ev.Chats {
+			u.chats[c] = struct{}{}
+		}
+		if _, ok := u.devices[ev.Device]; ok {
+			return "", nil
+		}
+		u.devices[ev.Device] = deviceInfo{Device: ev.Device, Node: ev.Node, ConnectedAt: ev.At}
+		st.devices++
+		if len(u.devices) == 1 {
+			return wire.TypeOnline, u.chatList()
+		}
+		return "", nil
+	}
+	if u == nil {
+		return "", nil
+	}
+	if _, ok := u.devices[ev.Device]; !ok {
+		return "", nil
+	}
+	delete(u.devices, ev.Device)
+	st.devices--
+	if len(u.devices) > 0 {
+		return "", nil
+	}
+	delete(p.users, ev.User)
+	return wire.TypeOffline, u.chatList()
+}
+
+func (u *presenceUser) chatList() []string {
+	out := make([]string, 0, len(u.chats))
+	for c := range u.chats {
+		out = append(out, c)
+	}
+	return out
+}
+
+// chatChanged keeps an online user's chats current, so that its
+// Online/Offline reach the right co-members; every node sees every user
+// event.
+func (p *presenceView) chatChanged(userID, chatID string, joined bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if u := p.users[userID]; u != nil {
+		if joined {
+			u.chats[chatID] = struct{}{}
+		} else {
+			delete(u.chats, chatID)
+		}
+	}
+}
+
+// notify sends Online or Offline about a user to the local devices of
 // users sharing a chat with it, once per device.
-func (p *presenceView) notify(ev presenceEvent, typ string) {
-	frame := wsconn.NewTextFrame(wire.Encode(wire.ChannelPresence, typ, wire.PresenceEvent{User: ev.User, Name: ev.Name}))
+func (p *presenceView) notify(userID, name, typ string, chats []string) {
+	frame := wsconn.NewTextFrame(wire.Encode(wire.ChannelPresence, typ, wire.PresenceEvent{User: userID, Name: name}))
 	seen := make(map[string]struct{})
 	var users []*localUser
 	var devs []*device
-	for _, chatID := range ev.Chats {
+	for _, chatID := range chats {
 		users = p.n.reg.chatUsers(chatID, users[:0])
 		for _, u := range users {
-			if u.id == ev.User {
+			if u.id == userID {
 				continue
 			}
 			if _, ok := seen[u.id]; ok {
@@ -129,7 +234,165 @@ func (p *presenceView) notify(ev presenceEvent, typ string) {
 			}
 		}
 	}
-	if len(seen) > 0 {
-		p.n.log.Debug("presence", slog.String("user", ev.User), slog.String("type", typ), slog.Int("notified", len(seen)))
+}
+
+// beat publishes this node's heartbeat.
+func (p *presenceView) beat(gone bool) {
+	p.n.publishEvent(subjects.Heartbeat, heartbeat{Node: p.n.id, Devices: p.published.Load(), Gone: gone})
+}
+
+// handleHeartbeat notes a node alive and repairs this view of its devices
+// when the counts disagree. It runs on the events loop, which also
+// applies presence events in publication order, so a disagreement is
+// real, not a race.
+func (p *presenceView) handleHeartbeat(data []byte) {
+	var hb heartbeat
+	if err := json.Unmarshal(data, &hb); err != nil || !subjects.ValidID(hb.Node) {
+		p.n.logLimited("bad heartbeat")
+		return
+	}
+	if hb.Gone {
+		p.dropNode(hb.Node, "drained")
+		return
+	}
+	p.mu.Lock()
+	st := p.nodes[hb.Node]
+	if st == nil {
+		st = &nodeState{}
+		p.nodes[hb.Node] = st
+	}
+	st.lastSeen = time.Now()
+	mismatch := st.devices != hb.Devices
+	p.mu.Unlock()
+	if mismatch {
+		p.sync(hb.Node)
+	}
+}
+
+// sync replaces this view's devices of a node with the node's own list.
+func (p *presenceView) sync(nodeID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	msg, err := p.n.nc.RequestWithContext(ctx, subjects.NodeRequest(nodeID, subjects.NodeOpPresence), nil)
+	if err != nil {
+		p.n.logLimited("presence sync failed", slog.String("peer", nodeID), slog.Any("err", err))
+		return
+	}
+	var list []presenceEvent
+	if err := json.Unmarshal(msg.Data, &list); err != nil {
+		p.n.logLimited("bad presence sync answer", slog.String("peer", nodeID))
+		return
+	}
+	have := make(map[string]bool, len(list))
+	for _, ev := range list {
+		have[ev.Device] = true
+	}
+	var changes []presenceEvent
+	p.mu.Lock()
+	for userID, u := range p.users {
+		for devID, d := range u.devices {
+			if d.Node == nodeID && !have[devID] {
+				changes = append(changes, presenceEvent{User: userID, Name: u.name, Device: devID, Node: nodeID})
+			}
+		}
+	}
+	p.mu.Unlock()
+	for _, ev := range list {
+		if ev.Node == nodeID && subjects.ValidID(ev.User) && subjects.ValidID(ev.Device) {
+			ev.Up = true
+			changes = append(changes, ev)
+		}
+	}
+	p.applyAll(changes)
+	p.n.log.Debug("presence synced", slog.String("peer", nodeID), slog.Int("devices", len(list)))
+}
+
+// applyAll applies changes and sends the transitions they make.
+func (p *presenceView) applyAll(changes []presenceEvent) {
+	type transition struct {
+		user, name, typ string
+		chats           []string
+	}
+	var ts []transition
+	p.mu.Lock()
+	for _, ev := range changes {
+		if typ, chats := p.applyLocked(ev); typ != "" {
+			ts = append(ts, transition{ev.User, ev.Name, typ, chats})
+		}
+	}
+	p.mu.Unlock()
+	for _, t := range ts {
+		p.notify(t.user, t.name, t.typ, t.chats)
+	}
+}
+
+// sweep counts nodes silent for NodeDeadAfter as dead.
+func (p *presenceView) sweep(now time.Time) {
+	var dead []string
+	p.mu.Lock()
+	for id, st := range p.nodes {
+		if id != p.n.id && now.Sub(st.lastSeen) > p.n.cfg.NodeDeadAfter {
+			dead = append(dead, id)
+		}
+	}
+	p.mu.Unlock()
+	for _, id := range dead {
+		p.dropNode(id, "silent")
+	}
+}
+
+// dropNode takes every device of a dead or departed node offline. Guests
+// end with their connection, so the guests of a node that died are ended
+// here, by one surviving node (the lowest id) to announce it once.
+func (p *presenceView) dropNode(nodeID, why string) {
+	if nodeID == p.n.id {
+		return
+	}
+	var changes []presenceEvent
+	var guests []identity
+	p.mu.Lock()
+	for userID, u := range p.users {
+		for devID, d := range u.devices {
+			if d.Node == nodeID {
+				changes = append(changes, presenceEvent{User: userID, Name: u.name, Device: devID, Node: nodeID})
+				if u.guest && !slices.ContainsFunc(guests, func(g identity) bool { return g.id == userID }) {
+					guests = append(guests, identity{id: userID, name: u.name, guest: true})
+				}
+			}
+		}
+	}
+	delete(p.nodes, nodeID)
+	cleaner := p.n.id
+	for id := range p.nodes {
+		if id < cleaner {
+			cleaner = id
+		}
+	}
+	p.mu.Unlock()
+	p.applyAll(changes)
+	p.n.log.Info("node left the cluster", slog.String("peer", nodeID), slog.String("why", why), slog.Int("devices", len(changes)))
+	if why == "silent" && cleaner == p.n.id && len(guests) > 0 {
+		p.n.cleanups.Add(1)
+		go func() {
+			defer p.n.cleanups.Done()
+			for _, g := range guests {
+				p.n.endGuest(g)
+			}
+		}()
+	}
+}
+
+// serveDevices answers a peer's request for this node's device list.
+func (p *presenceView) serveDevices(m *nats.Msg) {
+	var list []presenceEvent
+	p.n.reg.rangeDevices(func(d *device, chats []string) {
+		list = append(list, p.event(d, true, chats))
+	})
+	b, err := json.Marshal(list)
+	if err == nil {
+		err = m.Respond(b)
+	}
+	if err != nil {
+		p.n.logLimited("answer presence sync", slog.Any("err", err))
 	}
 }

@@ -156,20 +156,30 @@ func (r *registry) user(userID string) *localUser {
 	return u
 }
 
-// rangeUsers calls f for every local user, outside the shard locks.
-func (r *registry) rangeUsers(f func(*localUser)) {
-	var buf []*localUser
+// rangeDevices calls f for every local device announced online, with its
+// user's chats, outside the registry's locks.
+func (r *registry) rangeDevices(f func(d *device, chats []string)) {
+	var users []*localUser
 	for i := range r.users {
 		s := &r.users[i]
 		s.mu.Lock()
 		for _, u := range s.users {
-			buf = append(buf, u)
+			users = append(users, u)
 		}
 		s.mu.Unlock()
-		for _, u := range buf {
-			f(u)
+	}
+	var devs []*device
+	for _, u := range users {
+		chats := u.chatIDs()
+		devs = u.devicesCopy(devs[:0])
+		for _, d := range devs {
+			d.mu.Lock()
+			up := d.presenceUp
+			d.mu.Unlock()
+			if up {
+				f(d, chats)
+			}
 		}
-		buf = buf[:0]
 	}
 }
 

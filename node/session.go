@@ -16,7 +16,7 @@ func (n *Node) handleFrame(d *device, b []byte) {
 	n.metrics.framesIn.Add(1)
 	env, err := wire.DecodeEnvelope(b)
 	if err != nil {
-		d.sendError(wire.ChannelSession, "", "", clientError(err))
+		d.sendError(wire.ChannelSession, env.Ref, env.Message.Type, clientError(err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)

@@ -226,3 +226,12 @@ func pair(s, prefix string) (a, b string, ok bool) {
 // Publisher: the node where a user's first device connected or last one
 // went. Subscribers: every node (they keep the cluster presence view).
 const Presence = "natter.presence"
+
+// Heartbeat carries every node's periodic liveness beat with its device
+// count. Publisher: every node. Subscribers: every node (dead-node
+// detection and presence repair).
+const Heartbeat = "natter.heartbeat"
+
+// NodeOpPresence is the NodeRequest operation that answers a node's
+// current devices.
+const NodeOpPresence = "presence"

@@ -8,7 +8,9 @@ import (
 	"sync/atomic"
 )
 
-// Handler receives a connection's messages and its end.
+// Handler receives a connection's messages and its end. Its methods run on
+// the worker pool: they must not block for long (a blocked worker delays
+// other connections) and must not panic. They may call Send and Close.
 type Handler interface {
 	// OnMessage gets each complete, UTF-8-valid text message of c on a worker goroutine.
 	// Calls for one connection never overlap and arrive in order. msg is valid only until OnMessage returns.

@@ -1,0 +1,736 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/natterchat/natter/node/wire"
+)
+
+// These tests drive the HTTP API of docs/api.md against a real node over
+// real HTTP, and check its effects on real WebSocket clients.
+
+// TestAPIAccounts covers registration, login and /api/me.
+func TestAPIAccounts(t *testing.T) {
+	tn := startNode(t, nil)
+
+	t.Run("register", func(t *testing.T) {
+		var out map[string]string
+		st := tn.api("POST", "/api/users", "", map[string]string{"name": "Alice", "password": "correct horse"}, &out)
+		if st != http.StatusCreated || out["user"] == "" || out["name"] != "Alice" || out["token"] == "" {
+			t.Fatalf("register: %d %v", st, out)
+		}
+		var me struct {
+			User, Name string
+			Roles      []string
+			CreatedAt  time.Time
+		}
+		if st := tn.api("GET", "/api/me", out["token"], nil, &me); st != http.StatusOK || me.User != out["user"] || me.Name != "Alice" || me.Roles == nil || me.CreatedAt.IsZero() {
+			t.Fatalf("/api/me: %d %+v", st, me)
+		}
+	})
+
+	t.Run("duplicate name ignoring case", func(t *testing.T) {
+		tn.register("Bob")
+		for _, name := range []string{"Bob", "bob", "BOB"} {
+			wantAPIError(t, tn, "POST", "/api/users", "", map[string]string{"name": name, "password": "password-x"}, http.StatusConflict, codeNameTaken)
+		}
+	})
+
+	t.Run("bad bodies", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			body   string
+			status int
+			code   string
+		}{
+			{"invalid JSON", `{"name":`, http.StatusBadRequest, codeInvalidJSON},
+			{"not an object", `[1]`, http.StatusBadRequest, codeInvalidJSON},
+			{"empty body", ``, http.StatusBadRequest, codeInvalidJSON},
+			{"missing name", `{"password":"password-1"}`, http.StatusBadRequest, wire.CodeMissingField},
+			{"blank name", `{"name":"  ","password":"password-1"}`, http.StatusBadRequest, wire.CodeMissingField},
+			{"missing password", `{"name":"carol"}`, http.StatusBadRequest, wire.CodeMissingField},
+			{"short password", `{"name":"carol","password":"short"}`, http.StatusBadRequest, wire.CodeInvalidField},
+			{"long password", `{"name":"carol","password":"` + strings.Repeat("p", 257) + `"}`, http.StatusBadRequest, wire.CodeInvalidField},
+			{"long name", `{"name":"` + strings.Repeat("n", 65) + `","password":"password-1"}`, http.StatusBadRequest, wire.CodeInvalidField},
+			{"control character in name", `{"name":"ca\nrol","password":"password-1"}`, http.StatusBadRequest, wire.CodeInvalidField},
+			{"name of the wrong type", `{"name":5,"password":"password-1"}`, http.StatusBadRequest, wire.CodeInvalidField},
+			{"body over 64 KiB", `{"name":"carol","password":"password-1","pad":"` + strings.Repeat("x", 64<<10) + `"}`, http.StatusRequestEntityTooLarge, codeTooLarge},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantAPIError(t, tn.scopedTo(t), "POST", "/api/users", "", tc.body, tc.status, tc.code)
+			})
+		}
+		// None of them created carol.
+		wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "carol", "password": "password-1"}, http.StatusUnauthorized, codeUnauthorized)
+	})
+
+	t.Run("login", func(t *testing.T) {
+		d := tn.register("dave")
+		var out map[string]string
+		st := tn.api("POST", "/api/sessions", "", map[string]string{"name": "dave", "password": "password-dave"}, &out)
+		if st != http.StatusOK || out["user"] != d.ID || out["name"] != "dave" || out["token"] == "" {
+			t.Fatalf("login: %d %v", st, out)
+		}
+		// The wsUrl points at this node and carries a working token.
+		prefix := "ws://" + tn.addr
+		path, ok := strings.CutPrefix(out["wsUrl"], prefix)
+		if !ok || !strings.HasPrefix(path, "/ws?token=") {
+			t.Fatalf("wsUrl %q, want %s/ws?token=...", out["wsUrl"], prefix)
+		}
+		c, err := tn.scopedTo(t).tryDial(path, nil)
+		if err != nil {
+			t.Fatalf("dial wsUrl: %v", err)
+		}
+		var w wire.Welcome
+		c.expect(wire.TypeWelcome).decode(t, &w)
+		if w.User != d.ID || w.Name != "dave" {
+			t.Fatalf("Welcome %+v, want dave", w)
+		}
+		// Names are unique ignoring case, so login ignores case too.
+		var again map[string]string
+		if st := tn.api("POST", "/api/sessions", "", map[string]string{"name": "DAVE", "password": "password-dave"}, &again); st != http.StatusOK || again["user"] != d.ID {
+			t.Errorf("login as DAVE: %d %v", st, again)
+		}
+	})
+
+	t.Run("bad login", func(t *testing.T) {
+		tn.register("erin")
+		wrong := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "erin", "password": "not-her-password"}, http.StatusUnauthorized, codeUnauthorized)
+		unknown := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "nobody", "password": "whatever-1"}, http.StatusUnauthorized, codeUnauthorized)
+		// The answers must not tell an unknown name from a wrong password.
+		if wrong.Message != unknown.Message {
+			t.Errorf("wrong password says %q, unknown user says %q", wrong.Message, unknown.Message)
+		}
+		wantAPIError(t, tn, "POST", "/api/sessions", "", `{"name":"erin"}`, http.StatusBadRequest, wire.CodeMissingField)
+		wantAPIError(t, tn, "POST", "/api/sessions", "", `{`, http.StatusBadRequest, codeInvalidJSON)
+	})
+
+	t.Run("me without a good token", func(t *testing.T) {
+		for _, tok := range []string{"", "garbage", signedToken(t, "someone", time.Now().Add(-time.Minute))} {
+			wantAPIError(t, tn, "GET", "/api/me", tok, nil, http.StatusUnauthorized, codeUnauthorized)
+		}
+	})
+}
+
+// TestAPIChats covers creating, listing, reading, joining and leaving
+// chats.
+func TestAPIChats(t *testing.T) {
+	tn := startNode(t, nil)
+	a := tn.register("chats-a")
+	b := tn.register("chats-b")
+	c := tn.register("chats-c")
+
+	var pub, priv apiChat
+	t.Run("create public", func(t *testing.T) {
+		if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"name": "general", "kind": "public"}, &pub); st != http.StatusCreated {
+			t.Fatalf("status %d", st)
+		}
+		if pub.ID == "" || pub.Name != "general" || pub.Kind != "public" || pub.CreatedBy != a.ID || pub.CreatedAt.IsZero() {
+			t.Fatalf("chat %+v", pub)
+		}
+		wantAPIError(t, tn, "POST", "/api/chats", b.Token, map[string]any{"name": "general", "kind": "public"}, http.StatusConflict, codeNameTaken)
+		// A public room made through the API is the room of that name on
+		// the WebSocket side too.
+		ac := tn.scopedTo(t).dialUser(a)
+		ac.send(`{"channel":"chat-room","message":{"type":"GetMembers","contents":{"room":"general"}}}`)
+		var ml wire.MemberList
+		ac.expect(wire.TypeMemberList).decode(t, &ml)
+		if ml.Chat != pub.ID || len(ml.Members) != 1 || ml.Members[0].User != a.ID || ml.Members[0].Role != "owner" {
+			t.Fatalf("MemberList %+v", ml)
+		}
+	})
+
+	t.Run("create private", func(t *testing.T) {
+		if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"name": "inner circle", "kind": "private", "members": []string{b.ID}}, &priv); st != http.StatusCreated {
+			t.Fatalf("status %d", st)
+		}
+		if priv.Kind != "private" || priv.Name != "inner circle" || priv.CreatedBy != a.ID {
+			t.Fatalf("chat %+v", priv)
+		}
+		var got apiChatDetail
+		if st := tn.api("GET", "/api/chats/"+priv.ID, b.Token, nil, &got); st != http.StatusOK {
+			t.Fatalf("get as member: %d", st)
+		}
+		roles := map[string]string{}
+		for _, m := range got.Members {
+			roles[m.User] = m.Role
+		}
+		if got.ID != priv.ID || got.Kind != "private" || len(roles) != 2 || roles[a.ID] != "owner" || roles[b.ID] != "member" {
+			t.Fatalf("chat %+v", got)
+		}
+		wantAPIError(t, tn, "GET", "/api/chats/"+priv.ID, c.Token, nil, http.StatusForbidden, wire.CodeNotMember)
+	})
+
+	t.Run("create direct", func(t *testing.T) {
+		var d1, d2, d3 apiChat
+		if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"kind": "direct", "members": []string{c.ID}}, &d1); st != http.StatusCreated {
+			t.Fatalf("status %d", st)
+		}
+		if d1.Kind != "direct" || d1.ID == "" {
+			t.Fatalf("chat %+v", d1)
+		}
+		// A pair has one direct chat, whoever asks.
+		if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"kind": "direct", "members": []string{c.ID}}, &d2); (st != http.StatusOK && st != http.StatusCreated) || d2.ID != d1.ID {
+			t.Fatalf("again: %d %+v, want chat %s", st, d2, d1.ID)
+		}
+		if st := tn.api("POST", "/api/chats", c.Token, map[string]any{"kind": "direct", "members": []string{a.ID}}, &d3); (st != http.StatusOK && st != http.StatusCreated) || d3.ID != d1.ID {
+			t.Fatalf("from the other side: %d %+v, want chat %s", st, d3, d1.ID)
+		}
+		wantAPIError(t, tn, "GET", "/api/chats/"+d1.ID, b.Token, nil, http.StatusForbidden, wire.CodeNotMember)
+		wantAPIError(t, tn, "POST", "/api/chats", a.Token, map[string]any{"kind": "direct", "members": []string{b.ID, c.ID}}, http.StatusBadRequest, wire.CodeInvalidField)
+		wantAPIError(t, tn, "POST", "/api/chats", a.Token, map[string]any{"kind": "direct", "members": []string{a.ID}}, http.StatusBadRequest, wire.CodeInvalidField)
+		// A direct chat takes no third member.
+		wantAPIError(t, tn, "POST", "/api/chats/"+d1.ID+"/members", a.Token, map[string]string{"user": b.ID}, http.StatusForbidden, wire.CodeForbidden)
+	})
+
+	t.Run("create errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			body   any
+			status int
+			code   string
+		}{
+			{"no kind", map[string]any{"name": "x"}, http.StatusBadRequest, wire.CodeMissingField},
+			{"bad kind", map[string]any{"name": "x", "kind": "secret"}, http.StatusBadRequest, wire.CodeInvalidField},
+			{"no name", map[string]any{"kind": "public"}, http.StatusBadRequest, wire.CodeMissingField},
+			{"bad member id", map[string]any{"name": "x", "kind": "private", "members": []string{"a.b"}}, http.StatusBadRequest, codeInvalidID},
+			{"unknown member", map[string]any{"name": "x", "kind": "private", "members": []string{"no-such-user"}}, http.StatusNotFound, codeNotFound},
+			{"invalid JSON", `{"kind":`, http.StatusBadRequest, codeInvalidJSON},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantAPIError(t, tn.scopedTo(t), "POST", "/api/chats", a.Token, tc.body, tc.status, tc.code)
+			})
+		}
+		wantAPIError(t, tn, "POST", "/api/chats", "", map[string]any{"name": "x", "kind": "public"}, http.StatusUnauthorized, codeUnauthorized)
+	})
+
+	t.Run("list mine", func(t *testing.T) {
+		var out struct{ Chats []apiChatWithRole }
+		if st := tn.api("GET", "/api/chats", b.Token, nil, &out); st != http.StatusOK {
+			t.Fatalf("status %d", st)
+		}
+		// b is only in the private chat (a's direct chat is with c).
+		if len(out.Chats) != 1 || out.Chats[0].ID != priv.ID || out.Chats[0].Role != "member" || out.Chats[0].JoinedAt.IsZero() || out.Chats[0].Kind != "private" {
+			t.Fatalf("b's chats %+v, want the private chat", out.Chats)
+		}
+		if st := tn.api("GET", "/api/chats", a.Token, nil, &out); st != http.StatusOK || len(out.Chats) != 3 {
+			t.Fatalf("a's chats: %d %+v, want 3", st, out.Chats)
+		}
+		for _, ch := range out.Chats {
+			if ch.Role != "owner" {
+				t.Errorf("a's role in %s = %q, want owner", ch.ID, ch.Role)
+			}
+		}
+	})
+
+	t.Run("join and leave public", func(t *testing.T) {
+		var out struct {
+			Chat   string
+			Joined bool
+			Left   bool
+		}
+		// A public chat is readable by anyone, before joining.
+		var got apiChatDetail
+		if st := tn.api("GET", "/api/chats/"+pub.ID, c.Token, nil, &got); st != http.StatusOK || got.ID != pub.ID {
+			t.Fatalf("get public as non-member: %d %+v", st, got)
+		}
+		if st := tn.api("POST", "/api/chats/"+pub.ID+"/join", c.Token, nil, &out); st != http.StatusOK || out.Chat != pub.ID || !out.Joined {
+			t.Fatalf("join: %d %+v", st, out)
+		}
+		out.Joined = true
+		if st := tn.api("POST", "/api/chats/"+pub.ID+"/join", c.Token, nil, &out); st != http.StatusOK || out.Joined {
+			t.Fatalf("join again: %d %+v, want joined false", st, out)
+		}
+		if !isMemberOf(t, tn, c, pub.ID) {
+			t.Fatal("c is not listed as a member after joining")
+		}
+		if st := tn.api("POST", "/api/chats/"+pub.ID+"/leave", c.Token, nil, &out); st != http.StatusOK || out.Chat != pub.ID || !out.Left {
+			t.Fatalf("leave: %d %+v", st, out)
+		}
+		if isMemberOf(t, tn, c, pub.ID) {
+			t.Fatal("c is still a member after leaving")
+		}
+		// Leaving again: no longer a member.
+		wantAPIError(t, tn, "POST", "/api/chats/"+pub.ID+"/leave", c.Token, nil, http.StatusForbidden, wire.CodeNotMember)
+		// Private chats are not joined through the API.
+		wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/join", c.Token, nil, http.StatusForbidden, wire.CodeForbidden)
+	})
+
+	t.Run("ids and routes", func(t *testing.T) {
+		for _, tc := range []struct {
+			method, path string
+			status       int
+			code         string
+		}{
+			{"GET", "/api/chats/a.b/messages", http.StatusBadRequest, codeInvalidID},
+			{"GET", "/api/chats/bad%20id", http.StatusBadRequest, codeInvalidID},
+			{"GET", "/api/chats/" + strings.Repeat("x", 65), http.StatusBadRequest, codeInvalidID},
+			{"POST", "/api/chats/a.b/join", http.StatusBadRequest, codeInvalidID},
+			{"DELETE", "/api/chats/" + priv.ID + "/members/a.b", http.StatusBadRequest, codeInvalidID},
+			// docs/api.md: 404 is not_found.
+			{"GET", "/api/chats/no-such-chat", http.StatusNotFound, codeNotFound},
+			{"GET", "/api/chats/no-such-chat/messages", http.StatusNotFound, codeNotFound},
+			{"POST", "/api/chats/no-such-chat/join", http.StatusNotFound, codeNotFound},
+			{"DELETE", "/api/chats", http.StatusMethodNotAllowed, codeMethodNotAllowed},
+			{"PUT", "/api/chats/" + pub.ID, http.StatusMethodNotAllowed, codeMethodNotAllowed},
+			{"GET", "/api/users", http.StatusMethodNotAllowed, codeMethodNotAllowed},
+			{"GET", "/api/nothing-here", http.StatusNotFound, codeNotFound},
+			{"GET", "/api/chats/" + pub.ID + "/nothing-here", http.StatusNotFound, codeNotFound},
+		} {
+			t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+				wantAPIError(t, tn.scopedTo(t), tc.method, tc.path, a.Token, nil, tc.status, tc.code)
+			})
+		}
+		// A 405 says what is allowed.
+		req, _ := http.NewRequest("DELETE", tn.url("/api/chats"), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if allow := resp.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
+			t.Errorf("Allow %q, want GET and POST", allow)
+		}
+	})
+}
+
+// TestAPIMembers: adding a member reaches its connected device at once,
+// removing one stops its delivery, and only the owner removes others.
+func TestAPIMembers(t *testing.T) {
+	tn := startNode(t, nil)
+	owner := tn.register("mem-owner")
+	b := tn.register("mem-b")
+	c := tn.register("mem-c")
+	var priv apiChat
+	if st := tn.api("POST", "/api/chats", owner.Token, map[string]any{"name": "team", "kind": "private"}, &priv); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+
+	bc := tn.dialUser(b)
+
+	// b's device, connected before it was a member, hears of its
+	// membership and then gets the chat's messages, without reconnecting.
+	var added struct {
+		Chat, User string
+		Added      bool
+	}
+	if st := tn.api("POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": b.ID}, &added); st != http.StatusOK || added.Chat != priv.ID || added.User != b.ID || !added.Added {
+		t.Fatalf("add b: %d %+v", st, added)
+	}
+	var ev wire.MemberEvent
+	bc.expect(wire.TypeJoinedRoom).decode(t, &ev)
+	if ev.Chat != priv.ID || ev.Room != "team" || ev.User != b.ID || ev.Name != "mem-b" {
+		t.Fatalf("JoinedRoom %+v", ev)
+	}
+	postMessage(t, tn, owner, priv.ID, "welcome b", "")
+	var nm wire.NewMessage
+	bc.expect(wire.TypeNewMessage).decode(t, &nm)
+	if nm.Chat != priv.ID || nm.Message != "welcome b" || nm.User != owner.ID {
+		t.Fatalf("NewMessage %+v", nm)
+	}
+	// b's device may now send to the chat too.
+	bc.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"thanks","echo":false}}}`, priv.ID)
+	bc.expect(wire.TypeMessageAccepted)
+
+	if st := tn.api("POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": b.ID}, &added); st != http.StatusOK || added.Added {
+		t.Fatalf("add b again: %d %+v, want added false", st, added)
+	}
+	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", c.Token, map[string]string{"user": c.ID}, http.StatusForbidden, wire.CodeNotMember)
+	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{}, http.StatusBadRequest, wire.CodeMissingField)
+	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": "a b"}, http.StatusBadRequest, codeInvalidID)
+	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": "no-such-user"}, http.StatusNotFound, codeNotFound)
+
+	// Members of a private chat add others (not only its owner).
+	if st := tn.api("POST", "/api/chats/"+priv.ID+"/members", b.Token, map[string]string{"user": c.ID}, &added); st != http.StatusOK || !added.Added {
+		t.Fatalf("b adds c: %d %+v", st, added)
+	}
+	bc.expect(wire.TypeJoinedRoom).decode(t, &ev)
+	if ev.User != c.ID {
+		t.Fatalf("b's device got JoinedRoom %+v, want c", ev)
+	}
+
+	// Only the owner removes others.
+	wantAPIError(t, tn, "DELETE", "/api/chats/"+priv.ID+"/members/"+owner.ID, b.Token, nil, http.StatusForbidden, wire.CodeForbidden)
+	wantAPIError(t, tn, "DELETE", "/api/chats/"+priv.ID+"/members/"+c.ID, b.Token, nil, http.StatusForbidden, wire.CodeForbidden)
+
+	// A member removes itself.
+	var removed struct {
+		Chat, User string
+		Removed    bool
+	}
+	if st := tn.api("DELETE", "/api/chats/"+priv.ID+"/members/"+c.ID, c.Token, nil, &removed); st != http.StatusOK || !removed.Removed || removed.User != c.ID {
+		t.Fatalf("c leaves: %d %+v", st, removed)
+	}
+	bc.expect(wire.TypeLeftRoom).decode(t, &ev)
+	if ev.User != c.ID || ev.Chat != priv.ID {
+		t.Fatalf("b's device got LeftRoom %+v, want c", ev)
+	}
+
+	// The owner removes b: b's device hears it and gets no more messages.
+	if st := tn.api("DELETE", "/api/chats/"+priv.ID+"/members/"+b.ID, owner.Token, nil, &removed); st != http.StatusOK || !removed.Removed || removed.Chat != priv.ID || removed.User != b.ID {
+		t.Fatalf("owner removes b: %d %+v", st, removed)
+	}
+	bc.expect(wire.TypeLeftRoom).decode(t, &ev)
+	if ev.User != b.ID || ev.Chat != priv.ID || ev.Name != "mem-b" {
+		t.Fatalf("LeftRoom %+v", ev)
+	}
+	postMessage(t, tn, owner, priv.ID, "after b left", "")
+	bc.expectNothing(500 * time.Millisecond)
+	bc.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"let me back"}}}`, priv.ID)
+	if _, e := nextError(bc); e.Code != wire.CodeNotMember {
+		t.Fatalf("send after removal: %+v, want not_member", e)
+	}
+	wantAPIError(t, tn, "GET", "/api/chats/"+priv.ID+"/messages", b.Token, nil, http.StatusForbidden, wire.CodeNotMember)
+
+	// Removing a non-member is not an error; it removes nothing.
+	if st := tn.api("DELETE", "/api/chats/"+priv.ID+"/members/"+b.ID, owner.Token, nil, &removed); st != http.StatusOK || removed.Removed {
+		t.Fatalf("remove b again: %d %+v, want removed false", st, removed)
+	}
+}
+
+// TestAPIPresence: a member is listed with its devices while one is
+// connected, and not after it disconnects.
+func TestAPIPresence(t *testing.T) {
+	tn := startNode(t, nil)
+	a := tn.register("pres-a")
+	b := tn.register("pres-b")
+	out := tn.register("pres-out")
+	var ch apiChat
+	if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"name": "presence", "kind": "private", "members": []string{b.ID}}, &ch); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	path := "/api/chats/" + ch.ID + "/presence"
+
+	onlineOf := func() (map[string]apiOnline, error) {
+		var p struct {
+			Chat   string
+			Online []apiOnline
+		}
+		if st := tn.api("GET", path, a.Token, nil, &p); st != http.StatusOK || p.Chat != ch.ID || p.Online == nil {
+			return nil, fmt.Errorf("presence: %d %+v", st, p)
+		}
+		m := map[string]apiOnline{}
+		for _, o := range p.Online {
+			m[o.User] = o
+		}
+		return m, nil
+	}
+	if m, err := onlineOf(); err != nil || len(m) != 0 {
+		t.Fatalf("nobody connected: %v %v", m, err)
+	}
+
+	b1 := tn.dialUser(b)
+	b2 := tn.dialUser(b)
+	checkFor(t, 5*time.Second, func() error {
+		m, err := onlineOf()
+		if err != nil {
+			return err
+		}
+		o, ok := m[b.ID]
+		if !ok || o.Name != "pres-b" || len(o.Devices) != 2 || len(m) != 1 {
+			return fmt.Errorf("online %+v, want b with 2 devices", m)
+		}
+		for _, d := range o.Devices {
+			if (d.Device != b1.welcome.Device && d.Device != b2.welcome.Device) || d.Node != tn.ID() || d.ConnectedAt.IsZero() {
+				return fmt.Errorf("device %+v", d)
+			}
+		}
+		return nil
+	})
+
+	b1.conn.Close()
+	checkFor(t, 5*time.Second, func() error {
+		m, err := onlineOf()
+		if err != nil {
+			return err
+		}
+		if o := m[b.ID]; len(o.Devices) != 1 || o.Devices[0].Device != b2.welcome.Device {
+			return fmt.Errorf("online %+v, want b with its second device only", m)
+		}
+		return nil
+	})
+	b2.conn.Close()
+	checkFor(t, 5*time.Second, func() error {
+		m, err := onlineOf()
+		if err != nil {
+			return err
+		}
+		if _, ok := m[b.ID]; ok {
+			return fmt.Errorf("online %+v, want b gone", m)
+		}
+		return nil
+	})
+
+	wantAPIError(t, tn, "GET", path, out.Token, nil, http.StatusForbidden, wire.CodeNotMember)
+}
+
+// TestAPIMessages covers posting and paging, idempotent posts and the
+// checks on them.
+func TestAPIMessages(t *testing.T) {
+	tn := startNode(t, nil)
+	a := tn.register("msg-a")
+	out := tn.register("msg-out")
+	var ch apiChat
+	if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"name": "log", "kind": "public"}, &ch); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	base := "/api/chats/" + ch.ID + "/messages"
+
+	// A connected member receives what is posted over HTTP.
+	ac := tn.dialUser(a)
+
+	texts := []string{"m1", "m2", "m3", "m4", "m5"}
+	seqs := make([]uint64, len(texts))
+	for i, text := range texts {
+		p := postMessage(t, tn, a, ch.ID, text, "")
+		if p.Chat != ch.ID || p.ID == "" || p.Duplicate || (i > 0 && p.Seq <= seqs[i-1]) || p.Seq == 0 {
+			t.Fatalf("post %s: %+v after seq %v", text, p, seqs)
+		}
+		seqs[i] = p.Seq
+		var nm wire.NewMessage
+		ac.expect(wire.TypeNewMessage).decode(t, &nm)
+		if nm.Message != text || nm.Seq != p.Seq || nm.ID != p.ID || nm.Room != "log" || nm.Device != "" {
+			t.Fatalf("NewMessage %+v, want %s seq %d", nm, text, p.Seq)
+		}
+	}
+
+	for _, tc := range []struct {
+		query string
+		want  []int // indexes into texts
+	}{
+		{"", []int{0, 1, 2, 3, 4}},
+		{fmt.Sprintf("?after=%d", seqs[1]), []int{2, 3, 4}},
+		{fmt.Sprintf("?before=%d", seqs[3]), []int{0, 1, 2}},
+		{"?limit=2", []int{3, 4}},
+		{fmt.Sprintf("?after=%d&limit=2", seqs[0]), []int{1, 2}},
+		{fmt.Sprintf("?before=%d&limit=1", seqs[2]), []int{1}},
+		{fmt.Sprintf("?after=%d", seqs[4]), []int{}},
+		{"?before=1", []int{}},
+	} {
+		t.Run("GET"+tc.query, func(t *testing.T) {
+			var page struct {
+				Chat     string
+				Messages []apiMsg
+			}
+			if st := tn.api("GET", base+tc.query, a.Token, nil, &page); st != http.StatusOK || page.Chat != ch.ID || page.Messages == nil {
+				t.Fatalf("status %d, %+v", st, page)
+			}
+			if len(page.Messages) != len(tc.want) {
+				t.Fatalf("got %+v, want %v", page.Messages, tc.want)
+			}
+			for i, idx := range tc.want {
+				m := page.Messages[i]
+				if m.Message != texts[idx] || m.Seq != seqs[idx] || m.User != a.ID || m.Name != "msg-a" || m.ID == "" || m.PostedAt.IsZero() {
+					t.Fatalf("message %d = %+v, want %s seq %d", i, m, texts[idx], seqs[idx])
+				}
+			}
+		})
+	}
+
+	t.Run("same clientMsgId twice", func(t *testing.T) {
+		first := postMessage(t, tn, a, ch.ID, "once", "once-1")
+		again := postMessage(t, tn, a, ch.ID, "once", "once-1")
+		if first.Duplicate || !again.Duplicate || again.Seq != first.Seq || again.ID != first.ID {
+			t.Fatalf("first %+v, again %+v", first, again)
+		}
+		ac.expect(wire.TypeNewMessage)
+		ac.expectNothing(300 * time.Millisecond)
+		var page struct{ Messages []apiMsg }
+		tn.api("GET", fmt.Sprintf("%s?after=%d", base, seqs[4]), a.Token, nil, &page)
+		if len(page.Messages) != 1 || page.Messages[0].Seq != first.Seq {
+			t.Fatalf("stored %+v, want one message", page.Messages)
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			method, path, token string
+			body                any
+			status              int
+			code                string
+		}{
+			{"GET", base + "?after=1&before=3", a.Token, nil, http.StatusBadRequest, wire.CodeInvalidField},
+			{"GET", base + "?limit=0", a.Token, nil, http.StatusBadRequest, wire.CodeInvalidField},
+			{"GET", base + "?limit=ten", a.Token, nil, http.StatusBadRequest, wire.CodeInvalidField},
+			{"GET", base + "?limit=1001", a.Token, nil, http.StatusBadRequest, wire.CodeInvalidField},
+			{"GET", base + "?after=-1", a.Token, nil, http.StatusBadRequest, wire.CodeInvalidField},
+			{"GET", base, out.Token, nil, http.StatusForbidden, wire.CodeNotMember},
+			{"GET", base, "", nil, http.StatusUnauthorized, codeUnauthorized},
+			{"POST", base, out.Token, map[string]string{"text": "hi"}, http.StatusForbidden, wire.CodeNotMember},
+			{"POST", base, a.Token, map[string]string{}, http.StatusBadRequest, wire.CodeMissingField},
+			{"POST", base, a.Token, map[string]string{"text": strings.Repeat("x", 4001)}, http.StatusBadRequest, wire.CodeMessageTooLong},
+			{"POST", base, a.Token, map[string]string{"text": "hi", "clientMsgId": "has space"}, http.StatusBadRequest, wire.CodeInvalidField},
+			{"POST", base, a.Token, `{"text":5}`, http.StatusBadRequest, wire.CodeInvalidField},
+			{"POST", base, a.Token, `{"text":`, http.StatusBadRequest, codeInvalidJSON},
+			{"POST", "/api/chats/no-such-chat/messages", a.Token, map[string]string{"text": "hi"}, http.StatusNotFound, codeNotFound},
+			{"PATCH", base, a.Token, nil, http.StatusMethodNotAllowed, codeMethodNotAllowed},
+		} {
+			t.Run(tc.method+" "+strings.TrimPrefix(tc.path, base), func(t *testing.T) {
+				wantAPIError(t, tn.scopedTo(t), tc.method, tc.path, tc.token, tc.body, tc.status, tc.code)
+			})
+		}
+	})
+}
+
+// TestAPIServerAndHealth covers the server API's key checks, broadcast,
+// and the health endpoints.
+func TestAPIServerAndHealth(t *testing.T) {
+	tn := startNode(t, nil)
+	a := tn.register("srv-a")
+
+	t.Run("healthz", func(t *testing.T) {
+		if st, body := httpGet(t, tn.url("/healthz")); st != http.StatusOK || strings.TrimSpace(body) != "ok" {
+			t.Fatalf("/healthz: %d %q", st, body)
+		}
+	})
+	t.Run("readyz", func(t *testing.T) {
+		if st, body := httpGet(t, tn.url("/readyz")); st != http.StatusOK || strings.TrimSpace(body) != "ready" {
+			t.Fatalf("/readyz: %d %q", st, body)
+		}
+	})
+
+	ping := `{"channel":"ping","message":{"type":"Ping","contents":7}}`
+	t.Run("broadcast", func(t *testing.T) {
+		c := tn.scopedTo(t).dialUser(a)
+		var out map[string]any
+		if st := tn.api("POST", "/api/broadcast", testAPIKey, ping, &out); st != http.StatusAccepted {
+			t.Fatalf("status %d", st)
+		}
+		if f := c.expect(wire.TypePing); string(f.raw) != ping {
+			t.Fatalf("got %s, want %s", f.raw, ping)
+		}
+		// docs/api.md: 202 {delivered: <devices on this node>}.
+		if d, ok := out["delivered"].(float64); !ok || d != 1 {
+			t.Errorf("broadcast answered %v, want {\"delivered\": 1}", out)
+		}
+	})
+	t.Run("broadcast errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, key string
+			body      any
+			status    int
+			code      string
+		}{
+			{"no key", "", ping, http.StatusUnauthorized, codeUnauthorized},
+			{"wrong key", "wrong", ping, http.StatusUnauthorized, codeUnauthorized},
+			{"a user's token", a.Token, ping, http.StatusUnauthorized, codeUnauthorized},
+			{"not JSON", testAPIKey, `{"channel":`, http.StatusBadRequest, codeInvalidJSON},
+			{"not a frame", testAPIKey, `{"channel":"ping"}`, http.StatusBadRequest, wire.CodeBadJSON},
+			{"array", testAPIKey, `[]`, http.StatusBadRequest, wire.CodeBadJSON},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantAPIError(t, tn.scopedTo(t), "POST", "/api/broadcast", tc.key, tc.body, tc.status, tc.code)
+			})
+		}
+		wantAPIError(t, tn, "GET", "/api/broadcast", testAPIKey, nil, http.StatusMethodNotAllowed, codeMethodNotAllowed)
+	})
+
+	t.Run("server API off", func(t *testing.T) {
+		off := startNode(t, func(c *Config) { c.APIKey = "" })
+		for _, key := range []string{"", testAPIKey} {
+			wantAPIError(t, off, "POST", "/api/broadcast", key, ping, http.StatusForbidden, wire.CodeForbidden)
+		}
+	})
+}
+
+// --- helpers ---
+
+// apiChat is a chat as the API returns it.
+type apiChat struct {
+	ID, Name, Kind, CreatedBy string
+	CreatedAt                 time.Time
+}
+
+type apiChatWithRole struct {
+	apiChat
+	Role     string
+	JoinedAt time.Time
+}
+
+type apiChatDetail struct {
+	apiChat
+	Members []wire.MemberInfo
+}
+
+type apiOnline struct {
+	User, Name string
+	Devices    []struct {
+		Device, Node string
+		ConnectedAt  time.Time
+	}
+}
+
+type apiMsg struct {
+	Seq                             uint64
+	ID, User, Name, Device, Message string
+	PostedAt                        time.Time
+}
+
+type apiPosted struct {
+	Chat, ID  string
+	Seq       uint64
+	Duplicate bool
+}
+
+// apiErrorBody is the API's error shape.
+type apiErrorBody struct {
+	Error struct{ Code, Message string }
+}
+
+// wantAPIError makes a request that must fail with status and code in the
+// documented error shape, and returns the error.
+func wantAPIError(t testing.TB, tn *testNode, method, path, token string, body any, status int, code string) (e struct{ Code, Message string }) {
+	t.Helper()
+	var out apiErrorBody
+	st := tn.api(method, path, token, body, &out)
+	if st != status || out.Error.Code != code || out.Error.Message == "" {
+		t.Errorf("%s %s: %d %+v, want %d %s", method, path, st, out.Error, status, code)
+	}
+	return out.Error
+}
+
+// postMessage posts text to a chat over HTTP and returns the answer.
+func postMessage(t testing.TB, tn *testNode, a account, chatID, text, clientMsgID string) apiPosted {
+	t.Helper()
+	var p apiPosted
+	body := map[string]string{"text": text}
+	if clientMsgID != "" {
+		body["clientMsgId"] = clientMsgID
+	}
+	if st := tn.api("POST", "/api/chats/"+chatID+"/messages", a.Token, body, &p); st != http.StatusCreated {
+		t.Fatalf("post %q: status %d", text, st)
+	}
+	return p
+}
+
+// isMemberOf reads the chat's members through the API.
+func isMemberOf(t testing.TB, tn *testNode, a account, chatID string) bool {
+	t.Helper()
+	var got apiChatDetail
+	if st := tn.api("GET", "/api/chats/"+chatID, a.Token, nil, &got); st != http.StatusOK {
+		t.Fatalf("get chat: %d", st)
+	}
+	for _, m := range got.Members {
+		if m.User == a.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// httpGet returns the status and body of a plain GET.
+func httpGet(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -1,0 +1,108 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/natterchat/natter/store"
+)
+
+// embeddedOptions configures the embedded NATS server: JetStream in the
+// data dir, no client port unless NATSListen asks for one, and a route
+// listener plus routes when the nodes form a cluster.
+func (n *Node) embeddedOptions() (*server.Options, error) {
+	o := &server.Options{
+		ServerName: "natter-" + n.id,
+		DontListen: n.cfg.NATSListen == "",
+		JetStream:  true,
+		StoreDir:   filepath.Join(n.cfg.DataDir, "jetstream"),
+		NoSigs:     true,
+	}
+	if n.cfg.NATSListen != "" {
+		host, port, err := splitHostPort("nats-listen", n.cfg.NATSListen)
+		if err != nil {
+			return nil, err
+		}
+		o.Host, o.Port = host, port
+	}
+	if n.cfg.ClusterListen != "" {
+		host, port, err := splitHostPort("cluster-listen", n.cfg.ClusterListen)
+		if err != nil {
+			return nil, err
+		}
+		o.Cluster = server.ClusterOpts{Name: n.cfg.ClusterName, Host: host, Port: port}
+		for _, r := range n.cfg.Routes {
+			u, err := url.Parse(strings.TrimSpace(r))
+			if err != nil || u.Scheme != "nats" || u.Host == "" {
+				return nil, fmt.Errorf("node: route %q is not a URL like nats://host:6222", r)
+			}
+			o.Routes = append(o.Routes, u)
+		}
+	} else if len(n.cfg.Routes) > 0 {
+		return nil, errors.New("node: routes need a cluster listen address")
+	}
+	return o, nil
+}
+
+func splitHostPort(setting, addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("node: %s %q: %w", setting, addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("node: %s %q: bad port", setting, addr)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+// openStore bootstraps the store, retrying while JetStream is not ready:
+// a cluster first elects its meta leader and needs enough peers for the
+// replicas, so the nodes of a fresh cluster wait for each other here.
+func (n *Node) openStore() (*store.JetStream, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.StartTimeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		actx, acancel := context.WithTimeout(ctx, 15*time.Second)
+		st, err := store.Open(actx, n.nc, n.cfg.Store)
+		acancel()
+		if err == nil {
+			return st, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("node: open store (JetStream not ready within %v): %w", n.cfg.StartTimeout, err)
+		}
+		n.log.Info("waiting for JetStream", slog.Int("attempt", attempt), slog.Int("replicas", n.cfg.Store.Replicas), slog.Any("err", err))
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// natsLogger sends the embedded server's log lines to slog.
+type natsLogger struct{ log *slog.Logger }
+
+func newNATSLogger(log *slog.Logger) *natsLogger {
+	return &natsLogger{log: log.With(slog.String("component", "nats"))}
+}
+
+func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
