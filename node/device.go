@@ -24,17 +24,17 @@ type device struct {
 	user *localUser
 	conn *wsconn.Conn
 
-	mu       sync.Mutex
-	queue    [][]byte            // guarded by mu: frames awaiting the runner
-	running  bool                // guarded by mu: a runner goroutine exists
-	live     bool                // guarded by mu: setup done, frames may run
+	mu      sync.Mutex
+	queue   [][]byte // guarded by mu: frames awaiting the runner
+	running bool     // guarded by mu: a runner goroutine exists
+	live    bool     // guarded by mu: setup done, frames may run
 	// registered and closed order attach against OnClose: whichever sees
 	// both set runs the device's cleanup.
-	registered bool // guarded by mu
-	closed     bool // guarded by mu
-	presenceUp bool // guarded by mu: an "up" presence event went out
-	resuming map[string]struct{} // guarded by mu: chats replaying; live delivery skips them
-	noEcho   map[string]struct{} // guarded by mu: ids of this device's echo:false sends
+	registered bool                // guarded by mu
+	closed     bool                // guarded by mu
+	presenceUp bool                // guarded by mu: an "up" presence event went out
+	resuming   map[string]struct{} // guarded by mu: chats replaying; live delivery skips them
+	noEcho     map[string]struct{} // guarded by mu: ids of this device's echo:false sends
 	// special counts entries of resuming and noEcho, so that the fan-out
 	// skips the lock for the usual device that has none.
 	special atomic.Int32

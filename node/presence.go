@@ -108,13 +108,6 @@ func (p *presenceView) devices(userID string) []deviceInfo {
 	return out
 }
 
-// nodeCount is the number of live nodes in the view (this one included).
-func (p *presenceView) nodeCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.nodes)
-}
-
 // publish announces a local device's arrival or departure; chats are its
 // user's chats (read by the caller before it takes d.mu: lock order).
 func (p *presenceView) publish(d *device, up bool, chats []string) {
