@@ -36,8 +36,10 @@ func TestAPIAccounts(t *testing.T) {
 
 	t.Run("duplicate name ignoring case", func(t *testing.T) {
 		tn.register("Bob")
-		for _, name := range []string{"Bob", "bob", "BOB"} {
-			wantAPIError(t, tn, "POST", "/api/users", "", map[string]string{"name": name, "password": "password-x"}, http.StatusConflict, codeNameTaken)
+		// (Each attempt costs a bcrypt hash, so one variant stands for all.)
+		e := wantAPIError(t, tn, "POST", "/api/users", "", map[string]string{"name": "bOB", "password": "password-x"}, http.StatusConflict, codeNameTaken)
+		if !strings.Contains(e.Message, "bOB") {
+			t.Errorf("message %q does not name the taken name", e.Message)
 		}
 	})
 
@@ -65,12 +67,10 @@ func TestAPIAccounts(t *testing.T) {
 				wantAPIError(t, tn.scopedTo(t), "POST", "/api/users", "", tc.body, tc.status, tc.code)
 			})
 		}
-		// None of them created carol.
-		wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "carol", "password": "password-1"}, http.StatusUnauthorized, codeUnauthorized)
 	})
 
+	d := tn.register("dave")
 	t.Run("login", func(t *testing.T) {
-		d := tn.register("dave")
 		var out map[string]string
 		st := tn.api("POST", "/api/sessions", "", map[string]string{"name": "dave", "password": "password-dave"}, &out)
 		if st != http.StatusOK || out["user"] != d.ID || out["name"] != "dave" || out["token"] == "" {
@@ -91,22 +91,16 @@ func TestAPIAccounts(t *testing.T) {
 		if w.User != d.ID || w.Name != "dave" {
 			t.Fatalf("Welcome %+v, want dave", w)
 		}
-		// Names are unique ignoring case, so login ignores case too.
-		var again map[string]string
-		if st := tn.api("POST", "/api/sessions", "", map[string]string{"name": "DAVE", "password": "password-dave"}, &again); st != http.StatusOK || again["user"] != d.ID {
-			t.Errorf("login as DAVE: %d %v", st, again)
-		}
 	})
 
 	t.Run("bad login", func(t *testing.T) {
-		tn.register("erin")
-		wrong := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "erin", "password": "not-her-password"}, http.StatusUnauthorized, codeUnauthorized)
+		wrong := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": d.Name, "password": "not-his-password"}, http.StatusUnauthorized, codeUnauthorized)
 		unknown := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "nobody", "password": "whatever-1"}, http.StatusUnauthorized, codeUnauthorized)
 		// The answers must not tell an unknown name from a wrong password.
 		if wrong.Message != unknown.Message {
 			t.Errorf("wrong password says %q, unknown user says %q", wrong.Message, unknown.Message)
 		}
-		wantAPIError(t, tn, "POST", "/api/sessions", "", `{"name":"erin"}`, http.StatusBadRequest, wire.CodeMissingField)
+		wantAPIError(t, tn, "POST", "/api/sessions", "", `{"name":"dave"}`, http.StatusBadRequest, wire.CodeMissingField)
 		wantAPIError(t, tn, "POST", "/api/sessions", "", `{`, http.StatusBadRequest, codeInvalidJSON)
 	})
 

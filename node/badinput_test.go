@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -74,8 +75,9 @@ func TestBadInputErrorFrames(t *testing.T) {
 		{"not JSON", `hello`, wire.ChannelSession, wire.CodeBadJSON, "", "", ""},
 		{"array", `[]`, wire.ChannelSession, wire.CodeBadJSON, "", "", ""},
 		{"no message", `{"channel":"chat-room"}`, wire.ChannelSession, wire.CodeBadJSON, "", "", ""},
-		{"no channel", `{"message":{"type":"JoinRoom","contents":{"room":"lobby"}}}`, wire.ChannelSession, wire.CodeBadJSON, "", "", ""},
-		{"channel not a string", `{"channel":5,"message":{"type":"JoinRoom"}}`, wire.ChannelSession, wire.CodeBadJSON, "", "", ""},
+		// The type was readable, so the Error names it.
+		{"no channel", `{"message":{"type":"JoinRoom","contents":{"room":"lobby"}}}`, wire.ChannelSession, wire.CodeBadJSON, "", wire.TypeJoinRoom, "channel"},
+		{"channel not a string", `{"channel":5,"message":{"type":"JoinRoom"}}`, wire.ChannelSession, wire.CodeBadJSON, "", wire.TypeJoinRoom, "channel"},
 		// The envelope was readable enough to carry a ref: the contract
 		// says an Error echoes the frame's ref.
 		{"no type, with ref", `{"channel":"chat-room","ref":"r-env","message":{"contents":{}}}`, wire.ChannelSession, wire.CodeBadJSON, "r-env", "", ""},
@@ -326,6 +328,9 @@ func TestBadInputHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An expired token is signed by hand, already past its expiry: a
+	// short-TTL auth.Tokens would need a sleep of over a second, as JWT
+	// expiries have one-second precision.
 	expired := signedToken(t, a.ID, time.Now().Add(-time.Minute))
 	// The expiry check must not be the only thing standing: a token that
 	// is unexpired and well signed but from another issuer fails too.
@@ -419,6 +424,88 @@ func TestBadInputHandshake(t *testing.T) {
 			t.Fatalf("handshake error %v, want HTTP 401", err)
 		}
 	})
+}
+
+// TestBadInputHandshakeAfterHTTP: an upgrade on a keep-alive connection
+// that already served a plain HTTP request reaches /ws through net/http;
+// it applies the same checks and, once authorized, serves the protocol.
+func TestBadInputHandshakeAfterHTTP(t *testing.T) {
+	tn := startNode(t, nil)
+	a := tn.register("keepalive-user")
+	for _, tc := range []struct {
+		name   string
+		path   string
+		extra  string
+		status int
+		code   string
+	}{
+		{"bad token", "/ws?token=garbage", "", http.StatusUnauthorized, codeUnauthorized},
+		{"no token", "/websockets", "", http.StatusUnauthorized, codeUnauthorized},
+		{"foreign origin", "/ws?token=" + a.Token, "Origin: http://evil.example\r\n", http.StatusForbidden, wire.CodeForbidden},
+		{"good token", "/ws?token=" + a.Token, "", http.StatusSwitchingProtocols, ""},
+		{"subprotocol token", "/ws", "Sec-WebSocket-Protocol: natter, token." + a.Token + "\r\n", http.StatusSwitchingProtocols, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", tn.addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(conn)
+			if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: "+tn.addr+"\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("/healthz: %v %v", resp, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+
+			req := "GET " + tc.path + " HTTP/1.1\r\nHost: " + tn.addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + tc.extra + "\r\n"
+			if _, err := io.WriteString(conn, req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err = http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("read upgrade answer: %v", err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.status != http.StatusSwitchingProtocols {
+				var e apiErrorBody
+				if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error.Code != tc.code {
+					t.Fatalf("body %+v (%v), want code %s", e, err, tc.code)
+				}
+				return
+			}
+			if tc.extra != "" && resp.Header.Get("Sec-WebSocket-Protocol") != "natter" {
+				t.Errorf("selected protocol %q, want natter", resp.Header.Get("Sec-WebSocket-Protocol"))
+			}
+			// The first frame is the Welcome.
+			hdr, err := ws.ReadHeader(br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload := make([]byte, hdr.Length)
+			if _, err := io.ReadFull(br, payload); err != nil {
+				t.Fatal(err)
+			}
+			var f frame
+			if err := json.Unmarshal(payload, &f); err != nil || f.Message.Type != wire.TypeWelcome {
+				t.Fatalf("first frame %s (%v), want Welcome", payload, err)
+			}
+			var w wire.Welcome
+			f.raw = payload
+			f.decode(t, &w)
+			if w.User != a.ID {
+				t.Fatalf("Welcome %+v, want user %s", w, a.ID)
+			}
+		})
+	}
 }
 
 // TestBadInputHandshakeAllowedOrigins: configured origins are accepted,

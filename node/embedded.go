@@ -41,6 +41,13 @@ func (n *Node) embeddedOptions() (*server.Options, error) {
 			return nil, err
 		}
 		o.Cluster = server.ClusterOpts{Name: n.cfg.ClusterName, Host: host, Port: port}
+		if o.DontListen {
+			// nats-server starts routing only once its client listener is
+			// up, so a clustered server needs one: a random port on
+			// loopback, reachable from this machine only.
+			o.DontListen = false
+			o.Host, o.Port = "127.0.0.1", server.RANDOM_PORT
+		}
 		for _, r := range n.cfg.Routes {
 			u, err := url.Parse(strings.TrimSpace(r))
 			if err != nil || u.Scheme != "nats" || u.Host == "" {
@@ -76,7 +83,7 @@ func (n *Node) openStore() (*store.JetStream, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.StartTimeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		actx, acancel := context.WithTimeout(ctx, 15*time.Second)
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 		st, err := store.Open(actx, n.nc, n.cfg.Store)
 		acancel()
 		if err == nil {
@@ -87,7 +94,7 @@ func (n *Node) openStore() (*store.JetStream, error) {
 		}
 		n.log.Info("waiting for JetStream", slog.Int("attempt", attempt), slog.Int("replicas", n.cfg.Store.Replicas), slog.Any("err", err))
 		select {
-		case <-time.After(time.Second):
+		case <-time.After(500 * time.Millisecond):
 		case <-ctx.Done():
 		}
 	}

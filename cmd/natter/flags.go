@@ -21,6 +21,11 @@ type options struct {
 	apiKey         string
 	allowGuests    bool
 	nodeID         string
+	clusterListen  string
+	routes         string
+	clusterName    string
+	natsListen     string
+	replicas       int
 	allowedOrigins string
 	logFormat      string
 	logLevel       string
@@ -39,6 +44,11 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.apiKey, "api-key", "", "enables the server API (POST /api/broadcast) for 'Authorization: Bearer KEY'")
 	fs.BoolVar(&o.allowGuests, "allow-guests", false, "give connections without a token a guest identity for the connection's lifetime")
 	fs.StringVar(&o.nodeID, "node-id", "", "this node's id in the cluster; empty: generated once and kept in the data dir")
+	fs.StringVar(&o.clusterListen, "cluster-listen", "", "embedded NATS route address (host:port) for clustering the nodes' embedded servers")
+	fs.StringVar(&o.routes, "routes", "", "the other nodes' route URLs, comma-separated (nats://h2:6222,nats://h3:6222)")
+	fs.StringVar(&o.clusterName, "cluster-name", "natter", "name of the embedded NATS cluster")
+	fs.StringVar(&o.natsListen, "nats-listen", "", "expose the embedded NATS server's client port (host:port), for the nats CLI or other nodes")
+	fs.IntVar(&o.replicas, "replicas", 0, "JetStream replicas of the stream and buckets; 0: 3 in an embedded cluster of 3 or more, else 1")
 	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides the node's own host ('*' for any)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -80,6 +90,12 @@ func (o *options) validate() error {
 		return fmt.Errorf("--secret must be at least 16 characters")
 	case o.drainTimeout <= 0:
 		return fmt.Errorf("--drain-timeout must be positive")
+	case o.routes != "" && o.clusterListen == "":
+		return fmt.Errorf("--routes needs --cluster-listen")
+	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != ""):
+		return fmt.Errorf("--nats-url uses an external NATS; --cluster-listen and --nats-listen configure the embedded one")
+	case o.replicas < 0 || o.replicas > 5:
+		return fmt.Errorf("--replicas must be between 0 (auto) and 5")
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
@@ -95,8 +111,17 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		NATSURL:     o.natsURL,
 		Secret:      o.secret,
 		APIKey:      o.apiKey,
-		AllowGuests: o.allowGuests,
-		Logger:      log,
+		AllowGuests:   o.allowGuests,
+		ClusterListen: o.clusterListen,
+		ClusterName:   o.clusterName,
+		NATSListen:    o.natsListen,
+		Replicas:      o.replicas,
+		Logger:        log,
+	}
+	for _, r := range strings.Split(o.routes, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.Routes = append(cfg.Routes, r)
+		}
 	}
 	for _, origin := range strings.Split(o.allowedOrigins, ",") {
 		if origin = strings.TrimSpace(origin); origin != "" {

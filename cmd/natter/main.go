@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/natter                # embedded NATS, data in ./natter-data
 //	go run ./cmd/natter --help         # every setting
+//	go run ./cmd/natter cluster -n 3   # three nodes on 127.0.0.1, one NATS cluster
 //
 // Every flag can also be set in the environment as NATTER_<NAME>, e.g.
 // NATTER_LISTEN=:9000; a flag given on the command line wins.
@@ -31,6 +32,9 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "cluster" {
+		return runCluster(args[1:])
+	}
 	opts, err := parseFlags(args)
 	if err != nil {
 		return err
