@@ -100,7 +100,7 @@ func (n *Node) apiCreateChat(w http.ResponseWriter, r *http.Request, who identit
 		return
 	}
 	for _, m := range whos {
-		n.membershipChanged(c, m, true)
+		n.membershipChanged(c, m, true, 0) // a new chat has no messages
 	}
 	writeJSON(w, http.StatusCreated, c)
 }
@@ -172,15 +172,15 @@ func (n *Node) apiJoinChat(w http.ResponseWriter, r *http.Request, who identity)
 	if !ok {
 		return
 	}
-	c, added, err := n.joinChat(r.Context(), who, wire.ChatRef{Chat: id})
+	c, j, err := n.joinChat(r.Context(), who, wire.ChatRef{Chat: id})
 	if err != nil {
 		n.writeOpError(w, r, err)
 		return
 	}
-	if added {
-		n.membershipChanged(c, who, true)
+	if j.added {
+		n.membershipChanged(c, who, true, j.since)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"chat": c.ID, "joined": added})
+	writeJSON(w, http.StatusOK, map[string]any{"chat": c.ID, "joined": j.added})
 }
 
 func (n *Node) apiLeaveChat(w http.ResponseWriter, r *http.Request, who identity) {
@@ -228,15 +228,15 @@ func (n *Node) apiAddMember(w http.ResponseWriter, r *http.Request, who identity
 		return
 	}
 	target := identity{id: u.ID, name: u.Name}
-	added, err := n.addMember(r.Context(), c, target, store.RoleMember)
+	j, err := n.addMember(r.Context(), c, target, store.RoleMember)
 	if err != nil {
 		n.writeOpError(w, r, err)
 		return
 	}
-	if added {
-		n.membershipChanged(c, target, true)
+	if j.added {
+		n.membershipChanged(c, target, true, j.since)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"chat": c.ID, "user": u.ID, "added": added})
+	writeJSON(w, http.StatusOK, map[string]any{"chat": c.ID, "user": u.ID, "added": j.added})
 }
 
 // apiRemoveMember: the owner removes anyone, a member removes itself.

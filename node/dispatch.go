@@ -45,6 +45,10 @@ type dispatcher struct {
 	devs  []*device
 }
 
+// noCursor marks a chat whose cursor could not be read when it was
+// subscribed: its first live message sets it.
+const noCursor = ^uint64(0)
+
 // chatState is a subscribed chat's delivery state.
 type chatState struct {
 	c       *localChat // the registry generation this state belongs to
@@ -119,7 +123,7 @@ func (d *dispatcher) untrack(c *localChat) {
 // recheck delivers whatever the stream holds past the chat's cursor; run
 // after subscribing and after a NATS reconnect.
 func (d *dispatcher) recheck(chatID string) {
-	if st := d.chats[chatID]; st != nil {
+	if st := d.chats[chatID]; st != nil && st.lastSeq != noCursor {
 		if !d.repair(st, 0) {
 			d.retryLater(chatID)
 		}
@@ -155,6 +159,9 @@ func (d *dispatcher) deliverLive(chatID string, m *nats.Msg) {
 	if err != nil {
 		d.n.logLimited("fanout: undecodable live message", slog.String("subject", m.Subject), slog.Any("err", err))
 		return
+	}
+	if st.lastSeq == noCursor {
+		st.lastSeq = prev
 	}
 	if msg.Seq <= st.lastSeq {
 		return // delivered already, by a repair
@@ -217,10 +224,12 @@ func (d *dispatcher) fanout(st *chatState, m *store.Message) {
 	d.n.metrics.messagesDelivered.Add(1)
 }
 
-// chatEvent is the payload of evt.chat.<id>.member.
+// chatEvent is the payload of evt.chat.<id>.member and user.<id>.evt.
 type chatEvent struct {
 	Type string `json:"type"` // wire.TypeJoinedRoom or wire.TypeLeftRoom
 	wire.MemberEvent
+	// Since is the chat's last sequence when a membership began.
+	Since uint64 `json:"since,omitempty"`
 }
 
 func (d *dispatcher) deliverEvent(chatID, kind string, m *nats.Msg) {
@@ -254,7 +263,7 @@ func (d *dispatcher) finishResume(dev *device, chatID, room string, lastSent uin
 	d.post(func() {
 		last := lastSent
 		more := false
-		if st := d.chats[chatID]; st != nil && st.lastSeq > lastSent {
+		if st := d.chats[chatID]; st != nil && st.lastSeq != noCursor && st.lastSeq > lastSent {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			page, err := d.n.store.Messages(ctx, chatID, store.Page{After: lastSent, Limit: limit})
 			cancel()

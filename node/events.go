@@ -80,7 +80,7 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 	<-u.ready
 	switch ev.Type {
 	case wire.TypeJoinedRoom:
-		n.linkChat(u, ev.Chat)
+		n.linkChat(u, ev.Chat, &ev.Since)
 	case wire.TypeLeftRoom:
 		n.unlinkChat(u, ev.Chat)
 	default:
@@ -93,8 +93,9 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 }
 
 // linkChat adds chatID to u's cached chats and, if u is its first local
-// member, subscribes this node to it.
-func (n *Node) linkChat(u *localUser, chatID string) {
+// member, subscribes this node to it, delivering from since (nil: from
+// now).
+func (n *Node) linkChat(u *localUser, chatID string, since *uint64) {
 	u.mu.Lock()
 	_, had := u.chats[chatID]
 	u.chats[chatID] = struct{}{}
@@ -104,7 +105,7 @@ func (n *Node) linkChat(u *localUser, chatID string) {
 	}
 	c, created := n.reg.addChatUser(chatID, u)
 	if created {
-		n.subscribeChat(c)
+		n.subscribeChat(c, since)
 	}
 }
 
@@ -123,10 +124,12 @@ func (n *Node) unlinkChat(u *localUser, chatID string) {
 	}
 }
 
-// subscribeChat starts fan-out of c: read its baseline, hand it to the
-// chat's dispatcher, then subscribe (the dispatcher runs the track op
-// before the subscription's first message).
-func (n *Node) subscribeChat(c *localChat) {
+// subscribeChat starts fan-out of c from since (nil: the chat's current
+// last sequence): hand the cursor to the chat's dispatcher, then
+// subscribe (the dispatcher runs the track op before the subscription's
+// first message). Whatever is stored after the cursor is delivered live
+// or repaired from the stream.
+func (n *Node) subscribeChat(c *localChat, since *uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var name string
@@ -134,13 +137,14 @@ func (n *Node) subscribeChat(c *localChat) {
 	if err == nil {
 		name = chat.Name
 	}
-	baseline, err := n.store.LastSeq(ctx, c.id)
-	if err != nil {
-		// Start from 0: the first message's gap check (or the recheck)
-		// reads the real cursor... and would replay history; instead
-		// retry once, then fall back to skipping only what the first
-		// live message proves was before it.
-		n.log.Warn("read chat baseline", slog.String("chat", c.id), slog.Any("err", err))
+	var baseline uint64
+	if since != nil {
+		baseline = *since
+	} else if baseline, err = n.store.LastSeq(ctx, c.id); err != nil {
+		// Without a cursor the recheck would replay the chat's whole
+		// history; deliver from the first live message instead.
+		n.log.Warn("read chat cursor", slog.String("chat", c.id), slog.Any("err", err))
+		baseline = noCursor
 	}
 	d := n.dispatch.of(c.id)
 	n.reg.activate(c, func() []subscription {

@@ -131,7 +131,7 @@ func (n *Node) loadUserChats(u *localUser) error {
 		return fmt.Errorf("list chats: %w", err)
 	}
 	for _, m := range ms {
-		n.linkChat(u, m.ChatID)
+		n.linkChat(u, m.ChatID, nil)
 	}
 	return nil
 }

@@ -119,11 +119,11 @@ func (n *Node) requireMember(ctx context.Context, userID, chatID string) error {
 // public room on its first join. Joining a private or direct chat only
 // works for its members (it then just reports added=false). The caller
 // announces a new membership with membershipChanged.
-func (n *Node) joinChat(ctx context.Context, who identity, ref wire.ChatRef) (c store.Chat, added bool, err error) {
+func (n *Node) joinChat(ctx context.Context, who identity, ref wire.ChatRef) (c store.Chat, j joined, err error) {
 	role := store.RoleMember
 	if ref.Chat == "" && ref.Room != "" {
 		if err := validName("room", ref.Room, maxRoomNameLen); err != nil {
-			return c, false, err
+			return c, j, err
 		}
 		var created bool
 		c, created, err = n.store.EnsurePublicRoom(ctx, ref.Room, who.id)
@@ -134,40 +134,54 @@ func (n *Node) joinChat(ctx context.Context, who identity, ref wire.ChatRef) (c 
 		c, err = n.resolveChat(ctx, ref)
 	}
 	if err != nil {
-		return c, false, err
+		return c, j, err
 	}
 	if c.Kind != store.Public {
 		member, err := n.isMember(ctx, who.id, c.ID)
 		if err != nil {
-			return c, false, err
+			return c, j, err
 		}
 		if !member {
-			return c, false, wire.Errorf(wire.CodeForbidden, "chat %q is %s: only its members can open it", c.ID, c.Kind)
+			return c, j, wire.Errorf(wire.CodeForbidden, "chat %q is %s: only its members can open it", c.ID, c.Kind)
 		}
-		return c, false, nil
+		return c, j, nil
 	}
-	added, err = n.addMember(ctx, c, who, role)
-	return c, added, err
+	j, err = n.addMember(ctx, c, who, role)
+	return c, j, err
+}
+
+// joined is the outcome of a join: whether it made a new membership, and
+// the chat's last sequence just before it did. Nodes that start
+// delivering the chat to the new member deliver from there, so a message
+// sent right after the join reaches the member even if its node hears of
+// the join later.
+type joined struct {
+	added bool
+	since uint64
 }
 
 // addMember adds who to c, enforcing the room limit; the caller announces
 // a new membership with membershipChanged once it has answered.
-func (n *Node) addMember(ctx context.Context, c store.Chat, who identity, role string) (bool, error) {
+func (n *Node) addMember(ctx context.Context, c store.Chat, who identity, role string) (joined, error) {
 	if member, err := n.isMember(ctx, who.id, c.ID); err != nil {
-		return false, err
+		return joined{}, err
 	} else if member {
-		return false, nil
+		return joined{}, nil
 	}
 	if mine, err := n.store.UserChats(ctx, who.id); err != nil {
-		return false, err
+		return joined{}, err
 	} else if len(mine) >= n.cfg.MaxRoomsPerUser {
-		return false, wire.Errorf(wire.CodeTooManyRooms, "you are in %d chats, the most allowed", len(mine))
+		return joined{}, wire.Errorf(wire.CodeTooManyRooms, "you are in %d chats, the most allowed", len(mine))
+	}
+	since, err := n.store.LastSeq(ctx, c.ID)
+	if err != nil {
+		return joined{}, fmt.Errorf("read chat cursor: %w", err)
 	}
 	added, err := n.store.AddMember(ctx, store.Member{ChatID: c.ID, UserID: who.id, Name: who.name, Role: role, JoinedAt: time.Now().UTC()})
 	if err != nil {
-		return false, fmt.Errorf("add member: %w", err)
+		return joined{}, fmt.Errorf("add member: %w", err)
 	}
-	return added, nil
+	return joined{added: added, since: since}, nil
 }
 
 // removeMember ends who's membership of c and announces it.
@@ -177,7 +191,7 @@ func (n *Node) removeMember(ctx context.Context, c store.Chat, who identity) (bo
 		return false, fmt.Errorf("remove member: %w", err)
 	}
 	if removed {
-		n.membershipChanged(c, who, false)
+		n.membershipChanged(c, who, false, 0)
 	}
 	return removed, nil
 }
@@ -187,21 +201,22 @@ func (n *Node) removeMember(ctx context.Context, c store.Chat, who identity) (bo
 // through its user event (they update their caches and tell the user's
 // devices), the chat's nodes through the chat event (they tell the other
 // members).
-func (n *Node) membershipChanged(c store.Chat, who identity, joined bool) {
+// since is the chat's cursor when a membership began (see joined).
+func (n *Node) membershipChanged(c store.Chat, who identity, join bool, since uint64) {
 	if u := n.reg.user(who.id); u != nil {
-		if joined {
-			n.linkChat(u, c.ID)
+		if join {
+			n.linkChat(u, c.ID, &since)
 		} else {
 			n.unlinkChat(u, c.ID)
 		}
 	}
 	typ := wire.TypeLeftRoom
-	if joined {
+	if join {
 		typ = wire.TypeJoinedRoom
 	}
-	ev := wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.id, Name: who.name}
-	n.publishEvent(subjects.UserEvents(who.id), chatEvent{Type: typ, MemberEvent: ev})
-	n.publishEvent(subjects.ChatEvent(c.ID, eventMember), chatEvent{Type: typ, MemberEvent: ev})
+	ev := chatEvent{Type: typ, MemberEvent: wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.id, Name: who.name}, Since: since}
+	n.publishEvent(subjects.UserEvents(who.id), ev)
+	n.publishEvent(subjects.ChatEvent(c.ID, eventMember), ev)
 }
 
 // sendMessage validates and stores a message; the fan-out path delivers

@@ -149,7 +149,7 @@ func (n *Node) processChatRoom(ctx context.Context, d *device, env wire.Envelope
 // the seed's exchange works with durable memberships.
 func (n *Node) processJoin(ctx context.Context, d *device, in wire.ChatRef) error {
 	who := n.who(d)
-	c, added, err := n.joinChat(ctx, who, in)
+	c, j, err := n.joinChat(ctx, who, in)
 	if err != nil {
 		return err
 	}
@@ -157,8 +157,8 @@ func (n *Node) processJoin(ctx context.Context, d *device, in wire.ChatRef) erro
 	if listErr == nil {
 		d.sendFrame(wire.ChannelChatRoom, wire.TypeMemberList, l)
 	}
-	if added {
-		n.membershipChanged(c, who, true)
+	if j.added {
+		n.membershipChanged(c, who, true, j.since)
 	} else if listErr == nil {
 		d.sendFrame(wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.id, Name: who.name})
 	}
