@@ -132,7 +132,11 @@ func (n *Node) writeOpError(w http.ResponseWriter, r *http.Request, err error) {
 	if ce.Code == wire.CodeInternal || ce.Code == wire.CodeUnavailable {
 		n.logLimited("api request failed", slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
-	writeError(w, httpStatus(ce.Code), ce.Code, ce.Message)
+	code := ce.Code
+	if code == wire.CodeChatNotFound {
+		code = codeNotFound // the API's one 404 code (docs/api.md)
+	}
+	writeError(w, httpStatus(ce.Code), code, ce.Message)
 }
 
 // decodeBody reads a JSON body into v, answering the error itself.

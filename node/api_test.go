@@ -121,8 +121,14 @@ func TestAPIChats(t *testing.T) {
 
 	var pub, priv apiChat
 	t.Run("create public", func(t *testing.T) {
+		// a's device, connected before, hears of the new membership.
+		ac := tn.scopedTo(t).dialUser(a)
 		if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"name": "general", "kind": "public"}, &pub); st != http.StatusCreated {
 			t.Fatalf("status %d", st)
+		}
+		var ev wire.MemberEvent
+		if ac.expect(wire.TypeJoinedRoom).decode(t, &ev); ev.Chat != pub.ID || ev.Room != "general" || ev.User != a.ID {
+			t.Fatalf("JoinedRoom %+v", ev)
 		}
 		if pub.ID == "" || pub.Name != "general" || pub.Kind != "public" || pub.CreatedBy != a.ID || pub.CreatedAt.IsZero() {
 			t.Fatalf("chat %+v", pub)
@@ -130,7 +136,6 @@ func TestAPIChats(t *testing.T) {
 		wantAPIError(t, tn, "POST", "/api/chats", b.Token, map[string]any{"name": "general", "kind": "public"}, http.StatusConflict, codeNameTaken)
 		// A public room made through the API is the room of that name on
 		// the WebSocket side too.
-		ac := tn.scopedTo(t).dialUser(a)
 		ac.send(`{"channel":"chat-room","message":{"type":"GetMembers","contents":{"room":"general"}}}`)
 		var ml wire.MemberList
 		ac.expect(wire.TypeMemberList).decode(t, &ml)
@@ -469,14 +474,15 @@ func TestAPIMessages(t *testing.T) {
 	tn := startNode(t, nil)
 	a := tn.register("msg-a")
 	out := tn.register("msg-out")
+	// A connected member receives what is posted over HTTP. It connects
+	// first, so that its JoinedRoom comes at a known point.
+	ac := tn.dialUser(a)
 	var ch apiChat
 	if st := tn.api("POST", "/api/chats", a.Token, map[string]any{"name": "log", "kind": "public"}, &ch); st != http.StatusCreated {
 		t.Fatalf("create: %d", st)
 	}
+	ac.expect(wire.TypeJoinedRoom)
 	base := "/api/chats/" + ch.ID + "/messages"
-
-	// A connected member receives what is posted over HTTP.
-	ac := tn.dialUser(a)
 
 	texts := []string{"m1", "m2", "m3", "m4", "m5"}
 	seqs := make([]uint64, len(texts))

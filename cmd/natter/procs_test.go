@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// natterBin is the natter binary the process tests run, built once.
+var natterBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "natter-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	natterBin = filepath.Join(dir, "natter")
+	if out, err := exec.Command("go", "build", "-o", natterBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build natter: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	testSecret = "cluster-test-secret-0123456"
+	testAPIKey = "cluster-test-api-key"
+)
+
+// proc is one natter node process.
+type proc struct {
+	t       testing.TB
+	name    string
+	addr    string // HTTP host:port
+	dataDir string
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan struct{}
+}
+
+// startProc runs natter with args plus the common test flags.
+func startProc(t testing.TB, name, addr, dataDir string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, addr: addr, dataDir: dataDir, logPath: filepath.Join(t.TempDir(), name+".log"), exited: make(chan struct{})}
+	logf, err := os.Create(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append([]string{"--listen", addr, "--data-dir", dataDir, "--node-id", name, "--secret", testSecret,
+		"--api-key", testAPIKey, "--log-level", "info"}, args...)
+	p.cmd = exec.Command(natterBin, all...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { _ = p.cmd.Wait(); logf.Close(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			p.dumpLog()
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits (then kills) — the graceful path.
+func (p *proc) stop() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		p.t.Errorf("%s did not exit within 20s of SIGTERM", p.name)
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// kill sends SIGKILL: the node dies without a word.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+func (p *proc) dumpLog() {
+	f, err := os.Open(p.logPath)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	p.t.Logf("last log lines of %s:\n%s", p.name, strings.Join(lines, "\n"))
+}
+
+// waitReady polls /readyz until 200.
+func (p *proc) waitReady(timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			p.dumpLog()
+			p.t.Fatalf("%s exited while starting", p.name)
+		default:
+		}
+		resp, err := http.Get("http://" + p.addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.dumpLog()
+	p.t.Fatalf("%s not ready within %v", p.name, timeout)
+}
+
+// freeAddrs returns n free 127.0.0.1 addresses.
+func freeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	var ls []net.Listener
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
+
+// startEmbeddedCluster starts n nodes whose embedded NATS servers form
+// one cluster.
+func startEmbeddedCluster(t testing.TB, n int) []*proc {
+	t.Helper()
+	addrs := freeAddrs(t, 2*n)
+	routes := make([]string, n)
+	for i := range n {
+		routes[i] = "nats://" + addrs[n+i]
+	}
+	procs := make([]*proc, n)
+	for i := range n {
+		procs[i] = startProc(t, fmt.Sprintf("node%d", i+1), addrs[i], t.TempDir(),
+			"--cluster-listen", addrs[n+i], "--routes", strings.Join(routes, ","))
+	}
+	for _, p := range procs {
+		p.waitReady(2 * time.Minute)
+	}
+	return procs
+}
+
+// startSharedNATSCluster starts n nodes that share one external NATS.
+func startSharedNATSCluster(t testing.TB, n int, natsURL string) []*proc {
+	t.Helper()
+	addrs := freeAddrs(t, n)
+	procs := make([]*proc, n)
+	for i := range n {
+		procs[i] = startProc(t, fmt.Sprintf("node%d", i+1), addrs[i], t.TempDir(), "--nats-url", natsURL)
+	}
+	for _, p := range procs {
+		p.waitReady(time.Minute)
+	}
+	return procs
+}
+
+// api calls a node's HTTP API and decodes the answer into out.
+func api(t testing.TB, addr, method, path, token string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+addr+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type account struct{ ID, Name, Token string }
+
+func register(t testing.TB, addr, name string) account {
+	t.Helper()
+	var out struct{ User, Name, Token string }
+	if st := api(t, addr, "POST", "/api/users", "", map[string]string{"name": name, "password": "password-" + name}, &out); st != http.StatusCreated {
+		t.Fatalf("register %s: %d", name, st)
+	}
+	return account{out.User, out.Name, out.Token}
+}
+
+// createRoom creates a public room through the API.
+func createRoom(t testing.TB, addr string, owner account, name string) string {
+	t.Helper()
+	var out struct{ ID string }
+	if st := api(t, addr, "POST", "/api/chats", owner.Token, map[string]any{"name": name, "kind": "public"}, &out); st != http.StatusCreated {
+		t.Fatalf("create room %s: %d", name, st)
+	}
+	return out.ID
+}
+
+// join makes a user a member of a public chat through the API.
+func join(t testing.TB, addr string, a account, chat string) {
+	t.Helper()
+	if st := api(t, addr, "POST", "/api/chats/"+chat+"/join", a.Token, nil, nil); st != http.StatusOK {
+		t.Fatalf("join %s: %d", chat, st)
+	}
+}
+
+// stats reads a node's /api/stats.
+func stats(t testing.TB, addr string) map[string]any {
+	t.Helper()
+	var out map[string]any
+	api(t, addr, "GET", "/api/stats", "", nil, &out)
+	return out
+}
+
+// checkFor polls f until it returns nil or the timeout passes.
+func checkFor(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("condition not met within %v: %v", timeout, err)
+}
