@@ -106,11 +106,11 @@ func (o *options) validate() error {
 
 func (o *options) nodeConfig(log *slog.Logger) node.Config {
 	cfg := node.Config{
-		NodeID:      o.nodeID,
-		DataDir:     o.dataDir,
-		NATSURL:     o.natsURL,
-		Secret:      o.secret,
-		APIKey:      o.apiKey,
+		NodeID:        o.nodeID,
+		DataDir:       o.dataDir,
+		NATSURL:       o.natsURL,
+		Secret:        o.secret,
+		APIKey:        o.apiKey,
 		AllowGuests:   o.allowGuests,
 		ClusterListen: o.clusterListen,
 		ClusterName:   o.clusterName,
