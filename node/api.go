@@ -11,9 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/natterchat/natter/node/web"
 	"github.com/natterchat/natter/node/wire"
@@ -32,6 +31,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("/websockets", n.serveWebSocketHTTP)
 	mux.HandleFunc("/healthz", n.serveHealthz)
 	mux.HandleFunc("/readyz", n.serveReadyz)
+	mux.Handle("/metrics", promhttp.HandlerFor(n.cfg.Metrics, promhttp.HandlerOpts{}))
 
 	mux.Handle("/api/users", methods{http.MethodPost: n.apiCreateUser})
 	mux.Handle("/api/sessions", methods{http.MethodPost: n.apiCreateSession})
@@ -85,7 +85,11 @@ func (n *Node) authed(h authedFunc) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, codeUnauthorized, "invalid or expired token")
 			return
 		}
-		h(w, r, identity{id: c.UserID, name: c.Name})
+		// Sends retry with the same id while storage elects a leader;
+		// bound that (and every other store call) like a WebSocket request.
+		ctx, cancel := context.WithTimeout(r.Context(), n.cfg.RequestTimeout)
+		defer cancel()
+		h(w, r.WithContext(ctx), identity{id: c.UserID, name: c.Name})
 	}
 }
 
@@ -189,21 +193,6 @@ func (n *Node) serveReadyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = io.WriteString(w, "ready\n")
-}
-
-func (n *Node) notReady(ctx context.Context) string {
-	if n.draining.Load() {
-		return "draining"
-	}
-	if s := n.nc.Status(); s != nats.CONNECTED {
-		return "nats " + s.String()
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if _, err := n.store.LastSeq(ctx, "readyz"); err != nil {
-		return "jetstream unreachable: " + err.Error()
-	}
-	return ""
 }
 
 func (n *Node) apiStats(w http.ResponseWriter, _ *http.Request) {

@@ -2,7 +2,10 @@ package node
 
 import (
 	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
@@ -86,11 +89,27 @@ type Config struct {
 	// retried with the same id within it). Default 15s.
 	RequestTimeout time.Duration
 
+	// DrainDelay is how long Shutdown keeps serving while reporting not
+	// ready, so load balancers stop sending new connections first.
+	// Default 0.
+	DrainDelay time.Duration
+	// DrainBatch devices are closed (1001) every DrainInterval during a
+	// drain, so their reconnects spread over the other nodes instead of
+	// arriving at once. Defaults 500 and 50ms; whatever is left when the
+	// drain deadline nears is closed at once.
+	DrainBatch    int
+	DrainInterval time.Duration
+
 	// Conn configures the connection layer (workers, frame and queue
 	// limits, ping and idle timeouts); see wsconn.Config for defaults.
 	Conn wsconn.Config
 	// Store configures streams and buckets; see store.Config.
 	Store store.Config
+
+	// Metrics is the Prometheus registry the node registers its
+	// collectors (and the Go runtime and process collectors) in and
+	// serves at /metrics. Default: a new registry per node.
+	Metrics *prometheus.Registry
 
 	// Logger receives structured logs. Default slog.Default().
 	Logger *slog.Logger
@@ -114,12 +133,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.Replicas <= 0 {
 		c.Replicas = 1
-		if c.NATSURL == "" && c.ClusterListen != "" && len(c.Routes) >= 2 {
+		if c.NATSURL == "" && c.ClusterListen != "" && len(otherRoutes(c.Routes, c.ClusterListen)) >= 2 {
 			c.Replicas = 3
 		}
 	}
 	if c.Store.Replicas <= 0 {
 		c.Store.Replicas = c.Replicas
+	}
+	if c.DrainBatch <= 0 {
+		c.DrainBatch = 500
+	}
+	if c.DrainInterval <= 0 {
+		c.DrainInterval = 50 * time.Millisecond
 	}
 	if c.MaxMessageLen <= 0 {
 		c.MaxMessageLen = 4000
@@ -154,10 +179,26 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
 	if c.Conn.Logger == nil {
 		c.Conn.Logger = c.Logger
 	}
 	if c.Store.Logger == nil {
 		c.Store.Logger = c.Logger
 	}
+}
+
+// otherRoutes are the routes that do not point at this node's own route
+// listener (a shared route list names every node, this one included).
+func otherRoutes(routes []string, self string) []string {
+	var out []string
+	for _, r := range routes {
+		host := strings.TrimPrefix(strings.TrimSpace(r), "nats://")
+		if host != self {
+			out = append(out, r)
+		}
+	}
+	return out
 }

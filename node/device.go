@@ -49,6 +49,7 @@ type device struct {
 // blocks the caller.
 func (d *device) send(f *wsconn.Frame) {
 	_ = d.conn.Send(f)
+	d.n.metrics.framesOut.Add(1)
 }
 
 // sendFrame encodes and queues one frame.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,6 +40,9 @@ type dispatcher struct {
 	mu     sync.Mutex
 	ops    []func() // guarded by mu; run by the loop before the next message
 	notify chan struct{}
+
+	// canary is the last readiness canary this loop handled (readyz).
+	canary atomic.Uint64
 
 	// Owned by the loop goroutine.
 	chats map[string]*chatState
@@ -147,6 +152,12 @@ func (d *dispatcher) deliver(m *nats.Msg) {
 	}
 	if chatID, kind, ok := subjects.ParseChatEvent(m.Subject); ok {
 		d.deliverEvent(chatID, kind, m)
+		return
+	}
+	if _, _, ok := subjects.ParseNodeRequest(m.Subject); ok {
+		if v, err := strconv.ParseUint(string(m.Data), 10, 64); err == nil {
+			d.canary.Store(v)
+		}
 	}
 }
 
@@ -209,19 +220,25 @@ func (d *dispatcher) repair(st *chatState, upTo uint64) bool {
 func (d *dispatcher) fanout(st *chatState, m *store.Message) {
 	frame := wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, newMessage(st.name, m)))
 	d.users = d.n.reg.chatUsers(st.c.id, d.users[:0])
+	sent := 0
 	for _, u := range d.users {
 		d.devs = u.devicesCopy(d.devs[:0])
 		for _, dev := range d.devs {
 			if dev.skipDelivery(st.c.id, m) {
 				continue
 			}
-			dev.send(frame)
+			_ = dev.conn.Send(frame) // a closed device resumes after reconnecting
+			sent++
 		}
 	}
 	clear(d.users)
 	clear(d.devs)
 	st.lastSeq = m.Seq
-	d.n.metrics.messagesDelivered.Add(1)
+	mt := d.n.metrics
+	mt.messagesFannedOut.Add(1)
+	mt.deliveries.Add(int64(sent))
+	mt.framesOut.Add(int64(sent))
+	mt.publishDeliver.Observe(time.Since(m.PostedAt).Seconds())
 }
 
 // chatEvent is the payload of evt.chat.<id>.member and user.<id>.evt.

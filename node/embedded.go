@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/natterchat/natter/store"
 )
@@ -83,9 +85,17 @@ func (n *Node) openStore() (*store.JetStream, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.StartTimeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err := store.Open(actx, n.nc, n.cfg.Store)
+		// A fresh cluster first elects its meta leader; until then every
+		// stream or bucket create only times out.
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := jetstreamAccountInfo(actx, n.nc)
 		acancel()
+		var st *store.JetStream
+		if err == nil {
+			actx, acancel = context.WithTimeout(ctx, time.Minute)
+			st, err = store.Open(actx, n.nc, n.cfg.Store)
+			acancel()
+		}
 		if err == nil {
 			return st, nil
 		}
@@ -98,6 +108,16 @@ func (n *Node) openStore() (*store.JetStream, error) {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// jetstreamAccountInfo answers once JetStream (and in a cluster, its meta
+// leader) is available.
+func jetstreamAccountInfo(ctx context.Context, nc *nats.Conn) (*jetstream.AccountInfo, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	return js.AccountInfo(ctx)
 }
 
 // natsLogger sends the embedded server's log lines to slog.

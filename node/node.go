@@ -53,6 +53,7 @@ type Node struct {
 	cleanups   sync.WaitGroup // device close handling
 	runners    sync.WaitGroup // device frame runners
 	draining   atomic.Bool
+	canarySeq  atomic.Uint64 // the last readiness canary sent
 
 	mu        sync.Mutex
 	closed    bool           // guarded by mu
@@ -101,6 +102,10 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: start connection layer: %w", err)
 	}
 	n.presence = newPresenceView(n)
+	if err := n.registerMetrics(cfg.Metrics); err != nil {
+		n.conns.Close()
+		return nil, fmt.Errorf("node: register metrics: %w", err)
+	}
 	loopCtx, loopCancel := context.WithCancel(context.Background())
 	n.cancel = loopCancel
 	n.dispatch = &dispatchers{seed: maphash.MakeSeed()}
@@ -127,6 +132,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: subscribe node requests: %w", err)
 	}
 	n.eventSubs = append(n.eventSubs, s)
+	if err := n.subscribeCanaries(); err != nil {
+		n.conns.Close()
+		loopCancel()
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	// The subscriptions above must be in place on the server before the
 	// node takes devices, or their first events could be missed.
 	if err := n.nc.Flush(); err != nil {
@@ -162,6 +172,7 @@ func (n *Node) connectNATS() error {
 			n.log.Warn("nats disconnected", slog.Any("err", err))
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) {
+			n.metrics.natsReconnects.Add(1)
 			n.log.Info("nats reconnected; checking every chat for gaps")
 			for _, d := range n.dispatch.all {
 				d.post(d.recheckAll)
@@ -257,14 +268,24 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	n.closed = true
 	n.draining.Store(true)
-	close(n.done)
-	for _, l := range n.listeners {
-		l.Close()
-	}
+	listeners := n.listeners
 	n.mu.Unlock()
 
-	n.log.Info("draining", slog.Int("connections", n.conns.Len()))
-	n.conns.CloseAll(wsconn.ReasonGoingAway, "node shutting down; reconnect and resume")
+	// Not ready from here on; through the drain delay the node still
+	// answers (readyz says "draining", upgrades get 503) so that load
+	// balancers see it go rather than find a closed port.
+	n.log.Info("draining", slog.Int("connections", n.conns.Len()), slog.Duration("delay", n.cfg.DrainDelay))
+	if n.cfg.DrainDelay > 0 {
+		select {
+		case <-time.After(n.cfg.DrainDelay):
+		case <-ctx.Done():
+		}
+	}
+	close(n.done)
+	for _, l := range listeners {
+		l.Close()
+	}
+	n.closeDevices(ctx)
 	err := n.http.Shutdown(ctx)
 	n.conns.Close()
 	if werr := waitCtx(ctx, &n.cleanups); werr != nil && err == nil {
@@ -297,4 +318,34 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
 	case <-ctx.Done():
 		return fmt.Errorf("node: shutdown: %w", ctx.Err())
 	}
+}
+
+// drainReason is the close text of a drain: the reconnect hint.
+const drainReason = "node draining; reconnect to another node and resume"
+
+// closeDevices closes every WebSocket with 1001 in batches of DrainBatch
+// every DrainInterval, and the rest at once when ctx's deadline is near.
+func (n *Node) closeDevices(ctx context.Context) {
+	var all []*wsconn.Conn
+	n.conns.Range(func(c *wsconn.Conn) bool {
+		all = append(all, c)
+		return true
+	})
+	for len(all) > 0 {
+		batch := min(n.cfg.DrainBatch, len(all))
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 2*n.cfg.DrainInterval*time.Duration(1+len(all)/n.cfg.DrainBatch) {
+			batch = len(all) // out of time: the rest at once
+		}
+		for _, c := range all[:batch] {
+			c.Close(wsconn.ReasonGoingAway, drainReason)
+		}
+		all = all[batch:]
+		if len(all) > 0 {
+			select {
+			case <-time.After(n.cfg.DrainInterval):
+			case <-ctx.Done():
+			}
+		}
+	}
+	n.conns.CloseAll(wsconn.ReasonGoingAway, drainReason) // any that arrived meanwhile
 }

@@ -252,6 +252,7 @@ func (n *Node) sendMessage(ctx context.Context, who identity, dev *device, c sto
 		}
 	}
 	if err != nil {
+		n.metrics.publishErrors.Add(1)
 		return m, false, fmt.Errorf("publish: %w", err)
 	}
 	n.metrics.messagesAccepted.Add(1)

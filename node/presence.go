@@ -108,6 +108,13 @@ func (p *presenceView) devices(userID string) []deviceInfo {
 	return out
 }
 
+// onlineUsers is the number of users online in the view.
+func (p *presenceView) onlineUsers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.users)
+}
+
 // publish announces a local device's arrival or departure; chats are its
 // user's chats (read by the caller before it takes d.mu: lock order).
 func (p *presenceView) publish(d *device, up bool, chats []string) {

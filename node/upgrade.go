@@ -194,7 +194,12 @@ func (n *Node) upgradeRaw(conn net.Conn, rw readWriter) {
 	var h handshake
 	u := n.upgrader(&h)
 	if _, err := u.Upgrade(rw); err != nil {
-		n.metrics.handshakeFailed.Add(1)
+		var rej *ws.ConnectionRejectedError
+		if errors.As(err, &rej) {
+			n.metrics.handshakeRejected.Add(1)
+		} else {
+			n.metrics.handshakeFailed.Add(1)
+		}
 		conn.Close()
 		return
 	}
@@ -220,6 +225,7 @@ func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &rej) {
 			status = rej.StatusCode()
 		}
+		n.metrics.handshakeRejected.Add(1)
 		writeError(w, status, codeFor(status), err.Error())
 		return
 	}

@@ -46,7 +46,9 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.listen, err)
 	}
+	stopStarting := answerStarting(l)
 	n, err := node.New(cfg)
+	stopStarting()
 	if err != nil {
 		l.Close()
 		return err

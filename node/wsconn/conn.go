@@ -229,3 +229,10 @@ func (c *Conn) onControl(op ws.OpCode, payload []byte) bool {
 	}
 	return !c.closingFlag.Load()
 }
+
+// QueuedBytes is the number of bytes queued for c and not yet written.
+func (c *Conn) QueuedBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.q.bytes
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// startingResponse answers every request while the node starts: a load
+// balancer or probe gets a quick 503 instead of a connection that hangs
+// until JetStream is ready (up to minutes in a fresh cluster).
+const startingResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nstarting\n"
+
+// answerStarting serves startingResponse on l until the returned stop
+// function is called; l stays open for the node to take over.
+func answerStarting(l net.Listener) (stop func()) {
+	tl, ok := l.(*net.TCPListener)
+	if !ok {
+		return func() {}
+	}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				mu.Lock()
+				s := stopped
+				mu.Unlock()
+				var ne net.Error
+				if s || !(errors.As(err, &ne) && ne.Timeout()) {
+					return
+				}
+				continue
+			}
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte(startingResponse))
+			c.Close()
+		}
+	}()
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		_ = tl.SetDeadline(time.Now()) // wakes Accept
+		<-done
+		_ = tl.SetDeadline(time.Time{})
+	}
+}

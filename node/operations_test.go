@@ -1,0 +1,136 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/natterchat/natter/node/wire"
+)
+
+// scrape returns the value of one sample line of /metrics ("name" or
+// `name{label="x"}`), -1 if absent.
+func (tn *testNode) scrape(sample string) float64 {
+	tn.t.Helper()
+	resp, err := http.Get(tn.url("/metrics"))
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` ([0-9.e+-]+)$`)
+	m := re.FindSubmatch(b)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+// TestMetricsMoveWithTraffic scrapes /metrics and checks that the
+// families exist and their values move as traffic flows.
+func TestMetricsMoveWithTraffic(t *testing.T) {
+	tn := startNode(t, nil)
+	for _, family := range []string{"natter_connections", "natter_messages_accepted_total", "natter_messages_delivered_total",
+		"natter_outbound_queue_bytes", "natter_nats_connected", "natter_chat_subscriptions", "natter_frames_in_total",
+		"natter_frames_out_total", `natter_handshakes_total{result="ok"}`, `natter_closes_total{reason="slow_consumer"}`,
+		"natter_slow_consumer_closes_total", "natter_gap_messages_repaired_total", "natter_nats_reconnects_total",
+		"natter_jetstream_publish_errors_total", "natter_publish_ack_seconds_count", "natter_publish_deliver_seconds_count",
+		"go_goroutines", "process_resident_memory_bytes"} {
+		if tn.scrape(family) < 0 {
+			t.Errorf("/metrics has no %s", family)
+		}
+	}
+	if v := tn.scrape("natter_nats_connected"); v != 1 {
+		t.Errorf("natter_nats_connected = %v", v)
+	}
+	alice, bob := tn.register("alice"), tn.register("bob")
+	a, b := tn.dialUser(alice), tn.dialUser(bob)
+	chat := a.joinRoom("metrics")
+	b.joinRoom("metrics")
+	for i := range 5 {
+		a.sendMsg(chat, fmt.Sprintf("m%d", i), "", true)
+	}
+	b.waitFor(wire.TypeNewMessage)
+	checkFor(t, 5*time.Second, func() error {
+		for sample, want := range map[string]float64{
+			"natter_connections":                   2,
+			"natter_messages_accepted_total":       5,
+			"natter_messages_delivered_total":      10,
+			"natter_publish_ack_seconds_count":     5,
+			"natter_publish_deliver_seconds_count": 5,
+			`natter_handshakes_total{result="ok"}`: 2,
+			"natter_chat_subscriptions":            1,
+		} {
+			if got := tn.scrape(sample); got != want {
+				return fmt.Errorf("%s = %v, want %v", sample, got, want)
+			}
+		}
+		return nil
+	})
+	a.conn.Close()
+	checkFor(t, 5*time.Second, func() error {
+		if got := tn.scrape(`natter_closes_total{reason="io_error"}`) + tn.scrape(`natter_closes_total{reason="client_closed"}`); got < 1 {
+			return fmt.Errorf("no close counted")
+		}
+		return nil
+	})
+}
+
+func (tn *testNode) readyz() (int, string) {
+	resp, err := http.Get(tn.url("/readyz"))
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// TestReadyzCanary: a node whose fan-out loop is stuck is not ready; it
+// is again once the loop moves.
+func TestReadyzCanary(t *testing.T) {
+	tn := startNode(t, nil)
+	if st, body := tn.readyz(); st != http.StatusOK {
+		t.Fatalf("readyz = %d %s", st, body)
+	}
+	release := make(chan struct{})
+	tn.dispatch.all[1].post(func() { <-release }) // wedge one fan-out loop
+	st, body := tn.readyz()
+	if st != http.StatusServiceUnavailable || !strings.Contains(body, "canary") {
+		t.Fatalf("readyz with a stuck fan-out loop = %d %q", st, body)
+	}
+	close(release)
+	if st, body := tn.readyz(); st != http.StatusOK {
+		t.Fatalf("readyz after the loop moved = %d %s", st, body)
+	}
+}
+
+// TestReadyzFalseWhenDraining: readiness turns false at once when a drain
+// starts, while the node still serves through its drain delay.
+func TestReadyzFalseWhenDraining(t *testing.T) {
+	tn := startNode(t, func(c *Config) { c.DrainDelay = 2 * time.Second; c.AllowGuests = true })
+	a := tn.dial("/ws")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tn.stop()
+	}()
+	start := time.Now()
+	checkFor(t, time.Second, func() error {
+		if st, body := tn.readyz(); st != http.StatusServiceUnavailable || body != "draining" {
+			return fmt.Errorf("readyz = %d %q", st, body)
+		}
+		return nil
+	})
+	t.Logf("not ready %v after the drain began", time.Since(start).Round(time.Millisecond))
+	if code := a.closeCode(); code != 1001 {
+		t.Fatalf("close code %d, want 1001", code)
+	}
+	<-done
+}
