@@ -20,7 +20,7 @@ func TestClusterEmbedded(t *testing.T) {
 	procs := startEmbeddedCluster(t, 3)
 	t.Run("delivery", func(t *testing.T) { testClusterDelivery(t, procs, "embedded") })
 	t.Run("subscriptions", func(t *testing.T) { testSubscriptionsFollowMembers(t, procs) })
-	t.Run("kill", func(t *testing.T) { testKillNode(t, procs) })
+	t.Run("kill", func(t *testing.T) { testNodeLoss(t, procs, false) })
 }
 
 // TestClusterSharedNATS runs three nodes that share one external NATS
@@ -31,7 +31,8 @@ func TestClusterSharedNATS(t *testing.T) {
 	}
 	ns := storetest.RunServer(t)
 	procs := startSharedNATSCluster(t, 3, ns.ClientURL())
-	testClusterDelivery(t, procs, "shared")
+	t.Run("delivery", func(t *testing.T) { testClusterDelivery(t, procs, "shared") })
+	t.Run("drain", func(t *testing.T) { testNodeLoss(t, procs, true) })
 }
 
 func addrsOf(procs []*proc) []string {
@@ -140,12 +141,14 @@ func testSubscriptionsFollowMembers(t *testing.T, procs []*proc) {
 	})
 }
 
-// testKillNode: kill -9 one node while devices on all nodes send about
-// 1,000 messages: its devices reconnect to the others and resume; every
-// device ends with every message, none lost, none twice; presence on the
-// survivors shows the dead node's devices gone within 10 s; the stored
-// history (R3) holds every message once.
-func testKillNode(t *testing.T, procs []*proc) {
+// testNodeLoss: one node goes — kill -9, or a SIGTERM drain when graceful
+// — while devices on all nodes send about 1,000 messages: its devices
+// reconnect to the others and resume; every device ends with every
+// message, none lost, none twice; presence on the survivors shows the
+// node's devices gone within 10 s of a kill (at once after a drain); the
+// stored history holds every message once (with R3, after losing a
+// JetStream peer).
+func testNodeLoss(t *testing.T, procs []*proc, graceful bool) {
 	addrs := addrsOf(procs)
 	owner := register(t, addrs[0], "kill-owner")
 	chat := createRoom(t, addrs[0], owner, "kill-room")
@@ -201,13 +204,33 @@ func testKillNode(t *testing.T, procs []*proc) {
 	}
 	sent.Wait()
 	daveDev.abandon()
-	procs[2].kill()
 	killedAt := time.Now()
+	presenceBound := 10 * time.Second
+	if graceful {
+		presenceBound = 3 * time.Second
+		stopped := make(chan struct{})
+		go func() { defer close(stopped); procs[2].stop() }()
+		// Not ready within a second of SIGTERM (503, or already gone).
+		checkFor(t, time.Second, func() error {
+			resp, err := http.Get("http://" + addrs[2] + "/readyz")
+			if err != nil {
+				return nil
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return fmt.Errorf("still ready")
+			}
+			return nil
+		})
+		<-stopped
+	} else {
+		procs[2].kill()
+	}
 	survivors := addrs[:2]
 
-	// Presence: within 10 s nothing on the survivors lists a device of
-	// the dead node, and co-members heard dave go offline.
-	checkFor(t, 10*time.Second, func() error {
+	// Presence: within the bound nothing on the survivors lists a device
+	// of the lost node, and co-members heard dave go offline.
+	checkFor(t, presenceBound, func() error {
 		for _, a := range survivors {
 			var p struct {
 				Online []struct {
@@ -231,7 +254,7 @@ func testKillNode(t *testing.T, procs []*proc) {
 		}
 		return nil
 	})
-	t.Logf("presence correct %v after the kill", time.Since(killedAt).Round(100*time.Millisecond))
+	t.Logf("presence correct %v after the node was lost (graceful=%v)", time.Since(killedAt).Round(100*time.Millisecond), graceful)
 	checkFor(t, 5*time.Second, func() error {
 		watcher.mu.Lock()
 		defer watcher.mu.Unlock()
