@@ -37,7 +37,10 @@ const tombstoneTTL = time.Minute
 
 // Open creates or updates the CHAT_MSGS stream and the KV buckets with cfg
 // and returns a store on them. It is idempotent and runs at every start, so
-// a changed Config (MaxAge, Replicas, ...) is applied to existing state.
+// a changed Config (MaxAge, Replicas, ...) is applied to existing state —
+// except that replicas are never lowered: a node started with a smaller
+// count (one route, no --replicas) must not quietly take the cluster's
+// durability down; lowering them is an operator's explicit stream edit.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	cfg = cfg.withDefaults()
 	js, err := jetstream.New(nc)
@@ -45,7 +48,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	s := &JetStream{cfg: cfg, nc: nc, js: js}
-	if _, err := js.CreateOrUpdateStream(ctx, s.streamConfig()); err != nil {
+	sc := s.streamConfig()
+	sc.Replicas = s.keepReplicas(ctx, sc.Name)
+	if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 		return nil, fmt.Errorf("store: open: stream %s: %w", subjects.StreamMessages, err)
 	}
 	buckets := []struct {
@@ -60,13 +65,29 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		{subjects.BucketPresence, &s.presence},
 	}
 	for _, b := range buckets {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(b.name))
+		bc := s.bucketConfig(b.name)
+		bc.Replicas = s.keepReplicas(ctx, "KV_"+b.name)
+		kv, err := js.CreateOrUpdateKeyValue(ctx, bc)
 		if err != nil {
 			return nil, fmt.Errorf("store: open: bucket %s: %w", b.name, err)
 		}
 		*b.kv = kv
 	}
 	return s, nil
+}
+
+// keepReplicas returns the replica count for an existing or new stream:
+// the configured one, or the stream's current one when that is higher.
+func (s *JetStream) keepReplicas(ctx context.Context, stream string) int {
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return s.cfg.Replicas
+	}
+	if have := st.CachedInfo().Config.Replicas; have > s.cfg.Replicas {
+		s.cfg.Logger.Warn("keeping the stream's higher replica count", "stream", stream, "replicas", have, "configured", s.cfg.Replicas)
+		return have
+	}
+	return s.cfg.Replicas
 }
 
 // streamConfig is the CHAT_MSGS configuration (DESIGN.md §4).
