@@ -106,4 +106,3 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Fatalf("republish after restart = %d dup=%v %v; want %d dup", seq2, dup, err, seq)
 	}
 }
-
