@@ -77,7 +77,9 @@ func TestFanoutAllocationsDoNotGrowWithRecipients(t *testing.T) {
 	a10 := testing.AllocsPerRun(200, small.fanout)
 	a200 := testing.AllocsPerRun(200, big.fanout)
 	t.Logf("allocations per fan-out: %v with 10 recipients, %v with 200", a10, a200)
-	if a200 > a10+1 {
+	// One allocation per recipient would add 190; queue and run-queue
+	// slices growing now and then under load add a few at most.
+	if a200 > a10+10 {
 		t.Fatalf("fan-out allocates per recipient: %v allocations for 10, %v for 200", a10, a200)
 	}
 }

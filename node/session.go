@@ -58,15 +58,8 @@ func (n *Node) processChatRoom(ctx context.Context, d *device, env wire.Envelope
 		}
 		return n.processJoin(ctx, d, in)
 	case wire.TypeLeaveRoom:
-		var in wire.ChatRef
-		if err := wire.DecodeContents(env.Message.Contents, &in); err != nil {
-			return err
-		}
-		c, err := n.resolveChat(ctx, in)
+		c, err := n.chatOf(ctx, d, env, false)
 		if err != nil {
-			return err
-		}
-		if err := n.requireMember(ctx, d.user.id, c.ID); err != nil {
 			return err
 		}
 		_, err = n.removeMember(ctx, c, n.who(d))
@@ -117,18 +110,9 @@ func (n *Node) processChatRoom(ctx context.Context, d *device, env wire.Envelope
 		}
 		return n.processResume(ctx, d, in)
 	case wire.TypeGetMembers:
-		var in wire.ChatRef
-		if err := wire.DecodeContents(env.Message.Contents, &in); err != nil {
-			return err
-		}
-		c, err := n.resolveChat(ctx, in)
+		c, err := n.chatOf(ctx, d, env, true)
 		if err != nil {
 			return err
-		}
-		if c.Kind != store.Public {
-			if err := n.requireMember(ctx, d.user.id, c.ID); err != nil {
-				return err
-			}
 		}
 		l, err := n.memberList(ctx, c)
 		if err != nil {
@@ -139,6 +123,24 @@ func (n *Node) processChatRoom(ctx context.Context, d *device, env wire.Envelope
 	default:
 		return wire.Errorf(wire.CodeUnknownType, "unknown chat-room type %q", env.Message.Type)
 	}
+}
+
+// chatOf reads a frame whose contents name a chat and returns the chat,
+// requiring the device's user to be a member unless publicOK and the
+// chat is public.
+func (n *Node) chatOf(ctx context.Context, d *device, env wire.Envelope, publicOK bool) (store.Chat, error) {
+	var in wire.ChatRef
+	if err := wire.DecodeContents(env.Message.Contents, &in); err != nil {
+		return store.Chat{}, err
+	}
+	c, err := n.resolveChat(ctx, in)
+	if err != nil {
+		return c, err
+	}
+	if publicOK && c.Kind == store.Public {
+		return c, nil
+	}
+	return c, n.requireMember(ctx, d.user.id, c.ID)
 }
 
 // processJoin joins and answers MemberList then JoinedRoom. A new
