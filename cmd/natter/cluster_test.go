@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,26 @@ func testClusterDelivery(t *testing.T, procs []*proc, tag string) {
 		t.Fatalf("%d distinct acked sequences, want %d", len(acked), 3*perUser)
 	}
 	checkAllDelivered(t, devs, acked, 30*time.Second)
+
+	// Broadcasts reach every device on every node: the API's ping and
+	// the seed's global chat.
+	ping := `{"channel":"ping","message":{"type":"Ping","contents":7}}`
+	req, _ := http.NewRequest("POST", "http://"+addrs[0]+"/api/broadcast", strings.NewReader(ping))
+	req.Header.Set("Authorization", "Bearer "+testAPIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("broadcast: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	_ = devs[4].client().Send("chat", "SubmitMessage", "hello cluster "+tag)
+	checkFor(t, 10*time.Second, func() error {
+		for _, d := range devs {
+			if d.count("Ping") != 1 || d.count("NewMessageReceived") != 1 {
+				return fmt.Errorf("%s has %d Ping and %d NewMessageReceived, want 1 each", d.name, d.count("Ping"), d.count("NewMessageReceived"))
+			}
+		}
+		return nil
+	})
 }
 
 // testSubscriptionsFollowMembers: 100 chats, each with one member whose

@@ -168,6 +168,26 @@ func (d *tdevice) send(id, text string, deadline time.Time) (uint64, error) {
 	return 0, fmt.Errorf("%s: no ack for %s", d.name, id)
 }
 
+// client is the device's current connection.
+func (d *tdevice) client() *client.Client {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.c
+}
+
+// count is how many frames of type typ (other than messages) arrived.
+func (d *tdevice) count(typ string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, f := range d.frames {
+		if f.Type() == typ {
+			n++
+		}
+	}
+	return n
+}
+
 func (d *tdevice) seen() []uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
