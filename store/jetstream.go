@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -49,8 +51,12 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	}
 	s := &JetStream{cfg: cfg, nc: nc, js: js}
 	sc := s.streamConfig()
-	sc.Replicas = s.keepReplicas(ctx, sc.Name)
-	if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+	err = ensure(ctx, func(ctx context.Context) error {
+		sc.Replicas = s.keepReplicas(ctx, sc.Name)
+		_, err := js.CreateOrUpdateStream(ctx, sc)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: open: stream %s: %w", subjects.StreamMessages, err)
 	}
 	buckets := []struct {
@@ -66,14 +72,47 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	}
 	for _, b := range buckets {
 		bc := s.bucketConfig(b.name)
-		bc.Replicas = s.keepReplicas(ctx, "KV_"+b.name)
-		kv, err := js.CreateOrUpdateKeyValue(ctx, bc)
+		var kv jetstream.KeyValue
+		err := ensure(ctx, func(ctx context.Context) error {
+			bc.Replicas = s.keepReplicas(ctx, "KV_"+b.name)
+			var err error
+			kv, err = js.CreateOrUpdateKeyValue(ctx, bc)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("store: open: bucket %s: %w", b.name, err)
 		}
 		*b.kv = kv
 	}
 	return s, nil
+}
+
+// ensureTry bounds one create-or-update attempt in ensure.
+const ensureTry = 2 * time.Second
+
+// ensure runs one create-or-update until it succeeds or ctx ends, each
+// try bounded by ensureTry after a short random pause. In a fresh
+// cluster every node bootstraps at once, and of several concurrent
+// creates of the same stream only one is answered (the others wait
+// forever, seen with nats-server 2.15): a bounded try that then finds
+// the stream made by another node settles at once.
+func ensure(ctx context.Context, f func(context.Context) error) error {
+	for {
+		select {
+		case <-time.After(time.Duration(rand.Int64N(int64(200 * time.Millisecond)))):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		tctx, cancel := context.WithTimeout(ctx, ensureTry)
+		err := f(tctx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoStreamResponse) {
+			return err
+		}
+	}
 }
 
 // keepReplicas returns the replica count for an existing or new stream:
