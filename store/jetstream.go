@@ -91,17 +91,19 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 const ensureTry = 2 * time.Second
 
 // ensure runs one create-or-update until it succeeds or ctx ends, each
-// try bounded by ensureTry after a short random pause. In a fresh
+// try bounded by ensureTry, retries after a short random pause. In a fresh
 // cluster every node bootstraps at once, and of several concurrent
 // creates of the same stream only one is answered (the others wait
 // forever, seen with nats-server 2.15): a bounded try that then finds
 // the stream made by another node settles at once.
 func ensure(ctx context.Context, f func(context.Context) error) error {
-	for {
-		select {
-		case <-time.After(time.Duration(rand.Int64N(int64(200 * time.Millisecond)))):
-		case <-ctx.Done():
-			return ctx.Err()
+	for try := 0; ; try++ {
+		if try > 0 {
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(200 * time.Millisecond)))):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		tctx, cancel := context.WithTimeout(ctx, ensureTry)
 		err := f(tctx)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"sync"
@@ -39,6 +40,16 @@ func answerStarting(l net.Listener) (stop func()) {
 				continue
 			}
 			_ = c.SetDeadline(time.Now().Add(time.Second))
+			// Read the request head first: a response that arrives before
+			// the request confuses HTTP clients.
+			buf := make([]byte, 4096)
+			for got := 0; got < len(buf); {
+				n, err := c.Read(buf[got:])
+				got += n
+				if err != nil || bytes.Contains(buf[:got], []byte("\r\n\r\n")) {
+					break
+				}
+			}
 			_, _ = c.Write([]byte(startingResponse))
 			c.Close()
 		}
