@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
@@ -212,7 +213,7 @@ func (n *Node) processChat(d *device, env wire.Envelope) error {
 	if text == "" {
 		return wire.Errorf(wire.CodeMissingField, "contents is an empty message")
 	}
-	if l := len([]rune(text)); l > n.cfg.MaxMessageLen {
+	if l := utf8.RuneCountInString(text); l > n.cfg.MaxMessageLen {
 		return wire.Errorf(wire.CodeMessageTooLong, "message has %d characters, the limit is %d", l, n.cfg.MaxMessageLen)
 	}
 	frame := wire.Encode(wire.ChannelChat, wire.TypeNewMessageReceived, wire.NewMessageReceived{Content: text, PostedAt: time.Now().UTC(), User: d.user.id})
