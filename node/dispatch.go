@@ -182,7 +182,10 @@ func (d *dispatcher) deliverLive(chatID string, m *nats.Msg) {
 		// (missed while subscribing, dropped as a slow consumer, lost over
 		// a reconnect): deliver them first.
 		d.n.metrics.gapsDetected.Add(1)
-		if !d.repair(st, msg.Seq) {
+		if !d.repair(st, msg.Seq) || st.lastSeq != prev {
+			// The stream could not be read, or the replica that answered
+			// does not have the missing messages yet: deliver nothing out
+			// of order; the recheck delivers this message too.
 			d.retryLater(chatID)
 			return
 		}

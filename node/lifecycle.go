@@ -133,7 +133,42 @@ func (n *Node) loadUserChats(u *localUser) error {
 	for _, m := range ms {
 		n.linkChat(u, m.ChatID, nil)
 	}
+	if n.cfg.Store.Replicas > 1 {
+		// With replicas, the listing came from any replica and may trail
+		// a join made a moment ago on another node; list once more when
+		// the replicas have caught up. A join after the first listing
+		// arrives as a user event anyway.
+		n.cleanups.Add(1)
+		time.AfterFunc(relistDelay, func() {
+			defer n.cleanups.Done()
+			n.relinkUserChats(u)
+		})
+	}
 	return nil
+}
+
+// relistDelay is how long after a user's first device connected its
+// chats are listed once more in a replicated store.
+const relistDelay = 2 * time.Second
+
+// relinkUserChats links chats that the first listing missed, delivering
+// each from the point its membership began.
+func (n *Node) relinkUserChats(u *localUser) {
+	if n.isClosed() || n.reg.user(u.id) != u {
+		return // shutting down, or the user's devices are gone
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	ms, err := n.store.UserChats(ctx, u.id)
+	if err != nil {
+		n.logLimited("relist user chats", slog.String("user", u.id), slog.Any("err", err))
+		return
+	}
+	for _, m := range ms {
+		if !u.isMember(m.ChatID) {
+			n.linkChat(u, m.ChatID, &m.Since)
+		}
+	}
 }
 
 // deviceGone unregisters a closed device. A user's last device here ends

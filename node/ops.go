@@ -177,7 +177,7 @@ func (n *Node) addMember(ctx context.Context, c store.Chat, who identity, role s
 	if err != nil {
 		return joined{}, fmt.Errorf("read chat cursor: %w", err)
 	}
-	added, err := n.store.AddMember(ctx, store.Member{ChatID: c.ID, UserID: who.id, Name: who.name, Role: role, JoinedAt: time.Now().UTC()})
+	added, err := n.store.AddMember(ctx, store.Member{ChatID: c.ID, UserID: who.id, Name: who.name, Role: role, JoinedAt: time.Now().UTC(), Since: since})
 	if err != nil {
 		return joined{}, fmt.Errorf("add member: %w", err)
 	}

@@ -1,8 +1,8 @@
 package node
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -251,6 +251,11 @@ func (p *presenceView) handleHeartbeat(data []byte) {
 		p.n.logLimited("bad heartbeat")
 		return
 	}
+	if hb.Node == p.n.id {
+		// This node's own devices reach its view through its own events,
+		// in order; a beat may race an event it counted, so no self-sync.
+		return
+	}
 	if hb.Gone {
 		p.dropNode(hb.Node, "drained")
 		return
@@ -271,16 +276,9 @@ func (p *presenceView) handleHeartbeat(data []byte) {
 
 // sync replaces this view's devices of a node with the node's own list.
 func (p *presenceView) sync(nodeID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	msg, err := p.n.nc.RequestWithContext(ctx, subjects.NodeRequest(nodeID, subjects.NodeOpPresence), nil)
+	list, err := p.fetchDevices(nodeID)
 	if err != nil {
 		p.n.logLimited("presence sync failed", slog.String("peer", nodeID), slog.Any("err", err))
-		return
-	}
-	var list []presenceEvent
-	if err := json.Unmarshal(msg.Data, &list); err != nil {
-		p.n.logLimited("bad presence sync answer", slog.String("peer", nodeID))
 		return
 	}
 	have := make(map[string]bool, len(list))
@@ -382,15 +380,73 @@ func (p *presenceView) dropNode(nodeID, why string) {
 	}
 }
 
-// serveDevices answers a peer's request for this node's device list.
-func (p *presenceView) serveDevices(m *nats.Msg) {
+// devicePage is one message of a node's answer to a presence sync; a
+// node's list is split so that no message nears NATS's payload limit.
+type devicePage struct {
+	Devices []presenceEvent `json:"devices"`
+	Last    bool            `json:"last"`
+}
+
+// devicePageBytes is the size a page is cut at.
+const devicePageBytes = 256 << 10
+
+// fetchDevices asks a node for its devices and reads its pages.
+func (p *presenceView) fetchDevices(nodeID string) ([]presenceEvent, error) {
+	inbox := p.n.nc.NewRespInbox()
+	sub, err := p.n.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := p.n.nc.PublishRequest(subjects.NodeRequest(nodeID, subjects.NodeOpPresence), inbox, nil); err != nil {
+		return nil, err
+	}
 	var list []presenceEvent
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := sub.NextMsg(time.Until(deadline))
+		if err != nil {
+			return nil, fmt.Errorf("read device page: %w", err)
+		}
+		var page devicePage
+		if err := json.Unmarshal(m.Data, &page); err != nil {
+			return nil, fmt.Errorf("decode device page: %w", err)
+		}
+		list = append(list, page.Devices...)
+		if page.Last {
+			return list, nil
+		}
+	}
+}
+
+// serveDevices answers a peer's request for this node's device list, in
+// pages of about devicePageBytes.
+func (p *presenceView) serveDevices(m *nats.Msg) {
+	var page devicePage
+	size := 0
+	flush := func(last bool) error {
+		page.Last = last
+		b, err := json.Marshal(page)
+		if err != nil {
+			return err
+		}
+		page.Devices, size = page.Devices[:0], 0
+		return p.n.nc.Publish(m.Reply, b)
+	}
+	var err error
 	p.n.reg.rangeDevices(func(d *device, chats []string) {
-		list = append(list, p.event(d, true, chats))
+		if err != nil {
+			return
+		}
+		ev := p.event(d, true, chats)
+		page.Devices = append(page.Devices, ev)
+		size += 150 + 40*len(chats)
+		if size >= devicePageBytes {
+			err = flush(false)
+		}
 	})
-	b, err := json.Marshal(list)
 	if err == nil {
-		err = m.Respond(b)
+		err = flush(true)
 	}
 	if err != nil {
 		p.n.logLimited("answer presence sync", slog.Any("err", err))

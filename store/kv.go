@@ -13,35 +13,22 @@ import (
 )
 
 // getJSON decodes the value of key into v; a missing or deleted key is
-// ErrNotFound.
+// ErrNotFound. It reads from the leader (see kvGet).
 func (s *JetStream) getJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64, error) {
-	ctx, cancel := s.requestContext(ctx)
-	defer cancel()
-	e, err := kv.Get(ctx, key)
+	b, rev, err := s.kvGet(ctx, kv, key)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			return 0, ErrNotFound
-		}
 		return 0, err
 	}
-	if err := json.Unmarshal(e.Value(), v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		return 0, fmt.Errorf("decode %s: %w", key, err)
 	}
-	return e.Revision(), nil
+	return rev, nil
 }
 
 // getString returns the value of key as a string (name -> id buckets).
 func (s *JetStream) getString(ctx context.Context, kv jetstream.KeyValue, key string) (string, error) {
-	ctx, cancel := s.requestContext(ctx)
-	defer cancel()
-	e, err := kv.Get(ctx, key)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			return "", ErrNotFound
-		}
-		return "", err
-	}
-	return string(e.Value()), nil
+	b, _, err := s.kvGet(ctx, kv, key)
+	return string(b), err
 }
 
 // create stores value under key only if the key has no current value;

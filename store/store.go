@@ -71,6 +71,9 @@ type Member struct {
 	Name     string    `json:"name,omitempty"` // the user's name, so member lists need no user lookups
 	Role     string    `json:"role"`
 	JoinedAt time.Time `json:"joinedAt"`
+	// Since is the chat's last sequence when the membership began: the
+	// member receives what follows it.
+	Since uint64 `json:"since,omitempty"`
 }
 
 // Message is one stored chat message. Seq is the CHAT_MSGS stream sequence:

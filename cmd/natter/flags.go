@@ -1,132 +1,292 @@
 package main
 
 import (
-	"flag"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/natterchat/natter/node"
+	"github.com/natterchat/natter/store"
 )
 
-// options are the command line's settings; nodeConfig turns them into a
-// node.Config.
+// options are the node's settings after flags, environment and config
+// file; nodeConfig turns them into a node.Config.
 type options struct {
-	listen         string
-	dataDir        string
-	natsURL        string
+	configFile string
+
+	// Network
+	listen           string
+	workers          int
+	pingInterval     time.Duration
+	idleTimeout      time.Duration
+	handshakeTimeout time.Duration
+	maxHandshakes    int
+
+	// Cluster
+	nodeID            string
+	natsURL           string
+	clusterListen     string
+	routes            string
+	clusterName       string
+	natsListen        string
+	replicas          int
+	heartbeatInterval time.Duration
+	nodeDeadAfter     time.Duration
+	startTimeout      time.Duration
+
+	// Security
 	secret         string
 	apiKey         string
 	allowGuests    bool
-	nodeID         string
-	clusterListen  string
-	routes         string
-	clusterName    string
-	natsListen     string
-	replicas       int
 	allowedOrigins string
-	logFormat      string
-	logLevel       string
-	drainTimeout   time.Duration
+	tokenTTL       time.Duration
+
+	// Limits
+	maxConnections    int
+	maxDevicesPerUser int
+	maxRoomsPerUser   int
+	maxMessageLen     int
+	maxFrameSize      int64
+	maxOutboundBytes  int64
+	rateLimit         float64
+	rateBurst         int
+	resumeLimit       int
+	requestTimeout    time.Duration
+
+	// Storage
+	dataDir        string
+	messageMaxAge  time.Duration
+	maxMsgsPerChat int64
+	dedupWindow    time.Duration
+
+	// Logging and operations
+	logFormat    string
+	logLevel     string
+	drainTimeout time.Duration
 }
 
-// parseFlags reads flags, then NATTER_<NAME> environment variables for
-// every flag not given on the command line.
+// The setting groups of natter --help and docs/configuration.md, in order.
+const (
+	groupNetwork  = "Network"
+	groupCluster  = "Cluster"
+	groupSecurity = "Security"
+	groupLimits   = "Limits"
+	groupStorage  = "Storage"
+	groupOps      = "Logging and operations"
+)
+
+var groupOrder = []string{groupNetwork, groupCluster, groupSecurity, groupLimits, groupStorage, groupOps}
+
+// defineSettings declares every node setting, bound to o's fields, with
+// its default (the node's own default where node.Config has one).
+func defineSettings(o *options) *settings {
+	s := newSettings()
+
+	g := groupNetwork
+	s.str(&o.listen, "listen", "ADDR", ":8080", g, "address (host:port) of the HTTP API, /ws and the browser page, all on one port")
+	s.intv(&o.workers, "workers", "N", 0, g, "worker goroutines that read, parse and write WebSocket connections").defaultText("auto: 2 per CPU, at least 4")
+	s.dur(&o.pingInterval, "ping-interval", 30*time.Second, g, "ping a connection that has been silent this long")
+	s.dur(&o.idleTimeout, "idle-timeout", 75*time.Second, g, "close a connection (4000) that has been silent this long, pongs included; longer than --ping-interval").defaultText("75s")
+	s.dur(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, g, "longest time from accept to a finished WebSocket upgrade")
+	s.intv(&o.maxHandshakes, "max-handshakes", "N", 256, g, "concurrent WebSocket handshakes; more connections wait in the kernel's accept queue")
+
+	g = groupCluster
+	s.str(&o.nodeID, "node-id", "ID", "", g, "this node's id in the cluster").defaultText("generated once, kept in the data dir")
+	s.str(&o.natsURL, "nats-url", "URLS", "", g, "external NATS server URL(s) with JetStream, comma-separated, instead of the embedded server").defaultText("embedded server")
+	s.str(&o.clusterListen, "cluster-listen", "ADDR", "", g, "route address (host:port) of the embedded NATS server, for clustering the nodes' embedded servers").defaultText("no clustering")
+	s.list(&o.routes, "routes", "URLS", g, "the other nodes' route URLs, comma-separated (nats://h2:6222,nats://h3:6222); needs --cluster-listen")
+	s.str(&o.clusterName, "cluster-name", "NAME", "natter", g, "name of the embedded NATS cluster")
+	s.str(&o.natsListen, "nats-listen", "ADDR", "", g, "expose the embedded NATS server's client port (host:port), for the nats CLI or nodes using --nats-url").defaultText("no client port")
+	s.intv(&o.replicas, "replicas", "N", 0, g, "JetStream replicas of the message stream and buckets (1-5)").defaultText("auto: 3 in an embedded cluster of 3 or more, else 1")
+	s.dur(&o.heartbeatInterval, "heartbeat-interval", time.Second, g, "how often the node tells the cluster it is alive")
+	s.dur(&o.nodeDeadAfter, "node-dead-after", 0, g, "how long without a heartbeat before the other nodes count a node dead and its devices offline; longer than --heartbeat-interval").defaultText("5 × --heartbeat-interval, so 5s")
+	s.dur(&o.startTimeout, "start-timeout", 2*time.Minute, g, "how long to wait at start for JetStream (a cluster needs its meta leader and enough peers)")
+
+	g = groupSecurity
+	s.str(&o.secret, "secret", "S", "", g, "token signing secret, at least 16 characters, the same on every node").defaultText("generated into the data dir")
+	s.str(&o.apiKey, "api-key", "KEY", "", g, "enable the server API (POST /api/broadcast) for 'Authorization: Bearer KEY'").defaultText("server API off")
+	s.boolv(&o.allowGuests, "allow-guests", false, g, "give connections without a token a guest identity for the connection's lifetime")
+	s.list(&o.allowedOrigins, "allowed-origins", "LIST", g, "browser origins (scheme://host[:port]) allowed to open WebSockets besides the node's own host, comma-separated; * for any").defaultText("own host only")
+	s.dur(&o.tokenTTL, "token-ttl", 24*time.Hour, g, "how long issued tokens are valid")
+
+	g = groupLimits
+	s.intv(&o.maxConnections, "max-connections", "N", 1_000_000, g, "WebSocket connections on this node; past it handshakes get 503 (the open-files limit may be lower)")
+	s.intv(&o.maxDevicesPerUser, "max-devices-per-user", "N", 64, g, "connections of one user on this node")
+	s.intv(&o.maxRoomsPerUser, "max-rooms-per-user", "N", 1000, g, "chats one user may be a member of")
+	s.intv(&o.maxMessageLen, "max-message-len", "N", 4000, g, "longest message text, in characters")
+	s.size(&o.maxFrameSize, "max-frame-size", 64<<10, g, "largest inbound WebSocket message; larger ones close the connection with 1009")
+	s.size(&o.maxOutboundBytes, "max-outbound-bytes", 1<<20, g, "bytes queued for one slow connection before it is closed with 4001")
+	s.float(&o.rateLimit, "rate-limit", "N", 20, g, "frames per second one device may send, sustained")
+	s.intv(&o.rateBurst, "rate-burst", "N", 40, g, "frames one device may send in a burst")
+	s.intv(&o.resumeLimit, "resume-limit", "N", 1000, g, "messages one resume replays at most (the client asks again for more)")
+	s.dur(&o.requestTimeout, "request-timeout", 15*time.Second, g, "longest storage work for one client request")
+
+	g = groupStorage
+	s.str(&o.dataDir, "data-dir", "DIR", "./natter-data", g, "directory for JetStream storage (embedded NATS), the generated secret and node id")
+	s.dur(&o.messageMaxAge, "message-max-age", 0, g, "delete messages older than this").defaultText("0: keep forever")
+	s.int64v(&o.maxMsgsPerChat, "max-msgs-per-chat", 0, g, "keep at most this many messages per chat, dropping the oldest").defaultText("0: unlimited")
+	s.dur(&o.dedupWindow, "dedup-window", store.DefaultDuplicates, g, "a send repeated with the same clientMsgId within this window is stored once (clipped to --message-max-age)")
+
+	g = groupOps
+	s.str(&o.configFile, "config", "FILE", "", g, "read settings from a YAML (.yaml, .yml) or TOML (.toml) file whose keys are these flag names").defaultText("none")
+	s.str(&o.logFormat, "log-format", "F", "text", g, "log format: text or json")
+	s.str(&o.logLevel, "log-level", "L", "info", g, "log level: debug, info, warn or error")
+	s.dur(&o.drainTimeout, "drain-timeout", 30*time.Second, g, "how long a SIGINT/SIGTERM drain may take before the node exits anyway")
+	return s
+}
+
+// parseFlags reads the node's settings: flags, then NATTER_<NAME>
+// environment variables, then the config file, then defaults.
 func parseFlags(args []string) (*options, error) {
+	return loadOptions(args, os.LookupEnv, os.Stdout)
+}
+
+// loadOptions is parseFlags with the environment and the --help output
+// passed in. --help prints the usage to helpOut and returns flag.ErrHelp.
+func loadOptions(args []string, env func(string) (string, bool), helpOut io.Writer) (*options, error) {
 	o := &options{}
-	fs := flag.NewFlagSet("natter", flag.ContinueOnError)
-	fs.StringVar(&o.listen, "listen", ":8080", "address of the HTTP API, /ws and the browser page")
-	fs.StringVar(&o.dataDir, "data-dir", "./natter-data", "directory for JetStream storage, the generated secret and node id")
-	fs.StringVar(&o.natsURL, "nats-url", "", "external NATS server URL(s) with JetStream, comma-separated; empty: run an embedded server")
-	fs.StringVar(&o.secret, "secret", "", "token signing secret (at least 16 characters; the same on every node); empty: generated into the data dir")
-	fs.StringVar(&o.apiKey, "api-key", "", "enables the server API (POST /api/broadcast) for 'Authorization: Bearer KEY'")
-	fs.BoolVar(&o.allowGuests, "allow-guests", false, "give connections without a token a guest identity for the connection's lifetime")
-	fs.StringVar(&o.nodeID, "node-id", "", "this node's id in the cluster; empty: generated once and kept in the data dir")
-	fs.StringVar(&o.clusterListen, "cluster-listen", "", "embedded NATS route address (host:port) for clustering the nodes' embedded servers")
-	fs.StringVar(&o.routes, "routes", "", "the other nodes' route URLs, comma-separated (nats://h2:6222,nats://h3:6222)")
-	fs.StringVar(&o.clusterName, "cluster-name", "natter", "name of the embedded NATS cluster")
-	fs.StringVar(&o.natsListen, "nats-listen", "", "expose the embedded NATS server's client port (host:port), for the nats CLI or other nodes")
-	fs.IntVar(&o.replicas, "replicas", 0, "JetStream replicas of the stream and buckets; 0: 3 in an embedded cluster of 3 or more, else 1")
-	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides the node's own host ('*' for any)")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "how long a SIGINT/SIGTERM drain may take before the node exits anyway")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: natter [flags]\n\nRuns one natter chat node. Every flag can also be set as NATTER_<NAME>\n(upper case, dashes as underscores), e.g. NATTER_LISTEN=:9000.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "NATTER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		v, ok := os.LookupEnv(env)
-		if given[f.Name] || !ok || err != nil {
-			return
-		}
-		if e := f.Value.Set(v); e != nil {
-			err = fmt.Errorf("%s=%q: %w", env, v, e)
-		}
-	})
-	if err != nil {
+	s := defineSettings(o)
+	if err := s.load(args, env, helpOut, nodeUsageHeader); err != nil {
 		return nil, err
 	}
 	return o, o.validate()
 }
 
+const nodeUsageHeader = `Usage: natter [flags]           run a chat node
+       natter chat [flags]      a terminal chat client (see natter chat -h)
+       natter cluster [flags]   local nodes in one cluster (natter cluster -h)
+
+Settings come from flags, from NATTER_<NAME> environment variables (upper
+case, dashes as underscores: NATTER_LISTEN=:9000) and from a config file
+(--config FILE or NATTER_CONFIG; YAML or TOML, keys are the flag names).
+A flag wins over the environment, the environment over the file, the file
+over the default. Durations are like 500ms, 30s, 5m, 24h; sizes are bytes
+or like 64KiB, 1MiB. docs/configuration.md describes every setting.
+`
+
 func (o *options) validate() error {
+	var lv slog.Level
+	positive := []struct {
+		name string
+		ok   bool
+	}{
+		{"workers", o.workers >= 0}, // 0: auto
+		{"ping-interval", o.pingInterval > 0},
+		{"idle-timeout", o.idleTimeout > 0},
+		{"handshake-timeout", o.handshakeTimeout > 0},
+		{"max-handshakes", o.maxHandshakes > 0},
+		{"heartbeat-interval", o.heartbeatInterval > 0},
+		{"node-dead-after", o.nodeDeadAfter >= 0}, // 0: 5 × heartbeat-interval
+		{"start-timeout", o.startTimeout > 0},
+		{"token-ttl", o.tokenTTL > 0},
+		{"max-connections", o.maxConnections > 0},
+		{"max-devices-per-user", o.maxDevicesPerUser > 0},
+		{"max-rooms-per-user", o.maxRoomsPerUser > 0},
+		{"max-message-len", o.maxMessageLen > 0},
+		{"max-frame-size", o.maxFrameSize > 0},
+		{"max-outbound-bytes", o.maxOutboundBytes > 0},
+		{"rate-limit", o.rateLimit > 0},
+		{"rate-burst", o.rateBurst > 0},
+		{"resume-limit", o.resumeLimit > 0},
+		{"request-timeout", o.requestTimeout > 0},
+		{"message-max-age", o.messageMaxAge >= 0}, // 0: forever
+		{"max-msgs-per-chat", o.maxMsgsPerChat >= 0},
+		{"dedup-window", o.dedupWindow > 0},
+		{"drain-timeout", o.drainTimeout > 0},
+	}
+	for _, p := range positive {
+		if !p.ok {
+			if p.name == "workers" || p.name == "node-dead-after" || p.name == "message-max-age" || p.name == "max-msgs-per-chat" {
+				return fmt.Errorf("--%s must not be negative", p.name)
+			}
+			return fmt.Errorf("--%s must be positive", p.name)
+		}
+	}
 	switch {
+	case o.listen == "":
+		return errors.New("--listen must not be empty")
+	case o.dataDir == "":
+		return errors.New("--data-dir must not be empty")
 	case o.logFormat != "text" && o.logFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", o.logFormat)
+	case lv.UnmarshalText([]byte(o.logLevel)) != nil:
+		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", o.logLevel)
 	case o.secret != "" && len(o.secret) < 16:
-		return fmt.Errorf("--secret must be at least 16 characters")
-	case o.drainTimeout <= 0:
-		return fmt.Errorf("--drain-timeout must be positive")
+		return errors.New("--secret must be at least 16 characters")
 	case o.routes != "" && o.clusterListen == "":
-		return fmt.Errorf("--routes needs --cluster-listen")
+		return errors.New("--routes needs --cluster-listen")
 	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != ""):
-		return fmt.Errorf("--nats-url uses an external NATS; --cluster-listen and --nats-listen configure the embedded one")
+		return errors.New("--nats-url uses an external NATS; --cluster-listen and --nats-listen configure the embedded one")
 	case o.replicas < 0 || o.replicas > 5:
-		return fmt.Errorf("--replicas must be between 0 (auto) and 5")
-	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return errors.New("--replicas must be between 0 (auto) and 5")
+	case o.idleTimeout <= o.pingInterval:
+		return fmt.Errorf("--idle-timeout must be longer than --ping-interval (%v <= %v)", o.idleTimeout, o.pingInterval)
+	case o.nodeDeadAfter != 0 && o.nodeDeadAfter <= o.heartbeatInterval:
+		return fmt.Errorf("--node-dead-after must be longer than --heartbeat-interval (%v <= %v)", o.nodeDeadAfter, o.heartbeatInterval)
+	case o.maxFrameSize > maxInt:
+		return fmt.Errorf("--max-frame-size must be at most %d", maxInt)
+	case o.maxOutboundBytes > maxInt:
+		return fmt.Errorf("--max-outbound-bytes must be at most %d", maxInt)
+	case o.workers > 1<<16:
+		return errors.New("--workers must be at most 65536")
 	}
 	return nil
 }
 
+const maxInt = int64(^uint(0) >> 1)
+
 func (o *options) nodeConfig(log *slog.Logger) node.Config {
 	cfg := node.Config{
-		NodeID:        o.nodeID,
-		DataDir:       o.dataDir,
-		NATSURL:       o.natsURL,
-		Secret:        o.secret,
-		APIKey:        o.apiKey,
-		AllowGuests:   o.allowGuests,
-		ClusterListen: o.clusterListen,
-		ClusterName:   o.clusterName,
-		NATSListen:    o.natsListen,
-		Replicas:      o.replicas,
-		Logger:        log,
+		NodeID:            o.nodeID,
+		DataDir:           o.dataDir,
+		NATSURL:           o.natsURL,
+		Secret:            o.secret,
+		APIKey:            o.apiKey,
+		AllowGuests:       o.allowGuests,
+		ClusterListen:     o.clusterListen,
+		ClusterName:       o.clusterName,
+		NATSListen:        o.natsListen,
+		Replicas:          o.replicas,
+		StartTimeout:      o.startTimeout,
+		HeartbeatInterval: o.heartbeatInterval,
+		NodeDeadAfter:     o.nodeDeadAfter,
+		MaxMessageLen:     o.maxMessageLen,
+		MaxRoomsPerUser:   o.maxRoomsPerUser,
+		MaxDevicesPerUser: o.maxDevicesPerUser,
+		MaxConnections:    o.maxConnections,
+		MaxHandshakes:     o.maxHandshakes,
+		HandshakeTimeout:  o.handshakeTimeout,
+		RateLimit:         o.rateLimit,
+		RateBurst:         o.rateBurst,
+		TokenTTL:          o.tokenTTL,
+		ResumeLimit:       o.resumeLimit,
+		RequestTimeout:    o.requestTimeout,
+		Logger:            log,
 	}
-	for _, r := range strings.Split(o.routes, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			cfg.Routes = append(cfg.Routes, r)
-		}
-	}
-	for _, origin := range strings.Split(o.allowedOrigins, ",") {
-		if origin = strings.TrimSpace(origin); origin != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, origin)
-		}
-	}
+	cfg.Conn.Workers = o.workers
+	cfg.Conn.MaxMessageSize = int(o.maxFrameSize)
+	cfg.Conn.MaxOutboundBytes = int(o.maxOutboundBytes)
+	cfg.Conn.PingInterval = o.pingInterval
+	cfg.Conn.IdleTimeout = o.idleTimeout
+	cfg.Store.MaxAge = o.messageMaxAge
+	cfg.Store.MaxMsgsPerSubject = o.maxMsgsPerChat
+	cfg.Store.Duplicates = o.dedupWindow
+	cfg.Routes = splitList(o.routes)
+	cfg.AllowedOrigins = splitList(o.allowedOrigins)
 	return cfg
+}
+
+// splitList splits a comma-separated setting, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

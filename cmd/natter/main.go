@@ -3,16 +3,20 @@
 // external one) for fan-out and JetStream for storage.
 //
 //	go run ./cmd/natter                # embedded NATS, data in ./natter-data
-//	go run ./cmd/natter --help         # every setting
+//	go run ./cmd/natter --help         # every setting, by group
 //	go run ./cmd/natter cluster -n 3   # three nodes on 127.0.0.1, one NATS cluster
+//	go run ./cmd/natter chat --url ws://localhost:8080 --guest --room '#general'
 //
-// Every flag can also be set in the environment as NATTER_<NAME>, e.g.
-// NATTER_LISTEN=:9000; a flag given on the command line wins.
+// Every setting is a flag, an environment variable NATTER_<NAME> (e.g.
+// NATTER_LISTEN=:9000) and a key of the optional config file (--config
+// natter.yaml or .toml); a flag wins over the environment, the environment
+// over the file. docs/configuration.md lists them all.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,14 +30,25 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help printed the usage
+		}
 		fmt.Fprintln(os.Stderr, "natter:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string) error {
-	if len(args) > 0 && args[0] == "cluster" {
-		return runCluster(args[1:])
+	if len(args) > 0 {
+		switch args[0] {
+		case "cluster":
+			return runCluster(args[1:])
+		case "chat":
+			return runChat(args[1:])
+		case "help":
+			_, err := parseFlags([]string{"--help"})
+			return err
+		}
 	}
 	opts, err := parseFlags(args)
 	if err != nil {
