@@ -34,6 +34,8 @@
     pending: new Map(), // clientMsgId -> {chat, text, failed}
     pendingJoin: null, // lower-cased room name we asked to join, to open it
     ws: null,
+    device: null, // this connection's device id (from Welcome)
+    wentOffline: false, // the browser lost the network while connected
     attempt: 0,
     reconnectTimer: null,
     countdownTimer: null,
@@ -45,7 +47,15 @@
     const headers = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (state.token) headers.Authorization = 'Bearer ' + state.token;
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (_) {
+      const err = new Error('Cannot reach the server. Check your connection and try again.');
+      err.status = 0;
+      err.code = 'network';
+      throw err;
+    }
     let data = null;
     try { data = await res.json(); } catch (_) { data = null; }
     if (!res.ok) {
@@ -62,7 +72,7 @@
   // in; any 401 or a 4003/1008 close sends the user back to the form.
   function showAuthError(msg) {
     const box = $('auth-error');
-    box.textContent = msg || '';
+    box.textContent = msg ? msg.charAt(0).toUpperCase() + msg.slice(1) : '';
     box.hidden = !msg;
   }
 
@@ -104,6 +114,8 @@
   function resetState() {
     state.token = null;
     state.me = null;
+    state.device = null;
+    state.wentOffline = false;
     state.current = null;
     state.pendingJoin = null;
     state.attempt = 0;
@@ -113,6 +125,7 @@
     $('messages').replaceChildren();
     $('members').replaceChildren();
     $('announcements').replaceChildren();
+    $('announcements-bar').hidden = true;
     hideNotice();
     renderRoomHeader();
   }
@@ -137,13 +150,18 @@
 
   // WebSocket connection with exponential backoff (0.5 s .. 10 s, jitter).
   // The token travels as a subprotocol because browsers cannot set headers.
+  // Every chat we hold messages of is resumed in the URL, so the server
+  // holds its live delivery until the replay of what we missed is done:
+  // one ordered sequence with no gap (and no duplicate).
   function connect() {
     clearTimeout(state.reconnectTimer);
     clearInterval(state.countdownTimer);
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const resume = resumeList();
+    const query = resume.length ? '?resume=' + encodeURIComponent(resume.join(',')) : '';
     let sock;
     try {
-      sock = new WebSocket(`${scheme}//${location.host}/ws`, ['natter', 'token.' + state.token]);
+      sock = new WebSocket(`${scheme}//${location.host}/ws${query}`, ['natter', 'token.' + state.token]);
     } catch (_) {
       return logout('Your session is invalid. Please log in again.');
     }
@@ -153,6 +171,40 @@
     sock.addEventListener('open', () => { opened = true; });
     sock.addEventListener('message', (ev) => { if (state.ws === sock) onFrame(ev.data); });
     sock.addEventListener('close', (ev) => { if (state.ws === sock) onClose(opened, ev); });
+  }
+
+  // chat:afterSeq for every chat whose messages we hold (from history or
+  // live delivery); at most the server's limit of 1000.
+  function resumeList() {
+    const out = [];
+    for (const id of state.chats.keys()) {
+      if (out.length >= 1000) break;
+      const seq = state.lastSeq.get(id);
+      if (seq !== undefined || (state.paging.get(id) || {}).loaded) out.push(`${id}:${seq || 0}`);
+    }
+    return out;
+  }
+
+  // The browser's own network events: after an outage the old socket may
+  // be dead without knowing it, so reconnect (and resume) at once.
+  function onBrowserOnline() {
+    if (!state.token || $('app-view').hidden) return;
+    const sock = state.ws;
+    const open = sock && sock.readyState === WebSocket.OPEN;
+    if (open && !state.wentOffline) return;
+    state.wentOffline = false;
+    state.attempt = 0;
+    if (sock) {
+      state.ws = null;
+      sock.close(1000, 'network changed');
+    }
+    connect();
+  }
+
+  function onBrowserOffline() {
+    if (!state.token) return;
+    state.wentOffline = true; // reconnect when the network is back
+    setStatus('offline', 'offline: no network');
   }
 
   function disconnect() {
@@ -246,10 +298,11 @@
     state.attempt = 0;
     clearInterval(state.countdownTimer);
     state.me = { user: c.user, name: c.name };
+    state.device = c.device || null;
     $('me').textContent = c.name;
     setStatus('connected', 'connected');
+    // The chats resumed in the URL replay on their own (see connect).
     for (const p of state.paging.values()) p.loading = false; // requests died with the old socket
-    for (const [chat, afterSeq] of state.lastSeq) send('chat-room', 'Resume', { chat, afterSeq });
     if (state.current) {
       if (!(state.paging.get(state.current) || {}).loaded) requestHistory(state.current);
       send('chat-room', 'GetMembers', { chat: state.current });
@@ -267,6 +320,9 @@
   }
 
   function onErrorFrame(c) {
+    // A resumed chat we left meanwhile (on another device): the chat list
+    // reloaded after Welcome drops it; nothing to tell the user.
+    if (c.type === 'Resume' && (c.code === 'not_member' || c.code === 'chat_not_found')) return;
     showNotice(c.code, c.message);
     if (c.type === 'SendMessage' && c.ref && state.pending.has(c.ref)) {
       state.pending.get(c.ref).failed = true;
@@ -408,13 +464,16 @@
     return state.messages.get(chat);
   }
 
-  // Returns true if the message is new. seq is the key: ids are clientMsgIds,
-  // which only the sender chose, so two users could pick the same one.
+  // Returns true if the message is new. seq is the key: it is the same on
+  // every device, whichever way the message arrived.
+  // lastSeq only follows what the server delivered (history, replay, live),
+  // which has no gaps: our own MessageAccepted may overtake others'
+  // messages with lower seqs, and resuming after it would skip those.
   function remember(chat, m) {
     const bySeq = store(chat);
+    if (!m.local && m.seq > (state.lastSeq.get(chat) || 0)) state.lastSeq.set(chat, m.seq);
     if (bySeq.has(m.seq)) return false;
     bySeq.set(m.seq, m);
-    if (m.seq > (state.lastSeq.get(chat) || 0)) state.lastSeq.set(chat, m.seq);
     return true;
   }
 
@@ -430,12 +489,26 @@
       if (typeof m.seq !== 'number') continue;
       const isNew = remember(chat, m);
       if (!isNew && !m.local) replaceLocal(chat, m);
-      if (m.id && state.pending.has(m.id) && isMine(m)) { state.pending.delete(m.id); removePendingEl(m.id); ownSent = true; }
+      if (isNew && isMine(m) && dropPending(chat, m)) ownSent = true;
       if (!isNew) continue;
       if (open) insertMessageEl(m);
       else if (live && !isMine(m)) { known.unread++; renderRooms(); }
     }
     if (open && (atBottom || ownSent)) scrollToBottom();
+  }
+
+  // Our own message came back (NewMessage may overtake MessageAccepted):
+  // drop the oldest pending copy sent from this device with that text.
+  function dropPending(chat, m) {
+    if (!m.device || m.device !== state.device) return false;
+    for (const [cid, p] of state.pending) {
+      if (p.chat === chat && p.text === m.message && !p.failed) {
+        state.pending.delete(cid);
+        removePendingEl(cid);
+        return true;
+      }
+    }
+    return false;
   }
 
   function onAccepted(c) {
@@ -660,7 +733,9 @@
   // Notices and announcements. Errors from the server are shown until
   // dismissed; global-channel frames scroll through a small strip.
   function showNotice(code, message) {
-    $('notice-text').textContent = code ? `${code}: ${message || ''}` : message || '';
+    const text = message || code || 'Something went wrong.';
+    $('notice-text').textContent = text.charAt(0).toUpperCase() + text.slice(1);
+    $('notice').dataset.code = code || '';
     $('notice').hidden = false;
   }
 
@@ -674,6 +749,7 @@
     li.title = `${new Date().toLocaleTimeString()} ${text}`;
     list.prepend(li);
     while (list.childElementCount > 5) list.lastElementChild.remove();
+    $('announcements-bar').hidden = false;
   }
 
   // Wiring: event listeners for forms, buttons and keyboard.
@@ -699,6 +775,8 @@
       }
     });
     $('messages').addEventListener('scroll', onMessagesScroll);
+    window.addEventListener('online', onBrowserOnline);
+    window.addEventListener('offline', onBrowserOffline);
     $('messages').addEventListener('click', (ev) => {
       const btn = ev.target.closest('button[data-retry]');
       if (btn) retryPending(btn.dataset.retry);
