@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"sort"
+)
+
+// Plan is the layout of a run, computed once by the coordinator: which
+// connection goes to which node from which source address, which chat it
+// is in and whether it sends. Workers get their slice of it.
+type Plan struct {
+	Chats []ChatPlan `json:"chats"`
+	Conns []ConnPlan `json:"conns"`
+}
+
+// ChatPlan is one chat of the run.
+type ChatPlan struct {
+	// Name is the public room's name (guests join by it).
+	Name string `json:"name"`
+	// ID is the chat id when known in advance (accounts); guests learn
+	// it from MemberList.
+	ID string `json:"id,omitempty"`
+	// Members and Senders are connection indexes.
+	Members []int `json:"members"`
+	Senders []int `json:"senders"`
+}
+
+// ConnPlan is one connection of the run.
+type ConnPlan struct {
+	ID     int    `json:"id"`
+	URL    string `json:"url"`
+	Source string `json:"source,omitempty"`
+	Chat   int    `json:"chat"` // -1: none
+	// Token is the account's token (accounts mode).
+	Token  string `json:"token,omitempty"`
+	Sender bool   `json:"sender,omitempty"`
+	// History pages through the chat's history (history scenario).
+	History bool `json:"history,omitempty"`
+	// Phase is the sender's offset in the send interval, in [0,1).
+	Phase float64 `json:"phase,omitempty"`
+}
+
+// newPlan lays out the run: connection i goes to URL i mod len(URLs);
+// the members of a room are a seeded shuffle of the connections, so that
+// rooms span nodes and workers; senders are spread evenly over rooms.
+// Tokens (accounts mode) are filled in later by setupAccounts.
+func newPlan(c *Config) *Plan {
+	rng := rand.New(rand.NewPCG(uint64(c.Seed), 0x6e6174746572))
+	p := &Plan{Conns: make([]ConnPlan, c.Conns)}
+	for i := range p.Conns {
+		cp := &p.Conns[i]
+		cp.ID, cp.URL, cp.Chat = i, c.URLs[i%len(c.URLs)], -1
+		if len(c.SourceIPs) > 0 {
+			cp.Source = c.SourceIPs[(i/len(c.URLs))%len(c.SourceIPs)]
+		}
+	}
+	nRooms := c.rooms()
+	if nRooms == 0 {
+		return p
+	}
+	perm := rng.Perm(c.Conns)
+	if c.Scenario == ScenarioDirect {
+		perm = identity(c.Conns) // pairs of neighbours: on two nodes when there are two or more
+	}
+	p.Chats = make([]ChatPlan, nRooms)
+	for k := range p.Chats {
+		p.Chats[k].Name = fmt.Sprintf("#bench-%s-%d", c.RunID, k)
+	}
+	for pos, id := range perm {
+		k := pos / c.RoomSize
+		p.Chats[k].Members = append(p.Chats[k].Members, id)
+		p.Conns[id].Chat = k
+	}
+	if !c.sends() {
+		return p
+	}
+	// Sender j is member j/nRooms of room j%nRooms.
+	for j := range c.Senders {
+		ch := &p.Chats[j%nRooms]
+		m := j / nRooms
+		if m >= len(ch.Members) {
+			continue
+		}
+		id := ch.Members[m]
+		ch.Senders = append(ch.Senders, id)
+		p.Conns[id].Sender = true
+		p.Conns[id].Phase = rng.Float64()
+	}
+	if c.Scenario == ScenarioHistory {
+		// History clients are the non-senders, taken evenly from the end.
+		n := 0
+		for i := len(p.Conns) - 1; i >= 0 && n < c.HistoryClients; i-- {
+			if !p.Conns[i].Sender {
+				p.Conns[i].History = true
+				n++
+			}
+		}
+	}
+	for k := range p.Chats {
+		sort.Ints(p.Chats[k].Senders)
+	}
+	return p
+}
+
+func identity(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// dialURL is the URL connection cp dials: with ?room= for guests, with
+// ?token= for accounts.
+func dialURL(cp *ConnPlan, chats []ChatPlan, token string) (string, error) {
+	u, err := url.Parse(cp.URL)
+	if err != nil {
+		return "", fmt.Errorf("bench: parse url %q: %w", cp.URL, err)
+	}
+	q := u.Query()
+	if token != "" {
+		q.Set("token", token)
+	} else if cp.Chat >= 0 {
+		q.Set("room", chats[cp.Chat].Name)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// part returns worker k's share of n connections out of w: [lo, hi).
+func part(n, w, k int) (lo, hi int) { return k * n / w, (k + 1) * n / w }
