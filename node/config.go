@@ -100,6 +100,9 @@ type Config struct {
 	DrainBatch    int
 	DrainInterval time.Duration
 
+	// Pprof serves Go's profiler at /debug/pprof/.
+	Pprof bool
+
 	// Conn configures the connection layer (workers, frame and queue
 	// limits, ping and idle timeouts); see wsconn.Config for defaults.
 	Conn wsconn.Config

@@ -67,6 +67,10 @@ type options struct {
 	logFormat    string
 	logLevel     string
 	drainTimeout time.Duration
+	drainDelay   time.Duration
+	drainBatch   int
+	drainEvery   time.Duration
+	debugPprof   bool
 }
 
 // The setting groups of natter --help and docs/configuration.md, in order.
@@ -136,6 +140,10 @@ func defineSettings(o *options) *settings {
 	s.str(&o.logFormat, "log-format", "F", "text", g, "log format: text or json")
 	s.str(&o.logLevel, "log-level", "L", "info", g, "log level: debug, info, warn or error")
 	s.dur(&o.drainTimeout, "drain-timeout", 30*time.Second, g, "how long a SIGINT/SIGTERM drain may take before the node exits anyway")
+	s.dur(&o.drainDelay, "drain-delay", 0, g, "on SIGTERM, keep serving (not ready) this long so load balancers take the node out before devices are closed").defaultText("0")
+	s.intv(&o.drainBatch, "drain-batch", "N", 500, g, "devices closed (1001) per step of a drain, so their reconnects spread out")
+	s.dur(&o.drainEvery, "drain-interval", 50*time.Millisecond, g, "pause between two drain steps")
+	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ (keep it behind the load balancer)")
 	return s
 }
 
@@ -197,6 +205,8 @@ func (o *options) validate() error {
 		{"max-msgs-per-chat", o.maxMsgsPerChat >= 0},
 		{"dedup-window", o.dedupWindow > 0},
 		{"drain-timeout", o.drainTimeout > 0},
+		{"drain-batch", o.drainBatch > 0},
+		{"drain-interval", o.drainEvery > 0},
 	}
 	for _, p := range positive {
 		if !p.ok {
@@ -265,6 +275,10 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		TokenTTL:          o.tokenTTL,
 		ResumeLimit:       o.resumeLimit,
 		RequestTimeout:    o.requestTimeout,
+		DrainDelay:        o.drainDelay,
+		DrainBatch:        o.drainBatch,
+		DrainInterval:     o.drainEvery,
+		Pprof:             o.debugPprof,
 		Logger:            log,
 	}
 	cfg.Conn.Workers = o.workers

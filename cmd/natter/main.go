@@ -86,7 +86,7 @@ func run(args []string) error {
 	}
 	stop() // a second signal kills the process the default way
 	log.Info("signal received; draining", slog.Duration("deadline", opts.drainTimeout))
-	sctx, cancel := context.WithTimeout(context.Background(), opts.drainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), opts.drainDelay+opts.drainTimeout)
 	defer cancel()
 	if err := n.Shutdown(sctx); err != nil {
 		return fmt.Errorf("drain: %w", err)
