@@ -97,10 +97,9 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 // now).
 func (n *Node) linkChat(u *localUser, chatID string, since *uint64) {
 	u.mu.Lock()
-	_, had := u.chats[chatID]
-	u.chats[chatID] = struct{}{}
+	added := u.chats.add(chatID)
 	u.mu.Unlock()
-	if had {
+	if !added {
 		return
 	}
 	c, created := n.reg.addChatUser(chatID, u)
@@ -113,8 +112,7 @@ func (n *Node) linkChat(u *localUser, chatID string, since *uint64) {
 // was its last local member.
 func (n *Node) unlinkChat(u *localUser, chatID string) {
 	u.mu.Lock()
-	_, had := u.chats[chatID]
-	delete(u.chats, chatID)
+	had := u.chats.remove(chatID)
 	u.mu.Unlock()
 	if !had {
 		return

@@ -57,11 +57,23 @@ type deviceInfo struct {
 	ConnectedAt time.Time `json:"connectedAt"`
 }
 
+// presenceUser is one online user in the view. Slices, not maps: a user
+// has a few devices and chats, and there is one of these per online user
+// of the whole cluster on every node.
 type presenceUser struct {
 	name    string
 	guest   bool
-	devices map[string]deviceInfo
-	chats   map[string]struct{}
+	devices []deviceInfo
+	chats   chatSet
+}
+
+func (u *presenceUser) device(id string) int {
+	for i := range u.devices {
+		if u.devices[i].Device == id {
+			return i
+		}
+	}
+	return -1
 }
 
 type nodeState struct {
@@ -101,11 +113,7 @@ func (p *presenceView) devices(userID string) []deviceInfo {
 	if u == nil {
 		return nil
 	}
-	out := make([]deviceInfo, 0, len(u.devices))
-	for _, d := range u.devices {
-		out = append(out, d)
-	}
-	return out
+	return slices.Clone(u.devices)
 }
 
 // onlineUsers is the number of users online in the view.
@@ -157,16 +165,16 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 	}
 	if ev.Up {
 		if u == nil {
-			u = &presenceUser{name: ev.Name, guest: ev.Guest, devices: make(map[string]deviceInfo, 1), chats: make(map[string]struct{})}
+			u = &presenceUser{name: ev.Name, guest: ev.Guest}
 			p.users[ev.User] = u
 		}
 		for _, c := range ev.Chats {
-			u.chats[c] = struct{}{}
+			u.chats.add(c)
 		}
-		if _, ok := u.devices[ev.Device]; ok {
+		if u.device(ev.Device) >= 0 {
 			return "", nil
 		}
-		u.devices[ev.Device] = deviceInfo{Device: ev.Device, Node: ev.Node, ConnectedAt: ev.At}
+		u.devices = append(u.devices, deviceInfo{Device: ev.Device, Node: ev.Node, ConnectedAt: ev.At})
 		st.devices++
 		if len(u.devices) == 1 {
 			return wire.TypeOnline, u.chatList()
@@ -176,10 +184,11 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 	if u == nil {
 		return "", nil
 	}
-	if _, ok := u.devices[ev.Device]; !ok {
+	i := u.device(ev.Device)
+	if i < 0 {
 		return "", nil
 	}
-	delete(u.devices, ev.Device)
+	u.devices = slices.Delete(u.devices, i, i+1)
 	st.devices--
 	if len(u.devices) > 0 {
 		return "", nil
@@ -188,13 +197,7 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 	return wire.TypeOffline, u.chatList()
 }
 
-func (u *presenceUser) chatList() []string {
-	out := make([]string, 0, len(u.chats))
-	for c := range u.chats {
-		out = append(out, c)
-	}
-	return out
-}
+func (u *presenceUser) chatList() []string { return slices.Clone(u.chats) }
 
 // chatChanged keeps an online user's chats current, so that its
 // Online/Offline reach the right co-members; every node sees every user
@@ -204,9 +207,9 @@ func (p *presenceView) chatChanged(userID, chatID string, joined bool) {
 	defer p.mu.Unlock()
 	if u := p.users[userID]; u != nil {
 		if joined {
-			u.chats[chatID] = struct{}{}
+			u.chats.add(chatID)
 		} else {
-			delete(u.chats, chatID)
+			u.chats.remove(chatID)
 		}
 	}
 }
@@ -288,9 +291,9 @@ func (p *presenceView) sync(nodeID string) {
 	var changes []presenceEvent
 	p.mu.Lock()
 	for userID, u := range p.users {
-		for devID, d := range u.devices {
-			if d.Node == nodeID && !have[devID] {
-				changes = append(changes, presenceEvent{User: userID, Name: u.name, Device: devID, Node: nodeID})
+		for _, d := range u.devices {
+			if d.Node == nodeID && !have[d.Device] {
+				changes = append(changes, presenceEvent{User: userID, Name: u.name, Device: d.Device, Node: nodeID})
 			}
 		}
 	}
@@ -350,9 +353,9 @@ func (p *presenceView) dropNode(nodeID, why string) {
 	var guests []identity
 	p.mu.Lock()
 	for userID, u := range p.users {
-		for devID, d := range u.devices {
+		for _, d := range u.devices {
 			if d.Node == nodeID {
-				changes = append(changes, presenceEvent{User: userID, Name: u.name, Device: devID, Node: nodeID})
+				changes = append(changes, presenceEvent{User: userID, Name: u.name, Device: d.Device, Node: nodeID})
 				if u.guest && !slices.ContainsFunc(guests, func(g identity) bool { return g.id == userID }) {
 					guests = append(guests, identity{id: userID, name: u.name, guest: true})
 				}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 )
 
@@ -24,7 +25,7 @@ type localUser struct {
 
 	mu      sync.Mutex
 	devices []*device           // guarded by mu
-	chats   map[string]struct{} // guarded by mu
+	chats   chatSet             // guarded by mu
 }
 
 // devicesCopy returns the user's devices; callers work outside the lock.
@@ -38,7 +39,7 @@ func (u *localUser) devicesCopy(buf []*device) []*device {
 // isMember reports whether the cache says u is a member of chatID.
 func (u *localUser) isMember(chatID string) bool {
 	u.mu.Lock()
-	_, ok := u.chats[chatID]
+	ok := u.chats.has(chatID)
 	u.mu.Unlock()
 	return ok
 }
@@ -46,10 +47,7 @@ func (u *localUser) isMember(chatID string) bool {
 // chatIDs returns the user's cached chats.
 func (u *localUser) chatIDs() []string {
 	u.mu.Lock()
-	ids := make([]string, 0, len(u.chats))
-	for id := range u.chats {
-		ids = append(ids, id)
-	}
+	ids := slices.Clone(u.chats)
 	u.mu.Unlock()
 	return ids
 }
@@ -107,7 +105,7 @@ func (r *registry) addDevice(userID, name string, guest bool, d *device, max int
 	defer s.mu.Unlock()
 	u = s.users[userID]
 	if u == nil {
-		u = &localUser{id: userID, name: name, guest: guest, ready: make(chan struct{}), chats: make(map[string]struct{})}
+		u = &localUser{id: userID, name: name, guest: guest, ready: make(chan struct{})}
 		s.users[userID] = u
 		first = true
 	}
