@@ -24,8 +24,8 @@ type localUser struct {
 	loadErr error
 
 	mu      sync.Mutex
-	devices []*device           // guarded by mu
-	chats   chatSet             // guarded by mu
+	devices []*device // guarded by mu
+	chats   chatSet   // guarded by mu
 }
 
 // devicesCopy returns the user's devices; callers work outside the lock.
