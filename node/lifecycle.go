@@ -200,7 +200,12 @@ func (n *Node) deviceGone(d *device) {
 // is asked, not a cache, so that a node can end the guests of a node
 // that died.
 func (n *Node) endGuest(who identity) {
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	// Thousands of guests leave at once when a node drains or dies;
+	// bounding the cleanups keeps each within its deadline instead of all
+	// timing out together.
+	n.guestCleanups <- struct{}{}
+	defer func() { <-n.guestCleanups }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*n.cfg.RequestTimeout)
 	defer cancel()
 	ms, err := n.store.UserChats(ctx, who.id)
 	if err != nil {

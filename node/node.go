@@ -46,14 +46,15 @@ type Node struct {
 	metrics  *metrics
 	limiter  *logLimiter
 
-	handshakes chan struct{} // semaphore of concurrent handshakes
-	done       chan struct{} // closed by Shutdown
-	cancel     context.CancelFunc
-	loops      sync.WaitGroup // dispatcher and event loops
-	cleanups   sync.WaitGroup // device close handling
-	runners    sync.WaitGroup // device frame runners
-	draining   atomic.Bool
-	canarySeq  atomic.Uint64 // the last readiness canary sent
+	handshakes    chan struct{} // semaphore of concurrent handshakes
+	guestCleanups chan struct{} // semaphore of concurrent guest cleanups
+	done          chan struct{} // closed by Shutdown
+	cancel        context.CancelFunc
+	loops         sync.WaitGroup // dispatcher and event loops
+	cleanups      sync.WaitGroup // device close handling
+	runners       sync.WaitGroup // device frame runners
+	draining      atomic.Bool
+	canarySeq     atomic.Uint64 // the last readiness canary sent
 
 	mu        sync.Mutex
 	closed    bool           // guarded by mu
@@ -70,7 +71,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: create data dir: %w", err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, reg: newRegistry(), metrics: newMetrics(),
-		handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{})}
+		handshakes: make(chan struct{}, cfg.MaxHandshakes), guestCleanups: make(chan struct{}, 64), done: make(chan struct{})}
 	n.limiter = newLogLimiter(n.log)
 	var err error
 	if n.id, err = loadNodeID(cfg); err != nil {
