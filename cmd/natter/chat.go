@@ -145,16 +145,7 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
 			usage += " (default " + f.DefValue + ")"
 		}
-		lines := wrap(usage, 78-col)
-		if len(name) >= col-1 {
-			fmt.Fprintln(w, name)
-		} else {
-			fmt.Fprintf(w, "%-*s%s\n", col, name, lines[0])
-			lines = lines[1:]
-		}
-		for _, l := range lines {
-			fmt.Fprintf(w, "%*s%s\n", col, "", l)
-		}
+		printHelpLine(w, col, name, usage)
 	})
 }
 
@@ -649,22 +640,8 @@ func (c *chatSession) sendFrame(channel, typ string, contents any, ref string) {
 	if c.conn == nil {
 		return
 	}
-	b, err := json.Marshal(struct {
-		Channel string `json:"channel"`
-		Message struct {
-			Type     string `json:"type"`
-			Contents any    `json:"contents"`
-		} `json:"message"`
-		Ref string `json:"ref,omitempty"`
-	}{Channel: channel, Message: struct {
-		Type     string `json:"type"`
-		Contents any    `json:"contents"`
-	}{typ, contents}, Ref: ref})
-	if err != nil {
-		return // only natter's own types are encoded
-	}
 	// A failed write ends the connection; the pump reports it.
-	_ = c.conn.SendRaw(b)
+	_ = c.conn.SendRef(channel, typ, contents, ref)
 }
 
 func (c *chatSession) nextRef(kind string) string {

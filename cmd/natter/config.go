@@ -282,18 +282,23 @@ func (s *settings) usage(w io.Writer, header string) {
 			if st.arg != "" {
 				name += " " + st.arg
 			}
-			text := st.help + " (default " + st.defText + ")"
-			lines := wrap(text, 78-col)
-			if utf8.RuneCountInString(name) >= col-1 {
-				fmt.Fprintln(w, name)
-			} else {
-				fmt.Fprintf(w, "%-*s%s\n", col, name, lines[0])
-				lines = lines[1:]
-			}
-			for _, l := range lines {
-				fmt.Fprintf(w, "%*s%s\n", col, "", l)
-			}
+			printHelpLine(w, col, name, st.help+" (default "+st.defText+")")
 		}
+	}
+}
+
+// printHelpLine prints a flag's name and its text wrapped into a column
+// starting at col (on the next line when the name is too long).
+func printHelpLine(w io.Writer, col int, name, text string) {
+	lines := wrap(text, 78-col)
+	if utf8.RuneCountInString(name) >= col-1 {
+		fmt.Fprintln(w, name)
+	} else {
+		fmt.Fprintf(w, "%-*s%s\n", col, name, lines[0])
+		lines = lines[1:]
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "%*s%s\n", col, "", l)
 	}
 }
 

@@ -194,16 +194,23 @@ func (c *Client) Next(ctx context.Context) (Frame, error) {
 
 // Send writes one protocol frame.
 func (c *Client) Send(channel, typ string, contents any) error {
+	return c.SendRef(channel, typ, contents, "")
+}
+
+// SendRef writes one protocol frame with a ref, which an Error about the
+// frame echoes.
+func (c *Client) SendRef(channel, typ string, contents any, ref string) error {
 	b, err := json.Marshal(struct {
 		Channel string `json:"channel"`
 		Message struct {
 			Type     string `json:"type"`
 			Contents any    `json:"contents"`
 		} `json:"message"`
+		Ref string `json:"ref,omitempty"`
 	}{Channel: channel, Message: struct {
 		Type     string `json:"type"`
 		Contents any    `json:"contents"`
-	}{typ, contents}})
+	}{typ, contents}, Ref: ref})
 	if err != nil {
 		return fmt.Errorf("client: encode %s: %w", typ, err)
 	}
