@@ -9,15 +9,19 @@
 //
 // The pieces, one file each: serve.go (accept loop and the split between
 // WebSocket upgrades and HTTP), upgrade.go (handshake and authentication),
-// device.go (one connection's request runner), registry.go (local users,
-// devices and chats), dispatch.go (fan-out from the stream's RePublish
-// copies, gap repair, resume), events.go (membership, presence and
-// broadcast events between nodes), ops.go (chat operations shared by the
-// WebSocket protocol and the HTTP API), session.go (protocol frames),
-// api*.go (HTTP API).
+// lifecycle.go (a device's attach and cleanup), device.go (one
+// connection's request runner), registry.go (local users, devices and
+// chats), dispatch.go (fan-out from the stream's RePublish copies, gap
+// repair, resume), events.go (membership and broadcast events between
+// nodes), presence.go (the cluster's presence view), ops.go (chat
+// operations shared by the WebSocket protocol and the HTTP API),
+// session.go (protocol frames), api*.go (HTTP API), readiness.go,
+// metrics.go, embedded.go (the embedded NATS server).
 //
-// Lock order: registry shard locks (users before chats) before
-// localUser.mu before device.mu. No lock is held across NATS or store
-// calls, and none while writing to a connection (wsconn.Conn.Send never
-// blocks).
+// Lock order: a registry user shard's lock before localUser.mu before
+// device.mu (a chat shard's lock is taken alone). Node.mu, Node.cleanMu,
+// dispatcher.mu, presenceView.mu and logLimiter.mu are leaves: nothing
+// else is locked while they are held. No lock is held across NATS or
+// store calls, and none while writing to a connection
+// (wsconn.Conn.Send never blocks).
 package node

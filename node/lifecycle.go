@@ -41,11 +41,47 @@ func (h connHandler) OnClose(c *wsconn.Conn, reason wsconn.CloseReason) {
 	registered := d.registered
 	d.mu.Unlock()
 	if registered {
-		h.n.cleanups.Add(1)
-		go func() {
-			defer h.n.cleanups.Done()
-			h.n.deviceGone(d)
-		}()
+		h.n.queueCleanup(d)
+	}
+}
+
+// maxCleaners bounds the goroutines that handle closed devices: when a
+// node drains or thousands of clients drop at once, the closes queue up
+// instead of starting a goroutine (and a stack) each.
+const maxCleaners = 64
+
+// queueCleanup hands a closed device to the cleaners, starting one if
+// fewer than maxCleaners run.
+func (n *Node) queueCleanup(d *device) {
+	n.cleanMu.Lock()
+	n.cleanQueue = append(n.cleanQueue, d)
+	start := n.cleaners < maxCleaners
+	if start {
+		n.cleaners++
+		n.cleanups.Add(1)
+	}
+	n.cleanMu.Unlock()
+	if start {
+		go n.cleanLoop()
+	}
+}
+
+// cleanLoop handles queued closed devices until none are left.
+func (n *Node) cleanLoop() {
+	defer n.cleanups.Done()
+	for {
+		n.cleanMu.Lock()
+		if len(n.cleanQueue) == 0 {
+			n.cleaners--
+			n.cleanQueue = nil
+			n.cleanMu.Unlock()
+			return
+		}
+		d := n.cleanQueue[0]
+		n.cleanQueue[0] = nil
+		n.cleanQueue = n.cleanQueue[1:]
+		n.cleanMu.Unlock()
+		n.deviceGone(d)
 	}
 }
 

@@ -56,6 +56,10 @@ type Node struct {
 	draining      atomic.Bool
 	canarySeq     atomic.Uint64 // the last readiness canary sent
 
+	cleanMu    sync.Mutex
+	cleanQueue []*device // guarded by cleanMu: closed devices to clean up
+	cleaners   int       // guarded by cleanMu: running cleanLoops
+
 	mu        sync.Mutex
 	closed    bool           // guarded by mu
 	listeners []net.Listener // guarded by mu
