@@ -19,9 +19,10 @@
 // metrics.go, embedded.go (the embedded NATS server).
 //
 // Lock order: a registry user shard's lock before localUser.mu before
-// device.mu (a chat shard's lock is taken alone). Node.mu, Node.cleanMu,
-// dispatcher.mu, presenceView.mu and logLimiter.mu are leaves: nothing
-// else is locked while they are held. No lock is held across NATS or
+// device.mu (a chat shard's lock is taken alone); presenceView.mu before
+// recentMemberships.mu. Node.mu, Node.cleanMu, dispatcher.mu,
+// recentMemberships.mu and logLimiter.mu are leaves: nothing else is
+// locked while they are held. No lock is held across NATS or
 // store calls, and none while writing to a connection
 // (wsconn.Conn.Send never blocks).
 package node

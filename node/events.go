@@ -72,7 +72,9 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 		n.logLimited("bad user event", slog.String("user", userID))
 		return
 	}
-	n.presence.chatChanged(userID, ev.Chat, ev.Type == wire.TypeJoinedRoom)
+	joined := ev.Type == wire.TypeJoinedRoom
+	n.recent.add(userID, recentEvent{chat: ev.Chat, joined: joined, since: ev.Since, at: time.Now()})
+	n.presence.chatChanged(userID, ev.Chat, joined)
 	u := n.reg.user(userID)
 	if u == nil {
 		return

@@ -169,6 +169,14 @@ func (n *Node) loadUserChats(u *localUser) error {
 	for _, m := range ms {
 		n.linkChat(u, m.ChatID, nil)
 	}
+	// The listing may trail a join or leave announced a moment ago.
+	for _, ev := range n.recent.of(u.id) {
+		if ev.joined {
+			n.linkChat(u, ev.chat, &ev.since)
+		} else {
+			n.unlinkChat(u, ev.chat)
+		}
+	}
 	if n.cfg.Store.Replicas > 1 {
 		// With replicas, the listing came from any replica and may trail
 		// a join made a moment ago on another node; list once more when

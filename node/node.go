@@ -42,6 +42,7 @@ type Node struct {
 	reg      *registry
 	dispatch *dispatchers
 	presence *presenceView
+	recent   *recentMemberships
 	http     *http.Server
 	metrics  *metrics
 	limiter  *logLimiter
@@ -74,7 +75,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: create data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, reg: newRegistry(), metrics: newMetrics(),
+	n := &Node{cfg: cfg, log: cfg.Logger, reg: newRegistry(), metrics: newMetrics(), recent: newRecentMemberships(),
 		handshakes: make(chan struct{}, cfg.MaxHandshakes), guestCleanups: make(chan struct{}, 64), done: make(chan struct{})}
 	n.limiter = newLogLimiter(n.log)
 	var err error

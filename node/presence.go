@@ -171,6 +171,15 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 		for _, c := range ev.Chats {
 			u.chats.add(c)
 		}
+		// The event's chats were read when the device connected; joins
+		// and leaves announced around then are replayed over them.
+		for _, r := range p.n.recent.of(ev.User) {
+			if r.joined {
+				u.chats.add(r.chat)
+			} else {
+				u.chats.remove(r.chat)
+			}
+		}
 		if u.device(ev.Device) >= 0 {
 			return "", nil
 		}

@@ -122,10 +122,17 @@ func testClusterDelivery(t *testing.T, procs []*proc, tag string) {
 // of its local members, and to none once they leave.
 func testSubscriptionsFollowMembers(t *testing.T, procs []*proc) {
 	addrs := addrsOf(procs)
+	// The previous subtest's devices are gone; their nodes' interest in
+	// their chats ends asynchronously.
 	before := make([]float64, len(procs))
-	for i, a := range addrs {
-		before[i] = stats(t, a)["chatSubscriptions"].(float64)
-	}
+	checkFor(t, 10*time.Second, func() error {
+		for i, a := range addrs {
+			if before[i] = stats(t, a)["chatSubscriptions"].(float64); before[i] != 0 {
+				return fmt.Errorf("node%d still subscribes to %v chats", i+1, before[i])
+			}
+		}
+		return nil
+	})
 	owner := register(t, addrs[0], "sub-owner")
 	users := make([]account, 3)
 	for i := range users {

@@ -109,10 +109,13 @@ func (p *proc) dumpLog() {
 	var lines []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		lines = append(lines, sc.Text())
+		// Route dial errors while peers start or die are expected noise.
+		if !strings.Contains(sc.Text(), "Error trying to connect to route") {
+			lines = append(lines, sc.Text())
+		}
 	}
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
 	}
 	p.t.Logf("last log lines of %s:\n%s", p.name, strings.Join(lines, "\n"))
 }
