@@ -1,0 +1,37 @@
+package node
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+// BenchmarkUpgrade measures the WebSocket handshake on a raw connection:
+// parsing the request with gobwas/ws's zero-copy upgrader, the origin and
+// token checks and writing the 101 — not the session setup after it.
+func BenchmarkUpgrade(b *testing.B) {
+	tn := startNode(b, func(c *Config) { c.AllowGuests = true })
+	tok, err := tn.tokens.Issue("u1", "alice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path string }{
+		{"guest", "/ws"},
+		{"token", "/ws?token=" + tok},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := []byte("GET " + tc.path + " HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			r := bytes.NewReader(req)
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Reset(req)
+				var h handshake
+				u := tn.upgrader(&h)
+				if _, err := u.Upgrade(readWriter{r, io.Discard}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
