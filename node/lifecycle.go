@@ -182,11 +182,10 @@ func (n *Node) loadUserChats(u *localUser) error {
 		// a join made a moment ago on another node; list once more when
 		// the replicas have caught up. A join after the first listing
 		// arrives as a user event anyway.
-		n.cleanups.Add(1)
-		time.AfterFunc(relistDelay, func() {
-			defer n.cleanups.Done()
-			n.relinkUserChats(u)
-		})
+		// Not counted in n.cleanups: a first device may still be loading
+		// while Shutdown already waits, and the relist gives up by
+		// itself once the node is closed.
+		time.AfterFunc(relistDelay, func() { n.relinkUserChats(u) })
 	}
 	return nil
 }
