@@ -232,36 +232,31 @@ func (n *Node) deviceGone(d *device) {
 		return
 	}
 	if u.guest {
-		n.endGuest(identity{id: u.id, name: u.name, guest: true})
+		n.endGuest(identity{id: u.id, name: u.name, guest: true}, u.chatIDs())
 	}
 	for _, chatID := range u.chatIDs() {
 		n.unlinkChat(u, chatID)
 	}
 }
 
-// endGuest ends a guest's memberships (members hear LeftRoom). The store
-// is asked, not a cache, so that a node can end the guests of a node
-// that died.
-func (n *Node) endGuest(who identity) {
+// endGuest ends a guest's memberships: members hear LeftRoom. A guest's
+// chats are known from its node's cache, or from the presence view when
+// its node died.
+func (n *Node) endGuest(who identity, chats []string) {
 	// Thousands of guests leave at once when a node drains or dies;
 	// bounding the cleanups keeps each within its deadline instead of all
 	// timing out together.
 	n.guestCleanups <- struct{}{}
 	defer func() { <-n.guestCleanups }()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*n.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
 	defer cancel()
-	ms, err := n.store.UserChats(ctx, who.id)
-	if err != nil {
-		n.log.Warn("list guest memberships", slog.String("user", who.id), slog.Any("err", err))
-		return
-	}
-	for _, m := range ms {
-		c, err := n.store.Chat(ctx, m.ChatID)
+	for _, chatID := range chats {
+		c, err := n.store.Chat(ctx, chatID)
 		if err == nil {
 			_, err = n.removeMember(ctx, c, who)
 		}
 		if err != nil {
-			n.log.Warn("end guest membership", slog.String("user", who.id), slog.String("chat", m.ChatID), slog.Any("err", err))
+			n.log.Warn("end guest membership", slog.String("user", who.id), slog.String("chat", chatID), slog.Any("err", err))
 		}
 	}
 }

@@ -163,6 +163,9 @@ type joined struct {
 // addMember adds who to c, enforcing the room limit; the caller announces
 // a new membership with membershipChanged once it has answered.
 func (n *Node) addMember(ctx context.Context, c store.Chat, who identity, role string) (joined, error) {
+	if who.guest {
+		return n.addGuest(ctx, c, who)
+	}
 	if member, err := n.isMember(ctx, who.id, c.ID); err != nil {
 		return joined{}, err
 	} else if member {
@@ -184,8 +187,39 @@ func (n *Node) addMember(ctx context.Context, c store.Chat, who identity, role s
 	return joined{added: added, since: since}, nil
 }
 
+// addGuest makes a guest a member of c. A guest's memberships end with
+// its connection, so they are not stored: its node's cache and every
+// node's presence view (through the membership events) hold them.
+func (n *Node) addGuest(ctx context.Context, c store.Chat, who identity) (joined, error) {
+	u := n.reg.user(who.id)
+	if u == nil {
+		return joined{}, wire.Errorf(wire.CodeForbidden, "guests join over their WebSocket")
+	}
+	u.mu.Lock()
+	member, count := u.chats.has(c.ID), len(u.chats)
+	u.mu.Unlock()
+	if member {
+		return joined{}, nil
+	}
+	if count >= n.cfg.MaxRoomsPerUser {
+		return joined{}, wire.Errorf(wire.CodeTooManyRooms, "you are in %d chats, the most allowed", count)
+	}
+	since, err := n.store.LastSeq(ctx, c.ID)
+	if err != nil {
+		return joined{}, fmt.Errorf("read chat cursor: %w", err)
+	}
+	// The member list answered next must show the guest already.
+	n.presence.chatChanged(who.id, c.ID, true)
+	return joined{added: true, since: since}, nil
+}
+
 // removeMember ends who's membership of c and announces it.
 func (n *Node) removeMember(ctx context.Context, c store.Chat, who identity) (bool, error) {
+	if who.guest {
+		n.presence.chatChanged(who.id, c.ID, false)
+		n.membershipChanged(c, who, false, 0)
+		return true, nil
+	}
 	removed, err := n.store.RemoveMember(ctx, c.ID, who.id)
 	if err != nil {
 		return false, fmt.Errorf("remove member: %w", err)
@@ -289,6 +323,11 @@ func (n *Node) memberList(ctx context.Context, c store.Chat) (wire.MemberList, e
 			l.Online = append(l.Online, m.UserID)
 		}
 		l.Members = append(l.Members, wire.MemberInfo{User: m.UserID, Name: m.Name, Role: m.Role, Online: online})
+	}
+	for _, g := range n.presence.guestMembers(c.ID) {
+		l.Users = append(l.Users, g.User)
+		l.Online = append(l.Online, g.User)
+		l.Members = append(l.Members, g)
 	}
 	return l, nil
 }

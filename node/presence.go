@@ -13,6 +13,7 @@ import (
 
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/node/wsconn"
+	"github.com/natterchat/natter/store"
 	"github.com/natterchat/natter/subjects"
 )
 
@@ -91,10 +92,14 @@ type presenceView struct {
 	mu    sync.Mutex
 	users map[string]*presenceUser // guarded by mu
 	nodes map[string]*nodeState    // guarded by mu
+	// guests indexes online guests by chat (guarded by mu): a guest's
+	// memberships live only here and in its node's cache, never in the
+	// store, because they end with its connection.
+	guests map[string]map[string]struct{}
 }
 
 func newPresenceView(n *Node) *presenceView {
-	return &presenceView{n: n, users: make(map[string]*presenceUser), nodes: make(map[string]*nodeState)}
+	return &presenceView{n: n, users: make(map[string]*presenceUser), nodes: make(map[string]*nodeState), guests: make(map[string]map[string]struct{})}
 }
 
 // online reports whether userID has a device anywhere.
@@ -169,16 +174,12 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 			p.users[ev.User] = u
 		}
 		for _, c := range ev.Chats {
-			u.chats.add(c)
+			p.setChatLocked(ev.User, u, c, true)
 		}
 		// The event's chats were read when the device connected; joins
 		// and leaves announced around then are replayed over them.
 		for _, r := range p.n.recent.of(ev.User) {
-			if r.joined {
-				u.chats.add(r.chat)
-			} else {
-				u.chats.remove(r.chat)
-			}
+			p.setChatLocked(ev.User, u, r.chat, r.joined)
 		}
 		if u.device(ev.Device) >= 0 {
 			return "", nil
@@ -203,7 +204,53 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 		return "", nil
 	}
 	delete(p.users, ev.User)
+	if u.guest {
+		for _, c := range u.chats {
+			p.unindexGuestLocked(ev.User, c)
+		}
+	}
 	return wire.TypeOffline, u.chatList()
+}
+
+// setChatLocked adds or removes a chat of an online user, keeping the
+// guest index.
+func (p *presenceView) setChatLocked(userID string, u *presenceUser, chatID string, joined bool) {
+	if joined {
+		if u.chats.add(chatID) && u.guest {
+			g := p.guests[chatID]
+			if g == nil {
+				g = make(map[string]struct{})
+				p.guests[chatID] = g
+			}
+			g[userID] = struct{}{}
+		}
+		return
+	}
+	if u.chats.remove(chatID) && u.guest {
+		p.unindexGuestLocked(userID, chatID)
+	}
+}
+
+func (p *presenceView) unindexGuestLocked(userID, chatID string) {
+	if g := p.guests[chatID]; g != nil {
+		delete(g, userID)
+		if len(g) == 0 {
+			delete(p.guests, chatID)
+		}
+	}
+}
+
+// guestMembers lists the online guests that are members of chatID.
+func (p *presenceView) guestMembers(chatID string) []wire.MemberInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]wire.MemberInfo, 0, len(p.guests[chatID]))
+	for id := range p.guests[chatID] {
+		if u := p.users[id]; u != nil {
+			out = append(out, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
+		}
+	}
+	return out
 }
 
 func (u *presenceUser) chatList() []string { return slices.Clone(u.chats) }
@@ -215,11 +262,7 @@ func (p *presenceView) chatChanged(userID, chatID string, joined bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if u := p.users[userID]; u != nil {
-		if joined {
-			u.chats.add(chatID)
-		} else {
-			u.chats.remove(chatID)
-		}
+		p.setChatLocked(userID, u, chatID, joined)
 	}
 }
 
@@ -358,15 +401,19 @@ func (p *presenceView) dropNode(nodeID, why string) {
 	if nodeID == p.n.id {
 		return
 	}
+	type guest struct {
+		who   identity
+		chats []string
+	}
 	var changes []presenceEvent
-	var guests []identity
+	var guests []guest
 	p.mu.Lock()
 	for userID, u := range p.users {
 		for _, d := range u.devices {
 			if d.Node == nodeID {
 				changes = append(changes, presenceEvent{User: userID, Name: u.name, Device: d.Device, Node: nodeID})
-				if u.guest && !slices.ContainsFunc(guests, func(g identity) bool { return g.id == userID }) {
-					guests = append(guests, identity{id: userID, name: u.name, guest: true})
+				if u.guest && !slices.ContainsFunc(guests, func(g guest) bool { return g.who.id == userID }) {
+					guests = append(guests, guest{identity{id: userID, name: u.name, guest: true}, u.chatList()})
 				}
 			}
 		}
@@ -386,7 +433,7 @@ func (p *presenceView) dropNode(nodeID, why string) {
 		go func() {
 			defer p.n.cleanups.Done()
 			for _, g := range guests {
-				p.n.endGuest(g)
+				p.n.endGuest(g.who, g.chats)
 			}
 		}()
 	}

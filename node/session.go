@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -158,6 +159,13 @@ func (n *Node) processJoin(ctx context.Context, d *device, in wire.ChatRef) erro
 	}
 	l, listErr := n.memberList(ctx, c)
 	if listErr == nil {
+		if who.guest && !slices.Contains(l.Users, who.id) {
+			// A guest's membership reaches the presence view through its
+			// own events a moment later; the joiner is a member now.
+			l.Users = append(l.Users, who.id)
+			l.Online = append(l.Online, who.id)
+			l.Members = append(l.Members, wire.MemberInfo{User: who.id, Name: who.name, Role: store.RoleMember, Online: true})
+		}
 		d.sendFrame(wire.ChannelChatRoom, wire.TypeMemberList, l)
 	}
 	if j.added {
