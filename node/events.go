@@ -17,7 +17,7 @@ import (
 const eventMember = "member"
 
 // eventsBuffer is the capacity of the events loop's channel.
-const eventsBuffer = 1 << 14
+const eventsBuffer = 1 << 16
 
 // publishEvent sends a core NATS event. Events are best-effort
 // notifications; the durable truth is in the store.
