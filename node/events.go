@@ -150,7 +150,7 @@ func (n *Node) subscribeChat(c *localChat, since *uint64) {
 	n.reg.activate(c, func() []subscription {
 		d.track(c, name, baseline)
 		var subs []subscription
-		for _, subj := range []string{subjects.LiveChat(c.id), subjects.ChatEvent(c.id, "*")} {
+		for _, subj := range []string{subjects.LiveChat(c.id), subjects.ChatEventsOf(c.id)} {
 			s, err := n.nc.ChanSubscribe(subj, d.msgs)
 			if err != nil {
 				n.log.Error("subscribe chat", slog.String("subject", subj), slog.Any("err", err))
@@ -158,7 +158,6 @@ func (n *Node) subscribeChat(c *localChat, since *uint64) {
 			}
 			subs = append(subs, s)
 		}
-		n.metrics.chatSubscriptions.Add(1)
 		return subs
 	})
 }
@@ -166,9 +165,6 @@ func (n *Node) subscribeChat(c *localChat, since *uint64) {
 func (n *Node) unsubscribeChat(c *localChat) {
 	for _, s := range c.subs {
 		_ = s.Unsubscribe()
-	}
-	if len(c.subs) > 0 {
-		n.metrics.chatSubscriptions.Add(-1)
 	}
 	n.dispatch.of(c.id).untrack(c)
 }

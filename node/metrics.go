@@ -29,7 +29,6 @@ type metrics struct {
 	deliveries          atomic.Int64 // frames of messages queued to devices
 	gapsDetected        atomic.Int64
 	gapMessagesRepaired atomic.Int64
-	chatSubscriptions   atomic.Int64
 	natsReconnects      atomic.Int64
 	publishErrors       atomic.Int64
 	closes              [wsconn.ReasonIOError + 1]atomic.Int64

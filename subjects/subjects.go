@@ -101,6 +101,10 @@ func ParseUserEvents(subject string) (userID string, ok bool) {
 // of a member (through ChatEventWildcard).
 func ChatEvent(chatID, kind string) string { return "evt.chat." + chatID + "." + kind }
 
+// ChatEventsOf matches every ChatEvent subject of one chat. Subscriber:
+// every node with a local member of the chat.
+func ChatEventsOf(chatID string) string { return "evt.chat." + chatID + ".*" }
+
 // ChatEventWildcard matches every ChatEvent subject.
 const ChatEventWildcard = "evt.chat.*.*"
 
