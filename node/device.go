@@ -30,11 +30,14 @@ type device struct {
 	live    bool     // guarded by mu: setup done, frames may run
 	// registered and closed order attach against OnClose: whichever sees
 	// both set runs the device's cleanup.
-	registered bool                // guarded by mu
-	closed     bool                // guarded by mu
-	presenceUp bool                // guarded by mu: an "up" presence event went out
-	resuming   map[string]struct{} // guarded by mu: chats replaying; live delivery skips them
-	noEcho     map[string]struct{} // guarded by mu: ids of this device's echo:false sends
+	registered bool // guarded by mu
+	closed     bool // guarded by mu
+	presenceUp bool // guarded by mu: an "up" presence event went out
+	// hold keeps every live message from a device being set up, until
+	// its chats are caught up from the stream position of its Welcome.
+	hold     bool                // guarded by mu
+	resuming map[string]struct{} // guarded by mu: chats replaying; live delivery skips them
+	noEcho   map[string]struct{} // guarded by mu: ids of this device's echo:false sends
 	// special counts entries of resuming and noEcho, so that the fan-out
 	// skips the lock for the usual device that has none.
 	special atomic.Int32
@@ -142,6 +145,9 @@ func (d *device) skipDelivery(chatID string, m *store.Message) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.hold {
+		return true
+	}
 	if _, ok := d.resuming[chatID]; ok {
 		return true
 	}
@@ -153,6 +159,25 @@ func (d *device) skipDelivery(chatID string, m *store.Message) bool {
 		}
 	}
 	return false
+}
+
+// setHold stops all live delivery to d; releaseHold ends that.
+func (d *device) setHold() {
+	d.mu.Lock()
+	if !d.hold {
+		d.hold = true
+		d.special.Add(1)
+	}
+	d.mu.Unlock()
+}
+
+func (d *device) releaseHold() {
+	d.mu.Lock()
+	if d.hold {
+		d.hold = false
+		d.special.Add(-1)
+	}
+	d.mu.Unlock()
 }
 
 // beginResume stops live delivery of chatID to d until endResume.

@@ -308,6 +308,42 @@ func (d *dispatcher) finishResume(dev *device, chatID, room string, lastSent uin
 	})
 }
 
+// catchUp runs on the chat's dispatcher for a device that just connected:
+// it sends the chat's messages stored after from (the stream position
+// before the device's Welcome) up to what was delivered live meanwhile,
+// then lets live delivery to the device begin, all in the chat's order.
+// A device that cannot be caught up is closed (1013) so that it
+// reconnects and resumes rather than miss a message.
+func (d *dispatcher) catchUp(dev *device, chatID string, from uint64) {
+	d.post(func() {
+		defer dev.endResume(chatID)
+		st := d.chats[chatID]
+		if st == nil || st.lastSeq == noCursor {
+			return
+		}
+		for from < st.lastSeq {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			page, err := d.n.store.Messages(ctx, chatID, store.Page{After: from, Limit: store.MaxPageLimit})
+			cancel()
+			if err != nil {
+				d.n.logLimited("catch up new device", slog.String("chat", chatID), slog.Any("err", err))
+				dev.conn.Close(wsconn.ReasonTryAgain, "could not catch up; reconnect and resume")
+				return
+			}
+			for i := range page {
+				if page[i].Seq > st.lastSeq {
+					return
+				}
+				dev.send(wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, newMessage(st.name, &page[i]))))
+				from = page[i].Seq
+			}
+			if len(page) < store.MaxPageLimit {
+				return
+			}
+		}
+	})
+}
+
 // newMessage is the NewMessage contents of a stored message.
 func newMessage(room string, m *store.Message) wire.NewMessage {
 	return wire.NewMessage{

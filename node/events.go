@@ -73,7 +73,7 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 		return
 	}
 	joined := ev.Type == wire.TypeJoinedRoom
-	n.recent.add(userID, recentEvent{chat: ev.Chat, joined: joined, since: ev.Since, at: time.Now()})
+	n.recent.add(userID, recentEvent{chat: ev.Chat, joined: joined, since: ev.Since, at: time.Now(), event: ev})
 	n.presence.chatChanged(userID, ev.Chat, joined)
 	u := n.reg.user(userID)
 	if u == nil {

@@ -95,8 +95,10 @@ func (n *Node) attach(conn net.Conn, h *handshake) {
 	d := &device{id: newID(), n: n}
 	// Chats resumed at connect get no live delivery until their replay
 	// is done, so the device sees each as one ordered sequence.
+	resumed := make(map[string]bool, len(h.resume))
 	for _, r := range h.resume {
 		d.beginResume(r.Chat)
+		resumed[r.Chat] = true
 	}
 	c, err := n.conns.Attach(conn, d)
 	if err != nil {
@@ -105,7 +107,18 @@ func (n *Node) attach(conn net.Conn, h *handshake) {
 	}
 	d.conn = c
 	n.metrics.handshakes.Add(1)
+	// Every message stored after the Welcome reaches the device: its
+	// chats are caught up from the stream's position before the Welcome
+	// (their subscriptions may only begin during the setup below), and
+	// until then the hold keeps live messages from overtaking them.
+	pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	pos, posErr := n.store.Position(pctx)
+	pcancel()
+	welcomeAt := time.Now()
+	d.sendFrame(wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: who.id, Name: who.name, Device: d.id, Node: n.id})
+	d.setHold()
 	u, first, ok := n.reg.addDevice(who.id, who.name, who.guest, d, n.cfg.MaxDevicesPerUser)
+	registeredAt := time.Now()
 	if !ok {
 		c.Close(wsconn.ReasonPolicy, fmt.Sprintf("more than %d devices of this user on this node", n.cfg.MaxDevicesPerUser))
 		return
@@ -114,9 +127,6 @@ func (n *Node) attach(conn net.Conn, h *handshake) {
 	closedEarly := d.closed
 	d.registered = !closedEarly
 	d.mu.Unlock()
-	if !closedEarly {
-		d.sendFrame(wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: u.id, Name: u.name, Device: d.id, Node: n.id})
-	}
 	// The first device loads the user's chats even if it already left, so
 	// that later devices waiting on ready see a consistent user.
 	if first {
@@ -137,7 +147,15 @@ func (n *Node) attach(conn net.Conn, h *handshake) {
 		c.Close(wsconn.ReasonTryAgain, "storage unavailable; try again")
 		return
 	}
+	// Membership events that came between the Welcome and the device's
+	// registration found no device to tell; tell it now.
+	for _, ev := range n.recent.of(u.id) {
+		if !ev.at.Before(welcomeAt) && ev.at.Before(registeredAt) {
+			d.sendFrame(wire.ChannelChatRoom, ev.event.Type, ev.event.MemberEvent)
+		}
+	}
 	chats := u.chatIDs()
+	n.catchUpDevice(d, chats, resumed, pos, posErr)
 	d.mu.Lock()
 	if !d.closed {
 		// Under d.mu, so that deviceGone's "down" can never overtake it.
@@ -258,5 +276,27 @@ func (n *Node) endGuest(who identity, chats []string) {
 		if err != nil {
 			n.log.Warn("end guest membership", slog.String("user", who.id), slog.String("chat", chatID), slog.Any("err", err))
 		}
+	}
+}
+
+// catchUpDevice ends a new device's hold: each chat is marked resuming
+// first, so that releasing the hold lets no live message through before
+// the chat's catch-up from pos, which then runs on the chat's dispatcher.
+func (n *Node) catchUpDevice(d *device, chats []string, resumed map[string]bool, pos uint64, posErr error) {
+	if posErr != nil {
+		n.logLimited("read stream position", slog.Any("err", posErr))
+		d.releaseHold()
+		return
+	}
+	var todo []string
+	for _, chat := range chats {
+		if !resumed[chat] {
+			d.beginResume(chat)
+			todo = append(todo, chat)
+		}
+	}
+	d.releaseHold()
+	for _, chat := range todo {
+		n.dispatch.of(chat).catchUp(d, chat, pos)
 	}
 }

@@ -25,7 +25,8 @@ type recentEvent struct {
 	chat   string
 	joined bool
 	since  uint64
-	at     time.Time
+	at     time.Time // when this node received it
+	event  chatEvent // as received, to tell a device that missed it
 }
 
 func newRecentMemberships() *recentMemberships {

@@ -98,6 +98,18 @@ func (s *JetStream) LastSeq(ctx context.Context, chatID string) (uint64, error) 
 	return headerUint(m, jetstream.SequenceHeader), nil
 }
 
+// Position implements Store with a stream info request (answered by the
+// stream leader).
+func (s *JetStream) Position(ctx context.Context) (uint64, error) {
+	ctx, cancel := s.requestContext(ctx)
+	defer cancel()
+	st, err := s.js.Stream(ctx, subjects.StreamMessages)
+	if err != nil {
+		return 0, fmt.Errorf("store: stream position: %w", err)
+	}
+	return st.CachedInfo().State.LastSeq, nil
+}
+
 // Messages implements Store with batched direct gets on the chat's subject.
 func (s *JetStream) Messages(ctx context.Context, chatID string, p Page) ([]Message, error) {
 	limit := p.Limit

@@ -303,3 +303,23 @@ func BenchmarkMessagesAfter(b *testing.B) {
 		})
 	}
 }
+
+// TestPosition: the stream's position is the newest sequence of any chat.
+func TestPosition(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	if p, err := e.st.Position(ctx); err != nil || p != 0 {
+		t.Fatalf("empty stream position = %d, %v", p, err)
+	}
+	var last uint64
+	for i, chat := range []string{"a", "b", "a"} {
+		seq, _, err := e.st.PublishMessage(ctx, store.Message{ChatID: chat, ID: fmt.Sprintf("m%d", i), UserID: "u", Text: "x", PostedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = seq
+	}
+	if p, err := e.st.Position(ctx); err != nil || p != last {
+		t.Fatalf("position = %d, %v; want %d", p, err, last)
+	}
+}

@@ -166,6 +166,10 @@ type Store interface {
 	Messages(ctx context.Context, chatID string, p Page) ([]Message, error)
 	// LastSeq returns the sequence of the chat's newest message, 0 if none.
 	LastSeq(ctx context.Context, chatID string) (uint64, error)
+	// Position returns the stream's last sequence over all chats, read
+	// from the stream leader: every message stored later has a higher
+	// sequence.
+	Position(ctx context.Context) (uint64, error)
 
 	// PutDevice records a connected device.
 	PutDevice(ctx context.Context, d Device) error
