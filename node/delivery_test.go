@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -277,4 +278,67 @@ func TestClientMsgIDIdempotent(t *testing.T) {
 	if other.Seq == first.Seq || other.Duplicate {
 		t.Fatalf("bob's message collided with alice's: %+v", other)
 	}
+}
+
+// TestNothingLostAroundConnect: a device connecting while its room is
+// busy gets, gap-free and in order, every message stored after its
+// Welcome — including those stored while the node was still setting the
+// device up (subscribing to its chats).
+func TestNothingLostAroundConnect(t *testing.T) {
+	tn := startNode(t, nil)
+	alice, bob := tn.register("alice"), tn.register("bob")
+	a := tn.dialUser(alice)
+	chat := a.joinRoom("busy-connect")
+	tn.api("POST", "/api/chats/"+chat+"/join", bob.Token, nil, nil)
+
+	type ack struct {
+		seq uint64
+		at  time.Time
+	}
+	acks := make(chan ack, 1000)
+	go func() {
+		defer close(acks)
+		for i := range 300 {
+			a.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"m%d","clientMsgId":"c%d","echo":false}}}`, chat, i, i)
+			var m wire.MessageAccepted
+			a.waitFor(wire.TypeMessageAccepted).decode(t, &m)
+			acks <- ack{m.Seq, time.Now()}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // let the room get busy
+	b := tn.dialUser(bob)
+	welcomed := time.Now()
+	var mustHave []uint64
+	for k := range acks {
+		if k.at.After(welcomed) {
+			mustHave = append(mustHave, k.seq)
+		}
+	}
+	if len(mustHave) == 0 {
+		t.Fatal("every message was acked before the device connected; the test needs a busier room")
+	}
+	var got []uint64
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) == 0 || got[len(got)-1] < mustHave[len(mustHave)-1] {
+		f, ok := b.next(time.Until(deadline))
+		if !ok {
+			t.Fatalf("device got %d messages, the last acked is %d", len(got), mustHave[len(mustHave)-1])
+		}
+		if f.Message.Type != wire.TypeNewMessage {
+			continue
+		}
+		var m wire.NewMessage
+		f.decode(t, &m)
+		if len(got) > 0 && m.Seq <= got[len(got)-1] {
+			t.Fatalf("seq %d after %d", m.Seq, got[len(got)-1])
+		}
+		got = append(got, m.Seq)
+	}
+	for _, s := range mustHave {
+		if !slices.Contains(got, s) {
+			t.Fatalf("seq %d, acked after the device's Welcome, never reached it (got %d messages from %d)", s, len(got), got[0])
+		}
+	}
+	t.Logf("%d messages acked after the Welcome, all delivered; the device's first was seq %d", len(mustHave), got[0])
 }
