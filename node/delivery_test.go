@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -295,18 +296,26 @@ func TestNothingLostAroundConnect(t *testing.T) {
 		seq uint64
 		at  time.Time
 	}
-	acks := make(chan ack, 1000)
-	go func() {
-		defer close(acks)
-		for i := range 300 {
-			a.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"m%d","clientMsgId":"c%d","echo":false}}}`, chat, i, i)
-			var m wire.MessageAccepted
-			a.waitFor(wire.TypeMessageAccepted).decode(t, &m)
-			acks <- ack{m.Seq, time.Now()}
-			time.Sleep(2 * time.Millisecond)
+	acks := make(chan ack, 2000)
+	var wg sync.WaitGroup
+	for k := range 4 { // four of alice's devices keep the room busy
+		dev := a
+		if k > 0 {
+			dev = tn.dialUser(alice)
 		}
-	}()
-	time.Sleep(100 * time.Millisecond) // let the room get busy
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 150 {
+				dev.sendf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"m%d-%d","clientMsgId":"c%d-%d","echo":false}}}`, chat, k, i, k, i)
+				var m wire.MessageAccepted
+				dev.waitFor(wire.TypeMessageAccepted).decode(t, &m)
+				acks <- ack{m.Seq, time.Now()}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(acks) }()
+	time.Sleep(50 * time.Millisecond) // let the room get busy
 	b := tn.dialUser(bob)
 	welcomed := time.Now()
 	var mustHave []uint64
