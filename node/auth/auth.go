@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -37,11 +38,20 @@ type Claims struct {
 	Expiry time.Time
 }
 
-// Tokens signs and verifies tokens with one secret.
+// verifiedCacheSize bounds the cache of verified tokens.
+const verifiedCacheSize = 10000
+
+// Tokens signs and verifies tokens with one secret. Verified tokens are
+// remembered (until they expire, at most verifiedCacheSize of them), so a
+// device that reconnects with its token — every device, after a drain —
+// is not parsed and HMAC-checked again.
 type Tokens struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
+
+	mu       sync.Mutex
+	verified map[string]Claims // guarded by mu: token -> its claims
 }
 
 // NewTokens returns a signer for secret; ttl 0 means DefaultTTL.
@@ -52,7 +62,7 @@ func NewTokens(secret string, ttl time.Duration) (*Tokens, error) {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Tokens{secret: []byte(secret), ttl: ttl, now: time.Now}, nil
+	return &Tokens{secret: []byte(secret), ttl: ttl, now: time.Now, verified: make(map[string]Claims)}, nil
 }
 
 type jwtClaims struct {
@@ -81,6 +91,30 @@ func (t *Tokens) Issue(userID, name string) (string, error) {
 
 // Verify checks a token's signature, algorithm and expiry.
 func (t *Tokens) Verify(token string) (Claims, error) {
+	now := t.now()
+	t.mu.Lock()
+	c, ok := t.verified[token]
+	t.mu.Unlock()
+	if ok && now.Before(c.Expiry) {
+		return c, nil
+	}
+	c, err := t.parse(token)
+	if err != nil {
+		return c, err
+	}
+	t.mu.Lock()
+	if len(t.verified) >= verifiedCacheSize {
+		// Forget everything rather than track recency: a full cache
+		// means many distinct users, whose tokens are re-verified once.
+		clear(t.verified)
+	}
+	t.verified[token] = c
+	t.mu.Unlock()
+	return c, nil
+}
+
+// parse verifies a token without the cache.
+func (t *Tokens) parse(token string) (Claims, error) {
 	var c jwtClaims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),

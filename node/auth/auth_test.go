@@ -66,3 +66,22 @@ func TestLoadOrCreateSecret(t *testing.T) {
 		t.Fatalf("second load = %q, %v; first %q", b, err, a)
 	}
 }
+
+// TestVerifyCacheRespectsExpiry: a cached token stops verifying when it
+// expires.
+func TestVerifyCacheRespectsExpiry(t *testing.T) {
+	tk, _ := NewTokens("0123456789abcdef0123", time.Hour)
+	now := time.Now()
+	tk.now = func() time.Time { return now }
+	s, _ := tk.Issue("u1", "alice")
+	if _, err := tk.Verify(s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.Verify(s); err != nil { // from the cache
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := tk.Verify(s); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("expired cached token: %v", err)
+	}
+}
