@@ -94,10 +94,10 @@ func (n *Node) apiCreateSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := u.PasswordHash
-	if err != nil || u.Guest {
+	if err != nil {
 		hash = dummyHash
 	}
-	if perr := auth.CheckPassword(hash, in.Password); perr != nil || err != nil || u.Guest {
+	if perr := auth.CheckPassword(hash, in.Password); perr != nil || err != nil {
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "wrong name or password")
 		return
 	}

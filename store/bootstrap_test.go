@@ -40,7 +40,7 @@ func TestOpenIdempotentAndUpdates(t *testing.T) {
 		t.Fatalf("Open with MaxAge < Duplicates: %v", err)
 	}
 	for _, b := range []string{subjects.BucketUsers, subjects.BucketUserNames, subjects.BucketChats,
-		subjects.BucketRoomNames, subjects.BucketMembers, subjects.BucketPresence} {
+		subjects.BucketRoomNames, subjects.BucketMembers} {
 		kv, err := st.JetStream().KeyValue(ctx, b)
 		if err != nil {
 			t.Fatalf("bucket %s: %v", b, err)

@@ -19,15 +19,14 @@ import (
 // is a Raft proposal on the meta leader.
 type JetStream struct {
 	// Static after Open.
-	cfg      Config
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	users    jetstream.KeyValue
-	names    jetstream.KeyValue
-	chats    jetstream.KeyValue
-	rooms    jetstream.KeyValue
-	members  jetstream.KeyValue
-	presence jetstream.KeyValue
+	cfg     Config
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	users   jetstream.KeyValue
+	names   jetstream.KeyValue
+	chats   jetstream.KeyValue
+	rooms   jetstream.KeyValue
+	members jetstream.KeyValue
 }
 
 var _ Store = (*JetStream)(nil)
@@ -68,7 +67,6 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		{subjects.BucketChats, &s.chats},
 		{subjects.BucketRoomNames, &s.rooms},
 		{subjects.BucketMembers, &s.members},
-		{subjects.BucketPresence, &s.presence},
 	}
 	for _, b := range buckets {
 		bc := s.bucketConfig(b.name)

@@ -44,14 +44,6 @@ func (s *JetStream) create(ctx context.Context, kv jetstream.KeyValue, key strin
 	return err == nil, err
 }
 
-// put stores value under key unconditionally.
-func (s *JetStream) put(ctx context.Context, kv jetstream.KeyValue, key string, value []byte) error {
-	ctx, cancel := s.requestContext(ctx)
-	defer cancel()
-	_, err := kv.Put(ctx, key, value)
-	return err
-}
-
 // remove deletes key with an expiring purge marker (see tombstoneTTL). It
 // is idempotent.
 func (s *JetStream) remove(ctx context.Context, kv jetstream.KeyValue, key string) error {

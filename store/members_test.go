@@ -136,36 +136,3 @@ func TestManyMembers(t *testing.T) {
 		t.Fatalf("UserChats(u0001) = %d, want 1101", len(cs))
 	}
 }
-
-func TestDevices(t *testing.T) {
-	e := newEnv(t)
-	ctx := testCtx(t)
-	for _, d := range []store.Device{
-		{UserID: "u1", DeviceID: "d1", NodeID: "n1"},
-		{UserID: "u1", DeviceID: "d2", NodeID: "n2"},
-		{UserID: "u2", DeviceID: "d1", NodeID: "n1"},
-	} {
-		if err := e.st.PutDevice(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.st.PutDevice(ctx, store.Device{UserID: "u1", DeviceID: "d3"}); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("device without node: %v", err)
-	}
-	ds := must[[]store.Device](t)(e.st.UserDevices(ctx, "u1"))
-	if len(ds) != 2 || ds[0].DeviceID != "d1" || ds[1].NodeID != "n2" || ds[0].ConnectedAt.IsZero() {
-		t.Fatalf("UserDevices(u1) = %+v", ds)
-	}
-	for range 2 {
-		if err := e.st.DeleteDevice(ctx, "u1", "d1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ds = must[[]store.Device](t)(e.st.UserDevices(ctx, "u1"))
-	if len(ds) != 1 || ds[0].DeviceID != "d2" {
-		t.Fatalf("UserDevices(u1) after delete = %+v", ds)
-	}
-	if ds := must[[]store.Device](t)(e.st.UserDevices(ctx, "nobody")); len(ds) != 0 {
-		t.Fatalf("UserDevices(nobody) = %+v", ds)
-	}
-}

@@ -1,5 +1,5 @@
 // Package store keeps natter's durable state on JetStream: users and their
-// credentials, chats, memberships, device presence and every chat message.
+// credentials, chats, memberships and every chat message.
 //
 // Store is the contract the node relies on; JetStream implements it on one
 // stream (CHAT_MSGS) and a few KV buckets, all named by package subjects and
@@ -44,14 +44,13 @@ const (
 	RoleMember = "member"
 )
 
-// User is an account. Guests are users that live as long as their one
-// connection; the node deletes them (and their memberships) at disconnect.
+// User is an account. (Guests are not users of the store: they live as
+// long as their connection, in the node.)
 type User struct {
 	ID           string    `json:"id"`
 	Name         string    `json:"name"`
 	PasswordHash []byte    `json:"passwordHash,omitempty"`
 	Roles        []string  `json:"roles,omitempty"`
-	Guest        bool      `json:"guest,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 }
 
@@ -90,14 +89,6 @@ type Message struct {
 	PostedAt time.Time `json:"postedAt"`
 }
 
-// Device is one connected device (a WebSocket connection) of a user.
-type Device struct {
-	UserID      string    `json:"user"`
-	DeviceID    string    `json:"device"`
-	NodeID      string    `json:"node"`
-	ConnectedAt time.Time `json:"connectedAt"`
-}
-
 // Page selects messages of one chat. At most one of Before and After is
 // set; with neither, the newest Limit messages are returned. Results are
 // always in ascending Seq order.
@@ -123,10 +114,6 @@ type Store interface {
 	User(ctx context.Context, id string) (User, error)
 	// UserByName returns a user by name, case-insensitively (ErrNotFound).
 	UserByName(ctx context.Context, name string) (User, error)
-	// DeleteUser removes a user, its name and all its memberships. It is
-	// idempotent. The node uses it for guests.
-	DeleteUser(ctx context.Context, id string) error
-
 	// CreateChat stores a new chat with its members (their ChatID is set
 	// from c, an empty Role means member, an empty JoinedAt now); the
 	// creator becomes owner and is added if absent. Public room names are
@@ -170,11 +157,4 @@ type Store interface {
 	// from the stream leader: every message stored later has a higher
 	// sequence.
 	Position(ctx context.Context) (uint64, error)
-
-	// PutDevice records a connected device.
-	PutDevice(ctx context.Context, d Device) error
-	// DeleteDevice removes a device record; it is idempotent.
-	DeleteDevice(ctx context.Context, userID, deviceID string) error
-	// UserDevices lists a user's recorded devices.
-	UserDevices(ctx context.Context, userID string) ([]Device, error)
 }

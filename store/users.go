@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -79,43 +78,4 @@ func (s *JetStream) UserByName(ctx context.Context, name string) (User, error) {
 		return User{}, fmt.Errorf("store: user by name %q: %w", name, err)
 	}
 	return s.User(ctx, id)
-}
-
-// DeleteUser implements Store. It removes memberships first and the record
-// last, so a retry after a partial failure still finds everything to remove.
-func (s *JetStream) DeleteUser(ctx context.Context, id string) error {
-	if !subjects.ValidID(id) {
-		return fmt.Errorf("store: delete user %q: %w: id", id, ErrInvalid)
-	}
-	chats, err := s.UserChats(ctx, id)
-	if err != nil {
-		return fmt.Errorf("store: delete user %s: %w", id, err)
-	}
-	for _, m := range chats {
-		if _, err := s.RemoveMember(ctx, m.ChatID, id); err != nil {
-			return fmt.Errorf("store: delete user %s: %w", id, err)
-		}
-	}
-	u, err := s.User(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("store: delete user %s: %w", id, err)
-	}
-	// Release the name only if it is still ours.
-	nameKey := userNameKey(u.Name)
-	owner, err := s.getString(ctx, s.names, nameKey)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("store: delete user %s: read name: %w", id, err)
-	}
-	if owner == id {
-		if err := s.remove(ctx, s.names, nameKey); err != nil {
-			return fmt.Errorf("store: delete user %s: release name: %w", id, err)
-		}
-	}
-	if err := s.remove(ctx, s.users, subjects.UserKey(id)); err != nil {
-		return fmt.Errorf("store: delete user %s: remove record: %w", id, err)
-	}
-	return nil
 }

@@ -50,8 +50,6 @@ const (
 	BucketRoomNames = "natter_room_names"
 	// BucketMembers holds every membership twice: under MemberKey and UserChatKey.
 	BucketMembers = "natter_members"
-	// BucketPresence holds node leases (NodeLeaseKey) and devices (DeviceKey).
-	BucketPresence = "natter_presence"
 )
 
 // ChatMsg is the subject a node publishes an accepted chat message to; the
@@ -175,20 +173,6 @@ func UserChatsFilter(userID string) string { return "user." + userID + ".*" }
 // ParseUserChatKey returns the user and chat of a UserChatKey.
 func ParseUserChatKey(key string) (userID, chatID string, ok bool) {
 	return pair(key, "user.")
-}
-
-// NodeLeaseKey is the BucketPresence key a node refreshes while it is alive.
-func NodeLeaseKey(nodeID string) string { return "node." + nodeID }
-
-// DeviceKey is the BucketPresence key of one connected device of userID.
-func DeviceKey(userID, deviceID string) string { return "dev." + userID + "." + deviceID }
-
-// UserDevicesFilter matches every DeviceKey of userID.
-func UserDevicesFilter(userID string) string { return "dev." + userID + ".*" }
-
-// ParseDeviceKey returns the user and device of a DeviceKey.
-func ParseDeviceKey(key string) (userID, deviceID string, ok bool) {
-	return pair(key, "dev.")
 }
 
 // middle returns the single valid token between prefix and suffix.

@@ -51,9 +51,6 @@ func TestRoundTrips(t *testing.T) {
 	if a, b, ok := ParseUserChatKey(UserChatKey(u, c)); !ok || a != u || b != c {
 		t.Errorf("ParseUserChatKey: %q %q %v", a, b, ok)
 	}
-	if a, b, ok := ParseDeviceKey(DeviceKey(u, d)); !ok || a != u || b != d {
-		t.Errorf("ParseDeviceKey: %q %q %v", a, b, ok)
-	}
 }
 
 func TestParseRejects(t *testing.T) {
@@ -96,9 +93,6 @@ func FuzzBuildParse(f *testing.F) {
 		}
 		if x, y, ok := ParseMemberKey(MemberKey(a, b)); ok != valid || (ok && (x != a || y != b)) {
 			t.Fatalf("MemberKey(%q,%q): %q %q %v", a, b, x, y, ok)
-		}
-		if x, y, ok := ParseDeviceKey(DeviceKey(a, b)); ok != valid || (ok && (x != a || y != b)) {
-			t.Fatalf("DeviceKey(%q,%q): %q %q %v", a, b, x, y, ok)
 		}
 		if valid && !keyRE.MatchString(MemberKey(a, b)) {
 			t.Fatalf("MemberKey(%q,%q) not key-safe", a, b)
