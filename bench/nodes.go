@@ -38,7 +38,8 @@ func (co *coordinator) readNodesBefore(ctx context.Context) {
 }
 
 // idle holds every connection for the duration: it lets the nodes settle,
-// reads their RSS, then their CPU use over the hold.
+// reads their RSS, then their CPU use and their RSS again at the end of
+// the hold.
 func (co *coordinator) idle(ctx context.Context) error {
 	c := co.cfg
 	settle := max(c.Settle, 5*time.Second)
@@ -58,7 +59,7 @@ func (co *coordinator) idle(ctx context.Context) error {
 			continue
 		}
 		before[i] = s
-		n.LoadedRSSKiB, n.Threads = s.RSSKiB, s.Threads
+		n.SettledRSSKiB, n.LoadedRSSKiB, n.Threads = s.RSSKiB, s.RSSKiB, s.Threads
 	}
 	start := time.Now()
 	done := make(chan struct{})
@@ -77,6 +78,7 @@ func (co *coordinator) idle(ctx context.Context) error {
 		if s, err := readProc(n.PID); err == nil {
 			n.IdleCPUPercent = float64(s.CPUTicks-before[i].CPUTicks) / clockTicks / el * 100
 			n.Threads = max(n.Threads, s.Threads)
+			n.LoadedRSSKiB = s.RSSKiB
 		}
 	}
 	return nil

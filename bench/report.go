@@ -64,9 +64,14 @@ type ConnectStats struct {
 type NodeReport struct {
 	URL string `json:"url"`
 	PID int    `json:"pid,omitempty"`
-	// BaselineRSSKiB is the RSS before the run connected; LoadedRSSKiB
-	// with every connection open (idle).
+	// BaselineRSSKiB is the RSS before the run connected; SettledRSSKiB
+	// once every connection is open and the settle time has passed;
+	// LoadedRSSKiB at the end of the idle hold, which is the idle state
+	// the per-connection figure is about (the settled reading still
+	// holds garbage of the connect burst that the runtime may not have
+	// collected or returned yet).
 	BaselineRSSKiB int64 `json:"baselineRssKiB,omitempty"`
+	SettledRSSKiB  int64 `json:"settledRssKiB,omitempty"`
 	LoadedRSSKiB   int64 `json:"loadedRssKiB,omitempty"`
 	// Connections is the node's own count (stats) when loaded.
 	Connections int `json:"connections,omitempty"`
@@ -134,8 +139,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 			line += fmt.Sprintf(" pid %d", n.PID)
 		}
 		if n.LoadedRSSKiB > 0 {
-			line += fmt.Sprintf(": RSS %d -> %d KiB, %d conns, %.0f B/conn, idle CPU %.1f%%, %d threads",
-				n.BaselineRSSKiB, n.LoadedRSSKiB, n.Connections, n.BytesPerConn, n.IdleCPUPercent, n.Threads)
+			line += fmt.Sprintf(": RSS %d -> %d (settled) -> %d KiB (end of hold), %d conns, %.0f B/conn, idle CPU %.1f%%, %d threads",
+				n.BaselineRSSKiB, n.SettledRSSKiB, n.LoadedRSSKiB, n.Connections, n.BytesPerConn, n.IdleCPUPercent, n.Threads)
 		}
 		if n.Goroutines != nil {
 			line += fmt.Sprintf(", %d goroutines", *n.Goroutines)

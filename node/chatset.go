@@ -30,8 +30,5 @@ func (s *chatSet) remove(id string) bool {
 		return false
 	}
 	*s = slices.Delete(*s, i, i+1)
-	if len(*s) == 0 {
-		*s = nil
-	}
 	return true
 }

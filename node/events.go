@@ -47,6 +47,7 @@ func (n *Node) runEvents(ctx context.Context, ch <-chan *nats.Msg) {
 		case now := <-tick.C:
 			n.presence.beat(false)
 			n.presence.sweep(now)
+			n.recent.prune(now)
 		case m := <-ch:
 			switch {
 			case m.Subject == subjects.Broadcast:
@@ -72,6 +73,7 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 		n.logLimited("bad user event", slog.String("user", userID))
 		return
 	}
+	ev.Chat = n.reg.sharedChatID(ev.Chat)
 	joined := ev.Type == wire.TypeJoinedRoom
 	n.recent.add(userID, recentEvent{chat: ev.Chat, joined: joined, since: ev.Since, at: time.Now(), event: ev})
 	n.presence.chatChanged(userID, ev.Chat, joined)
@@ -79,7 +81,7 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 	if u == nil {
 		return
 	}
-	<-u.ready
+	u.ready.wait()
 	switch ev.Type {
 	case wire.TypeJoinedRoom:
 		n.linkChat(u, ev.Chat, &ev.Since)
@@ -98,6 +100,7 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 // member, subscribes this node to it, delivering from since (nil: from
 // now).
 func (n *Node) linkChat(u *localUser, chatID string, since *uint64) {
+	chatID = n.reg.sharedChatID(chatID)
 	u.mu.Lock()
 	added := u.chats.add(chatID)
 	u.mu.Unlock()

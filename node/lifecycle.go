@@ -20,7 +20,7 @@ type connHandler struct{ n *Node }
 func (h connHandler) OnMessage(c *wsconn.Conn, msg []byte) {
 	d := c.Data().(*device)
 	n := h.n
-	if !d.allow(time.Now(), n.cfg.RateLimit, n.cfg.RateBurst) {
+	if !d.allow(monoNow(), n.cfg.RateLimit, n.cfg.RateBurst) {
 		n.metrics.rateLimited.Add(1)
 		_ = c.Send(wsconn.NewTextFrame(wire.Encode(wire.ChannelSession, wire.TypeError,
 			wire.Errorf(wire.CodeRateLimited, "more than %g frames per second; frame dropped", n.cfg.RateLimit))))
@@ -100,12 +100,11 @@ func (n *Node) attach(conn net.Conn, h *handshake) {
 		d.beginResume(r.Chat)
 		resumed[r.Chat] = true
 	}
-	c, err := n.conns.Attach(conn, d)
-	if err != nil {
+	c := &d.conn
+	if err := n.conns.AttachConn(c, conn, d); err != nil {
 		conn.Close()
 		return
 	}
-	d.conn = c
 	n.metrics.handshakes.Add(1)
 	// Every message stored after the Welcome reaches the device: its
 	// chats are caught up from the stream's position before the Welcome
@@ -131,9 +130,9 @@ func (n *Node) attach(conn net.Conn, h *handshake) {
 	// that later devices waiting on ready see a consistent user.
 	if first {
 		u.loadErr = n.loadUserChats(u)
-		close(u.ready)
+		u.ready.open()
 	} else {
-		<-u.ready
+		u.ready.wait()
 	}
 	if closedEarly {
 		// OnClose ran before registration and left the cleanup to us.
@@ -245,7 +244,7 @@ func (n *Node) deviceGone(d *device) {
 	}
 	d.mu.Unlock()
 	last := n.reg.removeDevice(d)
-	<-u.ready
+	u.ready.wait()
 	if !last {
 		return
 	}

@@ -66,6 +66,16 @@ type presenceUser struct {
 	guest   bool
 	devices []deviceInfo
 	chats   chatSet
+	// Room for the usual one device and one chat, so that an online user
+	// is one allocation rather than three (newPresenceUser).
+	devBuf  [1]deviceInfo
+	chatBuf [1]string
+}
+
+func newPresenceUser(name string, guest bool) *presenceUser {
+	u := &presenceUser{name: name, guest: guest}
+	u.devices, u.chats = u.devBuf[:0], u.chatBuf[:0]
+	return u
 }
 
 func (u *presenceUser) device(id string) int {
@@ -78,6 +88,7 @@ func (u *presenceUser) device(id string) int {
 }
 
 type nodeState struct {
+	id       string // the one copy of the node's id its devices share
 	lastSeen time.Time
 	devices  int64 // devices of that node in this view
 }
@@ -151,11 +162,31 @@ func (p *presenceView) handle(data []byte) {
 		p.n.logLimited("bad presence event")
 		return
 	}
+	if ev.Up {
+		p.share(&ev)
+	}
 	p.mu.Lock()
 	typ, chats := p.applyLocked(ev)
 	p.mu.Unlock()
 	if typ != "" {
 		p.notify(ev.User, ev.Name, typ, chats)
+	}
+}
+
+// share swaps the strings of an up event, which the view keeps for as
+// long as the device is online, for the copies this node already holds:
+// those of the local user and device when the device is here, and those
+// of chats with local members. JSON decoding gives every event its own
+// copies, and there is a view entry per online device of the cluster.
+func (p *presenceView) share(ev *presenceEvent) {
+	if ev.Node == p.n.id {
+		if u := p.n.reg.user(ev.User); u != nil {
+			ev.User, ev.Name = u.id, u.name
+			ev.Device = u.sharedDeviceID(ev.Device)
+		}
+	}
+	for i, c := range ev.Chats {
+		ev.Chats[i] = p.n.reg.sharedChatID(c)
 	}
 }
 
@@ -165,12 +196,13 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 	u := p.users[ev.User]
 	st := p.nodes[ev.Node]
 	if st == nil {
-		st = &nodeState{lastSeen: time.Now()}
+		st = &nodeState{id: ev.Node, lastSeen: time.Now()}
 		p.nodes[ev.Node] = st
 	}
+	ev.Node = st.id
 	if ev.Up {
 		if u == nil {
-			u = &presenceUser{name: ev.Name, guest: ev.Guest}
+			u = newPresenceUser(ev.Name, ev.Guest)
 			p.users[ev.User] = u
 		}
 		for _, c := range ev.Chats {
@@ -318,7 +350,7 @@ func (p *presenceView) handleHeartbeat(data []byte) {
 	p.mu.Lock()
 	st := p.nodes[hb.Node]
 	if st == nil {
-		st = &nodeState{}
+		st = &nodeState{id: hb.Node}
 		p.nodes[hb.Node] = st
 	}
 	st.lastSeen = time.Now()

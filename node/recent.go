@@ -1,6 +1,7 @@
 package node
 
 import (
+	"maps"
 	"sync"
 	"time"
 )
@@ -58,8 +59,20 @@ func (r *recentMemberships) of(userID string) []recentEvent {
 	return out
 }
 
+// prune forgets the events older than the window. The events loop calls
+// it every heartbeat, so that a burst of joins is not held until the next
+// event, which on an idle node may be never.
+func (r *recentMemberships) prune(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.byUser) > 0 {
+		r.pruneLocked(now)
+	}
+}
+
 func (r *recentMemberships) pruneLocked(now time.Time) {
 	cutoff := now.Add(-recentWindow)
+	before := len(r.byUser)
 	for u, evs := range r.byUser {
 		keep := evs[:0]
 		for _, ev := range evs {
@@ -72,6 +85,13 @@ func (r *recentMemberships) pruneLocked(now time.Time) {
 		} else {
 			r.byUser[u] = keep
 		}
+	}
+	if len(r.byUser) < before/4 {
+		// A map never gives back the room a burst made it grow to (and
+		// maps.Clone copies that room too).
+		m := make(map[string][]recentEvent, len(r.byUser))
+		maps.Copy(m, r.byUser)
+		r.byUser = m
 	}
 	r.oldest = now
 }

@@ -18,14 +18,27 @@ type localUser struct {
 	id    string
 	name  string
 	guest bool
-	// ready is closed once chats has been loaded from the store (loadErr
+	// ready opens once chats has been loaded from the store (loadErr
 	// says whether that failed); a user's later devices wait on it.
-	ready   chan struct{}
+	ready   latch
 	loadErr error
 
 	mu      sync.Mutex
 	devices []*device // guarded by mu
 	chats   chatSet   // guarded by mu
+	// Room for the usual one device and one chat (see newLocalUser).
+	devBuf  [1]*device
+	chatBuf [1]string
+}
+
+// newLocalUser returns a user whose first device and first chat need no
+// allocation of their own: one object per user, not three, on a node
+// where users are counted in tens of thousands.
+func newLocalUser(id, name string, guest bool) *localUser {
+	u := &localUser{id: id, name: name, guest: guest}
+	u.devices, u.chats = u.devBuf[:0], u.chatBuf[:0]
+	u.ready.init()
+	return u
 }
 
 // devicesCopy returns the user's devices; callers work outside the lock.
@@ -50,6 +63,19 @@ func (u *localUser) chatIDs() []string {
 	ids := slices.Clone(u.chats)
 	u.mu.Unlock()
 	return ids
+}
+
+// sharedDeviceID returns the id string of u's device with this id (id
+// itself if it has none), so that other structures can share it.
+func (u *localUser) sharedDeviceID(id string) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, d := range u.devices {
+		if d.id == id {
+			return d.id
+		}
+	}
+	return id
 }
 
 // localChat is a chat with at least one local member device: while it
@@ -97,7 +123,7 @@ func (r *registry) shardOf(id string) int {
 
 // addDevice registers d for its user, creating the local user if d is its
 // first device here (first reports that; the caller then loads the user's
-// chats and closes u.ready). It fails with ok=false when the user already
+// chats and opens u.ready). It fails with ok=false when the user already
 // has max devices here.
 func (r *registry) addDevice(userID, name string, guest bool, d *device, max int) (u *localUser, first, ok bool) {
 	s := &r.users[r.shardOf(userID)]
@@ -105,7 +131,7 @@ func (r *registry) addDevice(userID, name string, guest bool, d *device, max int
 	defer s.mu.Unlock()
 	u = s.users[userID]
 	if u == nil {
-		u = &localUser{id: userID, name: name, guest: guest, ready: make(chan struct{})}
+		u = newLocalUser(userID, name, guest)
 		s.users[userID] = u
 		first = true
 	}
@@ -236,6 +262,20 @@ func (r *registry) removeChatUser(chatID string, u *localUser) (c *localChat, re
 	return c, true
 }
 
+// sharedChatID returns the registry's copy of chatID if the chat has
+// local members (chatID itself otherwise), so that the per-member
+// structures naming a chat share one string rather than hold one each.
+func (r *registry) sharedChatID(chatID string) string {
+	s := &r.chats[r.shardOf(chatID)]
+	s.mu.RLock()
+	c := s.chats[chatID]
+	s.mu.RUnlock()
+	if c != nil {
+		return c.id
+	}
+	return chatID
+}
+
 // chatUsers appends the local member users of chatID to buf.
 func (r *registry) chatUsers(chatID string, buf []*localUser) []*localUser {
 	s := &r.chats[r.shardOf(chatID)]
@@ -263,10 +303,5 @@ func (r *registry) chatCount() int {
 
 // loaded reports whether the user's chats have been loaded successfully.
 func (u *localUser) loaded() bool {
-	select {
-	case <-u.ready:
-		return u.loadErr == nil
-	default:
-		return false
-	}
+	return u.ready.isOpen() && u.loadErr == nil
 }

@@ -32,9 +32,9 @@ type Conn struct {
 	// Immutable after Attach.
 	id   uint64
 	srv  *Server
-	nc   net.Conn // referenced so its finalizer never closes the fd we use
 	data any
 	tr   transport
+	sys  connSys // the platform's per-connection transport state, kept inline
 
 	// Owned by the worker processing the conn (see Server.run).
 	p          parser
@@ -72,8 +72,11 @@ func (c *Conn) ID() uint64 { return c.id }
 // Data returns the value given to Attach.
 func (c *Conn) Data() any { return c.data }
 
-// RemoteAddr returns the client's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+// RemoteAddr returns the client's address, or nil once the socket is
+// closed. It asks the kernel rather than keeping the address: nothing on
+// the hot path needs it, and an idle connection should hold no more than
+// it must.
+func (c *Conn) RemoteAddr() net.Addr { return c.tr.remoteAddr() }
 
 // Send queues f for the connection without blocking; a worker writes it.
 // It is safe from any goroutine. It returns ErrClosed once the connection is

@@ -9,6 +9,9 @@ type poller struct{}
 
 type workerSys struct{}
 
+// connSys is empty where there is no epoll transport.
+type connSys struct{}
+
 func (w *workerSys) init() {}
 
 func newPoller(*Server) (*poller, error) { return nil, nil }

@@ -3,18 +3,24 @@ package wsconn
 // outQueue is a connection's byte-bounded outbound queue: shared, immutable
 // frames in order, the first possibly partly written. Data frames, pongs,
 // pings and the close frame all go through it, so frames never interleave on
-// the wire. Its slice grows to the connection's burst size once and is then
-// reused, so queueing a frame does not allocate in steady state.
+// the wire. Its slice starts in the queue's own two slots, which are all an
+// idle or lightly used connection needs, and grows to the connection's
+// burst size once and is then reused, so queueing a frame does not allocate
+// in steady state.
 //
 // All fields are guarded by Conn.mu.
 type outQueue struct {
 	frames []*Frame
+	inline [2]*Frame // frames' first backing array
 	head   int // index of the first unwritten frame
 	off    int // bytes of frames[head] already written
 	bytes  int // unwritten bytes in the queue
 }
 
 func (q *outQueue) pushLocked(f *Frame) {
+	if q.frames == nil {
+		q.frames = q.inline[:0]
+	}
 	if q.head > 0 && q.head == len(q.frames) {
 		q.frames, q.head = q.frames[:0], 0
 	}

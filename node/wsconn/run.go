@@ -268,7 +268,7 @@ func (c *Conn) finalize() {
 	c.q.resetLocked()
 	c.pending = 0
 	c.mu.Unlock()
-	c.tr.close(c.nc)
+	c.tr.close()
 	c.p.release()
 	s.wheel.remove(c)
 	s.unregister(c)

@@ -17,6 +17,8 @@ type transport interface {
 	arm(out bool) error
 	// shutdownWrite half-closes the socket after the close frame.
 	shutdownWrite()
-	// close stops events and closes nc.
-	close(nc net.Conn)
+	// remoteAddr is the peer's address (nil if it cannot be told).
+	remoteAddr() net.Addr
+	// close stops events and closes the socket.
+	close()
 }

@@ -164,10 +164,12 @@ func (t *goTransport) shutdownWrite() {
 	}
 }
 
-func (t *goTransport) close(nc net.Conn) {
+func (t *goTransport) remoteAddr() net.Addr { return t.nc.RemoteAddr() }
+
+func (t *goTransport) close() {
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
 	close(t.done)
-	_ = nc.Close()
+	_ = t.nc.Close()
 }
