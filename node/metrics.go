@@ -53,6 +53,15 @@ func newMetrics() *metrics {
 
 func (m *metrics) observePublish(d time.Duration) { m.publishAck.Observe(d.Seconds()) }
 
+// churn is the number of handshakes and closes so far.
+func (m *metrics) churn() uint64 {
+	total := m.handshakes.Load()
+	for i := range m.closes {
+		total += m.closes[i].Load()
+	}
+	return uint64(total)
+}
+
 func (m *metrics) closeReason(r wsconn.CloseReason) {
 	if int(r) < len(m.closes) {
 		m.closes[r].Add(1)

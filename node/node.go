@@ -150,8 +150,9 @@ func New(cfg Config) (*Node, error) {
 		loopCancel()
 		return nil, fmt.Errorf("node: flush subscriptions: %w", err)
 	}
-	n.loops.Add(1)
+	n.loops.Add(2)
 	go func() { defer n.loops.Done(); n.runEvents(loopCtx, events) }()
+	go func() { defer n.loops.Done(); n.releaseAfterStorms(loopCtx) }()
 	n.http = &http.Server{
 		Handler:           n.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

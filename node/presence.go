@@ -106,11 +106,11 @@ type presenceView struct {
 	// guests indexes online guests by chat (guarded by mu): a guest's
 	// memberships live only here and in its node's cache, never in the
 	// store, because they end with its connection.
-	guests map[string]map[string]struct{}
+	guests map[string]*smallMap[struct{}]
 }
 
 func newPresenceView(n *Node) *presenceView {
-	return &presenceView{n: n, users: make(map[string]*presenceUser), nodes: make(map[string]*nodeState), guests: make(map[string]map[string]struct{})}
+	return &presenceView{n: n, users: make(map[string]*presenceUser), nodes: make(map[string]*nodeState), guests: make(map[string]*smallMap[struct{}])}
 }
 
 // online reports whether userID has a device anywhere.
@@ -251,10 +251,10 @@ func (p *presenceView) setChatLocked(userID string, u *presenceUser, chatID stri
 		if u.chats.add(chatID) && u.guest {
 			g := p.guests[chatID]
 			if g == nil {
-				g = make(map[string]struct{})
+				g = new(smallMap[struct{}])
 				p.guests[chatID] = g
 			}
-			g[userID] = struct{}{}
+			g.set(userID, struct{}{})
 		}
 		return
 	}
@@ -265,8 +265,8 @@ func (p *presenceView) setChatLocked(userID string, u *presenceUser, chatID stri
 
 func (p *presenceView) unindexGuestLocked(userID, chatID string) {
 	if g := p.guests[chatID]; g != nil {
-		delete(g, userID)
-		if len(g) == 0 {
+		g.delete(userID)
+		if g.len() == 0 {
 			delete(p.guests, chatID)
 		}
 	}
@@ -276,8 +276,12 @@ func (p *presenceView) unindexGuestLocked(userID, chatID string) {
 func (p *presenceView) guestMembers(chatID string) []wire.MemberInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]wire.MemberInfo, 0, len(p.guests[chatID]))
-	for id := range p.guests[chatID] {
+	g := p.guests[chatID]
+	if g == nil {
+		return nil
+	}
+	out := make([]wire.MemberInfo, 0, g.len())
+	for id := range g.all() {
 		if u := p.users[id]; u != nil {
 			out = append(out, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
 		}

@@ -82,7 +82,7 @@ func (u *localUser) sharedDeviceID(id string) string {
 // exists, this node is subscribed to the chat's live and event subjects.
 type localChat struct {
 	id    string
-	users map[string]*localUser // guarded by the chat shard's mu
+	users smallMap[*localUser] // by user id; guarded by the chat shard's mu
 	subs  []subscription        // guarded by the chat shard's mu
 }
 
@@ -216,11 +216,11 @@ func (r *registry) addChatUser(chatID string, u *localUser) (c *localChat, creat
 	defer s.mu.Unlock()
 	c = s.chats[chatID]
 	if c == nil {
-		c = &localChat{id: chatID, users: make(map[string]*localUser)}
+		c = &localChat{id: chatID}
 		s.chats[chatID] = c
 		created = true
 	}
-	c.users[u.id] = u
+	c.users.set(u.id, u)
 	return c, created
 }
 
@@ -252,10 +252,10 @@ func (r *registry) removeChatUser(chatID string, u *localUser) (c *localChat, re
 		return nil, false
 	}
 	// A newer localUser of the same id may have replaced u; keep it.
-	if c.users[u.id] == u {
-		delete(c.users, u.id)
+	if cur, _ := c.users.get(u.id); cur == u {
+		c.users.delete(u.id)
 	}
-	if len(c.users) > 0 {
+	if c.users.len() > 0 {
 		return c, false
 	}
 	delete(s.chats, chatID)
@@ -281,7 +281,7 @@ func (r *registry) chatUsers(chatID string, buf []*localUser) []*localUser {
 	s := &r.chats[r.shardOf(chatID)]
 	s.mu.RLock()
 	if c := s.chats[chatID]; c != nil {
-		for _, u := range c.users {
+		for _, u := range c.users.all() {
 			buf = append(buf, u)
 		}
 	}

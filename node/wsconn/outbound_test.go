@@ -177,3 +177,38 @@ func TestSendAllocs(t *testing.T) {
 		t.Fatalf("Send allocates %.1f times per call, want 0", allocs)
 	}
 }
+
+// TestQueueShrinks: a queue starts in its inline slots, grows for a burst,
+// keeps the grown room while it is in use, and gives it back when a quiet
+// connection is pinged.
+func TestQueueShrinks(t *testing.T) {
+	var q outQueue
+	f := NewTextFrame([]byte("x"))
+	q.pushLocked(f)
+	if &q.frames[0] != &q.inline[0] {
+		t.Fatal("the first frame is not in the inline slots")
+	}
+	for range 9 {
+		q.pushLocked(f)
+	}
+	grown := cap(q.frames)
+	if grown <= len(q.inline) {
+		t.Fatalf("cap %d after a burst of 10", grown)
+	}
+	q.shrinkLocked() // not empty: keeps everything
+	if cap(q.frames) != grown || len(q.frames) != 10 {
+		t.Fatalf("shrink of a busy queue changed it: len %d cap %d", len(q.frames), cap(q.frames))
+	}
+	q.advanceLocked(q.bytes)
+	if !q.emptyLocked() || cap(q.frames) != grown {
+		t.Fatalf("drained queue: empty %v, cap %d, want the grown room kept", q.emptyLocked(), cap(q.frames))
+	}
+	q.shrinkLocked()
+	if q.frames != nil {
+		t.Fatalf("idle queue kept cap %d", cap(q.frames))
+	}
+	q.pushLocked(f)
+	if &q.frames[0] != &q.inline[0] || q.bytes != f.Len() {
+		t.Fatal("after shrinking, the queue does not start over in its inline slots")
+	}
+}

@@ -71,6 +71,14 @@ func (q *outQueue) advanceLocked(n int) {
 	}
 }
 
+// shrinkLocked goes back to the inline slots if the queue is empty and
+// had grown past them.
+func (q *outQueue) shrinkLocked() {
+	if q.emptyLocked() && cap(q.frames) > len(q.inline) {
+		q.frames, q.head, q.off = nil, 0, 0
+	}
+}
+
 // resetLocked drops everything (the socket is gone).
 func (q *outQueue) resetLocked() {
 	*q = outQueue{}

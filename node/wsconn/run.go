@@ -70,6 +70,9 @@ func (c *Conn) process(ev uint8, w *worker) {
 			c.Close(ReasonIdleTimeout, "idle timeout")
 		}
 		if ev&evPing != 0 {
+			c.mu.Lock()
+			c.q.shrinkLocked() // a quiet connection gives back its burst room
+			c.mu.Unlock()
 			c.enqueueControl(pingFrame)
 		}
 		if ev&evRead != 0 {
