@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -94,13 +96,19 @@ func (s *JetStream) directGet(ctx context.Context, stream string, req directReq,
 	// dropped even if we stop reading early; SubscribeSync would allocate
 	// a 64k-slot channel per call instead.
 	single := req.Batch == 0 && len(req.MultiLast) == 0
-	ch := make(chan *nats.Msg, max(req.Batch, 1)+1)
+	ch := getMsgChan(max(req.Batch, 1) + 1)
 	inbox := s.nc.NewInbox()
 	sub, err := s.nc.ChanSubscribe(inbox, ch)
 	if err != nil {
+		putMsgChan(ch)
 		return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, err)
 	}
-	defer sub.Unsubscribe() //nolint:errcheck // best effort; the inbox is never reused
+	defer func() {
+		// Once Unsubscribe returns the client sends nothing more to ch,
+		// so it can be emptied and reused.
+		_ = sub.Unsubscribe() // best effort; the inbox is never reused
+		putMsgChan(ch)
+	}()
 	if err := s.nc.PublishRequest(apiDirectGet+stream, inbox, body); err != nil {
 		return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, err)
 	}
@@ -241,4 +249,37 @@ func isTombstone(m *nats.Msg) bool {
 func headerUint(m *nats.Msg, name string) uint64 {
 	v, _ := strconv.ParseUint(m.Header.Get(name), 10, 64)
 	return v
+}
+
+// msgChans recycles the channels direct gets are answered on, by capacity
+// rounded up to a power of two (index: its log2). A KV listing's channel
+// holds a whole answer of kvBatch messages, 8 KB, and every device that
+// joins a room lists its members: without reuse a connection storm makes
+// megabytes of garbage per second from these alone.
+var msgChans [24]sync.Pool
+
+func msgChanClass(n int) int { return bits.Len(uint(n - 1)) }
+
+// getMsgChan returns an empty channel with room for at least n messages.
+func getMsgChan(n int) chan *nats.Msg {
+	c := msgChanClass(n)
+	if c >= len(msgChans) {
+		return make(chan *nats.Msg, n)
+	}
+	if ch, ok := msgChans[c].Get().(chan *nats.Msg); ok {
+		return ch
+	}
+	return make(chan *nats.Msg, 1<<c)
+}
+
+// putMsgChan empties ch and keeps it for reuse; nothing may send to it
+// any more.
+func putMsgChan(ch chan *nats.Msg) {
+	for len(ch) > 0 {
+		<-ch
+	}
+	c := msgChanClass(cap(ch))
+	if c < len(msgChans) && cap(ch) == 1<<c {
+		msgChans[c].Put(ch)
+	}
 }

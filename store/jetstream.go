@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -27,6 +28,11 @@ type JetStream struct {
 	chats   jetstream.KeyValue
 	rooms   jetstream.KeyValue
 	members jetstream.KeyValue
+
+	// The stream position request in flight, shared by every caller
+	// that comes while it is (see Position).
+	posMu     sync.Mutex
+	posFlight *positionFlight
 }
 
 var _ Store = (*JetStream)(nil)

@@ -98,16 +98,50 @@ func (s *JetStream) LastSeq(ctx context.Context, chatID string) (uint64, error) 
 	return headerUint(m, jetstream.SequenceHeader), nil
 }
 
+// positionFlight is one stream position request and its answer, ready
+// once done is closed.
+type positionFlight struct {
+	done chan struct{}
+	seq  uint64
+	err  error
+}
+
 // Position implements Store with a stream info request (answered by the
-// stream leader).
+// stream leader). Callers that come while a request is in flight share
+// its answer: every device's connect asks, and in a connection storm one
+// request serves many. Sharing keeps the contract, because the shared
+// request is answered after it was sent and so before any of its callers
+// returns; its position may be a moment older than the caller's own would
+// have been, which only means a few more messages to catch up.
 func (s *JetStream) Position(ctx context.Context) (uint64, error) {
-	ctx, cancel := s.requestContext(ctx)
-	defer cancel()
-	st, err := s.js.Stream(ctx, subjects.StreamMessages)
-	if err != nil {
-		return 0, fmt.Errorf("store: stream position: %w", err)
+	s.posMu.Lock()
+	f := s.posFlight
+	if f == nil {
+		f = &positionFlight{done: make(chan struct{})}
+		s.posFlight = f
+		s.posMu.Unlock()
+		// Not the caller's ctx: the others must not fail with it.
+		rctx, cancel := s.requestContext(context.Background())
+		st, err := s.js.Stream(rctx, subjects.StreamMessages)
+		cancel()
+		if err != nil {
+			f.err = fmt.Errorf("store: stream position: %w", err)
+		} else {
+			f.seq = st.CachedInfo().State.LastSeq
+		}
+		s.posMu.Lock()
+		s.posFlight = nil
+		s.posMu.Unlock()
+		close(f.done)
+	} else {
+		s.posMu.Unlock()
 	}
-	return st.CachedInfo().State.LastSeq, nil
+	select {
+	case <-f.done:
+		return f.seq, f.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("store: stream position: %w", ctx.Err())
+	}
 }
 
 // Messages implements Store with batched direct gets on the chat's subject.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -322,4 +323,55 @@ func TestPosition(t *testing.T) {
 	if p, err := e.st.Position(ctx); err != nil || p != last {
 		t.Fatalf("position = %d, %v; want %d", p, err, last)
 	}
+}
+
+// TestPositionShared: callers that share a position request while
+// messages are stored each get a position at least as new as every
+// message acked before they called, which is what a device's catch-up
+// relies on.
+func TestPositionShared(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	var acked atomic.Uint64
+	stop := make(chan struct{})
+	var pub sync.WaitGroup
+	pub.Add(1)
+	go func() {
+		defer pub.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			seq, _, err := e.st.PublishMessage(ctx, store.Message{ChatID: "a", ID: fmt.Sprintf("m%d", i), UserID: "u", Text: "x", PostedAt: time.Now()})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			acked.Store(seq)
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				before := acked.Load()
+				p, err := e.st.Position(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if p < before {
+					t.Errorf("position %d older than sequence %d acked before the call", p, before)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	pub.Wait()
 }
