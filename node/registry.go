@@ -83,7 +83,7 @@ func (u *localUser) sharedDeviceID(id string) string {
 type localChat struct {
 	id    string
 	users smallMap[*localUser] // by user id; guarded by the chat shard's mu
-	subs  []subscription        // guarded by the chat shard's mu
+	subs  []subscription       // guarded by the chat shard's mu
 }
 
 // subscription is the part of *nats.Subscription the registry needs.

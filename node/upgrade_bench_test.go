@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"testing"
 )
@@ -34,4 +35,28 @@ func BenchmarkUpgrade(b *testing.B) {
 			}
 		})
 	}
+	// A token the node has not verified before: a device that moved here
+	// from a failed node.
+	b.Run("token-first", func(b *testing.B) {
+		reqs := make([][]byte, b.N)
+		for i := range reqs {
+			tok, err := tn.tokens.Issue(fmt.Sprintf("user-%d", i), "alice")
+			if err != nil {
+				b.Fatal(err)
+			}
+			reqs[i] = []byte("GET /ws?token=" + tok + " HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		}
+		r := bytes.NewReader(nil)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			r.Reset(reqs[i])
+			var h handshake
+			u := tn.upgrader(&h)
+			if _, err := u.Upgrade(readWriter{r, io.Discard}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -12,9 +12,9 @@ package wsconn
 type outQueue struct {
 	frames []*Frame
 	inline [2]*Frame // frames' first backing array
-	head   int // index of the first unwritten frame
-	off    int // bytes of frames[head] already written
-	bytes  int // unwritten bytes in the queue
+	head   int       // index of the first unwritten frame
+	off    int       // bytes of frames[head] already written
+	bytes  int       // unwritten bytes in the queue
 }
 
 func (q *outQueue) pushLocked(f *Frame) {
