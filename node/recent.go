@@ -59,13 +59,14 @@ func (r *recentMemberships) of(userID string) []recentEvent {
 	return out
 }
 
-// prune forgets the events older than the window. The events loop calls
-// it every heartbeat, so that a burst of joins is not held until the next
+// prune forgets the events older than the window, at most once per
+// window (a prune scans every user's events). The events loop calls it
+// every heartbeat, so that a burst of joins is not held until the next
 // event, which on an idle node may be never.
 func (r *recentMemberships) prune(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.byUser) > 0 {
+	if len(r.byUser) > 0 && now.Sub(r.oldest) > recentWindow {
 		r.pruneLocked(now)
 	}
 }
