@@ -284,20 +284,12 @@ func (d *dispatcher) finishResume(dev *device, chatID, room string, lastSent uin
 		last := lastSent
 		more := false
 		if st := d.chats[chatID]; st != nil && st.lastSeq != noCursor && st.lastSeq > lastSent {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			page, err := d.n.store.Messages(ctx, chatID, store.Page{After: lastSent, Limit: limit})
-			cancel()
+			var err error
+			last, _, err = d.sendStored(dev, chatID, st, lastSent, limit)
 			if err != nil {
 				dev.sendError(wire.ChannelChatRoom, "", wire.TypeResume, clientError(err))
 				dev.endResume(chatID)
 				return
-			}
-			for i := range page {
-				if page[i].Seq > st.lastSeq {
-					break
-				}
-				dev.send(wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, newMessage(st.name, &page[i]))))
-				last = page[i].Seq
 			}
 			more = last < st.lastSeq
 		}
@@ -322,26 +314,41 @@ func (d *dispatcher) catchUp(dev *device, chatID string, from uint64) {
 			return
 		}
 		for from < st.lastSeq {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			page, err := d.n.store.Messages(ctx, chatID, store.Page{After: from, Limit: store.MaxPageLimit})
-			cancel()
+			last, full, err := d.sendStored(dev, chatID, st, from, store.MaxPageLimit)
 			if err != nil {
 				d.n.logLimited("catch up new device", slog.String("chat", chatID), slog.Any("err", err))
 				dev.conn.Close(wsconn.ReasonTryAgain, "could not catch up; reconnect and resume")
 				return
 			}
-			for i := range page {
-				if page[i].Seq > st.lastSeq {
-					return
-				}
-				dev.send(wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, newMessage(st.name, &page[i]))))
-				from = page[i].Seq
-			}
-			if len(page) < store.MaxPageLimit {
+			if !full {
 				return
 			}
+			from = last
 		}
 	})
+}
+
+// sendStored sends dev one page (at most limit) of the chat's stored
+// messages after `after`, stopping at the last one delivered live
+// (st.lastSeq): live delivery sends the rest. It returns the last
+// sequence sent (after if none) and whether the page was full and within
+// st.lastSeq, so that the caller may ask for the next one.
+func (d *dispatcher) sendStored(dev *device, chatID string, st *chatState, after uint64, limit int) (last uint64, full bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	page, err := d.n.store.Messages(ctx, chatID, store.Page{After: after, Limit: limit})
+	cancel()
+	if err != nil {
+		return after, false, err
+	}
+	last = after
+	for i := range page {
+		if page[i].Seq > st.lastSeq {
+			return last, false, nil
+		}
+		dev.send(wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, newMessage(st.name, &page[i]))))
+		last = page[i].Seq
+	}
+	return last, len(page) == limit, nil
 }
 
 // newMessage is the NewMessage contents of a stored message.

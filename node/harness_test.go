@@ -18,6 +18,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/natterchat/natter/internal/testwait"
 	"github.com/natterchat/natter/node/wire"
 )
 
@@ -334,16 +335,8 @@ func (c *client) closeCode() ws.StatusCode {
 	return c.closeCd
 }
 
-// checkFor polls f until it returns nil or the timeout passes.
+// checkFor polls f every 20*time.Millisecond until it returns nil or the timeout passes.
 func checkFor(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("condition not met within %v: %v", timeout, err)
+	testwait.For(t, timeout, 20*time.Millisecond, f)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/natterchat/natter/internal/testwait"
 	"github.com/natterchat/natter/store"
 	"github.com/natterchat/natter/store/storetest"
 	"github.com/natterchat/natter/subjects"
@@ -94,7 +95,7 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Fatalf("Members after restart: %+v %v", ms, err)
 	}
 	// Direct gets may answer from the recovered stream a moment later.
-	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+	testwait.For(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if last, err := st2.LastSeq(ctx, "c1"); err != nil || last != seq {
 			return fmt.Errorf("LastSeq after restart = %d, %v; want %d", last, err, seq)
 		}

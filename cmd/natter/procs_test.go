@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/natterchat/natter/internal/testwait"
 )
 
 // natterBin is the natter binary the process tests run, built once.
@@ -260,16 +262,8 @@ func stats(t testing.TB, addr string) map[string]any {
 	return out
 }
 
-// checkFor polls f until it returns nil or the timeout passes.
+// checkFor polls f every 50*time.Millisecond until it returns nil or the timeout passes.
 func checkFor(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("condition not met within %v: %v", timeout, err)
+	testwait.For(t, timeout, 50*time.Millisecond, f)
 }
