@@ -28,9 +28,10 @@ const dispatchBuffer = 1 << 16
 const recheckDelay = 2 * time.Second
 
 // dispatcher delivers the chats hashed to it: the stream's RePublish
-// copies from live.chat.<id> and the chat's events from evt.chat.<id>.*,
-// both on one channel so that a chat's messages and events keep their
-// order. It owns the per-chat delivery cursor and repairs gaps with
+// copies from live.chat.<id> and the chat's events (routed from the
+// node-wide evt.chat.*.* subscription by routeChatEvent), both on one
+// channel, so that a chat's messages and events are delivered by one
+// goroutine in the order they reach it. It owns the per-chat delivery cursor and repairs gaps with
 // direct gets before delivering, so every device sees each chat as one
 // gap-free ordered sequence.
 type dispatcher struct {
@@ -250,6 +251,9 @@ type chatEvent struct {
 	wire.MemberEvent
 	// Since is the chat's last sequence when a membership began.
 	Since uint64 `json:"since,omitempty"`
+	// Guest marks a guest's membership, which no listing or later device
+	// can trail (see handleUserEvent).
+	Guest bool `json:"guest,omitempty"`
 }
 
 func (d *dispatcher) deliverEvent(chatID, kind string, m *nats.Msg) {

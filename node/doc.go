@@ -20,10 +20,10 @@
 //
 // Lock order: a registry user shard's lock before localUser.mu before
 // device.mu (a chat shard's lock is taken alone); presenceView.mu before
-// recentMemberships.mu; presenceView.share takes registry locks before,
-// never under, presenceView.mu. Node.mu, Node.cleanMu, dispatcher.mu,
-// recentMemberships.mu and logLimiter.mu are leaves: nothing else is
-// locked while they are held. No lock is held across NATS or
-// store calls, and none while writing to a connection
+// recentMemberships.mu; presenceView.share and chatChanged take registry
+// locks before, never under, presenceView.mu. Node.mu, Node.cleanMu,
+// dispatcher.mu, recentMemberships.mu and logLimiter.mu are leaves:
+// nothing else is locked while they are held. No lock is held across NATS
+// or store calls, and none while writing to a connection
 // (wsconn.Conn.Send never blocks).
 package node

@@ -75,7 +75,15 @@ func (n *Node) handleUserEvent(userID string, data []byte) {
 	}
 	ev.Chat = n.reg.sharedChatID(ev.Chat)
 	joined := ev.Type == wire.TypeJoinedRoom
-	n.recent.add(userID, recentEvent{chat: ev.Chat, joined: joined, since: ev.Since, at: time.Now(), event: ev})
+	if !ev.Guest {
+		// A guest has one device, here or on its own node, whose presence
+		// "up" went out on this connection before any of its joins, and
+		// no stored chats: no listing or presence event can trail its
+		// membership, so replaying it is never needed. Not remembering
+		// guests keeps a connection storm of guests from holding an
+		// event per join for the window.
+		n.recent.add(userID, recentEvent{at: time.Now(), event: ev})
+	}
 	n.presence.chatChanged(userID, ev.Chat, joined)
 	u := n.reg.user(userID)
 	if u == nil {
@@ -150,24 +158,42 @@ func (n *Node) subscribeChat(c *localChat, since *uint64) {
 		baseline = noCursor
 	}
 	d := n.dispatch.of(c.id)
-	n.reg.activate(c, func() []subscription {
+	n.reg.activate(c, func() subscription {
 		d.track(c, name, baseline)
-		var subs []subscription
-		for _, subj := range []string{subjects.LiveChat(c.id), subjects.ChatEventsOf(c.id)} {
-			s, err := n.nc.ChanSubscribe(subj, d.msgs)
-			if err != nil {
-				n.log.Error("subscribe chat", slog.String("subject", subj), slog.Any("err", err))
-				continue
-			}
-			subs = append(subs, s)
+		subj := subjects.LiveChat(c.id)
+		s, err := n.nc.ChanSubscribe(subj, d.msgs)
+		if err != nil {
+			n.log.Error("subscribe chat", slog.String("subject", subj), slog.Any("err", err))
+			return nil
 		}
-		return subs
+		return s
 	})
 }
 
+// routeChatEvent hands a chat event to the chat's dispatcher when the chat
+// has local members. Chat events come through one node-wide subscription
+// (subjects.ChatEventWildcard) rather than one per chat: they are the
+// joins and leaves every node already receives as user events, and a
+// subscription per chat cost ~1 KiB in the client and the server, about
+// 100 B per connection in rooms of 10. The handler runs on the
+// subscription's own goroutine and never blocks: if the dispatcher is
+// that far behind, the notice is dropped as NATS would drop it for a slow
+// consumer.
+func (n *Node) routeChatEvent(m *nats.Msg) {
+	chatID, _, ok := subjects.ParseChatEvent(m.Subject)
+	if !ok || n.reg.chat(chatID) == nil {
+		return
+	}
+	select {
+	case n.dispatch.of(chatID).msgs <- m:
+	default:
+		n.logLimited("fanout: dispatcher full, chat event dropped", slog.String("chat", chatID))
+	}
+}
+
 func (n *Node) unsubscribeChat(c *localChat) {
-	for _, s := range c.subs {
-		_ = s.Unsubscribe()
+	if c.sub != nil {
+		_ = c.sub.Unsubscribe()
 	}
 	n.dispatch.of(c.id).untrack(c)
 }

@@ -188,10 +188,10 @@ func (n *Node) loadUserChats(u *localUser) error {
 	}
 	// The listing may trail a join or leave announced a moment ago.
 	for _, ev := range n.recent.of(u.id) {
-		if ev.joined {
-			n.linkChat(u, ev.chat, &ev.since)
+		if ev.joined() {
+			n.linkChat(u, ev.chat(), &ev.event.Since)
 		} else {
-			n.unlinkChat(u, ev.chat)
+			n.unlinkChat(u, ev.chat())
 		}
 	}
 	if n.cfg.Store.Replicas > 1 {

@@ -138,6 +138,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: subscribe node requests: %w", err)
 	}
 	n.eventSubs = append(n.eventSubs, s)
+	if s, err = n.nc.Subscribe(subjects.ChatEventWildcard, n.routeChatEvent); err != nil {
+		n.conns.Close()
+		loopCancel()
+		return nil, fmt.Errorf("node: subscribe chat events: %w", err)
+	}
+	n.eventSubs = append(n.eventSubs, s)
 	if err := n.subscribeCanaries(); err != nil {
 		n.conns.Close()
 		loopCancel()

@@ -248,7 +248,7 @@ func (n *Node) membershipChanged(c store.Chat, who identity, join bool, since ui
 	if join {
 		typ = wire.TypeJoinedRoom
 	}
-	ev := chatEvent{Type: typ, MemberEvent: wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.id, Name: who.name}, Since: since}
+	ev := chatEvent{Type: typ, MemberEvent: wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.id, Name: who.name}, Since: since, Guest: who.guest}
 	n.publishEvent(subjects.UserEvents(who.id), ev)
 	n.publishEvent(subjects.ChatEvent(c.ID, eventMember), ev)
 }

@@ -211,7 +211,7 @@ func (p *presenceView) applyLocked(ev presenceEvent) (typ string, chats []string
 		// The event's chats were read when the device connected; joins
 		// and leaves announced around then are replayed over them.
 		for _, r := range p.n.recent.of(ev.User) {
-			p.setChatLocked(ev.User, u, r.chat, r.joined)
+			p.setChatLocked(ev.User, u, r.chat(), r.joined())
 		}
 		if u.device(ev.Device) >= 0 {
 			return "", nil
@@ -295,6 +295,9 @@ func (u *presenceUser) chatList() []string { return slices.Clone(u.chats) }
 // Online/Offline reach the right co-members; every node sees every user
 // event.
 func (p *presenceView) chatChanged(userID, chatID string, joined bool) {
+	// The view keeps the chat id for as long as the user is online: keep
+	// the node's own copy rather than the caller's (often a decoder's).
+	chatID = p.n.reg.sharedChatID(chatID)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if u := p.users[userID]; u != nil {

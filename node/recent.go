@@ -4,6 +4,8 @@ import (
 	"maps"
 	"sync"
 	"time"
+
+	"github.com/natterchat/natter/node/wire"
 )
 
 // recentWindow is how long membership events are remembered for users
@@ -16,32 +18,45 @@ const recentWindow = 30 * time.Second
 // node; every node sees every user event, so replaying the recent ones
 // over a fresh listing (when a user's first device connects here, or a
 // user comes online in the presence view) makes both exact.
+//
+// Every user event of the cluster passes through here, so a connection
+// storm puts one entry per join into it. Entries leave in arrival order
+// from a queue, at a cost per expired entry, so the heartbeat can prune
+// exactly at the window's end on a node of any size.
 type recentMemberships struct {
 	mu     sync.Mutex
-	byUser map[string][]recentEvent // guarded by mu
-	oldest time.Time                // guarded by mu: when the last prune ran
+	byUser map[string][]recentEvent // guarded by mu; each user's events in arrival order
+	order  []recentEntry            // guarded by mu; all events in arrival order, from head
+	head   int                      // guarded by mu
+	peak   int                      // guarded by mu: most users held since byUser was made
+}
+
+// recentEntry names the user of one queued event and when it expires.
+type recentEntry struct {
+	user string
+	at   time.Time
 }
 
 type recentEvent struct {
-	chat   string
-	joined bool
-	since  uint64
-	at     time.Time // when this node received it
-	event  chatEvent // as received, to tell a device that missed it
+	at    time.Time // when this node received it
+	event chatEvent // as received, to tell a device that missed it
 }
+
+func (e *recentEvent) chat() string { return e.event.Chat }
+func (e *recentEvent) joined() bool { return e.event.Type == wire.TypeJoinedRoom }
 
 func newRecentMemberships() *recentMemberships {
 	return &recentMemberships{byUser: make(map[string][]recentEvent)}
 }
 
-// add records one user event.
+// add records one user event received at ev.at.
 func (r *recentMemberships) add(userID string, ev recentEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.pruneLocked(ev.at)
 	r.byUser[userID] = append(r.byUser[userID], ev)
-	if ev.at.Sub(r.oldest) > recentWindow {
-		r.pruneLocked(ev.at)
-	}
+	r.peak = max(r.peak, len(r.byUser))
+	r.order = append(r.order, recentEntry{user: userID, at: ev.at})
 }
 
 // of returns the user's events of the window, oldest first.
@@ -59,40 +74,48 @@ func (r *recentMemberships) of(userID string) []recentEvent {
 	return out
 }
 
-// prune forgets the events older than the window, at most once per
-// window (a prune scans every user's events). The events loop calls it
-// every heartbeat, so that a burst of joins is not held until the next
+// prune forgets the events older than the window. The events loop calls
+// it every heartbeat, so that a burst of joins is not held until the next
 // event, which on an idle node may be never.
 func (r *recentMemberships) prune(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.byUser) > 0 && now.Sub(r.oldest) > recentWindow {
-		r.pruneLocked(now)
-	}
+	r.pruneLocked(now)
 }
 
 func (r *recentMemberships) pruneLocked(now time.Time) {
 	cutoff := now.Add(-recentWindow)
-	before := len(r.byUser)
-	for u, evs := range r.byUser {
-		keep := evs[:0]
-		for _, ev := range evs {
-			if ev.at.After(cutoff) {
-				keep = append(keep, ev)
-			}
-		}
-		if len(keep) == 0 {
-			delete(r.byUser, u)
+	start := r.head
+	for r.head < len(r.order) && !r.order[r.head].at.After(cutoff) {
+		// A user's events were queued in the same order as the user's
+		// slice, so the entry at the head is the user's first event.
+		u := r.order[r.head].user
+		r.order[r.head] = recentEntry{}
+		r.head++
+		if evs := r.byUser[u]; len(evs) > 1 {
+			evs[0] = recentEvent{}
+			r.byUser[u] = evs[1:]
 		} else {
-			r.byUser[u] = keep
+			delete(r.byUser, u)
 		}
 	}
-	if len(r.byUser) < before/4 {
+	if r.head == start {
+		return
+	}
+	switch live := len(r.order) - r.head; {
+	case live == 0:
+		r.order, r.head = nil, 0
+	case r.head >= live:
+		// Slide the queue down rather than let it creep along its
+		// backing array; this copies each entry at most once per window.
+		r.order = append(r.order[:0:0], r.order[r.head:]...)
+		r.head = 0
+	}
+	if r.peak >= 64 && len(r.byUser) < r.peak/4 {
 		// A map never gives back the room a burst made it grow to (and
 		// maps.Clone copies that room too).
 		m := make(map[string][]recentEvent, len(r.byUser))
 		maps.Copy(m, r.byUser)
-		r.byUser = m
+		r.byUser, r.peak = m, len(m)
 	}
-	r.oldest = now
 }

@@ -83,7 +83,7 @@ func (u *localUser) sharedDeviceID(id string) string {
 type localChat struct {
 	id    string
 	users smallMap[*localUser] // by user id; guarded by the chat shard's mu
-	subs  []subscription       // guarded by the chat shard's mu
+	sub   subscription         // live.chat.<id>; guarded by the chat shard's mu
 }
 
 // subscription is the part of *nats.Subscription the registry needs.
@@ -225,24 +225,25 @@ func (r *registry) addChatUser(chatID string, u *localUser) (c *localChat, creat
 }
 
 // activate runs subscribe under c's shard lock if c is still the current
-// local chat of its id and keeps the subscriptions it returns. Holding the
+// local chat of its id and keeps the subscription it returns (nil if it
+// failed). Holding the
 // lock orders activation against removeChatUser, so a chat that was
 // dropped and re-created meanwhile is never subscribed twice. subscribe
 // must not block.
-func (r *registry) activate(c *localChat, subscribe func() []subscription) bool {
+func (r *registry) activate(c *localChat, subscribe func() subscription) bool {
 	s := &r.chats[r.shardOf(c.id)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.chats[c.id] != c {
 		return false
 	}
-	c.subs = append(c.subs, subscribe()...)
+	c.sub = subscribe()
 	return true
 }
 
 // removeChatUser removes u from chatID's local members. When it was the
-// last one the chat is forgotten and its subscriptions are returned for
-// the caller to end.
+// last one the chat is forgotten and returned for the caller to end its
+// subscription.
 func (r *registry) removeChatUser(chatID string, u *localUser) (c *localChat, removedChat bool) {
 	s := &r.chats[r.shardOf(chatID)]
 	s.mu.Lock()
@@ -266,14 +267,19 @@ func (r *registry) removeChatUser(chatID string, u *localUser) (c *localChat, re
 // local members (chatID itself otherwise), so that the per-member
 // structures naming a chat share one string rather than hold one each.
 func (r *registry) sharedChatID(chatID string) string {
+	if c := r.chat(chatID); c != nil {
+		return c.id
+	}
+	return chatID
+}
+
+// chat returns the local chat chatID, nil when no local user is a member.
+func (r *registry) chat(chatID string) *localChat {
 	s := &r.chats[r.shardOf(chatID)]
 	s.mu.RLock()
 	c := s.chats[chatID]
 	s.mu.RUnlock()
-	if c != nil {
-		return c.id
-	}
-	return chatID
+	return c
 }
 
 // chatUsers appends the local member users of chatID to buf.

@@ -95,15 +95,12 @@ func ParseUserEvents(subject string) (userID string, ok bool) {
 }
 
 // ChatEvent carries ephemeral, unstored signals of a chat (presence
-// notices, typing). Publisher: any node. Subscribers: nodes with a device
-// of a member (through ChatEventWildcard).
+// notices, typing). Publisher: any node. Subscribers: every node, through
+// ChatEventWildcard.
 func ChatEvent(chatID, kind string) string { return "evt.chat." + chatID + "." + kind }
 
-// ChatEventsOf matches every ChatEvent subject of one chat. Subscriber:
-// every node with a local member of the chat.
-func ChatEventsOf(chatID string) string { return "evt.chat." + chatID + ".*" }
-
-// ChatEventWildcard matches every ChatEvent subject.
+// ChatEventWildcard matches every ChatEvent subject. Every node subscribes
+// to it once and drops the events of chats without a local member.
 const ChatEventWildcard = "evt.chat.*.*"
 
 // ParseChatEvent returns the chat id and kind of a ChatEvent subject.
