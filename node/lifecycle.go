@@ -92,7 +92,10 @@ func (n *Node) cleanLoop() {
 func (n *Node) attach(conn net.Conn, h *handshake) {
 	_ = conn.SetDeadline(time.Time{})
 	who := h.who
-	d := &device{id: newID(), n: n}
+	d := &device{id: who.device, n: n}
+	if d.id == "" {
+		d.id = newID()
+	}
 	// Chats resumed at connect get no live delivery until their replay
 	// is done, so the device sees each as one ordered sequence.
 	resumed := make(map[string]bool, len(h.resume))

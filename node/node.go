@@ -263,6 +263,21 @@ func loadNodeID(cfg Config) (string, error) {
 // newID returns a fresh random id for users, devices and chats.
 func newID() string { return uuid.NewString() }
 
+// idLen is the length of an id from newID.
+const idLen = 36
+
+// putID writes a fresh random id, formatted as newID's, into dst[:idLen],
+// so that several ids can share one allocation.
+func putID(dst []byte) {
+	u := uuid.New()
+	hex.Encode(dst[0:8], u[0:4])
+	hex.Encode(dst[9:13], u[4:6])
+	hex.Encode(dst[14:18], u[6:8])
+	hex.Encode(dst[19:23], u[8:10])
+	hex.Encode(dst[24:idLen], u[10:])
+	dst[8], dst[13], dst[18], dst[23] = '-', '-', '-', '-'
+}
+
 func (n *Node) isClosed() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -25,6 +25,9 @@ type identity struct {
 	id    string
 	name  string
 	guest bool
+	// device is a guest's device id, made with its user id (identify);
+	// empty for a token's user, whose device gets a fresh id.
+	device string
 }
 
 // maxRoomNameLen is the longest chat name in characters.

@@ -163,10 +163,17 @@ func (n *Node) identify(token string) (identity, error) {
 		if !n.cfg.AllowGuests {
 			return identity{}, errors.New("a token is required (query token, Authorization: Bearer, or protocol token.<token>)")
 		}
-		// One string holds both the name and the id: a guest costs one
-		// allocation for them instead of two.
-		s := "guest-" + newID()
-		return identity{id: s[len("guest-"):], name: s[:len("guest-")+8], guest: true}, nil
+		// One string holds the name, the id and the id of the guest's one
+		// device: a guest costs one allocation for them instead of three,
+		// and 80 B of memory for as long as it is connected, not 96.
+		const prefix = "guest-"
+		var b [len(prefix) + 2*idLen]byte
+		copy(b[:], prefix)
+		putID(b[len(prefix):])
+		putID(b[len(prefix)+idLen:])
+		s := string(b[:])
+		id := s[len(prefix) : len(prefix)+idLen]
+		return identity{id: id, name: s[:len(prefix)+8], guest: true, device: s[len(prefix)+idLen:]}, nil
 	}
 	c, err := n.tokens.Verify(token)
 	if err != nil {
