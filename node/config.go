@@ -102,6 +102,10 @@ type Config struct {
 
 	// Pprof serves Go's profiler at /debug/pprof/.
 	Pprof bool
+	// StormGCPercent is the Go collector's target (as GOGC) while a
+	// connection storm is on, when lower than the target in effect; -1
+	// leaves the collector alone. Default 50 (see memory.go).
+	StormGCPercent int
 
 	// Conn configures the connection layer (workers, frame and queue
 	// limits, ping and idle timeouts); see wsconn.Config for defaults.
@@ -148,6 +152,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DrainInterval <= 0 {
 		c.DrainInterval = 50 * time.Millisecond
+	}
+	if c.StormGCPercent == 0 {
+		c.StormGCPercent = 50
 	}
 	if c.MaxMessageLen <= 0 {
 		c.MaxMessageLen = 4000

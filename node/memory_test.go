@@ -1,44 +1,102 @@
 package node
 
 import (
+	"runtime/debug"
 	"testing"
 	"time"
 )
 
-// TestStormWatch: a release comes once per storm of at least stormChurn
-// handshakes and closes, after stormQuiet without any, and never for
-// trickles.
+// TestStormWatch: a storm begins once when churn passes stormRate in a
+// sample and is over once after stormQuiet without churn, with one
+// release when it made at least stormChurn; a trickle does neither.
 func TestStormWatch(t *testing.T) {
 	var w stormWatch
 	now := time.Unix(0, 0)
-	tick := func(churn uint64) bool {
+	var edges []stormEdge
+	tick := func(churn uint64) stormEdge {
 		now = now.Add(time.Second)
-		return w.ended(churn, now)
+		e := w.sample(churn, now)
+		edges = append(edges, e)
+		return e
 	}
-	// A storm: churn grows for a while, with no release while it grows.
+	count := func() (began, over, release int) {
+		for _, e := range edges {
+			if e.began {
+				began++
+			}
+			if e.over {
+				over++
+			}
+			if e.release {
+				release++
+			}
+		}
+		edges = nil
+		return
+	}
+	// A storm: churn grows by 300 a second for a while, then stops.
 	for c := uint64(0); c <= 3000; c += 300 {
-		if tick(c) {
-			t.Fatalf("released during the storm at churn %d", c)
+		if e := tick(c); e.over || e.release {
+			t.Fatalf("storm over during the storm at churn %d: %+v", c, e)
 		}
 	}
-	released := 0
 	for range 10 {
-		if tick(3000) {
-			released++
-		}
+		tick(3000)
 	}
-	if released != 1 {
-		t.Fatalf("released %d times after the storm, want 1", released)
+	if b, o, r := count(); b != 1 || o != 1 || r != 1 {
+		t.Fatalf("storm: began %d, over %d, released %d times; want 1 each", b, o, r)
 	}
-	// A trickle well under stormChurn never releases.
+	// A trickle well under stormRate a second and stormChurn in all.
 	for c := uint64(3000); c < 3000+stormChurn/2; c += 10 {
-		if tick(c) {
-			t.Fatalf("released for a trickle at churn %d", c)
-		}
+		tick(c)
 	}
 	for range 10 {
-		if tick(3000 + stormChurn/2) {
-			t.Fatal("released after a trickle")
-		}
+		tick(3000 + stormChurn/2)
+	}
+	if b, o, r := count(); b != 0 || o != 0 || r != 0 {
+		t.Fatalf("trickle: began %d, over %d, released %d times; want none", b, o, r)
+	}
+	// A short burst: it tightens and restores, but is too small to release.
+	tick(3000 + stormChurn/2 + stormRate)
+	for range 10 {
+		tick(3000 + stormChurn/2 + stormRate)
+	}
+	if b, o, r := count(); b != 1 || o != 1 || r != 0 {
+		t.Fatalf("burst: began %d, over %d, released %d times; want 1, 1, 0", b, o, r)
+	}
+}
+
+// TestStormGC: the first storm of the process lowers the collector's
+// target, the last one to end restores it, and a target already lower is
+// left alone.
+func TestStormGC(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	current := func() int {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		return p
+	}
+	tightenGC(50)
+	tightenGC(30) // a second node's storm: the first one's target stays
+	if got := current(); got != 50 {
+		t.Fatalf("during two storms the target is %d, want 50", got)
+	}
+	restoreGC()
+	if got := current(); got != 50 {
+		t.Fatalf("with one storm still on the target is %d, want 50", got)
+	}
+	restoreGC()
+	if got := current(); got != 100 {
+		t.Fatalf("after the storms the target is %d, want 100 again", got)
+	}
+	debug.SetGCPercent(20)
+	tightenGC(50)
+	if got := current(); got != 20 {
+		t.Fatalf("a lower target was raised to %d during a storm", got)
+	}
+	restoreGC()
+	if got := current(); got != 20 {
+		t.Fatalf("a lower target became %d after a storm", got)
 	}
 }

@@ -158,7 +158,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.loops.Add(2)
 	go func() { defer n.loops.Done(); n.runEvents(loopCtx, events) }()
-	go func() { defer n.loops.Done(); n.releaseAfterStorms(loopCtx) }()
+	go func() { defer n.loops.Done(); n.watchStorms(loopCtx) }()
 	n.http = &http.Server{
 		Handler:           n.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

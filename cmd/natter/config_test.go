@@ -246,6 +246,8 @@ func TestConfigErrors(t *testing.T) {
 		{"negative duration", []string{"--token-ttl", "-1h"}, nil, "--token-ttl must be positive"},
 		{"zero limit", []string{"--max-message-len", "0"}, nil, "--max-message-len must be positive"},
 		{"negative workers", []string{"--workers", "-1"}, nil, "--workers must not be negative"},
+		{"storm gc 0", []string{"--storm-gc-percent", "0"}, nil, "--storm-gc-percent must be positive, or -1"},
+		{"storm gc -2", nil, []string{"NATTER_STORM_GC_PERCENT", "-2"}, "--storm-gc-percent must be positive, or -1"},
 		{"zero rate", []string{"--rate-limit", "0"}, nil, "--rate-limit must be positive"},
 		{"bad size", []string{"--max-frame-size", "big"}, nil, "--max-frame-size"},
 		{"replicas", []string{"--replicas", "7"}, nil, "--replicas must be between 0 (auto) and 5"},

@@ -71,6 +71,7 @@ type options struct {
 	drainBatch   int
 	drainEvery   time.Duration
 	debugPprof   bool
+	stormGC      int
 }
 
 // The setting groups of natter --help and docs/configuration.md, in order.
@@ -144,6 +145,7 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.drainBatch, "drain-batch", "N", 500, g, "devices closed (1001) per step of a drain, so their reconnects spread out")
 	s.dur(&o.drainEvery, "drain-interval", 50*time.Millisecond, g, "pause between two drain steps")
 	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ (keep it behind the load balancer)")
+	s.intv(&o.stormGC, "storm-gc-percent", "N", 50, g, "Go GC target (as GOGC) while a connection storm is on, when lower than the one in effect; -1 leaves the collector alone")
 	return s
 }
 
@@ -243,6 +245,8 @@ func (o *options) validate() error {
 		return fmt.Errorf("--max-outbound-bytes must be at most %d", maxInt)
 	case o.workers > 1<<16:
 		return errors.New("--workers must be at most 65536")
+	case o.stormGC == 0 || o.stormGC < -1:
+		return fmt.Errorf("--storm-gc-percent must be positive, or -1 to leave the collector alone, not %d", o.stormGC)
 	}
 	return nil
 }
@@ -279,6 +283,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		DrainBatch:        o.drainBatch,
 		DrainInterval:     o.drainEvery,
 		Pprof:             o.debugPprof,
+		StormGCPercent:    o.stormGC,
 		Logger:            log,
 	}
 	cfg.Conn.Workers = o.workers
