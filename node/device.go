@@ -37,16 +37,48 @@ type device struct {
 	presenceUp bool // guarded by mu: an "up" presence event went out
 	// hold keeps every live message from a device being set up, until
 	// its chats are caught up from the stream position of its Welcome.
-	hold     bool                // guarded by mu
-	resuming map[string]struct{} // guarded by mu: chats replaying; live delivery skips them
-	noEcho   map[string]struct{} // guarded by mu: ids of this device's echo:false sends
-	// special counts entries of resuming and noEcho, so that the fan-out
-	// skips the lock for the usual device that has none.
+	hold bool // guarded by mu
+	// skips holds the chats replaying (live delivery skips them) and the
+	// ids of this device's echo:false sends; nil while empty. One map
+	// for both keeps the device, and its connection, one 320 B object.
+	skips map[skipKey]struct{} // guarded by mu
+	// special counts the hold and the entries of skips, so that the
+	// fan-out skips the lock for the usual device that has none.
 	special atomic.Int32
 
 	// Owned by the connection layer's OnMessage calls (never concurrent).
-	tokens   float64
-	lastFill int64 // monotonic nanoseconds (see monoNow); 0 before the first frame
+	tokens   float32 // at most the burst: float32 is plenty
+	lastFill int64   // monotonic nanoseconds (see monoNow); 0 before the first frame
+}
+
+// skipKey is an entry of device.skips.
+type skipKey struct {
+	echo bool // id is a message id (echo:false), not a resuming chat id
+	id   string
+}
+
+// addSkipLocked adds k under d.mu.
+func (d *device) addSkipLocked(k skipKey) {
+	if d.skips == nil {
+		d.skips = make(map[skipKey]struct{})
+	}
+	if _, ok := d.skips[k]; !ok {
+		d.skips[k] = struct{}{}
+		d.special.Add(1)
+	}
+}
+
+// dropSkipLocked removes k under d.mu and reports whether it was there.
+func (d *device) dropSkipLocked(k skipKey) bool {
+	if _, ok := d.skips[k]; !ok {
+		return false
+	}
+	delete(d.skips, k)
+	d.special.Add(-1)
+	if len(d.skips) == 0 {
+		d.skips = nil
+	}
+	return true
 }
 
 // send queues a prepared frame. A full queue closes the connection as a
@@ -84,12 +116,9 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
 // OnMessage calls.
 func (d *device) allow(now int64, rate float64, burst int) bool {
 	if d.lastFill == 0 {
-		d.tokens = float64(burst)
+		d.tokens = float32(burst)
 	} else {
-		d.tokens += time.Duration(now-d.lastFill).Seconds() * rate
-		if d.tokens > float64(burst) {
-			d.tokens = float64(burst)
-		}
+		d.tokens = float32(min(float64(d.tokens)+time.Duration(now-d.lastFill).Seconds()*rate, float64(burst)))
 	}
 	d.lastFill = now
 	if d.tokens < 1 {
@@ -158,17 +187,10 @@ func (d *device) skipDelivery(chatID string, m *store.Message) bool {
 	if d.hold {
 		return true
 	}
-	if _, ok := d.resuming[chatID]; ok {
+	if _, ok := d.skips[skipKey{id: chatID}]; ok {
 		return true
 	}
-	if m.DeviceID == d.id {
-		if _, ok := d.noEcho[m.ID]; ok {
-			delete(d.noEcho, m.ID)
-			d.special.Add(-1)
-			return true
-		}
-	}
-	return false
+	return m.DeviceID == d.id && d.dropSkipLocked(skipKey{echo: true, id: m.ID})
 }
 
 // setHold stops all live delivery to d; releaseHold ends that.
@@ -193,25 +215,13 @@ func (d *device) releaseHold() {
 // beginResume stops live delivery of chatID to d until endResume.
 func (d *device) beginResume(chatID string) {
 	d.mu.Lock()
-	if d.resuming == nil {
-		d.resuming = make(map[string]struct{})
-	}
-	if _, ok := d.resuming[chatID]; !ok {
-		d.resuming[chatID] = struct{}{}
-		d.special.Add(1)
-	}
+	d.addSkipLocked(skipKey{id: chatID})
 	d.mu.Unlock()
 }
 
 func (d *device) endResume(chatID string) {
 	d.mu.Lock()
-	if _, ok := d.resuming[chatID]; ok {
-		delete(d.resuming, chatID)
-		d.special.Add(-1)
-		if len(d.resuming) == 0 {
-			d.resuming = nil
-		}
-	}
+	d.dropSkipLocked(skipKey{id: chatID})
 	d.mu.Unlock()
 }
 
@@ -220,13 +230,7 @@ func (d *device) endResume(chatID string) {
 // publish returns.
 func (d *device) suppressEcho(id string) {
 	d.mu.Lock()
-	if d.noEcho == nil {
-		d.noEcho = make(map[string]struct{})
-	}
-	if _, ok := d.noEcho[id]; !ok {
-		d.noEcho[id] = struct{}{}
-		d.special.Add(1)
-	}
+	d.addSkipLocked(skipKey{echo: true, id: id})
 	d.mu.Unlock()
 }
 
@@ -234,12 +238,6 @@ func (d *device) suppressEcho(id string) {
 // (the publish failed, or it was a duplicate that is not re-delivered).
 func (d *device) unsuppressEcho(id string) {
 	d.mu.Lock()
-	if _, ok := d.noEcho[id]; ok {
-		delete(d.noEcho, id)
-		d.special.Add(-1)
-		if len(d.noEcho) == 0 {
-			d.noEcho = nil
-		}
-	}
+	d.dropSkipLocked(skipKey{echo: true, id: id})
 	d.mu.Unlock()
 }

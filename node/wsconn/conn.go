@@ -36,6 +36,10 @@ type Conn struct {
 	tr   transport
 	sys  connSys // the platform's per-connection transport state, kept inline
 
+	// The fields are ordered to leave no padding: the Conn lives inside
+	// the application's per-connection object (see AttachConn), which
+	// should stay in a small size class.
+
 	// Owned by the worker processing the conn (see Server.run).
 	p          parser
 	st         uint8
@@ -44,17 +48,17 @@ type Conn struct {
 	peerClosed bool // the client's close frame was received
 
 	// Shared with the timer wheel without locks.
+	closingFlag   atomic.Bool  // mirror of closing for the parse loop
 	lastActive    atomic.Int64 // wheel tick of the last complete inbound frame
 	pingedAt      atomic.Int64 // the lastActive value a ping was sent for
 	closeDeadline atomic.Int64 // tick after which a closing conn is torn down; 0 if not closing
-	closingFlag   atomic.Bool  // mirror of closing for the parse loop
 
 	// Guarded by srv.wheel.mu.
 	wNext, wPrev *Conn
 	wDue         int64
-	wIn          bool
 
-	mu sync.Mutex
+	mu  sync.Mutex
+	wIn bool // guarded by srv.wheel.mu: in the wheel
 	// Guarded by mu.
 	pending    uint8       // events for the next run
 	scheduled  bool        // in the run queue or being run
