@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/natterchat/natter/node/httpapi"
 	"github.com/natterchat/natter/node/wire"
 )
 
@@ -37,7 +38,7 @@ func TestAPIAccounts(t *testing.T) {
 	t.Run("duplicate name ignoring case", func(t *testing.T) {
 		tn.register("Bob")
 		// (Each attempt costs a bcrypt hash, so one variant stands for all.)
-		e := wantAPIError(t, tn, "POST", "/api/users", "", map[string]string{"name": "bOB", "password": "password-x"}, http.StatusConflict, codeNameTaken)
+		e := wantAPIError(t, tn, "POST", "/api/users", "", map[string]string{"name": "bOB", "password": "password-x"}, http.StatusConflict, httpapi.CodeNameTaken)
 		if !strings.Contains(e.Message, "bOB") {
 			t.Errorf("message %q does not name the taken name", e.Message)
 		}
@@ -50,9 +51,9 @@ func TestAPIAccounts(t *testing.T) {
 			status int
 			code   string
 		}{
-			{"invalid JSON", `{"name":`, http.StatusBadRequest, codeInvalidJSON},
-			{"not an object", `[1]`, http.StatusBadRequest, codeInvalidJSON},
-			{"empty body", ``, http.StatusBadRequest, codeInvalidJSON},
+			{"invalid JSON", `{"name":`, http.StatusBadRequest, httpapi.CodeInvalidJSON},
+			{"not an object", `[1]`, http.StatusBadRequest, httpapi.CodeInvalidJSON},
+			{"empty body", ``, http.StatusBadRequest, httpapi.CodeInvalidJSON},
 			{"missing name", `{"password":"password-1"}`, http.StatusBadRequest, wire.CodeMissingField},
 			{"blank name", `{"name":"  ","password":"password-1"}`, http.StatusBadRequest, wire.CodeMissingField},
 			{"missing password", `{"name":"carol"}`, http.StatusBadRequest, wire.CodeMissingField},
@@ -61,7 +62,7 @@ func TestAPIAccounts(t *testing.T) {
 			{"long name", `{"name":"` + strings.Repeat("n", 65) + `","password":"password-1"}`, http.StatusBadRequest, wire.CodeInvalidField},
 			{"control character in name", `{"name":"ca\nrol","password":"password-1"}`, http.StatusBadRequest, wire.CodeInvalidField},
 			{"name of the wrong type", `{"name":5,"password":"password-1"}`, http.StatusBadRequest, wire.CodeInvalidField},
-			{"body over 64 KiB", `{"name":"carol","password":"password-1","pad":"` + strings.Repeat("x", 64<<10) + `"}`, http.StatusRequestEntityTooLarge, codeTooLarge},
+			{"body over 64 KiB", `{"name":"carol","password":"password-1","pad":"` + strings.Repeat("x", 64<<10) + `"}`, http.StatusRequestEntityTooLarge, httpapi.CodeTooLarge},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantAPIError(t, tn.scopedTo(t), "POST", "/api/users", "", tc.body, tc.status, tc.code)
@@ -94,19 +95,19 @@ func TestAPIAccounts(t *testing.T) {
 	})
 
 	t.Run("bad login", func(t *testing.T) {
-		wrong := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": d.Name, "password": "not-his-password"}, http.StatusUnauthorized, codeUnauthorized)
-		unknown := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "nobody", "password": "whatever-1"}, http.StatusUnauthorized, codeUnauthorized)
+		wrong := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": d.Name, "password": "not-his-password"}, http.StatusUnauthorized, httpapi.CodeUnauthorized)
+		unknown := wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "nobody", "password": "whatever-1"}, http.StatusUnauthorized, httpapi.CodeUnauthorized)
 		// The answers must not tell an unknown name from a wrong password.
 		if wrong.Message != unknown.Message {
 			t.Errorf("wrong password says %q, unknown user says %q", wrong.Message, unknown.Message)
 		}
 		wantAPIError(t, tn, "POST", "/api/sessions", "", `{"name":"dave"}`, http.StatusBadRequest, wire.CodeMissingField)
-		wantAPIError(t, tn, "POST", "/api/sessions", "", `{`, http.StatusBadRequest, codeInvalidJSON)
+		wantAPIError(t, tn, "POST", "/api/sessions", "", `{`, http.StatusBadRequest, httpapi.CodeInvalidJSON)
 	})
 
 	t.Run("me without a good token", func(t *testing.T) {
 		for _, tok := range []string{"", "garbage", signedToken(t, "someone", time.Now().Add(-time.Minute))} {
-			wantAPIError(t, tn, "GET", "/api/me", tok, nil, http.StatusUnauthorized, codeUnauthorized)
+			wantAPIError(t, tn, "GET", "/api/me", tok, nil, http.StatusUnauthorized, httpapi.CodeUnauthorized)
 		}
 	})
 }
@@ -133,7 +134,7 @@ func TestAPIChats(t *testing.T) {
 		if pub.ID == "" || pub.Name != "general" || pub.Kind != "public" || pub.CreatedBy != a.ID || pub.CreatedAt.IsZero() {
 			t.Fatalf("chat %+v", pub)
 		}
-		wantAPIError(t, tn, "POST", "/api/chats", b.Token, map[string]any{"name": "general", "kind": "public"}, http.StatusConflict, codeNameTaken)
+		wantAPIError(t, tn, "POST", "/api/chats", b.Token, map[string]any{"name": "general", "kind": "public"}, http.StatusConflict, httpapi.CodeNameTaken)
 		// A public room made through the API is the room of that name on
 		// the WebSocket side too.
 		ac.send(`{"channel":"chat-room","message":{"type":"GetMembers","contents":{"room":"general"}}}`)
@@ -197,15 +198,15 @@ func TestAPIChats(t *testing.T) {
 			{"no kind", map[string]any{"name": "x"}, http.StatusBadRequest, wire.CodeMissingField},
 			{"bad kind", map[string]any{"name": "x", "kind": "secret"}, http.StatusBadRequest, wire.CodeInvalidField},
 			{"no name", map[string]any{"kind": "public"}, http.StatusBadRequest, wire.CodeMissingField},
-			{"bad member id", map[string]any{"name": "x", "kind": "private", "members": []string{"a.b"}}, http.StatusBadRequest, codeInvalidID},
-			{"unknown member", map[string]any{"name": "x", "kind": "private", "members": []string{"no-such-user"}}, http.StatusNotFound, codeNotFound},
-			{"invalid JSON", `{"kind":`, http.StatusBadRequest, codeInvalidJSON},
+			{"bad member id", map[string]any{"name": "x", "kind": "private", "members": []string{"a.b"}}, http.StatusBadRequest, httpapi.CodeInvalidID},
+			{"unknown member", map[string]any{"name": "x", "kind": "private", "members": []string{"no-such-user"}}, http.StatusNotFound, httpapi.CodeNotFound},
+			{"invalid JSON", `{"kind":`, http.StatusBadRequest, httpapi.CodeInvalidJSON},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantAPIError(t, tn.scopedTo(t), "POST", "/api/chats", a.Token, tc.body, tc.status, tc.code)
 			})
 		}
-		wantAPIError(t, tn, "POST", "/api/chats", "", map[string]any{"name": "x", "kind": "public"}, http.StatusUnauthorized, codeUnauthorized)
+		wantAPIError(t, tn, "POST", "/api/chats", "", map[string]any{"name": "x", "kind": "public"}, http.StatusUnauthorized, httpapi.CodeUnauthorized)
 	})
 
 	t.Run("list mine", func(t *testing.T) {
@@ -266,20 +267,20 @@ func TestAPIChats(t *testing.T) {
 			status       int
 			code         string
 		}{
-			{"GET", "/api/chats/a.b/messages", http.StatusBadRequest, codeInvalidID},
-			{"GET", "/api/chats/bad%20id", http.StatusBadRequest, codeInvalidID},
-			{"GET", "/api/chats/" + strings.Repeat("x", 65), http.StatusBadRequest, codeInvalidID},
-			{"POST", "/api/chats/a.b/join", http.StatusBadRequest, codeInvalidID},
-			{"DELETE", "/api/chats/" + priv.ID + "/members/a.b", http.StatusBadRequest, codeInvalidID},
+			{"GET", "/api/chats/a.b/messages", http.StatusBadRequest, httpapi.CodeInvalidID},
+			{"GET", "/api/chats/bad%20id", http.StatusBadRequest, httpapi.CodeInvalidID},
+			{"GET", "/api/chats/" + strings.Repeat("x", 65), http.StatusBadRequest, httpapi.CodeInvalidID},
+			{"POST", "/api/chats/a.b/join", http.StatusBadRequest, httpapi.CodeInvalidID},
+			{"DELETE", "/api/chats/" + priv.ID + "/members/a.b", http.StatusBadRequest, httpapi.CodeInvalidID},
 			// docs/api.md: 404 is not_found.
-			{"GET", "/api/chats/no-such-chat", http.StatusNotFound, codeNotFound},
-			{"GET", "/api/chats/no-such-chat/messages", http.StatusNotFound, codeNotFound},
-			{"POST", "/api/chats/no-such-chat/join", http.StatusNotFound, codeNotFound},
-			{"DELETE", "/api/chats", http.StatusMethodNotAllowed, codeMethodNotAllowed},
-			{"PUT", "/api/chats/" + pub.ID, http.StatusMethodNotAllowed, codeMethodNotAllowed},
-			{"GET", "/api/users", http.StatusMethodNotAllowed, codeMethodNotAllowed},
-			{"GET", "/api/nothing-here", http.StatusNotFound, codeNotFound},
-			{"GET", "/api/chats/" + pub.ID + "/nothing-here", http.StatusNotFound, codeNotFound},
+			{"GET", "/api/chats/no-such-chat", http.StatusNotFound, httpapi.CodeNotFound},
+			{"GET", "/api/chats/no-such-chat/messages", http.StatusNotFound, httpapi.CodeNotFound},
+			{"POST", "/api/chats/no-such-chat/join", http.StatusNotFound, httpapi.CodeNotFound},
+			{"DELETE", "/api/chats", http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed},
+			{"PUT", "/api/chats/" + pub.ID, http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed},
+			{"GET", "/api/users", http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed},
+			{"GET", "/api/nothing-here", http.StatusNotFound, httpapi.CodeNotFound},
+			{"GET", "/api/chats/" + pub.ID + "/nothing-here", http.StatusNotFound, httpapi.CodeNotFound},
 		} {
 			t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 				wantAPIError(t, tn.scopedTo(t), tc.method, tc.path, a.Token, nil, tc.status, tc.code)
@@ -341,8 +342,8 @@ func TestAPIMembers(t *testing.T) {
 	}
 	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", c.Token, map[string]string{"user": c.ID}, http.StatusForbidden, wire.CodeNotMember)
 	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{}, http.StatusBadRequest, wire.CodeMissingField)
-	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": "a b"}, http.StatusBadRequest, codeInvalidID)
-	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": "no-such-user"}, http.StatusNotFound, codeNotFound)
+	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": "a b"}, http.StatusBadRequest, httpapi.CodeInvalidID)
+	wantAPIError(t, tn, "POST", "/api/chats/"+priv.ID+"/members", owner.Token, map[string]string{"user": "no-such-user"}, http.StatusNotFound, httpapi.CodeNotFound)
 
 	// Members of a private chat add others (not only its owner).
 	if st := tn.api("POST", "/api/chats/"+priv.ID+"/members", b.Token, map[string]string{"user": c.ID}, &added); st != http.StatusOK || !added.Added {
@@ -560,15 +561,15 @@ func TestAPIMessages(t *testing.T) {
 			{"GET", base + "?limit=1001", a.Token, nil, http.StatusBadRequest, wire.CodeInvalidField},
 			{"GET", base + "?after=-1", a.Token, nil, http.StatusBadRequest, wire.CodeInvalidField},
 			{"GET", base, out.Token, nil, http.StatusForbidden, wire.CodeNotMember},
-			{"GET", base, "", nil, http.StatusUnauthorized, codeUnauthorized},
+			{"GET", base, "", nil, http.StatusUnauthorized, httpapi.CodeUnauthorized},
 			{"POST", base, out.Token, map[string]string{"text": "hi"}, http.StatusForbidden, wire.CodeNotMember},
 			{"POST", base, a.Token, map[string]string{}, http.StatusBadRequest, wire.CodeMissingField},
 			{"POST", base, a.Token, map[string]string{"text": strings.Repeat("x", 4001)}, http.StatusBadRequest, wire.CodeMessageTooLong},
 			{"POST", base, a.Token, map[string]string{"text": "hi", "clientMsgId": "has space"}, http.StatusBadRequest, wire.CodeInvalidField},
 			{"POST", base, a.Token, `{"text":5}`, http.StatusBadRequest, wire.CodeInvalidField},
-			{"POST", base, a.Token, `{"text":`, http.StatusBadRequest, codeInvalidJSON},
-			{"POST", "/api/chats/no-such-chat/messages", a.Token, map[string]string{"text": "hi"}, http.StatusNotFound, codeNotFound},
-			{"PATCH", base, a.Token, nil, http.StatusMethodNotAllowed, codeMethodNotAllowed},
+			{"POST", base, a.Token, `{"text":`, http.StatusBadRequest, httpapi.CodeInvalidJSON},
+			{"POST", "/api/chats/no-such-chat/messages", a.Token, map[string]string{"text": "hi"}, http.StatusNotFound, httpapi.CodeNotFound},
+			{"PATCH", base, a.Token, nil, http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed},
 		} {
 			t.Run(tc.method+" "+strings.TrimPrefix(tc.path, base), func(t *testing.T) {
 				wantAPIError(t, tn.scopedTo(t), tc.method, tc.path, tc.token, tc.body, tc.status, tc.code)
@@ -616,10 +617,10 @@ func TestAPIServerAndHealth(t *testing.T) {
 			status    int
 			code      string
 		}{
-			{"no key", "", ping, http.StatusUnauthorized, codeUnauthorized},
-			{"wrong key", "wrong", ping, http.StatusUnauthorized, codeUnauthorized},
-			{"a user's token", a.Token, ping, http.StatusUnauthorized, codeUnauthorized},
-			{"not JSON", testAPIKey, `{"channel":`, http.StatusBadRequest, codeInvalidJSON},
+			{"no key", "", ping, http.StatusUnauthorized, httpapi.CodeUnauthorized},
+			{"wrong key", "wrong", ping, http.StatusUnauthorized, httpapi.CodeUnauthorized},
+			{"a user's token", a.Token, ping, http.StatusUnauthorized, httpapi.CodeUnauthorized},
+			{"not JSON", testAPIKey, `{"channel":`, http.StatusBadRequest, httpapi.CodeInvalidJSON},
 			{"not a frame", testAPIKey, `{"channel":"ping"}`, http.StatusBadRequest, wire.CodeBadJSON},
 			{"array", testAPIKey, `[]`, http.StatusBadRequest, wire.CodeBadJSON},
 		} {
@@ -627,7 +628,7 @@ func TestAPIServerAndHealth(t *testing.T) {
 				wantAPIError(t, tn.scopedTo(t), "POST", "/api/broadcast", tc.key, tc.body, tc.status, tc.code)
 			})
 		}
-		wantAPIError(t, tn, "GET", "/api/broadcast", testAPIKey, nil, http.StatusMethodNotAllowed, codeMethodNotAllowed)
+		wantAPIError(t, tn, "GET", "/api/broadcast", testAPIKey, nil, http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed)
 	})
 
 	t.Run("server API off", func(t *testing.T) {

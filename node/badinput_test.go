@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/httpapi"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/node/wsconn"
 )
@@ -439,8 +440,8 @@ func TestBadInputHandshakeAfterHTTP(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"bad token", "/ws?token=garbage", "", http.StatusUnauthorized, codeUnauthorized},
-		{"no token", "/websockets", "", http.StatusUnauthorized, codeUnauthorized},
+		{"bad token", "/ws?token=garbage", "", http.StatusUnauthorized, httpapi.CodeUnauthorized},
+		{"no token", "/websockets", "", http.StatusUnauthorized, httpapi.CodeUnauthorized},
 		{"foreign origin", "/ws?token=" + a.Token, "Origin: http://evil.example\r\n", http.StatusForbidden, wire.CodeForbidden},
 		{"good token", "/ws?token=" + a.Token, "", http.StatusSwitchingProtocols, ""},
 		{"subprotocol token", "/ws", "Sec-WebSocket-Protocol: natter, token." + a.Token + "\r\n", http.StatusSwitchingProtocols, ""},

@@ -26,7 +26,7 @@ func TestGuestsAcrossNodes(t *testing.T) {
 	// b's presence view learns of ga's room through the events.
 	lobby := mustChat(t, a, "lobby")
 	checkFor(t, 5*time.Second, func() error {
-		for _, m := range b.presence.guestMembers(lobby) {
+		for _, m := range b.presence.GuestMembers(lobby) {
 			if m.User == ga.welcome.User {
 				return nil
 			}
@@ -62,7 +62,7 @@ func TestGuestsAcrossNodes(t *testing.T) {
 	}
 	for _, tn := range []*testNode{a, b} {
 		checkFor(t, 5*time.Second, func() error {
-			ms := tn.presence.guestMembers(lobby)
+			ms := tn.presence.GuestMembers(lobby)
 			if len(ms) != 1 || ms[0].User != ga.welcome.User {
 				return fmt.Errorf("node %s lists guests %+v", tn.ID(), ms)
 			}

@@ -340,3 +340,15 @@ func checkFor(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
 	testwait.For(t, timeout, 20*time.Millisecond, f)
 }
+
+// apiMessage is a message of GET /api/chats/{id}/messages as a client
+// reads it (docs/api.md).
+type apiMessage struct {
+	Seq      uint64    `json:"seq"`
+	ID       string    `json:"id"`
+	User     string    `json:"user"`
+	Name     string    `json:"name"`
+	Device   string    `json:"device"`
+	Message  string    `json:"message"`
+	PostedAt time.Time `json:"postedAt"`
+}

@@ -129,7 +129,7 @@ func (n *Node) watchStorms(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			e := w.sample(n.metrics.churn(), now)
+			e := w.sample(n.sess.Metrics().Churn(), now)
 			if e.began && n.cfg.StormGCPercent > 0 {
 				tightenGC(n.cfg.StormGCPercent)
 				tightened = true

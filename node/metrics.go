@@ -3,7 +3,6 @@ package node
 import (
 	"runtime"
 	"sync/atomic"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,70 +11,25 @@ import (
 	"github.com/natterchat/natter/node/wsconn"
 )
 
-// metrics are the node's counters. The hot paths bump plain atomics; a
-// Prometheus collector reads them at scrape time, so a delivery costs no
-// label lookup. The two latency histograms are Prometheus histograms
-// (an Observe is a few atomic adds).
+// metrics are the counters of the node's own steps; its parts keep
+// theirs (session, fanout, chat, presence). The hot paths bump plain
+// atomics and a Prometheus collector reads them all at scrape time, so a
+// delivery costs no label lookup.
 type metrics struct {
-	handshakes          atomic.Int64
-	handshakeRejected   atomic.Int64
-	handshakeFailed     atomic.Int64
-	framesIn            atomic.Int64
-	framesOut           atomic.Int64
-	clientErrors        atomic.Int64
-	rateLimited         atomic.Int64
-	messagesAccepted    atomic.Int64
-	messagesFannedOut   atomic.Int64 // messages fanned out (once per message per node)
-	deliveries          atomic.Int64 // frames of messages queued to devices
-	gapsDetected        atomic.Int64
-	gapMessagesRepaired atomic.Int64
-	natsReconnects      atomic.Int64
-	publishErrors       atomic.Int64
-	closes              [wsconn.ReasonIOError + 1]atomic.Int64
-
-	publishAck     prometheus.Histogram // SendMessage publish -> PubAck
-	publishDeliver prometheus.Histogram // postedAt -> queued to local devices
+	handshakeRejected atomic.Int64
+	handshakeFailed   atomic.Int64
+	natsReconnects    atomic.Int64
+	broadcastFrames   atomic.Int64
 }
 
-// latencyBuckets span 100µs to ~13s.
-var latencyBuckets = prometheus.ExponentialBuckets(0.0001, 2, 18)
-
-func newMetrics() *metrics {
-	return &metrics{
-		publishAck: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "natter_publish_ack_seconds", Help: "Time from a send's JetStream publish to its acknowledgement.", Buckets: latencyBuckets,
-		}),
-		publishDeliver: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "natter_publish_deliver_seconds", Help: "Time from a message's postedAt to its frames being queued to this node's devices.", Buckets: latencyBuckets,
-		}),
-	}
-}
-
-func (m *metrics) observePublish(d time.Duration) { m.publishAck.Observe(d.Seconds()) }
-
-// churn is the number of handshakes and closes so far.
-func (m *metrics) churn() uint64 {
-	total := m.handshakes.Load()
-	for i := range m.closes {
-		total += m.closes[i].Load()
-	}
-	return uint64(total)
-}
-
-func (m *metrics) closeReason(r wsconn.CloseReason) {
-	if int(r) < len(m.closes) {
-		m.closes[r].Add(1)
-	}
-}
-
-// register adds the node's collectors, the Go runtime's and the
+// registerMetrics adds the node's collectors, the Go runtime's and the
 // process's to reg.
 func (n *Node) registerMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		n.metrics.publishAck,
-		n.metrics.publishDeliver,
+		n.chat.Metrics().PublishAck,
+		n.hub.Metrics().PublishDeliver,
 		nodeCollector{n},
 	} {
 		if err := reg.Register(c); err != nil {
@@ -107,7 +61,7 @@ var (
 	descOnlineUsers   = prometheus.NewDesc("natter_presence_online_users", "Users online anywhere in the cluster, as this node sees it.", nil, nil)
 )
 
-// nodeCollector exports the node's atomics at scrape time.
+// nodeCollector exports the node's and its parts' atomics at scrape time.
 type nodeCollector struct{ n *Node }
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -119,45 +73,46 @@ func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
-	n, m := c.n, c.n.metrics
+	n, s := c.n, c.n.Stats()
 	counter := func(d *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	gauge := func(d *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 	}
-	gauge(descConnections, float64(n.conns.Len()))
-	counter(descHandshakes, m.handshakes.Load(), "ok")
-	counter(descHandshakes, m.handshakeRejected.Load(), "rejected")
-	counter(descHandshakes, m.handshakeFailed.Load(), "failed")
-	counter(descFramesIn, m.framesIn.Load())
-	counter(descFramesOut, m.framesOut.Load())
-	counter(descClientErrors, m.clientErrors.Load())
-	counter(descRateLimited, m.rateLimited.Load())
-	counter(descAccepted, m.messagesAccepted.Load())
-	counter(descFannedOut, m.messagesFannedOut.Load())
-	counter(descDelivered, m.deliveries.Load())
+	gauge(descConnections, float64(s.Connections))
+	counter(descHandshakes, s.Handshakes, "ok")
+	counter(descHandshakes, s.HandshakesRejected, "rejected")
+	counter(descHandshakes, s.HandshakesFailed, "failed")
+	counter(descFramesIn, s.FramesIn)
+	counter(descFramesOut, s.FramesOut)
+	counter(descClientErrors, s.ClientErrors)
+	counter(descRateLimited, s.RateLimited)
+	counter(descAccepted, s.MessagesAccepted)
+	counter(descFannedOut, s.MessagesFannedOut)
+	counter(descDelivered, s.MessagesDelivered)
 	var queued int
 	n.conns.Range(func(c *wsconn.Conn) bool {
 		queued += c.QueuedBytes()
 		return true
 	})
 	gauge(descQueueBytes, float64(queued))
-	for r := range m.closes {
-		counter(descCloses, m.closes[r].Load(), wsconn.CloseReason(r).String())
+	closes := &n.sess.Metrics().Closes
+	for r := range closes {
+		counter(descCloses, closes[r].Load(), wsconn.CloseReason(r).String())
 	}
-	counter(descSlowConsumers, m.closes[wsconn.ReasonSlowConsumer].Load())
-	counter(descGapsDetected, m.gapsDetected.Load())
-	counter(descGapsRepaired, m.gapMessagesRepaired.Load())
+	counter(descSlowConsumers, closes[wsconn.ReasonSlowConsumer].Load())
+	counter(descGapsDetected, s.GapsDetected)
+	counter(descGapsRepaired, s.GapMessagesRepaired)
 	connected := 0.0
 	if n.nc.Status() == nats.CONNECTED {
 		connected = 1
 	}
 	gauge(descNATSConnected, connected)
-	counter(descNATSReconnect, m.natsReconnects.Load())
-	counter(descPublishErrors, m.publishErrors.Load())
-	gauge(descChatSubs, float64(n.reg.chatCount()))
-	gauge(descOnlineUsers, float64(n.presence.onlineUsers()))
+	counter(descNATSReconnect, s.NATSReconnects)
+	counter(descPublishErrors, s.PublishErrors)
+	gauge(descChatSubs, float64(s.ChatSubscriptions))
+	gauge(descOnlineUsers, float64(s.OnlineUsers))
 }
 
 // Stats is a snapshot of a node's state and counters (GET /api/stats).
@@ -174,6 +129,7 @@ type Stats struct {
 	ClientErrors        int64            `json:"clientErrors"`
 	RateLimited         int64            `json:"rateLimited"`
 	MessagesAccepted    int64            `json:"messagesAccepted"`
+	PublishErrors       int64            `json:"publishErrors"`
 	MessagesFannedOut   int64            `json:"messagesFannedOut"`
 	MessagesDelivered   int64            `json:"messagesDelivered"`
 	GapsDetected        int64            `json:"gapsDetected"`
@@ -183,19 +139,22 @@ type Stats struct {
 	Closes              map[string]int64 `json:"closes"`
 }
 
-// Stats returns a snapshot of the node's counters.
+// Stats returns a snapshot of the node's counters, gathered from its
+// parts.
 func (n *Node) Stats() Stats {
-	m := n.metrics
+	sm, fm, cm := n.sess.Metrics(), n.hub.Metrics(), n.chat.Metrics()
 	s := Stats{
-		Node: n.id, Connections: n.conns.Len(), ChatSubscriptions: n.reg.chatCount(), OnlineUsers: n.presence.onlineUsers(),
-		Handshakes: m.handshakes.Load(), HandshakesRejected: m.handshakeRejected.Load(), HandshakesFailed: m.handshakeFailed.Load(),
-		FramesIn: m.framesIn.Load(), FramesOut: m.framesOut.Load(), ClientErrors: m.clientErrors.Load(), RateLimited: m.rateLimited.Load(),
-		MessagesAccepted: m.messagesAccepted.Load(), MessagesFannedOut: m.messagesFannedOut.Load(), MessagesDelivered: m.deliveries.Load(),
-		GapsDetected: m.gapsDetected.Load(), GapMessagesRepaired: m.gapMessagesRepaired.Load(), NATSReconnects: m.natsReconnects.Load(),
+		Node: n.id, Connections: n.conns.Len(), ChatSubscriptions: n.hub.ChatCount(), OnlineUsers: n.presence.OnlineUsers(),
+		Handshakes: sm.Attached.Load(), HandshakesRejected: n.metrics.handshakeRejected.Load(), HandshakesFailed: n.metrics.handshakeFailed.Load(),
+		FramesIn: sm.FramesIn.Load(), ClientErrors: sm.ClientErrors.Load(), RateLimited: sm.RateLimited.Load(),
+		FramesOut:        sm.FramesOut.Load() + fm.FramesOut.Load() + cm.FramesOut.Load() + n.presence.FramesOut() + n.metrics.broadcastFrames.Load(),
+		MessagesAccepted: cm.MessagesAccepted.Load(), PublishErrors: cm.PublishErrors.Load(),
+		MessagesFannedOut: fm.MessagesFannedOut.Load(), MessagesDelivered: fm.Deliveries.Load(),
+		GapsDetected: fm.GapsDetected.Load(), GapMessagesRepaired: fm.GapMessagesRepaired.Load(), NATSReconnects: n.metrics.natsReconnects.Load(),
 		Goroutines: runtime.NumGoroutine(), Closes: make(map[string]int64),
 	}
-	for r := range m.closes {
-		if v := m.closes[r].Load(); v > 0 {
+	for r := range sm.Closes {
+		if v := sm.Closes[r].Load(); v > 0 {
 			s.Closes[wsconn.CloseReason(r).String()] = v
 		}
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,11 +15,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/httpapi"
+	"github.com/natterchat/natter/node/internal/loglimit"
+	"github.com/natterchat/natter/node/presence"
+	"github.com/natterchat/natter/node/session"
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
 	"github.com/natterchat/natter/subjects"
@@ -34,131 +37,67 @@ type Node struct {
 	cfg      Config
 	id       string
 	log      *slog.Logger
+	limiter  *loglimit.Limiter
 	ns       *server.Server // the embedded NATS server; nil with NATSURL
 	nc       *nats.Conn
-	store    *store.JetStream
+	store    store.Store
 	tokens   *auth.Tokens
+	recent   *fanout.Recent
+	hub      *fanout.Hub
+	presence *presence.View
+	chat     *chat.Service
+	sess     *session.Server
 	conns    *wsconn.Server
-	reg      *registry
-	dispatch *dispatchers
-	presence *presenceView
-	recent   *recentMemberships
+	api      *httpapi.API
 	http     *http.Server
-	metrics  *metrics
-	limiter  *logLimiter
+	metrics  metrics
 
-	handshakes    chan struct{} // semaphore of concurrent handshakes
-	guestCleanups chan struct{} // semaphore of concurrent guest cleanups
-	done          chan struct{} // closed by Shutdown
-	cancel        context.CancelFunc
-	loops         sync.WaitGroup // dispatcher and event loops
-	cleanups      sync.WaitGroup // device close handling
-	runners       sync.WaitGroup // device frame runners
-	draining      atomic.Bool
-	canarySeq     atomic.Uint64 // the last readiness canary sent
-
-	cleanMu    sync.Mutex
-	cleanQueue []*device // guarded by cleanMu: closed devices to clean up
-	cleaners   int       // guarded by cleanMu: running cleanLoops
+	handshakes chan struct{} // semaphore of concurrent handshakes
+	done       chan struct{} // closed by Shutdown
+	cancel     context.CancelFunc
+	loops      sync.WaitGroup // the events loop and the storm watch
+	orphans    sync.WaitGroup // ending the guests of dead nodes
+	draining   atomic.Bool
+	// started is set once the fan-out runs: NATS reconnects recheck its
+	// chats from then on.
+	started atomic.Bool
 
 	mu        sync.Mutex
-	closed    bool           // guarded by mu
-	listeners []net.Listener // guarded by mu
-	eventSubs []*nats.Subscription
+	closed    bool                 // guarded by mu
+	listeners []net.Listener       // guarded by mu
+	subs      []*nats.Subscription // guarded by mu: the node's own subscriptions
 }
 
 // New builds a node: it starts the embedded NATS server (listening on no
-// port) or connects to NATSURL, bootstraps the store and starts the
-// connection layer and fan-out loops. It listens on nothing; call Serve.
+// port) or connects to NATSURL, opens the store and starts the
+// connection layer, fan-out and event loops. It listens on nothing; call
+// Serve.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("node: create data dir: %w", err)
-	}
-	n := &Node{cfg: cfg, log: cfg.Logger, reg: newRegistry(), metrics: newMetrics(), recent: newRecentMemberships(),
-		handshakes: make(chan struct{}, cfg.MaxHandshakes), guestCleanups: make(chan struct{}, 64), done: make(chan struct{})}
-	n.limiter = newLogLimiter(n.log)
-	var err error
-	if n.id, err = loadNodeID(cfg); err != nil {
+	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{})}
+	if err := n.prepare(); err != nil {
 		return nil, err
-	}
-	n.log = n.log.With(slog.String("node", n.id))
-	secret := cfg.Secret
-	if secret == "" {
-		if secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
-			return nil, fmt.Errorf("node: %w", err)
-		}
-	}
-	if n.tokens, err = auth.NewTokens(secret, cfg.TokenTTL); err != nil {
-		return nil, fmt.Errorf("node: %w", err)
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			n.closeNATS()
+			n.abort()
 		}
 	}()
-	if err := n.connectNATS(); err != nil {
-		return nil, err
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"connect NATS", n.connectNATS},
+		{"open store", n.openStore},
+		{"build parts", n.build},
+		{"start", n.start},
 	}
-	if n.store, err = n.openStore(); err != nil {
-		return nil, err
-	}
-	if n.conns, err = wsconn.New(cfg.Conn, connHandler{n}); err != nil {
-		return nil, fmt.Errorf("node: start connection layer: %w", err)
-	}
-	n.presence = newPresenceView(n)
-	if err := n.registerMetrics(cfg.Metrics); err != nil {
-		n.conns.Close()
-		return nil, fmt.Errorf("node: register metrics: %w", err)
-	}
-	loopCtx, loopCancel := context.WithCancel(context.Background())
-	n.cancel = loopCancel
-	n.dispatch = &dispatchers{seed: maphash.MakeSeed()}
-	for range 4 {
-		d := newDispatcher(n)
-		n.dispatch.all = append(n.dispatch.all, d)
-		n.loops.Add(1)
-		go func() { defer n.loops.Done(); d.run(loopCtx) }()
-	}
-	events := make(chan *nats.Msg, eventsBuffer)
-	for _, subj := range []string{subjects.UserEventsWildcard, subjects.Presence, subjects.Heartbeat, subjects.Broadcast} {
-		s, err := n.nc.ChanSubscribe(subj, events)
-		if err != nil {
-			n.conns.Close()
-			loopCancel()
-			return nil, fmt.Errorf("node: subscribe %s: %w", subj, err)
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			return nil, fmt.Errorf("node: %s: %w", s.name, err)
 		}
-		n.eventSubs = append(n.eventSubs, s)
 	}
-	s, err := n.nc.Subscribe(subjects.NodeRequest(n.id, subjects.NodeOpPresence), n.presence.serveDevices)
-	if err != nil {
-		n.conns.Close()
-		loopCancel()
-		return nil, fmt.Errorf("node: subscribe node requests: %w", err)
-	}
-	n.eventSubs = append(n.eventSubs, s)
-	if s, err = n.nc.Subscribe(subjects.ChatEventWildcard, n.routeChatEvent); err != nil {
-		n.conns.Close()
-		loopCancel()
-		return nil, fmt.Errorf("node: subscribe chat events: %w", err)
-	}
-	n.eventSubs = append(n.eventSubs, s)
-	if err := n.subscribeCanaries(); err != nil {
-		n.conns.Close()
-		loopCancel()
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	// The subscriptions above must be in place on the server before the
-	// node takes devices, or their first events could be missed.
-	if err := n.nc.Flush(); err != nil {
-		n.conns.Close()
-		loopCancel()
-		return nil, fmt.Errorf("node: flush subscriptions: %w", err)
-	}
-	n.loops.Add(2)
-	go func() { defer n.loops.Done(); n.runEvents(loopCtx, events) }()
-	go func() { defer n.loops.Done(); n.watchStorms(loopCtx) }()
 	n.http = &http.Server{
 		Handler:           n.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -170,69 +109,47 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// ID returns the node's id.
-func (n *Node) ID() string { return n.id }
-
-// connectNATS starts the embedded server (unless NATSURL is set) and
-// connects to it with unlimited reconnects.
-func (n *Node) connectNATS() error {
-	opts := []nats.Option{
-		nats.Name("natter-" + n.id),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250 * time.Millisecond),
-		nats.ReconnectBufSize(64 << 20),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			n.log.Warn("nats disconnected", slog.Any("err", err))
-		}),
-		nats.ReconnectHandler(func(*nats.Conn) {
-			n.metrics.natsReconnects.Add(1)
-			n.log.Info("nats reconnected; checking every chat for gaps")
-			for _, d := range n.dispatch.all {
-				d.post(d.recheckAll)
-			}
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
-			// A slow consumer here means a dispatcher fell behind and
-			// NATS dropped messages; the gap logic refills them.
-			n.logLimited("nats async error", slog.Any("err", err))
-		}),
+// prepare makes the data dir and reads the node's id and token secret.
+func (n *Node) prepare() error {
+	if err := os.MkdirAll(n.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("node: create data dir: %w", err)
 	}
 	var err error
-	if n.cfg.NATSURL != "" {
-		n.nc, err = nats.Connect(n.cfg.NATSURL, opts...)
-		if err != nil {
-			return fmt.Errorf("node: connect to NATS %s: %w", n.cfg.NATSURL, err)
-		}
-		return nil
-	}
-	so, err := n.embeddedOptions()
-	if err != nil {
+	if n.id, err = loadNodeID(n.cfg); err != nil {
 		return err
 	}
-	if n.ns, err = server.NewServer(so); err != nil {
-		return fmt.Errorf("node: configure embedded NATS: %w", err)
+	n.log = n.log.With(slog.String("node", n.id))
+	n.limiter = loglimit.New(n.log)
+	secret := n.cfg.Secret
+	if secret == "" {
+		if secret, err = auth.LoadOrCreateSecret(n.cfg.DataDir); err != nil {
+			return fmt.Errorf("node: %w", err)
+		}
 	}
-	n.ns.SetLoggerV2(newNATSLogger(n.log), false, false, false)
-	n.ns.Start()
-	if !n.ns.ReadyForConnections(30 * time.Second) {
-		return errors.New("node: embedded NATS did not start within 30s")
-	}
-	n.nc, err = nats.Connect("", append(opts, nats.InProcessServer(n.ns))...)
-	if err != nil {
-		return fmt.Errorf("node: connect to embedded NATS: %w", err)
+	if n.tokens, err = auth.NewTokens(secret, n.cfg.TokenTTL); err != nil {
+		return fmt.Errorf("node: %w", err)
 	}
 	return nil
 }
 
-func (n *Node) closeNATS() {
-	if n.nc != nil {
-		n.nc.Close()
+// abort undoes what a failed New started, in reverse.
+func (n *Node) abort() {
+	if n.cancel != nil {
+		n.cancel()
 	}
-	if n.ns != nil {
-		n.ns.Shutdown()
-		n.ns.WaitForShutdown()
+	n.unsubscribe()
+	if n.hub != nil {
+		n.hub.Close()
 	}
+	if n.conns != nil {
+		n.conns.Close()
+	}
+	n.loops.Wait()
+	n.closeNATS()
 }
+
+// ID returns the node's id.
+func (n *Node) ID() string { return n.id }
 
 // loadNodeID returns the configured id or the one stored in the data dir,
 // generating it on first start so a node keeps its id across restarts.
@@ -258,24 +175,6 @@ func loadNodeID(cfg Config) (string, error) {
 		return "", fmt.Errorf("node: write node id: %w", err)
 	}
 	return id, nil
-}
-
-// newID returns a fresh random id for users, devices and chats.
-func newID() string { return uuid.NewString() }
-
-// idLen is the length of an id from newID.
-const idLen = 36
-
-// putID writes a fresh random id, formatted as newID's, into dst[:idLen],
-// so that several ids can share one allocation.
-func putID(dst []byte) {
-	u := uuid.New()
-	hex.Encode(dst[0:8], u[0:4])
-	hex.Encode(dst[9:13], u[4:6])
-	hex.Encode(dst[14:18], u[6:8])
-	hex.Encode(dst[19:23], u[8:10])
-	hex.Encode(dst[24:idLen], u[10:])
-	dst[8], dst[13], dst[18], dst[23] = '-', '-', '-', '-'
 }
 
 func (n *Node) isClosed() bool {
@@ -316,36 +215,21 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.closeDevices(ctx)
 	err := n.http.Shutdown(ctx)
 	n.conns.Close()
-	if werr := waitCtx(ctx, &n.cleanups); werr != nil && err == nil {
-		err = werr
-	}
-	if werr := waitCtx(ctx, &n.runners); werr != nil && err == nil {
+	if werr := n.sess.Wait(ctx); werr != nil && err == nil {
 		err = werr
 	}
 	// The devices' "down" events went out with their cleanup; the
 	// goodbye tells the others this node's view is empty now.
-	n.presence.beat(true)
-	for _, s := range n.eventSubs {
-		_ = s.Unsubscribe()
-	}
+	n.presence.Beat(true)
+	n.unsubscribe()
+	n.hub.Close()
 	_ = n.nc.Flush()
 	n.cancel()
 	n.loops.Wait()
+	n.orphans.Wait()
 	n.closeNATS()
 	n.log.Info("stopped")
 	return err
-}
-
-// waitCtx waits for wg or ctx, whichever comes first.
-func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("node: shutdown: %w", ctx.Err())
-	}
 }
 
 // drainReason is the close text of a drain: the reconnect hint.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/store/storetest"
 )
 
 // scrape returns the value of one sample line of /metrics ("name" or
@@ -92,23 +93,23 @@ func (tn *testNode) readyz() (int, string) {
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
 
-// TestReadyzCanary: a node whose fan-out loop is stuck is not ready; it
-// is again once the loop moves.
-func TestReadyzCanary(t *testing.T) {
-	tn := startNode(t, nil)
+// TestReadyzFollowsNATS: a node is ready while its NATS connection and
+// JetStream answer (and every fan-out loop passes its canary: fanout's
+// TestCheckLoopsFindsStuckLoop), and not ready, saying why, once NATS is
+// gone.
+func TestReadyzFollowsNATS(t *testing.T) {
+	ns := storetest.RunServer(t)
+	tn := startNode(t, func(c *Config) { c.NATSURL = ns.ClientURL() })
 	if st, body := tn.readyz(); st != http.StatusOK {
 		t.Fatalf("readyz = %d %s", st, body)
 	}
-	release := make(chan struct{})
-	tn.dispatch.all[1].post(func() { <-release }) // wedge one fan-out loop
-	st, body := tn.readyz()
-	if st != http.StatusServiceUnavailable || !strings.Contains(body, "canary") {
-		t.Fatalf("readyz with a stuck fan-out loop = %d %q", st, body)
-	}
-	close(release)
-	if st, body := tn.readyz(); st != http.StatusOK {
-		t.Fatalf("readyz after the loop moved = %d %s", st, body)
-	}
+	ns.Shutdown()
+	checkFor(t, 10*time.Second, func() error {
+		if st, body := tn.readyz(); st != http.StatusServiceUnavailable || !strings.HasPrefix(body, "nats ") {
+			return fmt.Errorf("readyz without NATS = %d %q", st, body)
+		}
+		return nil
+	})
 }
 
 // TestReadyzFalseWhenDraining: readiness turns false at once when a drain

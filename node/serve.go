@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -42,11 +43,11 @@ func (n *Node) Serve(l net.Listener) error {
 				return http.ErrServerClosed
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
 				// Out of file descriptors or a transient error: wait and
 				// retry instead of spinning or dying.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				n.logLimited("accept failed; retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
+				n.limiter.Warn("accept failed; retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
 				time.Sleep(backoff)
 				continue
 			}

@@ -13,6 +13,9 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/httpapi"
+	"github.com/natterchat/natter/node/session"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/subjects"
 )
@@ -30,7 +33,7 @@ type handshake struct {
 	host     string
 	protocol bool // the client offered wsProtocol
 	resume   []wire.Resume
-	who      identity
+	who      chat.Identity
 }
 
 // maxResumeChats bounds the chats one connect may resume.
@@ -158,31 +161,21 @@ func (n *Node) authorize(h *handshake) error {
 
 // identify turns a token into an identity; no token means a guest when
 // guests are allowed.
-func (n *Node) identify(token string) (identity, error) {
+func (n *Node) identify(token string) (chat.Identity, error) {
 	if token == "" {
 		if !n.cfg.AllowGuests {
-			return identity{}, errors.New("a token is required (query token, Authorization: Bearer, or protocol token.<token>)")
+			return chat.Identity{}, errors.New("a token is required (query token, Authorization: Bearer, or protocol token.<token>)")
 		}
-		// One string holds the name, the id and the id of the guest's one
-		// device: a guest costs one allocation for them instead of three,
-		// and 80 B of memory for as long as it is connected, not 96.
-		const prefix = "guest-"
-		var b [len(prefix) + 2*idLen]byte
-		copy(b[:], prefix)
-		putID(b[len(prefix):])
-		putID(b[len(prefix)+idLen:])
-		s := string(b[:])
-		id := s[len(prefix) : len(prefix)+idLen]
-		return identity{id: id, name: s[:len(prefix)+8], guest: true, device: s[len(prefix)+idLen:]}, nil
+		return chat.NewGuest(), nil
 	}
 	c, err := n.tokens.Verify(token)
 	if err != nil {
 		if errors.Is(err, auth.ErrBadToken) {
-			return identity{}, errors.New("invalid or expired token")
+			return chat.Identity{}, errors.New("invalid or expired token")
 		}
-		return identity{}, err
+		return chat.Identity{}, err
 	}
-	return identity{id: c.UserID, name: c.Name}, nil
+	return chat.Identity{ID: c.UserID, Name: c.Name}, nil
 }
 
 // originAllowed accepts the node's own host and the configured origins.
@@ -212,7 +205,7 @@ func (n *Node) upgradeRaw(conn net.Conn, rw readWriter) {
 		conn.Close()
 		return
 	}
-	n.attach(conn, &h)
+	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room})
 }
 
 // serveWebSocketHTTP upgrades a request that reached the HTTP server (a
@@ -221,7 +214,7 @@ func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 	h := handshake{token: r.URL.Query().Get("token"), room: r.URL.Query().Get("room"), origin: r.Header.Get("Origin"), host: r.Host}
 	var err error
 	if h.resume, err = parseResume(r.URL.Query().Get("resume")); err != nil {
-		writeError(w, http.StatusBadRequest, wire.CodeInvalidField, err.Error())
+		httpapi.WriteError(w, http.StatusBadRequest, wire.CodeInvalidField, err.Error())
 		return
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
@@ -235,7 +228,7 @@ func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 			status = rej.StatusCode()
 		}
 		n.metrics.handshakeRejected.Add(1)
-		writeError(w, status, codeFor(status), err.Error())
+		httpapi.WriteError(w, status, httpapi.CodeOf(status), err.Error())
 		return
 	}
 	up := ws.HTTPUpgrader{Protocol: func(p string) bool { return p == wsProtocol }}
@@ -250,16 +243,5 @@ func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	n.attach(conn, &h)
-}
-
-func codeFor(status int) string {
-	switch status {
-	case http.StatusForbidden:
-		return wire.CodeForbidden
-	case http.StatusServiceUnavailable:
-		return wire.CodeUnavailable
-	default:
-		return codeUnauthorized
-	}
+	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room})
 }

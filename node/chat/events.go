@@ -1,0 +1,100 @@
+package chat
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
+	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/subjects"
+)
+
+// eventMember is the chat event kind of membership notices.
+const eventMember = "member"
+
+// userEvent is the payload of user.<id>.evt: a membership change of the
+// user, applied by every node (ApplyUserEvent).
+type userEvent struct {
+	Type string `json:"type"` // wire.TypeJoinedRoom or wire.TypeLeftRoom
+	wire.MemberEvent
+	// Since is the chat's last sequence when a membership began.
+	Since uint64 `json:"since,omitempty"`
+	// Guest marks a guest's membership, which no listing or later device
+	// can trail (see ApplyUserEvent).
+	Guest bool `json:"guest,omitempty"`
+}
+
+// Announce updates this node's cache at once (so a send right after a
+// join is authorized) and tells every node: the user's nodes through its
+// user event (they update their caches and tell the user's devices), the
+// chat's nodes through a chat event (they tell the other members). since
+// is the chat's cursor when a membership began (see Joined).
+func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) {
+	if u := s.cfg.Hub.User(who.ID); u != nil {
+		if join {
+			s.cfg.Hub.Link(u, c.ID, &since)
+		} else {
+			s.cfg.Hub.Unlink(u, c.ID)
+		}
+	}
+	typ := wire.TypeLeftRoom
+	if join {
+		typ = wire.TypeJoinedRoom
+	}
+	me := wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name}
+	b, err := json.Marshal(userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest})
+	if err == nil {
+		err = s.cfg.NC.Publish(subjects.UserEvents(who.ID), b)
+	}
+	if err != nil {
+		s.cfg.Limiter.Warn("publish user event failed", slog.String("user", who.ID), slog.Any("err", err))
+	}
+	// The user's own devices hear of it from the user event.
+	if err := s.cfg.Hub.PublishEvent(c.ID, eventMember, wire.Encode(wire.ChannelChatRoom, typ, me), who.ID); err != nil {
+		s.cfg.Limiter.Warn("publish chat event failed", slog.String("chat", c.ID), slog.Any("err", err))
+	}
+}
+
+// ApplyUserEvent applies a membership change of a user (a user event
+// from any node, this one included): the recent changes, the presence
+// view and, when the user has devices here, its cache and subscriptions;
+// then it tells those devices.
+func (s *Service) ApplyUserEvent(userID string, data []byte) {
+	var ev userEvent
+	if err := json.Unmarshal(data, &ev); err != nil || !subjects.ValidID(ev.Chat) ||
+		(ev.Type != wire.TypeJoinedRoom && ev.Type != wire.TypeLeftRoom) {
+		s.cfg.Limiter.Warn("bad user event", slog.String("user", userID))
+		return
+	}
+	ev.Chat = s.cfg.Hub.SharedChatID(ev.Chat)
+	joined := ev.Type == wire.TypeJoinedRoom
+	if !ev.Guest {
+		// A guest has one device, here or on its own node, whose presence
+		// "up" went out on this connection before any of its joins, and
+		// no stored chats: no listing or presence event can trail its
+		// membership, so replaying it is never needed. Not remembering
+		// guests keeps a connection storm of guests from holding an
+		// event per join for the window.
+		s.cfg.Recent.Add(userID, fanout.Change{MemberEvent: ev.MemberEvent, Joined: joined, Since: ev.Since, At: time.Now()})
+	}
+	s.cfg.Presence.ChatChanged(userID, ev.Chat, joined)
+	u := s.cfg.Hub.User(userID)
+	if u == nil {
+		return
+	}
+	_ = u.Wait() // a failed load closes the device; nothing to tell then
+	if joined {
+		s.cfg.Hub.Link(u, ev.Chat, &ev.Since)
+	} else {
+		s.cfg.Hub.Unlink(u, ev.Chat)
+	}
+	frame := wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, ev.Type, ev.MemberEvent))
+	devs := u.Devices(nil)
+	for _, d := range devs {
+		d.Send(frame)
+	}
+	s.metrics.FramesOut.Add(int64(len(devs)))
+}

@@ -1,0 +1,114 @@
+package fanout
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/natterchat/natter/node/wsconn"
+	"github.com/natterchat/natter/store"
+)
+
+// CatchUp ends a new device's Hold: every chat not in resumed is first
+// marked resuming, so that releasing the hold lets no live message through
+// before the chat's catch-up from pos (the store position read before the
+// device's Welcome), which then runs on the chat's loop. Chats in resumed
+// are replayed by the client's own resume. With posErr (the position
+// could not be read) the hold just ends.
+func (h *Hub) CatchUp(d *Device, chats []string, resumed map[string]bool, pos uint64, posErr error) {
+	if posErr != nil {
+		h.cfg.Limiter.Warn("read stream position", slog.Any("err", posErr))
+		d.Release()
+		return
+	}
+	var todo []string
+	for _, chat := range chats {
+		if !resumed[chat] {
+			d.BeginResume(chat)
+			todo = append(todo, chat)
+		}
+	}
+	d.Release()
+	for _, chat := range todo {
+		h.loop(chat).catchUp(d, chat, pos)
+	}
+}
+
+// catchUp runs on the chat's loop for a device that just connected: it
+// sends the chat's messages stored after from up to what was delivered
+// live meanwhile, then lets live delivery to the device begin, all in the
+// chat's order. A device that cannot be caught up is closed (1013) so
+// that it reconnects and resumes rather than miss a message.
+func (d *dispatcher) catchUp(dev *Device, chatID string, from uint64) {
+	d.post(func() {
+		defer dev.EndResume(chatID)
+		st := d.chats[chatID]
+		if st == nil || st.lastSeq == noCursor {
+			return
+		}
+		for from < st.lastSeq {
+			last, full, err := d.sendStored(dev, st, from, store.MaxPageLimit)
+			if err != nil {
+				d.h.cfg.Limiter.Warn("catch up new device", slog.String("chat", chatID), slog.Any("err", err))
+				dev.conn.Close(wsconn.ReasonTryAgain, "could not catch up; reconnect and resume")
+				return
+			}
+			if !full {
+				return
+			}
+			from = last
+		}
+	})
+}
+
+// FinishResume runs on the chat's loop after a device replayed chatID up
+// to lastSent (it called BeginResume first): it sends at most limit
+// messages that were delivered live meanwhile and, unless more remain,
+// lets live delivery to the device resume; all in the chat's order. done
+// then runs on the loop with the last sequence sent and whether more
+// remain (the client resumes again from there), or the error that ended
+// the replay (live delivery resumes then). done must not block.
+func (h *Hub) FinishResume(dev *Device, chatID string, lastSent uint64, limit int, done func(last uint64, more bool, err error)) {
+	d := h.loop(chatID)
+	d.post(func() {
+		last, more := lastSent, false
+		if st := d.chats[chatID]; st != nil && st.lastSeq != noCursor && st.lastSeq > lastSent {
+			var err error
+			last, _, err = d.sendStored(dev, st, lastSent, limit)
+			if err != nil {
+				dev.EndResume(chatID)
+				done(lastSent, false, err)
+				return
+			}
+			more = last < st.lastSeq
+		}
+		if !more {
+			dev.EndResume(chatID)
+		}
+		done(last, more, nil)
+	})
+}
+
+// sendStored sends dev one page (at most limit) of the chat's stored
+// messages after `after`, stopping at the last one delivered live
+// (st.lastSeq): live delivery sends the rest. It returns the last
+// sequence sent (after if none) and whether the page was full and within
+// st.lastSeq, so that the caller may ask for the next one.
+func (d *dispatcher) sendStored(dev *Device, st *chatState, after uint64, limit int) (last uint64, full bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	page, err := d.h.cfg.Store.Messages(ctx, st.c.id, store.Page{After: after, Limit: limit})
+	cancel()
+	if err != nil {
+		return after, false, err
+	}
+	last = after
+	for i := range page {
+		if page[i].Seq > st.lastSeq {
+			return last, false, nil
+		}
+		dev.Send(wsconn.NewTextFrame(d.h.cfg.Render(st.name, &page[i])))
+		d.h.metrics.FramesOut.Add(1)
+		last = page[i].Seq
+	}
+	return last, len(page) == limit, nil
+}

@@ -1,0 +1,179 @@
+package fanout
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/natterchat/natter/node/wsconn"
+	"github.com/natterchat/natter/store"
+)
+
+// Device is the delivery half of one WebSocket connection of a user: its
+// connection, and what live delivery must skip for it (a hold while it is
+// set up, chats it is replaying, its own echo:false sends). The session
+// embeds it in its per-connection object, so that a connection, its
+// delivery state and its request state are one allocation.
+type Device struct {
+	// Immutable once registered (Init, then Hub.AddDevice).
+	id   string
+	user *User
+	// conn is the device's connection, allocated with it.
+	conn wsconn.Conn
+
+	// skips holds the chats replaying (live delivery skips them) and the
+	// ids of this device's echo:false sends; nil while empty. One map
+	// for both keeps the device, and its connection, small (guarded by
+	// mu).
+	skips map[skipKey]struct{}
+
+	mu sync.Mutex
+	// special counts the hold and the entries of skips, so that the
+	// fan-out skips the lock for the usual device that has none.
+	special atomic.Int32
+	// presenceUp says an "up" presence event went out (guarded by mu).
+	presenceUp bool
+	// hold keeps every live message from a device being set up, until
+	// its chats are caught up (guarded by mu).
+	hold bool
+	// The fields are ordered to leave no padding: the session's device
+	// adds its own after them and must stay in the 320 B size class.
+}
+
+// skipKey is an entry of Device.skips.
+type skipKey struct {
+	echo bool // id is a message id (echo:false), not a resuming chat id
+	id   string
+}
+
+// Init sets the device's id; it must be called once, before the device
+// is attached or registered.
+func (d *Device) Init(id string) { d.id = id }
+
+// ID returns the device id.
+func (d *Device) ID() string { return d.id }
+
+// User returns the device's user; nil before Hub.AddDevice.
+func (d *Device) User() *User { return d.user }
+
+// Conn returns the device's connection.
+func (d *Device) Conn() *wsconn.Conn { return &d.conn }
+
+// Send queues a prepared frame. A full queue closes the connection as a
+// slow consumer (the client resumes after reconnecting), and a closed
+// connection drops it, so nothing here blocks or fails the caller.
+func (d *Device) Send(f *wsconn.Frame) { _ = d.conn.Send(f) }
+
+// SetPresence records whether the device is announced online and, when
+// that changes, calls announce under the device's lock, so that a "down"
+// can never overtake the "up" it follows.
+func (d *Device) SetPresence(up bool, announce func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.presenceUp != up {
+		d.presenceUp = up
+		announce()
+	}
+}
+
+// presence reports whether the device is announced online.
+func (d *Device) presence() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.presenceUp
+}
+
+// Hold stops all live delivery to d until Release.
+func (d *Device) Hold() {
+	d.mu.Lock()
+	if !d.hold {
+		d.hold = true
+		d.special.Add(1)
+	}
+	d.mu.Unlock()
+}
+
+// Release ends a Hold.
+func (d *Device) Release() {
+	d.mu.Lock()
+	if d.hold {
+		d.hold = false
+		d.special.Add(-1)
+	}
+	d.mu.Unlock()
+}
+
+// BeginResume stops live delivery of chatID to d until EndResume.
+func (d *Device) BeginResume(chatID string) {
+	d.mu.Lock()
+	d.addSkipLocked(skipKey{id: chatID})
+	d.mu.Unlock()
+}
+
+// EndResume lets live delivery of chatID to d resume.
+func (d *Device) EndResume(chatID string) {
+	d.mu.Lock()
+	d.dropSkipLocked(skipKey{id: chatID})
+	d.mu.Unlock()
+}
+
+// SuppressEcho keeps message id from this device's live delivery. It must
+// be called before publishing: the RePublish copy can arrive before the
+// publish returns.
+func (d *Device) SuppressEcho(id string) {
+	d.mu.Lock()
+	d.addSkipLocked(skipKey{echo: true, id: id})
+	d.mu.Unlock()
+}
+
+// UnsuppressEcho drops a suppression whose message was never delivered
+// (the publish failed, or it was a duplicate that is not re-delivered).
+func (d *Device) UnsuppressEcho(id string) {
+	d.mu.Lock()
+	d.dropSkipLocked(skipKey{echo: true, id: id})
+	d.mu.Unlock()
+}
+
+// skipDelivery reports whether live delivery of m in chatID must skip
+// this device: it is held, replaying the chat, or it sent m with echo
+// false.
+func (d *Device) skipDelivery(chatID string, m *store.Message) bool {
+	if d.special.Load() == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.hold {
+		return true
+	}
+	if _, ok := d.skips[skipKey{id: chatID}]; ok {
+		return true
+	}
+	return m.DeviceID == d.id && d.dropSkipLocked(skipKey{echo: true, id: m.ID})
+}
+
+// addSkipLocked adds k under d.mu.
+func (d *Device) addSkipLocked(k skipKey) {
+	if d.skips == nil {
+		d.skips = make(map[skipKey]struct{})
+	}
+	if _, ok := d.skips[k]; !ok {
+		d.skips[k] = struct{}{}
+		d.special.Add(1)
+	}
+}
+
+// dropSkipLocked removes k under d.mu and reports whether it was there.
+func (d *Device) dropSkipLocked(k skipKey) bool {
+	if _, ok := d.skips[k]; !ok {
+		return false
+	}
+	delete(d.skips, k)
+	d.special.Add(-1)
+	if len(d.skips) == 0 {
+		d.skips = nil
+	}
+	return true
+}
+
+// setUser ties d to its user when it is registered.
+func (d *Device) setUser(u *User) { d.user = u }

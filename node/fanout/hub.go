@@ -1,0 +1,207 @@
+package fanout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/natterchat/natter/node/internal/loglimit"
+	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/subjects"
+)
+
+// Config configures a Hub. Zero values are the documented defaults,
+// applied by New; NC, Store, Recent and Render are required.
+type Config struct {
+	// NodeID names this node's readiness canary subjects.
+	NodeID string
+	// NC is the node's NATS connection: live chat subscriptions, chat
+	// events and canaries.
+	NC *nats.Conn
+	// Store reads chats, cursors and pages of messages (gap repair,
+	// catch-up, resume).
+	Store store.Store
+	// Recent holds the membership changes of the last RecentWindow; a
+	// user's first device replays them over the listing of its chats.
+	Recent *Recent
+	// Render encodes a stored message of the chat named room as the
+	// client frame every local recipient gets.
+	Render func(room string, m *store.Message) []byte
+
+	// Loops is the number of dispatcher loops chats are spread over.
+	// Default 4.
+	Loops int
+	// Buffer is how many NATS messages a loop's channel holds; past it
+	// NATS drops messages for this node (a slow consumer) and the gap
+	// logic refills them from the store. Default 65536.
+	Buffer int
+	// RecheckDelay is how long after subscribing a chat is checked once
+	// more for messages stored before the subscription was visible
+	// cluster-wide. Default 2s.
+	RecheckDelay time.Duration
+	// Relist, when positive, lists a user's chats once more this long
+	// after its first device connected: with replicas, the first listing
+	// may trail a join made a moment ago on another node. Default 0: no
+	// second listing (one replica).
+	Relist time.Duration
+	// RequestTimeout bounds one store call made for a device. Default 15s.
+	RequestTimeout time.Duration
+
+	// Log receives what an operator must see; Limiter what clients or
+	// the network can trigger. Defaults: slog.Default() and a limiter
+	// on it.
+	Log     *slog.Logger
+	Limiter *loglimit.Limiter
+}
+
+func (c *Config) setDefaults() error {
+	if c.NC == nil || c.Store == nil || c.Recent == nil || c.Render == nil {
+		return errors.New("fanout: NC, Store, Recent and Render are required")
+	}
+	if c.Loops <= 0 {
+		c.Loops = 4
+	}
+	if c.Buffer <= 0 {
+		c.Buffer = 1 << 16
+	}
+	if c.RecheckDelay <= 0 {
+		c.RecheckDelay = 2 * time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Limiter == nil {
+		c.Limiter = loglimit.New(c.Log)
+	}
+	return nil
+}
+
+// Hub is the node's fan-out: the registry of local users, devices and
+// chats, and the dispatcher loops that deliver chats to them. Build it
+// with New, start it with Start, end it with Close.
+type Hub struct {
+	// Static after New.
+	cfg     Config
+	reg     *registry
+	loops   []*dispatcher
+	seed    maphash.Seed
+	metrics *Metrics
+
+	canarySeq atomic.Uint64 // the last readiness canary sent
+	closed    atomic.Bool
+
+	mu     sync.Mutex
+	cancel context.CancelFunc   // guarded by mu; set by Start
+	subs   []*nats.Subscription // guarded by mu: node-wide subscriptions
+	wg     sync.WaitGroup       // the loops
+}
+
+// New builds a hub; it subscribes to nothing and starts no goroutine.
+func New(cfg Config) (*Hub, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	h := &Hub{cfg: cfg, reg: newRegistry(), seed: maphash.MakeSeed(), metrics: newMetrics()}
+	for range cfg.Loops {
+		h.loops = append(h.loops, newDispatcher(h, cfg.Buffer))
+	}
+	return h, nil
+}
+
+// Start runs the dispatcher loops and subscribes to the chat events of
+// the cluster and to this node's readiness canaries. The caller flushes
+// the connection before taking devices, so that no early event is missed.
+func (h *Hub) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.mu.Lock()
+	h.cancel = cancel
+	h.mu.Unlock()
+	for _, d := range h.loops {
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); d.run(ctx) }()
+	}
+	s, err := h.cfg.NC.Subscribe(subjects.ChatEventWildcard, h.routeChatEvent)
+	if err != nil {
+		return fmt.Errorf("fanout: subscribe chat events: %w", err)
+	}
+	h.keep(s)
+	for k, d := range h.loops {
+		s, err := h.cfg.NC.ChanSubscribe(h.canarySubject(k), d.msgs)
+		if err != nil {
+			return fmt.Errorf("fanout: subscribe canary: %w", err)
+		}
+		h.keep(s)
+	}
+	return nil
+}
+
+func (h *Hub) keep(s *nats.Subscription) {
+	h.mu.Lock()
+	h.subs = append(h.subs, s)
+	h.mu.Unlock()
+}
+
+// Close ends the hub's node-wide subscriptions and its loops and waits for
+// them. Chats' live subscriptions end with their last local member.
+func (h *Hub) Close() {
+	h.closed.Store(true)
+	h.mu.Lock()
+	subs, cancel := h.subs, h.cancel
+	h.subs = nil
+	h.mu.Unlock()
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+	if cancel != nil {
+		cancel()
+	}
+	h.wg.Wait()
+}
+
+// Metrics returns the hub's counters.
+func (h *Hub) Metrics() *Metrics { return h.metrics }
+
+// loop returns the dispatcher loop of chatID.
+func (h *Hub) loop(chatID string) *dispatcher {
+	return h.loops[maphash.String(h.seed, chatID)%uint64(len(h.loops))]
+}
+
+// AddDevice registers d for its user, creating the local user if d is its
+// first device here (first reports that: the caller then calls Ready with
+// first set, which loads the user's chats). It fails with ok=false when
+// the user already has max devices here.
+func (h *Hub) AddDevice(d *Device, userID, name string, guest bool, max int) (u *User, first, ok bool) {
+	return h.reg.addDevice(userID, name, guest, d, max)
+}
+
+// RemoveDevice unregisters d; last reports that it was its user's last
+// device here, and the user is then gone from the registry.
+func (h *Hub) RemoveDevice(d *Device) (last bool) { return h.reg.removeDevice(d) }
+
+// User returns the local user with this id, or nil.
+func (h *Hub) User(userID string) *User { return h.reg.user(userID) }
+
+// ChatUsers appends the local member users of chatID to buf.
+func (h *Hub) ChatUsers(chatID string, buf []*User) []*User { return h.reg.chatUsers(chatID, buf) }
+
+// RangeDevices calls f for every local device announced online, with its
+// user's chats, outside the registry's locks.
+func (h *Hub) RangeDevices(f func(d *Device, chats []string)) { h.reg.rangeDevices(f) }
+
+// SharedChatID returns the registry's copy of chatID if the chat has local
+// members (chatID itself otherwise), so that structures that keep a chat
+// id for long share one string.
+func (h *Hub) SharedChatID(chatID string) string { return h.reg.sharedChatID(chatID) }
+
+// ChatCount is the number of chats this node is subscribed to.
+func (h *Hub) ChatCount() int { return h.reg.chatCount() }

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/store"
+)
+
+// Password length bounds (bcrypt reads at most 72 bytes; longer
+// passphrases still work, their tail just adds nothing).
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 256
+	maxUserNameLen = 64
+)
+
+type credentials struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// dummyHash is compared against when a login names an unknown user, so
+// that the answer takes as long as for a wrong password.
+var dummyHash, _ = auth.HashPassword("natter-dummy-password")
+
+func (c credentials) validate() (code, msg string) {
+	switch {
+	case strings.TrimSpace(c.Name) == "":
+		return wire.CodeMissingField, "name is required"
+	case c.Password == "":
+		return wire.CodeMissingField, "password is required"
+	}
+	if err := chat.ValidName("name", c.Name, maxUserNameLen); err != nil {
+		ce := chat.ClientError(err)
+		return ce.Code, ce.Message
+	}
+	if l := utf8.RuneCountInString(c.Password); l < minPasswordLen || l > maxPasswordLen {
+		return wire.CodeInvalidField, "password must be 8 to 256 characters"
+	}
+	return "", ""
+}
+
+// createUser registers an account and returns a token.
+func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
+	var in credentials
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if code, msg := in.validate(); code != "" {
+		WriteError(w, http.StatusBadRequest, code, msg)
+		return
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
+	u := store.User{ID: chat.NewID(), Name: in.Name, PasswordHash: hash, CreatedAt: time.Now().UTC()}
+	if err := a.cfg.Store.CreateUser(r.Context(), u); err != nil {
+		if errors.Is(err, store.ErrNameTaken) {
+			WriteError(w, http.StatusConflict, CodeNameTaken, "user name "+quote(in.Name)+" is already taken")
+			return
+		}
+		a.writeOpError(w, r, err)
+		return
+	}
+	tok, err := a.cfg.Tokens.Issue(u.ID, u.Name)
+	if err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"user": u.ID, "name": u.Name, "token": tok})
+}
+
+// createSession logs in and returns a token and the WebSocket URL.
+func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
+	var in credentials
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Name == "" || in.Password == "" {
+		WriteError(w, http.StatusBadRequest, wire.CodeMissingField, "name and password are required")
+		return
+	}
+	u, err := a.cfg.Store.UserByName(r.Context(), in.Name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrInvalid) {
+		a.writeOpError(w, r, err)
+		return
+	}
+	hash := u.PasswordHash
+	if err != nil {
+		hash = dummyHash
+	}
+	if perr := auth.CheckPassword(hash, in.Password); perr != nil || err != nil {
+		WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "wrong name or password")
+		return
+	}
+	tok, err := a.cfg.Tokens.Issue(u.ID, u.Name)
+	if err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"user": u.ID, "name": u.Name, "token": tok, "wsUrl": wsURL(r) + "?token=" + tok})
+}
+
+// wsURL is the WebSocket URL of this node as the client reached it.
+func wsURL(r *http.Request) string {
+	scheme := "ws"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "wss"
+	}
+	return scheme + "://" + r.Host + "/ws"
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, who chat.Identity) {
+	u, err := a.cfg.Store.User(r.Context(), who.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "the token's user no longer exists")
+		return
+	}
+	if err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": u.ID, "name": u.Name, "roles": roles, "createdAt": u.CreatedAt})
+}

@@ -1,0 +1,18 @@
+package presence
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestUserSize guards the view's per-user object: there is one per online
+// user of the whole cluster on every node, so crossing its Go size class
+// (128 B) costs every node that much per online user.
+func TestUserSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are for 64-bit platforms")
+	}
+	if size := unsafe.Sizeof(user{}); size > 128 {
+		t.Errorf("presence user is %d B, over its 128 B size class", size)
+	}
+}

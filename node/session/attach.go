@@ -1,0 +1,126 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
+)
+
+// Start is what a handshake asked for besides the identity: chats to
+// resume (the resume query parameter) and a room to join (the seed's room
+// in the URL).
+type Start struct {
+	Resume []wire.Resume
+	Room   string
+}
+
+// Attach takes an upgraded connection into the connection layer and sets
+// its device up: Welcome first, then the user's chats (loaded once per
+// user per node), catch-up, presence, the handshake's resumes and room,
+// and only then the client's own frames. It runs on the handshake's
+// goroutine.
+func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
+	_ = conn.SetDeadline(time.Time{})
+	d, resumed := newDevice(who, st.Resume)
+	if err := s.conns.AttachConn(d.Conn(), conn, d); err != nil {
+		conn.Close()
+		return
+	}
+	s.metrics.Attached.Add(1)
+	// Every message stored after the Welcome reaches the device: its
+	// chats are caught up from the store's position before the Welcome
+	// (their subscriptions may only begin during the setup below), and
+	// until then the hold keeps live messages from overtaking them.
+	pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	pos, posErr := s.cfg.Store.Position(pctx)
+	pcancel()
+	welcomeAt := time.Now()
+	d.sendFrame(&s.metrics, wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID})
+	d.Hold()
+	u, registeredAt, ok := s.register(d, who)
+	if !ok {
+		return
+	}
+	s.tellMissed(d, u, welcomeAt, registeredAt)
+	chats := u.ChatIDs()
+	s.cfg.Hub.CatchUp(&d.Device, chats, resumed, pos, posErr)
+	d.ifOpen(func() {
+		d.SetPresence(true, func() { s.cfg.Presence.Announce(&d.Device, true, chats) })
+	})
+	for _, r := range st.Resume {
+		d.enqueue(s, wire.Encode(wire.ChannelChatRoom, wire.TypeResume, r))
+	}
+	if st.Room != "" {
+		d.enqueue(s, wire.Encode(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room}))
+	}
+	d.setLive(s)
+}
+
+// newDevice makes a device for who. Chats resumed at connect get no live
+// delivery until their replay is done, so the device sees each as one
+// ordered sequence; resumed names them.
+func newDevice(who chat.Identity, resume []wire.Resume) (*device, map[string]bool) {
+	d := &device{}
+	id := who.Device
+	if id == "" {
+		id = chat.NewID()
+	}
+	d.Init(id)
+	resumed := make(map[string]bool, len(resume))
+	for _, r := range resume {
+		d.BeginResume(r.Chat)
+		resumed[r.Chat] = true
+	}
+	return d, resumed
+}
+
+// register puts the device into the registry and waits for its user's
+// chats; registeredAt is when the registry had it (membership changes
+// from then on reach it through the user's events). It reports false when
+// the device must go no further: over the device limit, closed meanwhile
+// (then cleaned up here), or its chats could not be loaded.
+func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, registeredAt time.Time, ok bool) {
+	u, first, ok := s.cfg.Hub.AddDevice(&d.Device, who.ID, who.Name, who.Guest, s.cfg.MaxDevicesPerUser)
+	registeredAt = time.Now()
+	if !ok {
+		d.Conn().Close(wsconn.ReasonPolicy, fmt.Sprintf("more than %d devices of this user on this node", s.cfg.MaxDevicesPerUser))
+		return nil, registeredAt, false
+	}
+	closedEarly := d.markRegistered()
+	loadErr := s.cfg.Hub.Ready(u, first)
+	if closedEarly {
+		// OnClose ran before registration and left the cleanup to us.
+		s.cleanups.Add(1)
+		defer s.cleanups.Done()
+		s.deviceGone(d)
+		return nil, registeredAt, false
+	}
+	if loadErr != nil {
+		s.cfg.Log.Warn("load user chats", slog.String("user", u.ID()), slog.Any("err", loadErr))
+		d.Conn().Close(wsconn.ReasonTryAgain, "storage unavailable; try again")
+		return nil, registeredAt, false
+	}
+	return u, registeredAt, true
+}
+
+// tellMissed sends the device the membership changes of its user that
+// came between its Welcome and its registration: they found no device
+// here to tell.
+func (s *Server) tellMissed(d *device, u *fanout.User, welcomeAt, registeredAt time.Time) {
+	for _, c := range s.cfg.Recent.Of(u.ID()) {
+		if !c.At.Before(welcomeAt) && c.At.Before(registeredAt) {
+			typ := wire.TypeLeftRoom
+			if c.Joined {
+				typ = wire.TypeJoinedRoom
+			}
+			d.sendFrame(&s.metrics, wire.ChannelChatRoom, typ, c.MemberEvent)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package session
+
+import (
+	"sync"
+	"time"
+
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
+)
+
+// maxQueuedFrames bounds the client frames waiting for a device's runner;
+// a client that outruns it (past its rate limit, too) is flooding.
+const maxQueuedFrames = 256
+
+// device is one WebSocket connection of a user: its delivery state (the
+// embedded fanout.Device, with the connection itself) and its request
+// state. It owns no goroutine while idle: client frames are queued by the
+// connection layer's worker and run, in order, by a runner goroutine that
+// exists only while frames wait. One object per connection: its size is
+// guarded by TestConnectionStateSizes.
+type device struct {
+	fanout.Device
+
+	mu    sync.Mutex
+	queue [][]byte // guarded by mu: frames awaiting the runner
+
+	// Owned by the connection layer's OnMessage calls (never concurrent).
+	lastFill int64   // monotonic nanoseconds (see monoNow); 0 before the first frame
+	tokens   float32 // at most the burst: float32 is plenty
+
+	running bool // guarded by mu: a runner goroutine exists
+	live    bool // guarded by mu: setup done, frames may run
+	// registered and closed order Attach against OnClose: whichever sees
+	// both set runs the device's cleanup.
+	registered bool // guarded by mu
+	closed     bool // guarded by mu
+}
+
+// who is the device's user as the chat operations take it.
+func (d *device) who() chat.Identity {
+	u := d.User()
+	return chat.Identity{ID: u.ID(), Name: u.Name(), Guest: u.Guest()}
+}
+
+// sendFrame encodes and queues one frame.
+func (d *device) sendFrame(m *Metrics, channel, typ string, contents any) {
+	d.Send(wsconn.NewTextFrame(wire.Encode(channel, typ, contents)))
+	m.FramesOut.Add(1)
+}
+
+// sendError answers a rejected client frame.
+func (d *device) sendError(m *Metrics, channel, ref, typ string, e *wire.Error) {
+	out := *e
+	out.Ref, out.Type = ref, typ
+	if channel == "" {
+		channel = wire.ChannelSession
+	}
+	d.sendFrame(m, channel, wire.TypeError, &out)
+	m.ClientErrors.Add(1)
+}
+
+// monoEpoch anchors monoNow.
+var monoEpoch = time.Now()
+
+// monoNow is a monotonic clock in nanoseconds, never 0: an int64 where a
+// time.Time would cost every device 16 more bytes.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
+
+// allow applies the device's token bucket at now (monoNow); it runs on
+// OnMessage calls.
+func (d *device) allow(now int64, rate float64, burst int) bool {
+	if d.lastFill == 0 {
+		d.tokens = float32(burst)
+	} else {
+		d.tokens = float32(min(float64(d.tokens)+time.Duration(now-d.lastFill).Seconds()*rate, float64(burst)))
+	}
+	d.lastFill = now
+	if d.tokens < 1 {
+		return false
+	}
+	d.tokens--
+	return true
+}
+
+// enqueue hands a client frame to the runner, starting it if needed.
+// It reports false when the device is flooding.
+func (d *device) enqueue(s *Server, frame []byte) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.queue) >= maxQueuedFrames {
+		return false
+	}
+	d.queue = append(d.queue, frame)
+	d.startRunnerLocked(s)
+	return true
+}
+
+// setLive marks setup done and runs frames that arrived during it.
+func (d *device) setLive(s *Server) {
+	d.mu.Lock()
+	d.live = true
+	d.startRunnerLocked(s)
+	d.mu.Unlock()
+}
+
+func (d *device) startRunnerLocked(s *Server) {
+	if d.live && !d.running && len(d.queue) > 0 {
+		d.running = true
+		s.runners.Add(1)
+		go d.run(s)
+	}
+}
+
+// run handles queued frames in order and exits when none are left.
+func (d *device) run(s *Server) {
+	defer s.runners.Done()
+	for {
+		d.mu.Lock()
+		if len(d.queue) == 0 {
+			d.running = false
+			d.queue = nil // an idle device keeps no buffer
+			d.mu.Unlock()
+			return
+		}
+		frame := d.queue[0]
+		d.queue[0] = nil
+		d.queue = d.queue[1:]
+		d.mu.Unlock()
+		s.handleFrame(d, frame)
+	}
+}
+
+// markRegistered records that the device is in the registry and reports
+// whether it closed before that (its OnClose then left the cleanup to
+// the caller).
+func (d *device) markRegistered() (closedEarly bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.registered = !d.closed
+	return d.closed
+}
+
+// markClosed records the connection's end and reports whether the device
+// was registered (its cleanup is then the caller's).
+func (d *device) markClosed() (registered bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	return d.registered
+}
+
+// ifOpen runs f under the device's lock unless the connection has
+// closed, so that f's effect is ordered before the cleanup's.
+func (d *device) ifOpen(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
+		f()
+	}
+}

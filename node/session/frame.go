@@ -1,0 +1,85 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/wire"
+)
+
+// request is one client frame being run.
+type request struct {
+	ctx context.Context
+	d   *device
+	env wire.Envelope
+	// ref is echoed in an Error: the frame's ref, or a send's clientMsgId
+	// when the frame has none.
+	ref string
+}
+
+// handleFrame runs one client frame on the device's runner and answers
+// every rejection with an Error frame; the connection stays open.
+func (s *Server) handleFrame(d *device, b []byte) {
+	s.metrics.FramesIn.Add(1)
+	env, err := wire.DecodeEnvelope(b)
+	if err != nil {
+		d.sendError(&s.metrics, wire.ChannelSession, env.Ref, env.Message.Type, chat.ClientError(err))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	r := &request{ctx: ctx, d: d, env: env, ref: env.Ref}
+	switch env.Channel {
+	case wire.ChannelChatRoom:
+		err = s.processChatRoom(r)
+	case wire.ChannelChat:
+		err = s.processChat(r)
+	case wire.ChannelPing, wire.ChannelSession, wire.ChannelPresence:
+		err = wire.Errorf(wire.CodeUnknownType, "clients cannot send %q on channel %q", env.Message.Type, env.Channel)
+	default:
+		d.sendError(&s.metrics, wire.ChannelSession, r.ref, env.Message.Type, wire.Errorf(wire.CodeUnknownChannel, "unknown channel %q", env.Channel))
+		return
+	}
+	if err != nil {
+		ce := chat.ClientError(err)
+		if chat.Logged(ce) {
+			s.cfg.Limiter.Warn("request failed", slog.String("user", d.User().ID()), slog.String("device", d.ID()),
+				slog.String("type", env.Message.Type), slog.Any("err", err))
+		}
+		d.sendError(&s.metrics, env.Channel, r.ref, env.Message.Type, ce)
+	}
+}
+
+// processChatRoom dispatches a chat-room frame to its type's handler.
+func (s *Server) processChatRoom(r *request) error {
+	switch r.env.Message.Type {
+	case wire.TypeJoinRoom:
+		return s.processJoin(r)
+	case wire.TypeLeaveRoom:
+		return s.processLeave(r)
+	case wire.TypeSendMessage:
+		return s.processSend(r)
+	case wire.TypeHistory:
+		return s.processHistory(r)
+	case wire.TypeResume:
+		return s.processResume(r)
+	case wire.TypeGetMembers:
+		return s.processGetMembers(r)
+	default:
+		return wire.Errorf(wire.CodeUnknownType, "unknown chat-room type %q", r.env.Message.Type)
+	}
+}
+
+// processChat dispatches a frame of the seed's global chat channel.
+func (s *Server) processChat(r *request) error {
+	if r.env.Message.Type != wire.TypeSubmitMessage {
+		return wire.Errorf(wire.CodeUnknownType, "unknown chat type %q", r.env.Message.Type)
+	}
+	return s.processSubmit(r)
+}
+
+// decode reads the frame's contents into v.
+func (r *request) decode(v any) error {
+	return wire.DecodeContents(r.env.Message.Contents, v)
+}

@@ -1,0 +1,88 @@
+package session
+
+import (
+	"slices"
+
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/store"
+)
+
+// processJoin handles JoinRoom: it joins and answers MemberList then
+// JoinedRoom. A new membership is announced only after the MemberList
+// went out, so the joiner sees them in that order; JoinedRoom then
+// reaches every member's devices (this one included) through the
+// membership events. A join of a chat the user is already in answers
+// JoinedRoom to this device only, so the seed's exchange works with
+// durable memberships.
+func (s *Server) processJoin(r *request) error {
+	var in wire.ChatRef
+	if err := r.decode(&in); err != nil {
+		return err
+	}
+	who := r.d.who()
+	c, j, err := s.cfg.Chat.Join(r.ctx, who, in)
+	if err != nil {
+		return err
+	}
+	l, listErr := s.cfg.Chat.MemberList(r.ctx, c)
+	if listErr == nil {
+		if who.Guest && !slices.Contains(l.Users, who.ID) {
+			// A guest's membership reaches the presence view through its
+			// own events a moment later; the joiner is a member now.
+			l.Users = append(l.Users, who.ID)
+			l.Online = append(l.Online, who.ID)
+			l.Members = append(l.Members, wire.MemberInfo{User: who.ID, Name: who.Name, Role: store.RoleMember, Online: true})
+		}
+		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
+	}
+	if j.Added {
+		s.cfg.Chat.Announce(c, who, true, j.Since)
+	} else if listErr == nil {
+		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
+	}
+	return listErr
+}
+
+// processLeave handles LeaveRoom: the membership ends and the remaining
+// members and the user's devices hear LeftRoom.
+func (s *Server) processLeave(r *request) error {
+	c, err := s.chatOf(r, false)
+	if err != nil {
+		return err
+	}
+	_, err = s.cfg.Chat.RemoveMember(r.ctx, c, r.d.who())
+	return err
+}
+
+// processGetMembers handles GetMembers with a MemberList; members of the
+// chat and anyone for a public room may ask.
+func (s *Server) processGetMembers(r *request) error {
+	c, err := s.chatOf(r, true)
+	if err != nil {
+		return err
+	}
+	l, err := s.cfg.Chat.MemberList(r.ctx, c)
+	if err != nil {
+		return err
+	}
+	r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
+	return nil
+}
+
+// chatOf reads a frame whose contents name a chat and returns the chat,
+// requiring the device's user to be a member unless publicOK and the
+// chat is public.
+func (s *Server) chatOf(r *request, publicOK bool) (store.Chat, error) {
+	var in wire.ChatRef
+	if err := r.decode(&in); err != nil {
+		return store.Chat{}, err
+	}
+	c, err := s.cfg.Chat.Resolve(r.ctx, in)
+	if err != nil {
+		return c, err
+	}
+	if publicOK && c.Kind == store.Public {
+		return c, nil
+	}
+	return c, s.cfg.Chat.RequireMember(r.ctx, r.d.User().ID(), c.ID)
+}

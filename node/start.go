@@ -1,0 +1,137 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/httpapi"
+	"github.com/natterchat/natter/node/presence"
+	"github.com/natterchat/natter/node/session"
+	"github.com/natterchat/natter/subjects"
+)
+
+// relistDelay is how long after a user's first device connected its chats
+// are listed once more in a replicated store (see fanout.Config.Relist).
+const relistDelay = 2 * time.Second
+
+// build makes the node's parts, bottom up: fan-out, presence, the chat
+// operations, the WebSocket protocol with its connection layer, the HTTP
+// API; then registers their metrics.
+func (n *Node) build() error {
+	cfg := n.cfg
+	n.recent = fanout.NewRecent()
+	var relist time.Duration
+	if cfg.Store.Replicas > 1 {
+		relist = relistDelay
+	}
+	var err error
+	if n.hub, err = fanout.New(fanout.Config{
+		NodeID: n.id, NC: n.nc, Store: n.store, Recent: n.recent, Render: chat.Render,
+		Relist: relist, RequestTimeout: cfg.RequestTimeout, Log: n.log, Limiter: n.limiter,
+	}); err != nil {
+		return err
+	}
+	if n.presence, err = presence.New(presence.Config{
+		NodeID: n.id, NC: n.nc, Hub: n.hub, Recent: n.recent, NodeDeadAfter: cfg.NodeDeadAfter,
+		OnOrphans: n.endOrphans, Log: n.log, Limiter: n.limiter,
+	}); err != nil {
+		return err
+	}
+	if n.chat, err = chat.New(chat.Config{
+		Store: n.store, NC: n.nc, Hub: n.hub, Presence: n.presence, Recent: n.recent,
+		MaxMessageLen: cfg.MaxMessageLen, MaxRoomsPerUser: cfg.MaxRoomsPerUser, RequestTimeout: cfg.RequestTimeout,
+		Log: n.log, Limiter: n.limiter,
+	}); err != nil {
+		return err
+	}
+	if n.sess, err = session.New(session.Config{
+		NodeID: n.id, Chat: n.chat, Hub: n.hub, Presence: n.presence, Recent: n.recent, Store: n.store,
+		Broadcast: n.broadcast, Conn: cfg.Conn, MaxDevicesPerUser: cfg.MaxDevicesPerUser,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, ResumeLimit: cfg.ResumeLimit,
+		RequestTimeout: cfg.RequestTimeout, Log: n.log, Limiter: n.limiter,
+	}); err != nil {
+		return err
+	}
+	n.conns = n.sess.Conns()
+	if n.api, err = httpapi.New(httpapi.Config{
+		Chat: n.chat, Store: n.store, Presence: n.presence, Tokens: n.tokens, Broadcast: n.broadcast,
+		Stats: func() any { return n.Stats() }, APIKey: cfg.APIKey, RequestTimeout: cfg.RequestTimeout,
+		Log: n.log, Limiter: n.limiter,
+	}); err != nil {
+		return err
+	}
+	if err := n.registerMetrics(cfg.Metrics); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	return nil
+}
+
+// eventsBuffer is the capacity of the events loop's channel.
+const eventsBuffer = 1 << 16
+
+// start subscribes the node to the cluster and starts its loops. The
+// subscriptions are in place on the server before the node takes
+// devices, or their first events could be missed.
+func (n *Node) start() error {
+	if err := n.hub.Start(); err != nil {
+		return err
+	}
+	n.started.Store(true)
+	events := make(chan *nats.Msg, eventsBuffer)
+	for _, subj := range []string{subjects.UserEventsWildcard, subjects.Presence, subjects.Heartbeat, subjects.Broadcast} {
+		s, err := n.nc.ChanSubscribe(subj, events)
+		if err != nil {
+			return fmt.Errorf("subscribe %s: %w", subj, err)
+		}
+		n.keep(s)
+	}
+	s, err := n.presence.Serve()
+	if err != nil {
+		return err
+	}
+	n.keep(s)
+	if err := n.nc.Flush(); err != nil {
+		return fmt.Errorf("flush subscriptions: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.loops.Add(2)
+	go func() { defer n.loops.Done(); n.runEvents(ctx, events) }()
+	go func() { defer n.loops.Done(); n.watchStorms(ctx) }()
+	return nil
+}
+
+// keep records one of the node's own subscriptions, to end at Shutdown.
+func (n *Node) keep(s *nats.Subscription) {
+	n.mu.Lock()
+	n.subs = append(n.subs, s)
+	n.mu.Unlock()
+}
+
+// unsubscribe ends the node's own subscriptions.
+func (n *Node) unsubscribe() {
+	n.mu.Lock()
+	subs := n.subs
+	n.subs = nil
+	n.mu.Unlock()
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+}
+
+// endOrphans ends the memberships of a dead node's guests, which this
+// node was chosen to end, in the background (presence.Config.OnOrphans).
+func (n *Node) endOrphans(guests []presence.Guest) {
+	n.orphans.Add(1)
+	go func() {
+		defer n.orphans.Done()
+		for _, g := range guests {
+			n.chat.EndGuest(chat.Identity{ID: g.ID, Name: g.Name, Guest: true}, g.Chats)
+		}
+	}()
+}
