@@ -3,16 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -79,15 +75,7 @@ func readLines(ctx context.Context, r io.Reader) <-chan string {
 const (
 	quitWait         = 10 * time.Second // how long /quit waits for unconfirmed sends
 	defaultSendLimit = 30 * time.Second
-	defaultHistory   = 20 // /history without N
 )
-
-// pendingSend is a message not yet acknowledged; it is sent again with
-// the same clientMsgId after a reconnect (the node stores it once).
-type pendingSend struct {
-	id, text string
-	sent     bool // on the current connection
-}
 
 // chatSession is one natter chat run. Everything but the frame pumps and
 // the stdin reader runs on run's goroutine.
@@ -244,100 +232,6 @@ func (c *chatSession) quit() {
 	}
 	c.quitting = true
 	c.quitTimer = time.After(quitWait)
-}
-
-// sendFrame writes a frame with a ref (echoed by an Error about it).
-func (c *chatSession) sendFrame(channel, typ string, contents any, ref string) {
-	if c.conn == nil {
-		return
-	}
-	// A failed write ends the connection; the pump reports it.
-	_ = c.conn.SendRef(channel, typ, contents, ref)
-}
-
-func (c *chatSession) nextRef(kind string) string {
-	c.refN++
-	return kind + strconv.Itoa(c.refN)
-}
-
-// sendText queues a message and sends it when the room is joined.
-func (c *chatSession) sendText(text string) {
-	c.pending = append(c.pending, pendingSend{id: newClientMsgID(), text: text})
-	c.flushPending()
-}
-
-// flushPending sends every pending message not yet sent on this
-// connection.
-func (c *chatSession) flushPending() {
-	if !c.joined {
-		return
-	}
-	for i := range c.pending {
-		p := &c.pending[i]
-		if p.sent {
-			continue
-		}
-		p.sent = true
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeSendMessage,
-			wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: p.text, ClientMsgID: p.id}, p.id)
-	}
-}
-
-func newClientMsgID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "cli-" + hex.EncodeToString(b)
-}
-
-// handleLine handles one line typed in interactive mode.
-func (c *chatSession) handleLine(line string) {
-	text := strings.TrimRight(line, "\r")
-	if strings.TrimSpace(text) == "" {
-		return
-	}
-	if strings.HasPrefix(text, "//") {
-		c.sendText(text[1:])
-		return
-	}
-	if !strings.HasPrefix(text, "/") {
-		c.sendText(text)
-		return
-	}
-	cmd, arg, _ := strings.Cut(strings.TrimSpace(text), " ")
-	arg = strings.TrimSpace(arg)
-	switch cmd {
-	case "/quit", "/exit":
-		c.quit()
-	case "/members":
-		if !c.joined {
-			c.problem("not connected; try again in a moment")
-			return
-		}
-		ref := c.nextRef("members-")
-		c.waiting = append(c.waiting, ref)
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeGetMembers, wire.ChatRef{Chat: c.chatID}, ref)
-	case "/history":
-		n := defaultHistory
-		if arg != "" {
-			v, err := strconv.Atoi(arg)
-			if err != nil || v < 1 || v > 1000 {
-				c.problem("/history N takes a number from 1 to 1000")
-				return
-			}
-			n = v
-		}
-		if !c.joined {
-			c.problem("not connected; try again in a moment")
-			return
-		}
-		ref := c.nextRef("history-")
-		c.waiting = append(c.waiting, ref)
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeHistory, wire.History{ChatRef: wire.ChatRef{Chat: c.chatID}, Limit: n}, ref)
-	case "/help":
-		fmt.Fprintln(c.out, "commands: /members, /history [N], /quit; a line starting with // sends the text after one slash")
-	default:
-		c.problem("unknown command %s (/help lists them)", cmd)
-	}
 }
 
 // handleFrame handles one frame of the current connection; an error ends
@@ -540,17 +434,6 @@ func (c *chatSession) markSeen(seq uint64) {
 			}
 		}
 	}
-}
-
-// answered removes the oldest waiting request of a kind; false if none.
-func (c *chatSession) answered(kind string) bool {
-	for i, ref := range c.waiting {
-		if strings.HasPrefix(ref, kind) {
-			c.waiting = append(c.waiting[:i], c.waiting[i+1:]...)
-			return true
-		}
-	}
-	return false
 }
 
 // handleError handles an Error frame.
