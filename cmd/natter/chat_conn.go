@@ -70,7 +70,7 @@ func (c *chatSession) connect(ctx context.Context) error {
 	c.cancel = pcancel
 	go pump(pctx, c.connN, conn, c.events)
 
-	if c.o.json && c.o.interactive() {
+	if c.echoFrames() {
 		fmt.Fprintf(c.out, "%s\n", wire.Encode(wire.ChannelSession, wire.TypeWelcome, conn.Welcome))
 	}
 	for i := range c.pending {

@@ -21,9 +21,13 @@ func (c *chatSession) printMessage(m wire.NewMessage, raw []byte) {
 	fmt.Fprintf(c.out, "%s %s: %s\n", clock(m.PostedAt), m.Name, m.Message)
 }
 
+// echoFrames is --json in interactive mode: every frame is printed as
+// the node sent it, so the frame handlers print nothing of their own.
+func (c *chatSession) echoFrames() bool { return c.o.json && c.o.interactive() }
+
 // notice prints a line about the session: joins, presence, reconnects.
 func (c *chatSession) notice(format string, args ...any) {
-	if c.o.json && c.o.interactive() {
+	if c.echoFrames() {
 		return // the frames say it
 	}
 	fmt.Fprintf(c.notices, "%s * %s\n", clock(time.Now()), fmt.Sprintf(format, args...))

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -126,6 +127,24 @@ func (c *chatSession) request(kind, typ string, contents any) {
 	ref := c.nextRef(kind)
 	c.waiting = append(c.waiting, ref)
 	c.sendFrame(wire.ChannelChatRoom, typ, contents, ref)
+}
+
+// takePending removes the pending message with a clientMsgId once the
+// node has stored or refused it.
+func (c *chatSession) takePending(id string) (pendingSend, bool) {
+	i := slices.IndexFunc(c.pending, func(p pendingSend) bool { return p.id == id })
+	if i < 0 {
+		return pendingSend{}, false
+	}
+	p := c.pending[i]
+	c.pending = slices.Delete(c.pending, i, i+1)
+	return p, true
+}
+
+// forget drops a request the node answered with an Error: no other
+// answer will come.
+func (c *chatSession) forget(ref string) {
+	c.waiting = slices.DeleteFunc(c.waiting, func(r string) bool { return r == ref })
 }
 
 // answered removes the oldest waiting request of a kind; false if none.
