@@ -72,9 +72,10 @@ func readLines(ctx context.Context, r io.Reader) <-chan string {
 	return ch
 }
 
+// Time limits of ending a session.
 const (
 	quitWait         = 10 * time.Second // how long /quit waits for unconfirmed sends
-	defaultSendLimit = 30 * time.Second
+	defaultSendLimit = 30 * time.Second // --send without --timeout
 )
 
 // chatSession is one natter chat run. Everything but the frame pumps and
@@ -120,8 +121,57 @@ type chatSession struct {
 	denied    int // dials refused with 401 in a row
 }
 
+// run is the session: log in, connect, then handle typed lines, frames
+// and reconnects on this one goroutine until finished says it is over.
 func (c *chatSession) run(ctx context.Context) error {
 	defer c.disconnect()
+	if err := c.start(ctx); err != nil {
+		return err
+	}
+	var deadline <-chan time.Time
+	limit := c.timeLimit()
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		if done, err := c.finished(); done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			if c.o.interactive() {
+				return nil
+			}
+			return ctx.Err()
+		case <-deadline:
+			return c.timeoutError(limit)
+		case <-c.quitTimer:
+			return fmt.Errorf("chat: %d message(s) not confirmed by the node", len(c.pending))
+		case line, ok := <-c.stdin():
+			if !ok {
+				c.quit()
+				continue
+			}
+			c.handleLine(line)
+		case <-c.retry:
+			c.retry = nil
+			if err := c.reconnect(ctx); err != nil {
+				return err
+			}
+		case ev := <-c.events:
+			if err := c.handleEvent(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// start logs in, queues --send and makes the first connection. Unlike
+// a reconnect, a failure here ends the session: the node or the flags
+// are wrong, and retrying would hide it.
+func (c *chatSession) start(ctx context.Context) error {
 	if !c.o.guest {
 		if err := c.login(ctx); err != nil {
 			return err
@@ -137,60 +187,44 @@ func (c *chatSession) run(ctx context.Context) error {
 		}
 		return fmt.Errorf("chat: %w", err)
 	}
+	return nil
+}
 
-	var deadline <-chan time.Time
-	limit := c.o.timeout
-	if limit == 0 && c.o.sendSet && !c.o.listenSet {
-		limit = defaultSendLimit
+// timeLimit is how long a script's session may take, 0 for no limit:
+// --timeout, or defaultSendLimit for --send alone so that a script does
+// not hang on a node that never confirms. Interactive sessions have none.
+func (c *chatSession) timeLimit() time.Duration {
+	if c.o.interactive() {
+		return 0
 	}
-	if !c.o.interactive() && limit > 0 {
-		t := time.NewTimer(limit)
-		defer t.Stop()
-		deadline = t.C
+	if c.o.timeout == 0 && c.o.sendSet && !c.o.listenSet {
+		return defaultSendLimit
 	}
+	return c.o.timeout
+}
 
-	for {
-		if done, err := c.finished(); done {
-			return err
-		}
-		var lines <-chan string
-		if c.lines != nil && c.everJoin && !c.joinHistory && !c.quitting {
-			lines = c.lines
-		}
-		select {
-		case <-ctx.Done():
-			if c.o.interactive() {
-				return nil
-			}
-			return ctx.Err()
-		case <-deadline:
-			return c.timeoutError(limit)
-		case <-c.quitTimer:
-			return fmt.Errorf("chat: %d message(s) not confirmed by the node", len(c.pending))
-		case line, ok := <-lines:
-			if !ok {
-				c.quit()
-				continue
-			}
-			c.handleLine(line)
-		case <-c.retry:
-			c.retry = nil
-			if err := c.reconnect(ctx); err != nil {
-				return err
-			}
-		case ev := <-c.events:
-			if ev.conn != c.connN {
-				continue // a frame of a connection already given up
-			}
-			if ev.err != nil {
-				c.connLost(ev.err)
-				continue
-			}
-			if err := c.handleFrame(ev.f); err != nil {
-				return err
-			}
-		}
+// stdin is the typed lines while they are wanted, else nil (never
+// ready): only after the join and its history, so that what is typed
+// goes to the room and shows after what came before, and not once
+// quitting.
+func (c *chatSession) stdin() <-chan string {
+	if c.lines != nil && c.everJoin && !c.joinHistory && !c.quitting {
+		return c.lines
 	}
+	return nil
+}
+
+// handleEvent handles a frame or the end of the current connection;
+// events of connections already given up are dropped.
+func (c *chatSession) handleEvent(ev chatEvent) error {
+	if ev.conn != c.connN {
+		return nil
+	}
+	if ev.err != nil {
+		c.connLost(ev.err)
+		return nil
+	}
+	return c.handleFrame(ev.f)
 }
 
 // finished says whether the session is over, and how.
@@ -210,6 +244,8 @@ func (c *chatSession) finished() (bool, error) {
 	return true, nil
 }
 
+// timeoutError says what a script was still waiting for when its time
+// limit ran out.
 func (c *chatSession) timeoutError(limit time.Duration) error {
 	switch {
 	case !c.everJoin:
@@ -221,6 +257,9 @@ func (c *chatSession) timeoutError(limit time.Duration) error {
 	}
 }
 
+// quit ends the session once every sent message is confirmed and every
+// request answered, or after quitWait: a typed message is not lost to an
+// end of input right after it.
 func (c *chatSession) quit() {
 	if c.quitting {
 		return
