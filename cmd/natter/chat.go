@@ -37,8 +37,19 @@ func chatCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
+	c := newChatSession(o, ep, stdout, stderr)
+	if o.interactive() {
+		c.lines = readLines(ctx, stdin)
+	}
+	return c.run(ctx)
+}
+
+// newChatSession is a session not started yet, reading no input.
+// Interactive mode prints notices among the messages; a script's stdout
+// has the messages alone.
+func newChatSession(o *chatOptions, ep chatEndpoints, stdout, stderr io.Writer) *chatSession {
 	c := &chatSession{
-		o: o, ep: ep, out: stdout, errOut: stderr,
+		o: o, ep: ep, out: stdout, errOut: stderr, notices: stderr,
 		events:  make(chan chatEvent, 64),
 		seen:    map[uint64]bool{},
 		httpc:   &http.Client{Timeout: 20 * time.Second},
@@ -46,11 +57,8 @@ func chatCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	if o.interactive() {
 		c.notices = stdout
-		c.lines = readLines(ctx, stdin)
-	} else {
-		c.notices = stderr
 	}
-	return c.run(ctx)
+	return c
 }
 
 // readLines sends stdin's lines on the returned channel and closes it at
