@@ -76,7 +76,6 @@ func (c *chatSession) connect(ctx context.Context) error {
 	for i := range c.pending {
 		c.pending[i].sent = false
 	}
-	c.waiting = nil // requests of a lost connection are not answered
 	if resumed {
 		c.joined = true
 		c.notice("reconnected to %s as %s; resuming %s", conn.Welcome.Node, conn.Welcome.Name, c.roomLabel())
@@ -144,8 +143,11 @@ func (c *chatSession) connLost(err error) {
 		code = c.conn.CloseCode()
 	}
 	c.disconnect()
+	// Requests die with their connection: quitting must not wait for
+	// their answers, nor should the next connection take its frames for
+	// them.
+	c.waiting = nil
 	if c.quitting && len(c.pending) == 0 {
-		c.waiting = nil
 		return
 	}
 	reason := err.Error()
