@@ -193,7 +193,7 @@ func (c *chatSession) processError(e wire.Error) error {
 		return fmt.Errorf("chat: join %s: %s: %s", c.o.room, e.Code, e.Message)
 	case e.Ref == "join-history":
 		c.problem("history: %s: %s", e.Code, e.Message)
-		c.gotJoinHistory(wire.HistoryPage{}, true)
+		c.gotJoinHistory(wire.HistoryPage{}, !c.echoFrames())
 		return nil
 	}
 	if p, ok := c.takePending(e.Ref); ok {
