@@ -80,7 +80,7 @@ func readLines(ctx context.Context, r io.Reader) <-chan string {
 	return ch
 }
 
-// Time limits of ending a session.
+// How long a session waits before it gives up.
 const (
 	quitWait         = 10 * time.Second // how long /quit waits for unconfirmed sends
 	defaultSendLimit = 30 * time.Second // --send without --timeout

@@ -60,8 +60,9 @@ func (c *chatSession) flushPending() {
 	}
 }
 
-// newClientMsgID is random so that a message resent after a reconnect,
-// perhaps to another node, is still recognised as the same one.
+// newClientMsgID is random: the node stores one message per clientMsgId,
+// so ids must not repeat across sessions, or a new message would be
+// taken for the resend of an old one.
 func newClientMsgID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
