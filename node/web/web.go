@@ -12,9 +12,11 @@ import (
 	"time"
 )
 
-// The page, its script and its style sheet.
+// The page, its style sheet and its JavaScript modules (js/app.js is the
+// entry module; it imports its siblings). No build step: the browser
+// loads these files as they are.
 //
-//go:embed index.html app.js style.css
+//go:embed index.html style.css js/*.js
 var files embed.FS
 
 // asset is one embedded file, read once, with its type and validator.
@@ -33,12 +35,13 @@ var ctypes = map[string]string{
 }
 
 // csp allows only this origin: no inline script, no third-party anything.
+// Module scripts loaded from this origin are 'self'.
 // connect-src lists ws:/wss: because older browsers do not match them with 'self'.
 const csp = "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // urlPath is where an embedded file is served: index.html at /, every
-// other file at its own name.
+// other file at its own name (js/app.js at /js/app.js).
 func urlPath(name string) string {
 	if name == "index.html" {
 		return "/"
@@ -72,9 +75,10 @@ func loadAssets() map[string]asset {
 	return assets
 }
 
-// Handler serves the chat page at / and its assets at /app.js and /style.css,
-// with Cache-Control: no-cache (browsers revalidate with the ETag). Any other
-// path is 404; methods other than GET and HEAD are 405.
+// Handler serves the chat page at /, its style sheet at /style.css and its
+// JavaScript modules at /js/<name>.js, with Cache-Control: no-cache
+// (browsers revalidate with the ETag). Any other path is 404; methods
+// other than GET and HEAD are 405.
 func Handler() http.Handler {
 	assets := loadAssets()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -33,8 +33,9 @@ func TestServesFiles(t *testing.T) {
 	cases := []struct {
 		path, ctype, contains string
 	}{
-		{"/", "text/html; charset=utf-8", `<script src="/app.js"`},
-		{"/app.js", "text/javascript; charset=utf-8", "new WebSocket("},
+		{"/", "text/html; charset=utf-8", `<script type="module" src="/js/app.js"></script>`},
+		{"/js/app.js", "text/javascript; charset=utf-8", "import "},
+		{"/js/connection.js", "text/javascript; charset=utf-8", "new WebSocket("},
 		{"/style.css", "text/css; charset=utf-8", ":root"},
 	}
 	for _, c := range cases {
@@ -74,7 +75,7 @@ func TestIndexHasDOMContract(t *testing.T) {
 
 func TestUnknownPath404(t *testing.T) {
 	h := Handler()
-	for _, p := range []string{"/index.html", "/nope", "/app.js/", "/web.go", "/favicon.ico"} {
+	for _, p := range []string{"/index.html", "/nope", "/app.js", "/js/nope.js", "/js/", "/web.go", "/favicon.ico"} {
 		if res := get(t, h, http.MethodGet, p, nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: status %d, want 404", p, res.StatusCode)
 		}
@@ -94,11 +95,11 @@ func TestMethods(t *testing.T) {
 
 func TestRevalidation(t *testing.T) {
 	h := Handler()
-	etag := get(t, h, http.MethodGet, "/app.js", nil).Header.Get("ETag")
+	etag := get(t, h, http.MethodGet, "/js/app.js", nil).Header.Get("ETag")
 	if etag == "" {
 		t.Fatal("no ETag")
 	}
-	res := get(t, h, http.MethodGet, "/app.js", map[string]string{"If-None-Match": etag})
+	res := get(t, h, http.MethodGet, "/js/app.js", map[string]string{"If-None-Match": etag})
 	if res.StatusCode != http.StatusNotModified {
 		t.Errorf("conditional GET: status %d, want 304", res.StatusCode)
 	}
