@@ -64,9 +64,9 @@ func (cfg MemoryConfig) withDefaults() MemoryConfig {
 // session and fan-out logic that should not need JetStream. It keeps every
 // guarantee the Store methods document, with the same sentinel errors in
 // the same cases as JetStream (storetest.RunConformance runs both), and it
-// can publish live copies that store.DecodeLive cannot tell from
-// RePublish's. Nothing survives the process; production nodes use
-// JetStream.
+// can publish live copies that DecodeLive cannot tell from RePublish's.
+// Nothing survives the process; production nodes use JetStream. Make one
+// with NewMemory: the zero value has no maps to store into.
 //
 // Every method runs under one lock, which is what makes names unique,
 // EnsurePublicRoom race-free and sequences strictly increasing across
@@ -141,12 +141,12 @@ func (s *Memory) Fail(method string, err error) {
 	s.failures[method] = err
 }
 
-// DropLive is a test hook: the next n live copies are not sent, as if
-// they were lost on the way (a slow consumer, a reconnect). Their messages
-// are stored, and the next live copy of the same chat names the last of
-// them in Nats-Last-Sequence, which is how a receiver finds the gap to
-// repair with Messages. It replaces any drops still pending; 0 cancels
-// them.
+// DropLive is a test hook: the next n live copies, of any chats, are not
+// sent, as if they were lost on the way (a slow consumer, a reconnect).
+// Their messages are stored, and the next copy of each of their chats
+// names the chat's previous message in Nats-Last-Sequence, one the
+// receiver never saw: that is how it finds the gap to repair with
+// Messages. It replaces any drops still pending; 0 cancels them.
 func (s *Memory) DropLive(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
