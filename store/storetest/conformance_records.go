@@ -266,35 +266,6 @@ func testMembership(t *testing.T, st store.Store) {
 	}
 }
 
-// testInvalidIDs: every method refuses an id that cannot be a subject
-// token, and a name that cannot be one, with ErrInvalid.
-func testInvalidIDs(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
-	calls := map[string]func() error{
-		"User":                     func() error { _, err := st.User(ctx, "a.b"); return err },
-		"UserByName":               func() error { _, err := st.UserByName(ctx, " "); return err },
-		"Chat":                     func() error { _, err := st.Chat(ctx, "a b"); return err },
-		"PublicRoom":               func() error { _, err := st.PublicRoom(ctx, ""); return err },
-		"EnsurePublicRoom name":    func() error { _, _, err := st.EnsurePublicRoom(ctx, "", "u1"); return err },
-		"EnsurePublicRoom creator": func() error { _, _, err := st.EnsurePublicRoom(ctx, "room", "u 1"); return err },
-		"AddMember chat":           func() error { _, err := st.AddMember(ctx, store.Member{ChatID: "c*", UserID: "u1"}); return err },
-		"AddMember user":           func() error { _, err := st.AddMember(ctx, store.Member{ChatID: "c1", UserID: ""}); return err },
-		"RemoveMember":             func() error { _, err := st.RemoveMember(ctx, "c1", "u>"); return err },
-		"Member":                   func() error { _, err := st.Member(ctx, "c.1", "u1"); return err },
-		"Members":                  func() error { _, err := st.Members(ctx, ""); return err },
-		"UserChats":                func() error { _, err := st.UserChats(ctx, strings.Repeat("u", 65)); return err },
-		"LastSeq":                  func() error { _, err := st.LastSeq(ctx, "a.b"); return err },
-	}
-	for name, call := range calls {
-		if err := call(); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("%s = %v, want ErrInvalid", name, err)
-		}
-	}
-	if _, err := st.PublicRoom(ctx, "room"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("a refused EnsurePublicRoom created its room: %v", err)
-	}
-}
-
 // asMembers turns user ids into memberships for CreateChat.
 func asMembers(ids []string) []store.Member {
 	ms := make([]store.Member, len(ids))
