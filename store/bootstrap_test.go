@@ -40,6 +40,12 @@ func TestOpenIdempotentAndUpdates(t *testing.T) {
 	if _, err := store.Open(ctx, e.nc, store.Config{MaxAge: time.Minute}); err != nil {
 		t.Fatalf("Open with MaxAge < Duplicates: %v", err)
 	}
+	if info, err = str.Info(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := info.Config; c.MaxAge != time.Minute || c.Duplicates != time.Minute {
+		t.Fatalf("MaxAge %v, Duplicates %v: want the dedup window clipped to MaxAge, 1m", c.MaxAge, c.Duplicates)
+	}
 	for _, b := range []string{subjects.BucketUsers, subjects.BucketUserNames, subjects.BucketChats,
 		subjects.BucketRoomNames, subjects.BucketMembers} {
 		kv, err := st.JetStream().KeyValue(ctx, b)

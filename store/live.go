@@ -15,8 +15,9 @@ import (
 // the SAME chat (0 for a chat's first message), read by the stream leader
 // from the exact source subject just before storing. The node compares it
 // with the last sequence it delivered for the chat; a difference is a gap
-// to fetch with Messages(After) before delivering m. Verified by
-// TestDecodeLivePrevSeq with interleaved chats.
+// to fetch with Messages(After) before delivering m. Verified with
+// interleaved chats by storetest.RunLiveConformance, for JetStream and for
+// Memory's copies.
 func DecodeLive(msg *nats.Msg) (m Message, prevSeq uint64, err error) {
 	m, err = decodeMessage(msg)
 	if err != nil {

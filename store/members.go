@@ -16,21 +16,11 @@ import (
 // key is written even when the first exists, which repairs a membership
 // half written by an earlier failure.
 func (s *JetStream) AddMember(ctx context.Context, m Member) (bool, error) {
-	if m.Role == "" {
-		m.Role = RoleMember
+	m, err := newMember(m, time.Now().UTC())
+	if err != nil {
+		return false, fmt.Errorf("store: add member %q to %q: %w", m.UserID, m.ChatID, err)
 	}
-	if m.JoinedAt.IsZero() {
-		m.JoinedAt = time.Now().UTC()
-	}
-	chatID, userID, role := m.ChatID, m.UserID, m.Role
-	switch {
-	case !subjects.ValidID(chatID):
-		return false, fmt.Errorf("store: add member %s to %q: %w: chat id", userID, chatID, ErrInvalid)
-	case !subjects.ValidID(userID):
-		return false, fmt.Errorf("store: add member %q to %s: %w: user id", userID, chatID, ErrInvalid)
-	case role != RoleOwner && role != RoleMember:
-		return false, fmt.Errorf("store: add member %s to %s: %w: role %q", userID, chatID, ErrInvalid, role)
-	}
+	chatID, userID := m.ChatID, m.UserID
 	data, err := json.Marshal(m)
 	if err != nil {
 		return false, err
@@ -50,6 +40,26 @@ func (s *JetStream) AddMember(ctx context.Context, m Member) (bool, error) {
 		return false, fmt.Errorf("store: add member %s to %s: user key: %w", userID, chatID, err)
 	}
 	return added, nil
+}
+
+// newMember returns m with its defaults set (an empty Role is member, an
+// empty JoinedAt now) and checks it.
+func newMember(m Member, now time.Time) (Member, error) {
+	if m.Role == "" {
+		m.Role = RoleMember
+	}
+	if m.JoinedAt.IsZero() {
+		m.JoinedAt = now
+	}
+	switch {
+	case !subjects.ValidID(m.ChatID):
+		return m, fmt.Errorf("%w: chat id %q", ErrInvalid, m.ChatID)
+	case !subjects.ValidID(m.UserID):
+		return m, fmt.Errorf("%w: user id %q", ErrInvalid, m.UserID)
+	case m.Role != RoleOwner && m.Role != RoleMember:
+		return m, fmt.Errorf("%w: role %q", ErrInvalid, m.Role)
+	}
+	return m, nil
 }
 
 // RemoveMember implements Store. Both keys are removed whatever state the

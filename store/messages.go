@@ -146,22 +146,11 @@ func (s *JetStream) Position(ctx context.Context) (uint64, error) {
 
 // Messages implements Store with batched direct gets on the chat's subject.
 func (s *JetStream) Messages(ctx context.Context, chatID string, p Page) ([]Message, error) {
-	limit := p.Limit
-	if limit == 0 {
-		limit = DefaultPageLimit
+	limit, err := pageLimit(chatID, p)
+	if err != nil {
+		return nil, fmt.Errorf("store: messages of %q: %w", chatID, err)
 	}
-	switch {
-	case !subjects.ValidID(chatID):
-		return nil, fmt.Errorf("store: messages of %q: %w: chat id", chatID, ErrInvalid)
-	case limit < 0 || limit > MaxPageLimit:
-		return nil, fmt.Errorf("store: messages of %s: %w: limit %d", chatID, ErrInvalid, p.Limit)
-	case p.Before > 0 && p.After > 0:
-		return nil, fmt.Errorf("store: messages of %s: %w: both before and after", chatID, ErrInvalid)
-	}
-	var (
-		out []Message
-		err error
-	)
+	var out []Message
 	switch {
 	case p.After > 0:
 		out, err = s.messagesAfter(ctx, chatID, p.After, limit)
@@ -177,6 +166,24 @@ func (s *JetStream) Messages(ctx context.Context, chatID string, p Page) ([]Mess
 		return nil, fmt.Errorf("store: messages of %s: %w", chatID, err)
 	}
 	return out, nil
+}
+
+// pageLimit checks a page request and returns its limit with the default
+// applied.
+func pageLimit(chatID string, p Page) (int, error) {
+	limit := p.Limit
+	if limit == 0 {
+		limit = DefaultPageLimit
+	}
+	switch {
+	case !subjects.ValidID(chatID):
+		return 0, fmt.Errorf("%w: chat id %q", ErrInvalid, chatID)
+	case limit < 0 || limit > MaxPageLimit:
+		return 0, fmt.Errorf("%w: limit %d", ErrInvalid, p.Limit)
+	case p.Before > 0 && p.After > 0:
+		return 0, fmt.Errorf("%w: both before and after", ErrInvalid)
+	}
+	return limit, nil
 }
 
 // messagesAfter reads forward from after+1: one batch in the common case.

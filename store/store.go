@@ -3,8 +3,16 @@
 //
 // Store is the contract the node relies on; JetStream implements it on one
 // stream (CHAT_MSGS) and a few KV buckets, all named by package subjects and
-// bootstrapped idempotently by Open. The package does not know about
-// WebSockets, tokens or the wire protocol.
+// bootstrapped idempotently by Open. Production nodes use JetStream.
+//
+// Memory implements the same contract in process memory, for tests of the
+// node's session and fan-out logic that should not need JetStream: it can
+// send the same live copies as the stream's RePublish over a core NATS
+// connection, and it has switches to make methods fail and to lose live
+// copies. storetest.RunConformance runs one set of behaviour cases against
+// both, which is what keeps them alike.
+//
+// The package does not know about WebSockets, tokens or the wire protocol.
 package store
 
 import (

@@ -20,15 +20,20 @@ func userNameKey(name string) string {
 	return subjects.NameKey(strings.ToLower(strings.TrimSpace(name)))
 }
 
+// validUser checks a new user's id and name.
+func validUser(u User) error {
+	if !subjects.ValidID(u.ID) {
+		return fmt.Errorf("%w: user id %q", ErrInvalid, u.ID)
+	}
+	return validName("user name", u.Name, MaxUserNameLen)
+}
+
 // CreateUser implements Store. The name is claimed first with a KV Create,
 // which is what makes it unique across nodes; if storing the record then
 // fails, the claim is released.
 func (s *JetStream) CreateUser(ctx context.Context, u User) error {
-	if !subjects.ValidID(u.ID) {
-		return fmt.Errorf("store: create user %q: %w: id", u.ID, ErrInvalid)
-	}
-	if err := validName("user name", u.Name, MaxUserNameLen); err != nil {
-		return fmt.Errorf("store: create user %s: %w", u.ID, err)
+	if err := validUser(u); err != nil {
+		return fmt.Errorf("store: create user %q: %w", u.ID, err)
 	}
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now().UTC()

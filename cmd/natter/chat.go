@@ -2,21 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -26,159 +18,12 @@ import (
 	"github.com/natterchat/natter/node/wire"
 )
 
-// chatOptions are natter chat's flags.
-type chatOptions struct {
-	url       string
-	user      string
-	password  string
-	register  bool
-	room      string
-	guest     bool
-	send      string
-	sendSet   bool
-	listen    int
-	listenSet bool
-	timeout   time.Duration
-	history   int
-	json      bool
-}
-
-// interactive is true without --send and --listen: lines from stdin are
-// sent and everything is printed.
-func (o *chatOptions) interactive() bool { return !o.sendSet && !o.listenSet }
-
-const chatUsage = `Usage: natter chat --url URL --room ROOM (--user NAME --password PW | --guest) [flags]
-
-A terminal chat client. Without --send or --listen it is interactive: each
-line typed is sent to the room; incoming messages print as
-"[15:04:05] name: text". Commands: /members, /history [N], /quit (or end
-of input), /help; a line starting with // sends the text after one slash.
-When the connection drops it reconnects and resumes where it left off.
-
-For scripts: --send TEXT sends one message and exits when the node has
-stored it (non-zero on an error); --listen N prints the next N messages of
-the room and exits (with --timeout D, non-zero if fewer came). Both may be
-given: send first, then listen. --history N prints the room's last N
-messages first.
-
-Flags:
-`
-
 // runChat is "natter chat": stdin, stdout and stderr are the terminal's;
 // SIGINT or SIGTERM ends it.
 func runChat(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return chatCommand(ctx, args, os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
-}
-
-// parseChatFlags reads natter chat's flags; --help prints the usage to
-// out and returns flag.ErrHelp.
-func parseChatFlags(args []string, env func(string) (string, bool), out io.Writer) (*chatOptions, error) {
-	o := &chatOptions{}
-	fs := flag.NewFlagSet("natter chat", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.url, "url", "ws://localhost:8080", "the node's `url`: ws://host:port or http://host:port (wss:// or https:// for TLS)")
-	fs.StringVar(&o.user, "user", "", "log in as the user `name`")
-	fs.StringVar(&o.password, "password", "", "the user's `password`; default: $NATTER_PASSWORD")
-	fs.BoolVar(&o.register, "register", false, "create the user if it does not exist yet")
-	fs.StringVar(&o.room, "room", "", "the public `room` to join, e.g. '#general' (created on its first join)")
-	fs.BoolVar(&o.guest, "guest", false, "connect without an account, as a guest (the node needs --allow-guests)")
-	fs.StringVar(&o.send, "send", "", "send `text` to the room and exit once the node has stored it")
-	fs.IntVar(&o.listen, "listen", 0, "print the room's next `N` messages, then exit (0: exit after joining and --history)")
-	fs.DurationVar(&o.timeout, "timeout", 0, "with --send or --listen: give up after this `duration` and exit non-zero; default: none for --listen, 30s for --send alone")
-	fs.IntVar(&o.history, "history", 0, "print the room's last `N` messages after joining")
-	fs.BoolVar(&o.json, "json", false, "print frames as the node sent them, one JSON object per line")
-	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(out, chatUsage)
-			printFlags(out, fs)
-			return nil, err
-		}
-		return nil, fmt.Errorf("chat: %v (see natter chat --help)", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("chat: unexpected argument %q (quote the text of --send)", fs.Arg(0))
-	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "send":
-			o.sendSet = true
-		case "listen":
-			o.listenSet = true
-		}
-	})
-	if o.password == "" {
-		o.password, _ = env("NATTER_PASSWORD")
-	}
-	switch {
-	case strings.TrimSpace(o.room) == "":
-		return nil, errors.New("chat: --room is required")
-	case o.guest && (o.user != "" || o.register):
-		return nil, errors.New("chat: --guest connects without an account; drop --user and --register")
-	case !o.guest && o.user == "":
-		return nil, errors.New("chat: --user NAME is required (or --guest)")
-	case !o.guest && o.password == "":
-		return nil, errors.New("chat: --password (or NATTER_PASSWORD) is required with --user")
-	case o.sendSet && strings.TrimSpace(o.send) == "":
-		return nil, errors.New("chat: --send needs a text")
-	case o.listen < 0:
-		return nil, errors.New("chat: --listen must not be negative")
-	case o.history < 0 || o.history > 1000:
-		return nil, errors.New("chat: --history must be between 0 and 1000")
-	case o.timeout < 0:
-		return nil, errors.New("chat: --timeout must not be negative")
-	}
-	return o, nil
-}
-
-// printFlags prints a flag set as --name ARG and the wrapped usage.
-func printFlags(w io.Writer, fs *flag.FlagSet) {
-	const col = 24
-	fs.VisitAll(func(f *flag.Flag) {
-		arg, usage := flag.UnquoteUsage(f)
-		name := "  --" + f.Name
-		if arg != "" {
-			name += " " + strings.ToUpper(arg)
-		}
-		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
-			usage += " (default " + f.DefValue + ")"
-		}
-		printHelpLine(w, col, name, usage)
-	})
-}
-
-// chatEndpoints are a node's HTTP API base and WebSocket URL.
-type chatEndpoints struct {
-	api string // http://host:port[/prefix], no trailing slash
-	ws  string // ws://host:port[/prefix]/ws
-}
-
-// parseChatURL accepts ws://, wss://, http:// and https:// URLs of a
-// node, with or without the /ws path.
-func parseChatURL(raw string) (chatEndpoints, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return chatEndpoints{}, fmt.Errorf("chat: --url %q must be like ws://host:port or http://host:port", raw)
-	}
-	var httpScheme, wsScheme string
-	switch strings.ToLower(u.Scheme) {
-	case "ws", "http":
-		httpScheme, wsScheme = "http", "ws"
-	case "wss", "https":
-		httpScheme, wsScheme = "https", "wss"
-	default:
-		return chatEndpoints{}, fmt.Errorf("chat: --url %q: the scheme must be ws, wss, http or https", raw)
-	}
-	prefix := strings.TrimSuffix(u.Path, "/")
-	for _, p := range []string{"/ws", "/websockets"} {
-		prefix = strings.TrimSuffix(prefix, p)
-	}
-	return chatEndpoints{
-		api: httpScheme + "://" + u.Host + prefix,
-		ws:  wsScheme + "://" + u.Host + prefix + "/ws",
-	}, nil
 }
 
 // chatCommand runs natter chat with the given terminal; it returns when
@@ -192,8 +37,19 @@ func chatCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
+	c := newChatSession(o, ep, stdout, stderr)
+	if o.interactive() {
+		c.lines = readLines(ctx, stdin)
+	}
+	return c.run(ctx)
+}
+
+// newChatSession is a session not started yet, reading no input.
+// Interactive mode prints notices among the messages; a script's stdout
+// has the messages alone.
+func newChatSession(o *chatOptions, ep chatEndpoints, stdout, stderr io.Writer) *chatSession {
 	c := &chatSession{
-		o: o, ep: ep, out: stdout, errOut: stderr,
+		o: o, ep: ep, out: stdout, errOut: stderr, notices: stderr,
 		events:  make(chan chatEvent, 64),
 		seen:    map[uint64]bool{},
 		httpc:   &http.Client{Timeout: 20 * time.Second},
@@ -201,11 +57,8 @@ func chatCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	if o.interactive() {
 		c.notices = stdout
-		c.lines = readLines(ctx, stdin)
-	} else {
-		c.notices = stderr
 	}
-	return c.run(ctx)
+	return c
 }
 
 // readLines sends stdin's lines on the returned channel and closes it at
@@ -227,27 +80,11 @@ func readLines(ctx context.Context, r io.Reader) <-chan string {
 	return ch
 }
 
+// How long a session waits before it gives up.
 const (
-	backoffMin       = 500 * time.Millisecond
-	backoffMax       = 10 * time.Second
 	quitWait         = 10 * time.Second // how long /quit waits for unconfirmed sends
-	defaultSendLimit = 30 * time.Second
-	defaultHistory   = 20 // /history without N
+	defaultSendLimit = 30 * time.Second // --send without --timeout
 )
-
-// chatEvent is a frame of connection conn, or its end (err).
-type chatEvent struct {
-	conn int
-	f    client.Frame
-	err  error
-}
-
-// pendingSend is a message not yet acknowledged; it is sent again with
-// the same clientMsgId after a reconnect (the node stores it once).
-type pendingSend struct {
-	id, text string
-	sent     bool // on the current connection
-}
 
 // chatSession is one natter chat run. Everything but the frame pumps and
 // the stdin reader runs on run's goroutine.
@@ -292,13 +129,57 @@ type chatSession struct {
 	denied    int // dials refused with 401 in a row
 }
 
-type chatMsg struct {
-	m   wire.NewMessage
-	raw []byte
-}
-
+// run is the session: log in, connect, then handle typed lines, frames
+// and reconnects on this one goroutine until finished says it is over.
 func (c *chatSession) run(ctx context.Context) error {
 	defer c.disconnect()
+	if err := c.start(ctx); err != nil {
+		return err
+	}
+	var deadline <-chan time.Time
+	limit := c.timeLimit()
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		if done, err := c.finished(); done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			if c.o.interactive() {
+				return nil
+			}
+			return ctx.Err()
+		case <-deadline:
+			return c.timeoutError(limit)
+		case <-c.quitTimer:
+			return fmt.Errorf("chat: %d message(s) not confirmed by the node", len(c.pending))
+		case line, ok := <-c.stdin():
+			if !ok {
+				c.quit()
+				continue
+			}
+			c.handleLine(line)
+		case <-c.retry:
+			c.retry = nil
+			if err := c.reconnect(ctx); err != nil {
+				return err
+			}
+		case ev := <-c.events:
+			if err := c.handleEvent(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// start logs in, queues --send and makes the first connection. Unlike
+// a reconnect, a failure here ends the session: the node or the flags
+// are wrong, and retrying would hide it.
+func (c *chatSession) start(ctx context.Context) error {
 	if !c.o.guest {
 		if err := c.login(ctx); err != nil {
 			return err
@@ -314,60 +195,44 @@ func (c *chatSession) run(ctx context.Context) error {
 		}
 		return fmt.Errorf("chat: %w", err)
 	}
+	return nil
+}
 
-	var deadline <-chan time.Time
-	limit := c.o.timeout
-	if limit == 0 && c.o.sendSet && !c.o.listenSet {
-		limit = defaultSendLimit
+// timeLimit is how long a script's session may take, 0 for no limit:
+// --timeout, or defaultSendLimit for --send alone so that a script does
+// not hang on a node that never confirms. Interactive sessions have none.
+func (c *chatSession) timeLimit() time.Duration {
+	if c.o.interactive() {
+		return 0
 	}
-	if !c.o.interactive() && limit > 0 {
-		t := time.NewTimer(limit)
-		defer t.Stop()
-		deadline = t.C
+	if c.o.timeout == 0 && c.o.sendSet && !c.o.listenSet {
+		return defaultSendLimit
 	}
+	return c.o.timeout
+}
 
-	for {
-		if done, err := c.finished(); done {
-			return err
-		}
-		var lines <-chan string
-		if c.lines != nil && c.everJoin && !c.joinHistory && !c.quitting {
-			lines = c.lines
-		}
-		select {
-		case <-ctx.Done():
-			if c.o.interactive() {
-				return nil
-			}
-			return ctx.Err()
-		case <-deadline:
-			return c.timeoutError(limit)
-		case <-c.quitTimer:
-			return fmt.Errorf("chat: %d message(s) not confirmed by the node", len(c.pending))
-		case line, ok := <-lines:
-			if !ok {
-				c.quit()
-				continue
-			}
-			c.handleLine(line)
-		case <-c.retry:
-			c.retry = nil
-			if err := c.reconnect(ctx); err != nil {
-				return err
-			}
-		case ev := <-c.events:
-			if ev.conn != c.connN {
-				continue // a frame of a connection already given up
-			}
-			if ev.err != nil {
-				c.connLost(ev.err)
-				continue
-			}
-			if err := c.handleFrame(ev.f); err != nil {
-				return err
-			}
-		}
+// stdin is the typed lines while they are wanted, else nil (never
+// ready): only after the join and its history, so that what is typed
+// goes to the room and shows after what came before, and not once
+// quitting.
+func (c *chatSession) stdin() <-chan string {
+	if c.lines != nil && c.everJoin && !c.joinHistory && !c.quitting {
+		return c.lines
 	}
+	return nil
+}
+
+// handleEvent handles a frame or the end of the current connection;
+// events of connections already given up are dropped.
+func (c *chatSession) handleEvent(ev chatEvent) error {
+	if ev.conn != c.connN {
+		return nil
+	}
+	if ev.err != nil {
+		c.connLost(ev.err)
+		return nil
+	}
+	return c.handleFrame(ev.f)
 }
 
 // finished says whether the session is over, and how.
@@ -387,6 +252,8 @@ func (c *chatSession) finished() (bool, error) {
 	return true, nil
 }
 
+// timeoutError says what a script was still waiting for when its time
+// limit ran out.
 func (c *chatSession) timeoutError(limit time.Duration) error {
 	switch {
 	case !c.everJoin:
@@ -398,652 +265,13 @@ func (c *chatSession) timeoutError(limit time.Duration) error {
 	}
 }
 
+// quit ends the session once every sent message is confirmed and every
+// request answered, or after quitWait: a typed message is not lost to an
+// end of input right after it.
 func (c *chatSession) quit() {
 	if c.quitting {
 		return
 	}
 	c.quitting = true
 	c.quitTimer = time.After(quitWait)
-}
-
-// login gets a token: POST /api/sessions, or with --register POST
-// /api/users when the user does not exist.
-func (c *chatSession) login(ctx context.Context) error {
-	creds := map[string]string{"name": c.o.user, "password": c.o.password}
-	var out struct {
-		Token string `json:"token"`
-	}
-	status, apiErr, err := c.post(ctx, "/api/sessions", creds, &out)
-	if err != nil {
-		return err
-	}
-	if status == http.StatusOK {
-		c.token = out.Token
-		return nil
-	}
-	if status != http.StatusUnauthorized {
-		return fmt.Errorf("chat: log in as %q: %s", c.o.user, apiErr)
-	}
-	if !c.o.register {
-		return authError{fmt.Sprintf("chat: log in as %q: wrong name or password (--register creates a new user)", c.o.user)}
-	}
-	status, apiErr, err = c.post(ctx, "/api/users", creds, &out)
-	if err != nil {
-		return err
-	}
-	switch status {
-	case http.StatusCreated:
-		c.token = out.Token
-		fmt.Fprintf(c.notices, "%s * registered user %s\n", clock(time.Now()), c.o.user)
-		return nil
-	case http.StatusConflict:
-		return authError{fmt.Sprintf("chat: user %q exists and the password is wrong", c.o.user)}
-	default:
-		return fmt.Errorf("chat: register %q: %s", c.o.user, apiErr)
-	}
-}
-
-// authError is a login refused for the credentials (not for a network
-// or node problem): retrying does not help.
-type authError struct{ msg string }
-
-func (e authError) Error() string { return e.msg }
-
-// post sends a JSON request; a 2xx answer is decoded into out, another
-// one's error message returned as apiErr.
-func (c *chatSession) post(ctx context.Context, path string, body, out any) (status int, apiErr string, err error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.ep.api+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, "", fmt.Errorf("chat: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.httpc.Do(req)
-	if err != nil {
-		return 0, "", fmt.Errorf("chat: %s: %w", c.ep.api, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 == 2 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return 0, "", fmt.Errorf("chat: POST %s: bad answer: %w", path, err)
-		}
-		return resp.StatusCode, "", nil
-	}
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-		return resp.StatusCode, e.Error.Code + ": " + e.Error.Message, nil
-	}
-	return resp.StatusCode, resp.Status, nil
-}
-
-// dialURL is the WebSocket URL with the token and, when reconnecting a
-// registered user, the resume of the room.
-func (c *chatSession) dialURL() string {
-	q := url.Values{}
-	if c.token != "" {
-		q.Set("token", c.token)
-	}
-	if c.resumes() {
-		q.Set("resume", c.chatID+":"+strconv.FormatUint(c.lastSeq, 10))
-	}
-	if len(q) == 0 {
-		return c.ep.ws
-	}
-	return c.ep.ws + "?" + q.Encode()
-}
-
-// resumes is true when a new connection resumes the room at connect
-// instead of joining it: a registered user's membership outlives its
-// connections, a guest's does not.
-func (c *chatSession) resumes() bool {
-	return !c.o.guest && c.everJoin && !c.joinHistory
-}
-
-// connect dials and starts the connection's frame pump, then joins the
-// room (first connection, guests) or has resumed it.
-func (c *chatSession) connect(ctx context.Context) error {
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	resumed := c.resumes()
-	conn, err := client.Dial(dctx, c.dialURL(), client.Options{})
-	if err != nil {
-		return err
-	}
-	c.connN++
-	c.conn = conn
-	c.me = conn.Welcome
-	c.backoff = backoffMin
-	pctx, pcancel := context.WithCancel(ctx)
-	c.cancel = pcancel
-	go pump(pctx, c.connN, conn, c.events)
-
-	if c.o.json && c.o.interactive() {
-		fmt.Fprintf(c.out, "%s\n", wire.Encode(wire.ChannelSession, wire.TypeWelcome, conn.Welcome))
-	}
-	for i := range c.pending {
-		c.pending[i].sent = false
-	}
-	c.waiting = nil // requests of a lost connection are not answered
-	if resumed {
-		c.joined = true
-		c.notice("reconnected to %s as %s; resuming %s", conn.Welcome.Node, conn.Welcome.Name, c.roomLabel())
-		c.flushPending()
-		return nil
-	}
-	c.joined = false
-	c.sendFrame(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: c.o.room}, "join")
-	return nil
-}
-
-// reconnect logs in again if the token expired and dials; a failure
-// that retrying cannot fix ends the session.
-func (c *chatSession) reconnect(ctx context.Context) error {
-	if !c.o.guest && c.token == "" {
-		if err := c.login(ctx); err != nil {
-			var ae authError
-			if errors.As(err, &ae) {
-				return err
-			}
-			c.notice("log in failed: %v; next try in %v", err, c.backoff)
-			c.scheduleRetry()
-			return nil
-		}
-	}
-	err := c.connect(ctx)
-	if err == nil || ctx.Err() != nil {
-		c.denied = 0
-		return nil
-	}
-	var se ws.StatusError
-	if errors.As(err, &se) {
-		switch {
-		case int(se) == http.StatusUnauthorized && c.o.guest:
-			return errors.New("chat: the node no longer allows guests")
-		case int(se) == http.StatusUnauthorized:
-			// The token expired or the secret changed: log in again, once.
-			c.denied++
-			if c.denied > 1 {
-				return fmt.Errorf("chat: the node refuses %s's token: %w", c.o.user, err)
-			}
-			c.token = ""
-			c.retry = time.After(0)
-			return nil
-		case int(se) == http.StatusBadRequest:
-			return fmt.Errorf("chat: the node refused the connection: %w", err)
-		}
-	}
-	c.notice("reconnect failed: %v; next try in %v", err, c.backoff)
-	c.scheduleRetry()
-	return nil
-}
-
-func (c *chatSession) scheduleRetry() {
-	c.retry = time.After(c.backoff)
-	c.backoff = min(2*c.backoff, backoffMax)
-}
-
-// connLost handles the end of the current connection.
-func (c *chatSession) connLost(err error) {
-	var code ws.StatusCode
-	if c.conn != nil {
-		code = c.conn.CloseCode()
-	}
-	c.disconnect()
-	if c.quitting && len(c.pending) == 0 {
-		c.waiting = nil
-		return
-	}
-	reason := err.Error()
-	if code != 0 {
-		reason = fmt.Sprintf("closed by the node (%d)", code)
-	}
-	if code == 4003 && !c.o.guest { // the token expired
-		c.token = ""
-	}
-	c.notice("disconnected: %s; reconnecting in %v", reason, c.backoff)
-	c.scheduleRetry()
-}
-
-func (c *chatSession) disconnect() {
-	if c.conn == nil {
-		return
-	}
-	c.cancel()
-	_ = c.conn.Close()
-	c.conn = nil
-	c.joined = false
-}
-
-// pump forwards a connection's frames, then its end, to events.
-func pump(ctx context.Context, n int, conn *client.Client, events chan<- chatEvent) {
-	for {
-		f, err := conn.Next(ctx)
-		select {
-		case events <- chatEvent{conn: n, f: f, err: err}:
-		case <-ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// sendFrame writes a frame with a ref (echoed by an Error about it).
-func (c *chatSession) sendFrame(channel, typ string, contents any, ref string) {
-	if c.conn == nil {
-		return
-	}
-	// A failed write ends the connection; the pump reports it.
-	_ = c.conn.SendRef(channel, typ, contents, ref)
-}
-
-func (c *chatSession) nextRef(kind string) string {
-	c.refN++
-	return kind + strconv.Itoa(c.refN)
-}
-
-// sendText queues a message and sends it when the room is joined.
-func (c *chatSession) sendText(text string) {
-	c.pending = append(c.pending, pendingSend{id: newClientMsgID(), text: text})
-	c.flushPending()
-}
-
-// flushPending sends every pending message not yet sent on this
-// connection.
-func (c *chatSession) flushPending() {
-	if !c.joined {
-		return
-	}
-	for i := range c.pending {
-		p := &c.pending[i]
-		if p.sent {
-			continue
-		}
-		p.sent = true
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeSendMessage,
-			wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: p.text, ClientMsgID: p.id}, p.id)
-	}
-}
-
-func newClientMsgID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "cli-" + hex.EncodeToString(b)
-}
-
-// handleLine handles one line typed in interactive mode.
-func (c *chatSession) handleLine(line string) {
-	text := strings.TrimRight(line, "\r")
-	if strings.TrimSpace(text) == "" {
-		return
-	}
-	if strings.HasPrefix(text, "//") {
-		c.sendText(text[1:])
-		return
-	}
-	if !strings.HasPrefix(text, "/") {
-		c.sendText(text)
-		return
-	}
-	cmd, arg, _ := strings.Cut(strings.TrimSpace(text), " ")
-	arg = strings.TrimSpace(arg)
-	switch cmd {
-	case "/quit", "/exit":
-		c.quit()
-	case "/members":
-		if !c.joined {
-			c.problem("not connected; try again in a moment")
-			return
-		}
-		ref := c.nextRef("members-")
-		c.waiting = append(c.waiting, ref)
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeGetMembers, wire.ChatRef{Chat: c.chatID}, ref)
-	case "/history":
-		n := defaultHistory
-		if arg != "" {
-			v, err := strconv.Atoi(arg)
-			if err != nil || v < 1 || v > 1000 {
-				c.problem("/history N takes a number from 1 to 1000")
-				return
-			}
-			n = v
-		}
-		if !c.joined {
-			c.problem("not connected; try again in a moment")
-			return
-		}
-		ref := c.nextRef("history-")
-		c.waiting = append(c.waiting, ref)
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeHistory, wire.History{ChatRef: wire.ChatRef{Chat: c.chatID}, Limit: n}, ref)
-	case "/help":
-		fmt.Fprintln(c.out, "commands: /members, /history [N], /quit; a line starting with // sends the text after one slash")
-	default:
-		c.problem("unknown command %s (/help lists them)", cmd)
-	}
-}
-
-// handleFrame handles one frame of the current connection; an error ends
-// the session.
-func (c *chatSession) handleFrame(f client.Frame) error {
-	rawAll := c.o.json && c.o.interactive()
-	if rawAll {
-		fmt.Fprintf(c.out, "%s\n", f.Raw)
-	}
-	switch f.Type() {
-	case wire.TypeMemberList:
-		var l wire.MemberList
-		if f.Decode(&l) != nil {
-			return nil
-		}
-		if c.chatID == "" && !c.joined && l.Room == c.o.room {
-			c.chatID = l.Chat
-		}
-		if l.Chat != c.chatID {
-			return nil
-		}
-		c.answered("members-")
-		if c.o.interactive() && !rawAll {
-			c.notice("members of %s: %s", c.roomLabel(), memberNames(l))
-		}
-	case wire.TypeJoinedRoom, wire.TypeLeftRoom:
-		var e wire.MemberEvent
-		if f.Decode(&e) != nil {
-			return nil
-		}
-		if f.Type() == wire.TypeJoinedRoom && !c.joined && e.User == c.me.User && (e.Room == c.o.room || (c.chatID != "" && e.Chat == c.chatID)) {
-			c.joinedRoom(e)
-			return nil
-		}
-		if e.Chat != c.chatID || rawAll {
-			return nil
-		}
-		verb := "joined"
-		if f.Type() == wire.TypeLeftRoom {
-			verb = "left"
-		}
-		if e.User == c.me.User && f.Type() == wire.TypeLeftRoom {
-			c.notice("you left %s (on another device)", c.roomLabel())
-		} else if c.o.interactive() {
-			c.notice("%s %s %s", e.Name, verb, c.roomLabel())
-		}
-	case wire.TypeNewMessage:
-		var m wire.NewMessage
-		if f.Decode(&m) != nil {
-			return nil
-		}
-		if m.Chat != c.chatID {
-			if c.o.interactive() && !rawAll {
-				fmt.Fprintf(c.out, "%s %s %s: %s\n", clock(m.PostedAt), chatLabel(m), m.Name, m.Message)
-			}
-			return nil
-		}
-		if c.joinHistory {
-			c.held = append(c.held, chatMsg{m, f.Raw})
-			return nil
-		}
-		c.liveMessage(m, f.Raw, !rawAll)
-	case wire.TypeMessageAccepted:
-		var a wire.MessageAccepted
-		if f.Decode(&a) != nil {
-			return nil
-		}
-		for i, p := range c.pending {
-			if p.id == a.ClientMsgID {
-				c.pending = append(c.pending[:i], c.pending[i+1:]...)
-				if c.o.sendSet && !c.sendDone {
-					c.sendDone = true
-					if c.o.json {
-						fmt.Fprintf(c.out, "%s\n", f.Raw)
-					}
-				}
-				break
-			}
-		}
-	case wire.TypeHistoryPage:
-		var h wire.HistoryPage
-		if f.Decode(&h) != nil || h.Chat != c.chatID {
-			return nil
-		}
-		if c.joinHistory {
-			c.gotJoinHistory(h, !rawAll)
-			return nil
-		}
-		if c.answered("history-") && !rawAll {
-			c.notice("last %d messages of %s:", len(h.Messages), c.roomLabel())
-			for _, m := range h.Messages {
-				c.printMessage(m, nil)
-				c.markSeen(m.Seq)
-			}
-			c.notice("end of history")
-		}
-	case wire.TypeResumed:
-		var r wire.Resumed
-		if f.Decode(&r) == nil && r.Chat == c.chatID && r.More {
-			c.sendFrame(wire.ChannelChatRoom, wire.TypeResume, wire.Resume{ChatRef: wire.ChatRef{Chat: c.chatID}, AfterSeq: r.LastSeq}, "")
-		}
-	case wire.TypeError:
-		var e wire.Error
-		if f.Decode(&e) != nil {
-			return nil
-		}
-		return c.handleError(e)
-	case wire.TypeOnline, wire.TypeOffline:
-		var p wire.PresenceEvent
-		if f.Decode(&p) == nil && c.o.interactive() && !rawAll && p.User != c.me.User {
-			state := "online"
-			if f.Type() == wire.TypeOffline {
-				state = "offline"
-			}
-			c.notice("%s is %s", p.Name, state)
-		}
-	case wire.TypeNewMessageReceived:
-		var m wire.NewMessageReceived
-		if f.Decode(&m) == nil && c.o.interactive() && !rawAll {
-			fmt.Fprintf(c.out, "%s (everyone) %s\n", clock(m.PostedAt), m.Content)
-		}
-	case wire.TypePing:
-		if c.o.interactive() && !rawAll {
-			c.notice("ping %s", f.Message.Contents)
-		}
-	}
-	return nil
-}
-
-// joinedRoom: the room is joined on this connection.
-func (c *chatSession) joinedRoom(e wire.MemberEvent) {
-	c.joined = true
-	c.chatID, c.roomName = e.Chat, e.Room
-	if !c.everJoin || c.joinHistory {
-		verb := "joined"
-		if c.everJoin {
-			verb = "rejoined"
-		}
-		c.everJoin = true
-		c.notice("%s %s as %s", verb, c.roomLabel(), c.me.Name)
-		// The newest message tells where the room stands (the resume point
-		// after a reconnect) and is the start of --history.
-		c.joinHistory = true
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeHistory, wire.History{ChatRef: wire.ChatRef{Chat: c.chatID}, Limit: max(c.o.history, 1)}, "join-history")
-	} else {
-		// A guest's new identity after a reconnect: replay what it missed.
-		c.notice("rejoined %s as %s", c.roomLabel(), c.me.Name)
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeResume, wire.Resume{ChatRef: wire.ChatRef{Chat: c.chatID}, AfterSeq: c.lastSeq}, "")
-	}
-	c.flushPending()
-}
-
-// gotJoinHistory prints --history, then the live messages that came
-// meanwhile.
-func (c *chatSession) gotJoinHistory(h wire.HistoryPage, print bool) {
-	c.joinHistory = false
-	msgs := h.Messages
-	if len(msgs) > c.o.history {
-		msgs = msgs[len(msgs)-c.o.history:]
-	}
-	for _, m := range h.Messages {
-		c.markSeen(m.Seq)
-	}
-	if print {
-		for _, m := range msgs {
-			c.printMessage(m, nil)
-		}
-	}
-	held := c.held
-	c.held = nil
-	for _, hm := range held {
-		c.liveMessage(hm.m, hm.raw, print)
-	}
-}
-
-// liveMessage prints a message of the room unless it was seen.
-func (c *chatSession) liveMessage(m wire.NewMessage, raw []byte, print bool) {
-	if c.seen[m.Seq] {
-		return
-	}
-	c.markSeen(m.Seq)
-	if !c.o.interactive() && (!c.o.listenSet || c.listened >= c.o.listen) {
-		return // --send alone prints no messages; --listen has its N
-	}
-	c.listened++
-	if print {
-		c.printMessage(m, raw)
-	}
-}
-
-func (c *chatSession) markSeen(seq uint64) {
-	c.seen[seq] = true
-	if seq > c.lastSeq {
-		c.lastSeq = seq
-	}
-	if len(c.seen) > 10000 {
-		for s := range c.seen {
-			if s+5000 < c.lastSeq {
-				delete(c.seen, s)
-			}
-		}
-	}
-}
-
-// answered removes the oldest waiting request of a kind; false if none.
-func (c *chatSession) answered(kind string) bool {
-	for i, ref := range c.waiting {
-		if strings.HasPrefix(ref, kind) {
-			c.waiting = append(c.waiting[:i], c.waiting[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
-
-// handleError handles an Error frame.
-func (c *chatSession) handleError(e wire.Error) error {
-	switch {
-	case e.Ref == "join":
-		return fmt.Errorf("chat: join %s: %s: %s", c.o.room, e.Code, e.Message)
-	case e.Ref == "join-history":
-		c.problem("history: %s: %s", e.Code, e.Message)
-		c.gotJoinHistory(wire.HistoryPage{}, true)
-		return nil
-	}
-	for i, p := range c.pending {
-		if p.id != e.Ref {
-			continue
-		}
-		c.pending = append(c.pending[:i], c.pending[i+1:]...)
-		if e.Code == wire.CodeUnavailable {
-			// Storage hiccup: send again with the same id.
-			c.pending = append(c.pending, pendingSend{id: p.id, text: p.text})
-			c.flushPending()
-			return nil
-		}
-		if !c.o.interactive() {
-			return fmt.Errorf("chat: send: %s: %s", e.Code, e.Message)
-		}
-		c.problem("not sent: %s: %s", e.Code, e.Message)
-		return nil
-	}
-	for i, ref := range c.waiting {
-		if ref == e.Ref {
-			c.waiting = append(c.waiting[:i], c.waiting[i+1:]...)
-		}
-	}
-	if e.Code == wire.CodeRateLimited {
-		// The dropped frame is unknown: send what is unconfirmed again
-		// (the node stores each clientMsgId once).
-		for i := range c.pending {
-			c.pending[i].sent = false
-		}
-		c.flushPending()
-	}
-	c.problem("%s: %s", e.Code, e.Message)
-	return nil
-}
-
-// printMessage prints a message of the room: [15:04:05] name: text, or
-// the frame with --json.
-func (c *chatSession) printMessage(m wire.NewMessage, raw []byte) {
-	if c.o.json {
-		if raw == nil {
-			raw = wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, m)
-		}
-		fmt.Fprintf(c.out, "%s\n", raw)
-		return
-	}
-	fmt.Fprintf(c.out, "%s %s: %s\n", clock(m.PostedAt), m.Name, m.Message)
-}
-
-// notice prints a line about the session: joins, presence, reconnects.
-func (c *chatSession) notice(format string, args ...any) {
-	if c.o.json && c.o.interactive() {
-		return // the frames say it
-	}
-	fmt.Fprintf(c.notices, "%s * %s\n", clock(time.Now()), fmt.Sprintf(format, args...))
-}
-
-// problem prints an error the session survives.
-func (c *chatSession) problem(format string, args ...any) {
-	w := c.errOut
-	if c.o.interactive() {
-		w = c.out
-	}
-	fmt.Fprintf(w, "! %s\n", fmt.Sprintf(format, args...))
-}
-
-func (c *chatSession) roomLabel() string {
-	if c.roomName != "" {
-		return c.roomName
-	}
-	return c.o.room
-}
-
-func chatLabel(m wire.NewMessage) string {
-	if m.Room != "" {
-		return m.Room
-	}
-	return "(" + m.Chat + ")"
-}
-
-func clock(t time.Time) string { return "[" + t.Local().Format("15:04:05") + "]" }
-
-// memberNames lists a MemberList's members, online ones marked.
-func memberNames(l wire.MemberList) string {
-	if len(l.Members) == 0 {
-		return strings.Join(l.Users, ", ")
-	}
-	names := make([]string, 0, len(l.Members))
-	for _, m := range l.Members {
-		n := m.Name
-		if m.Online {
-			n += " (online)"
-		}
-		names = append(names, n)
-	}
-	return strings.Join(names, ", ")
 }

@@ -20,89 +20,144 @@ import (
 // NATS servers form one cluster, prints their URLs and stops them all on
 // SIGINT/SIGTERM (or when one of them exits).
 func runCluster(args []string) error {
-	fs := flag.NewFlagSet("natter cluster", flag.ContinueOnError)
-	nodes := fs.Int("n", 3, "number of nodes (1-9)")
-	port := fs.Int("port", 8080, "HTTP port of the first node; node i listens on port+i")
-	routePort := fs.Int("route-port", 6222, "route port of the first node's embedded NATS; node i uses route-port+i")
-	dir := fs.String("data-dir", "./natter-cluster", "parent directory of the nodes' data directories")
-	guests := fs.Bool("allow-guests", false, "passed to every node")
-	apiKey := fs.String("api-key", "", "passed to every node")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: natter cluster [flags] [-- node flags]\n\nStarts N natter nodes on 127.0.0.1 with one embedded NATS cluster;\nflags after -- go to every node.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	o, err := parseClusterFlags(args)
+	if err != nil {
 		return err
-	}
-	if *nodes < 1 || *nodes > 9 {
-		return errors.New("cluster: -n must be between 1 and 9")
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("cluster: find own binary: %w", err)
 	}
-	secret, err := clusterSecret(*dir)
+	secret, err := clusterSecret(o.dir)
 	if err != nil {
 		return err
-	}
-	routes := make([]string, *nodes)
-	for i := range routes {
-		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", *routePort+i)
-	}
-	procs := make([]*exec.Cmd, 0, *nodes)
-	exited := make(chan int, *nodes)
-	stopAll := func() {
-		for _, p := range procs {
-			_ = p.Process.Signal(syscall.SIGTERM)
-		}
-		for range procs {
-			<-exited
-		}
-	}
-	for i := range *nodes {
-		args := []string{
-			"--listen", fmt.Sprintf("127.0.0.1:%d", *port+i),
-			"--data-dir", filepath.Join(*dir, fmt.Sprintf("node%d", i+1)),
-			"--node-id", fmt.Sprintf("node%d", i+1),
-			"--secret", secret,
-			"--cluster-listen", fmt.Sprintf("127.0.0.1:%d", *routePort+i),
-			"--routes", strings.Join(routes, ","),
-		}
-		if *guests {
-			args = append(args, "--allow-guests")
-		}
-		if *apiKey != "" {
-			args = append(args, "--api-key", *apiKey)
-		}
-		args = append(args, fs.Args()...)
-		cmd := exec.Command(exe, args...)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Start(); err != nil {
-			stopAll()
-			return fmt.Errorf("cluster: start node %d: %w", i+1, err)
-		}
-		procs = append(procs, cmd)
-		go func(i int) { _ = cmd.Wait(); exited <- i }(i)
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	go func() {
-		for i := range *nodes {
-			url := fmt.Sprintf("http://127.0.0.1:%d/", *port+i)
-			waitReady(url + "readyz")
-			fmt.Printf("node%d ready: %s\n", i+1, url)
+	lc := &localCluster{exited: make(chan int, o.nodes)}
+	defer lc.stop() // the one cleanup path: every node started is stopped
+	for i := range o.nodes {
+		if err := lc.start(exe, o.nodeArgs(i, secret)); err != nil {
+			return fmt.Errorf("cluster: start node %d: %w", i+1, err)
 		}
-	}()
+	}
+	go o.announceReady()
+	return lc.wait(sig)
+}
+
+// clusterOptions are natter cluster's flags.
+type clusterOptions struct {
+	nodes     int
+	port      int
+	routePort int
+	dir       string
+	guests    bool
+	apiKey    string
+	nodeFlags []string // after --, for every node
+}
+
+// parseClusterFlags reads natter cluster's flags.
+func parseClusterFlags(args []string) (*clusterOptions, error) {
+	o := &clusterOptions{}
+	fs := flag.NewFlagSet("natter cluster", flag.ContinueOnError)
+	fs.IntVar(&o.nodes, "n", 3, "number of nodes (1-9)")
+	fs.IntVar(&o.port, "port", 8080, "HTTP port of the first node; node i listens on port+i")
+	fs.IntVar(&o.routePort, "route-port", 6222, "route port of the first node's embedded NATS; node i uses route-port+i")
+	fs.StringVar(&o.dir, "data-dir", "./natter-cluster", "parent directory of the nodes' data directories")
+	fs.BoolVar(&o.guests, "allow-guests", false, "passed to every node")
+	fs.StringVar(&o.apiKey, "api-key", "", "passed to every node")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: natter cluster [flags] [-- node flags]\n\nStarts N natter nodes on 127.0.0.1 with one embedded NATS cluster;\nflags after -- go to every node.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.nodes < 1 || o.nodes > 9 {
+		return nil, errors.New("cluster: -n must be between 1 and 9")
+	}
+	o.nodeFlags = fs.Args()
+	return o, nil
+}
+
+// nodeArgs are the flags of node i (from 0): its own ports, data
+// directory and id, and what all nodes share, with every node routing to
+// all so that any of them can come up first.
+func (o *clusterOptions) nodeArgs(i int, secret string) []string {
+	routes := make([]string, o.nodes)
+	for j := range routes {
+		routes[j] = fmt.Sprintf("nats://127.0.0.1:%d", o.routePort+j)
+	}
+	args := []string{
+		"--listen", fmt.Sprintf("127.0.0.1:%d", o.port+i),
+		"--data-dir", filepath.Join(o.dir, fmt.Sprintf("node%d", i+1)),
+		"--node-id", fmt.Sprintf("node%d", i+1),
+		"--secret", secret,
+		"--cluster-listen", fmt.Sprintf("127.0.0.1:%d", o.routePort+i),
+		"--routes", strings.Join(routes, ","),
+	}
+	if o.guests {
+		args = append(args, "--allow-guests")
+	}
+	if o.apiKey != "" {
+		args = append(args, "--api-key", o.apiKey)
+	}
+	return append(args, o.nodeFlags...)
+}
+
+// announceReady prints each node's URL once it is ready, in order, so
+// that the user knows when to connect.
+func (o *clusterOptions) announceReady() {
+	for i := range o.nodes {
+		url := fmt.Sprintf("http://127.0.0.1:%d/", o.port+i)
+		waitReady(url + "readyz")
+		fmt.Printf("node%d ready: %s\n", i+1, url)
+	}
+}
+
+// localCluster is the node processes started so far; exited gets the
+// index of each one that exits.
+type localCluster struct {
+	procs  []*exec.Cmd
+	exited chan int
+}
+
+// start starts a node process with args, its output on ours.
+func (lc *localCluster) start(exe string, args []string) error {
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	i := len(lc.procs)
+	lc.procs = append(lc.procs, cmd)
+	go func() { _ = cmd.Wait(); lc.exited <- i }()
+	return nil
+}
+
+// wait returns when the user stops the cluster, or with an error when a
+// node exits on its own: a cluster missing a node is not what was asked
+// for.
+func (lc *localCluster) wait(sig <-chan os.Signal) error {
 	select {
 	case <-sig:
 		fmt.Println("stopping the cluster")
-		stopAll()
 		return nil
-	case i := <-exited:
-		exited <- i // stopAll waits for every exit, this one included
-		stopAll()
+	case i := <-lc.exited:
+		lc.exited <- i // stop waits for every exit, this one included
 		return fmt.Errorf("cluster: node%d exited", i+1)
+	}
+}
+
+// stop asks every node started to shut down gracefully and waits until
+// all have exited.
+func (lc *localCluster) stop() {
+	for _, p := range lc.procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	for range lc.procs {
+		<-lc.exited
 	}
 }
 

@@ -6,11 +6,17 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"io/fs"
 	"net/http"
+	"path"
 	"time"
 )
 
-//go:embed index.html app.js style.css
+// The page, its style sheet and its JavaScript modules (js/app.js is the
+// entry module; it imports its siblings). No build step: the browser
+// loads these files as they are.
+//
+//go:embed index.html style.css js/*.js
 var files embed.FS
 
 // asset is one embedded file, read once, with its type and validator.
@@ -21,31 +27,60 @@ type asset struct {
 	etag  string
 }
 
-// routes maps the served URL paths to the embedded files.
-var routes = map[string]struct{ file, ctype string }{
-	"/":          {"index.html", "text/html; charset=utf-8"},
-	"/app.js":    {"app.js", "text/javascript; charset=utf-8"},
-	"/style.css": {"style.css", "text/css; charset=utf-8"},
+// ctypes maps the extensions of the embedded files to their Content-Type.
+var ctypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
 }
 
 // csp allows only this origin: no inline script, no third-party anything.
+// Module scripts loaded from this origin are 'self'.
 // connect-src lists ws:/wss: because older browsers do not match them with 'self'.
 const csp = "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// Handler serves the chat page at / and its assets at /app.js and /style.css,
-// with Cache-Control: no-cache (browsers revalidate with the ETag). Any other
-// path is 404; methods other than GET and HEAD are 405.
-func Handler() http.Handler {
-	assets := make(map[string]asset, len(routes))
-	for path, r := range routes {
-		data, err := files.ReadFile(r.file)
+// urlPath is where an embedded file is served: index.html at /, every
+// other file at its own name (js/app.js at /js/app.js).
+func urlPath(name string) string {
+	if name == "index.html" {
+		return "/"
+	}
+	return "/" + name
+}
+
+// loadAssets reads every embedded file, keyed by its URL path, so the
+// served paths are exactly the embedded files.
+func loadAssets() map[string]asset {
+	assets := make(map[string]asset)
+	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := files.ReadFile(name)
 		if err != nil {
-			panic("web: embedded file missing: " + r.file) // cannot happen: go:embed checks at build time
+			return err
+		}
+		ctype, ok := ctypes[path.Ext(name)]
+		if !ok {
+			panic("web: no Content-Type for embedded file " + name)
 		}
 		sum := sha256.Sum256(data)
-		assets[path] = asset{name: r.file, ctype: r.ctype, data: data, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		assets[urlPath(name)] = asset{name: name, ctype: ctype, data: data, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	if err != nil {
+		panic("web: reading embedded files: " + err.Error()) // cannot happen: go:embed checks at build time
 	}
+	return assets
+}
+
+// Handler serves the chat page at /, its style sheet at /style.css and its
+// JavaScript modules at /js/<name>.js, with Cache-Control: no-cache
+// (browsers revalidate with the ETag). Any other path is 404; methods
+// other than GET and HEAD are 405.
+func Handler() http.Handler {
+	assets := loadAssets()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, ok := assets[r.URL.Path]
 		if !ok {

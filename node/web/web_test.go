@@ -4,6 +4,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,13 +33,31 @@ func body(t *testing.T, res *http.Response) string {
 	return string(b)
 }
 
+// modules lists the JavaScript modules on disk (js/*.js), as URL paths.
+func modules(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range entries {
+		paths = append(paths, "/js/"+e.Name())
+	}
+	if len(paths) == 0 {
+		t.Fatal("no modules in js/")
+	}
+	return paths
+}
+
 func TestServesFiles(t *testing.T) {
 	h := Handler()
 	cases := []struct {
 		path, ctype, contains string
 	}{
-		{"/", "text/html; charset=utf-8", `<script src="/app.js"`},
-		{"/app.js", "text/javascript; charset=utf-8", "new WebSocket("},
+		{"/", "text/html; charset=utf-8", `<script type="module" src="/js/app.js"></script>`},
+		{"/js/app.js", "text/javascript; charset=utf-8", "import "},
+		{"/js/connection.js", "text/javascript; charset=utf-8", "new WebSocket("},
 		{"/style.css", "text/css; charset=utf-8", ":root"},
 	}
 	for _, c := range cases {
@@ -56,6 +79,113 @@ func TestServesFiles(t *testing.T) {
 	}
 }
 
+// Every file in js/ on disk is served, as JavaScript, byte for byte: the
+// embed pattern cannot leave a module out without this failing.
+func TestServesEveryModule(t *testing.T) {
+	h := Handler()
+	for _, p := range modules(t) {
+		t.Run(p, func(t *testing.T) {
+			want, err := os.ReadFile(strings.TrimPrefix(p, "/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := get(t, h, http.MethodGet, p, nil)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", res.StatusCode)
+			}
+			for k, v := range map[string]string{
+				"Content-Type":           "text/javascript; charset=utf-8",
+				"Cache-Control":          "no-cache",
+				"X-Content-Type-Options": "nosniff",
+			} {
+				if got := res.Header.Get(k); got != v {
+					t.Errorf("%s %q, want %q", k, got, v)
+				}
+			}
+			if res.Header.Get("ETag") == "" {
+				t.Error("no ETag")
+			}
+			if body(t, res) != string(want) {
+				t.Error("body differs from the file on disk")
+			}
+		})
+	}
+}
+
+// importRE finds the module specifiers of static imports and re-exports
+// (import x from '...', import '...', export {x} from '...', also split
+// over lines) and of dynamic import('...').
+var importRE = regexp.MustCompile(`(?m)(?:^\s*import\s+(?:[\w*{}\s,$]+\s+from\s+)?|^\s*export\s+(?:\*|\{[^}]*\})\s+from\s+|\bimport\(\s*)['"]([^'"]+)['"]`)
+
+// Starting from index.html's module script, every import resolves to a
+// served module, and every module in js/ is reached (none is dead).
+func TestImportsResolve(t *testing.T) {
+	h := Handler()
+	index := body(t, get(t, h, http.MethodGet, "/", nil))
+	entry := regexp.MustCompile(`<script type="module" src="([^"]+)"></script>`).FindStringSubmatch(index)
+	if entry == nil {
+		t.Fatal("index.html has no module script")
+	}
+	seen := map[string]bool{}
+	queue := []string{entry[1]}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		res := get(t, h, http.MethodGet, p, nil)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+			t.Errorf("%s: status %d, type %q, want a served module", p, res.StatusCode, res.Header.Get("Content-Type"))
+			continue
+		}
+		for _, m := range importRE.FindAllStringSubmatch(body(t, res), -1) {
+			queue = append(queue, resolve(t, p, m[1]))
+		}
+	}
+	for _, p := range modules(t) {
+		if !seen[p] {
+			t.Errorf("%s is not imported by any module reached from %s", p, entry[1])
+		}
+	}
+}
+
+// resolve returns the URL path a browser loads for import spec in module
+// from; specifiers must be relative or absolute paths (no import map).
+func resolve(t *testing.T, from, spec string) string {
+	t.Helper()
+	if !strings.HasPrefix(spec, "./") && !strings.HasPrefix(spec, "../") && !strings.HasPrefix(spec, "/") {
+		t.Errorf("%s imports %q: a bare specifier does not load in a browser", from, spec)
+	}
+	base := &url.URL{Scheme: "http", Host: "natter.test", Path: from}
+	ref, err := url.Parse(spec)
+	if err != nil {
+		t.Fatalf("%s imports %q: %v", from, spec, err)
+	}
+	return base.ResolveReference(ref).Path
+}
+
+func TestResolve(t *testing.T) {
+	for _, c := range [][3]string{
+		{"/js/app.js", "./dom.js", "/js/dom.js"},
+		{"/js/app.js", "../style.css", "/style.css"},
+		{"/js/app.js", "/js/x.js", "/js/x.js"},
+	} {
+		if got := resolve(t, c[0], c[1]); got != c[2] {
+			t.Errorf("resolve(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+	src := "import { a,\n  b } from './a.js';\nimport './b.js';\nexport { c } from \"./c.js\";\nconst d = import('./d.js');\n// from './no.js'\n"
+	var got []string
+	for _, m := range importRE.FindAllStringSubmatch(src, -1) {
+		got = append(got, m[1])
+	}
+	if want := []string{"./a.js", "./b.js", "./c.js", "./d.js"}; !slices.Equal(got, want) {
+		t.Errorf("importRE found %q, want %q", got, want)
+	}
+}
+
 func TestIndexHasDOMContract(t *testing.T) {
 	b := body(t, get(t, Handler(), http.MethodGet, "/", nil))
 	for _, id := range []string{
@@ -72,9 +202,27 @@ func TestIndexHasDOMContract(t *testing.T) {
 	}
 }
 
+// The page runs under a strict CSP: no inline script in index.html, and
+// the policy allows scripts from this origin only.
+func TestStrictCSP(t *testing.T) {
+	res := get(t, Handler(), http.MethodGet, "/", nil)
+	policy := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(policy, "default-src 'self'") || strings.Contains(policy, "unsafe") || strings.Contains(policy, "script-src") {
+		t.Errorf("Content-Security-Policy %q: want default-src 'self' and nothing that widens scripts", policy)
+	}
+	for _, tag := range regexp.MustCompile(`<script[^>]*>[^<]*</script>`).FindAllString(body(t, res), -1) {
+		if !regexp.MustCompile(`^<script type="module" src="/[^"]+"></script>$`).MatchString(tag) {
+			t.Errorf("index.html has %s; want only external module scripts", tag)
+		}
+	}
+}
+
 func TestUnknownPath404(t *testing.T) {
 	h := Handler()
-	for _, p := range []string{"/index.html", "/nope", "/app.js/", "/web.go", "/favicon.ico"} {
+	for _, p := range []string{
+		"/index.html", "/nope", "/app.js", "/web.go", "/favicon.ico", "/style.css/",
+		"/js", "/js/", "/js/nope.js", "/js/app.js/", "/js/app", "/app.js/", "/dom.js", "/js/../web.go",
+	} {
 		if res := get(t, h, http.MethodGet, p, nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: status %d, want 404", p, res.StatusCode)
 		}
@@ -83,23 +231,35 @@ func TestUnknownPath404(t *testing.T) {
 
 func TestMethods(t *testing.T) {
 	h := Handler()
-	if res := get(t, h, http.MethodPost, "/", nil); res.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("POST /: status %d, want 405", res.StatusCode)
-	}
-	res := get(t, h, http.MethodHead, "/style.css", nil)
-	if res.StatusCode != http.StatusOK || body(t, res) != "" {
-		t.Errorf("HEAD /style.css: status %d, want 200 and no body", res.StatusCode)
+	paths := append([]string{"/", "/style.css"}, modules(t)...)
+	for _, p := range paths {
+		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			res := get(t, h, m, p, nil)
+			if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("%s %s: status %d, Allow %q; want 405, GET, HEAD", m, p, res.StatusCode, res.Header.Get("Allow"))
+			}
+		}
+		res := get(t, h, http.MethodHead, p, nil)
+		if res.StatusCode != http.StatusOK || body(t, res) != "" {
+			t.Errorf("HEAD %s: status %d, want 200 and no body", p, res.StatusCode)
+		}
+		if want := ctypes[path.Ext(p)]; path.Ext(p) != "" && res.Header.Get("Content-Type") != want {
+			t.Errorf("HEAD %s: Content-Type %q, want %q", p, res.Header.Get("Content-Type"), want)
+		}
 	}
 }
 
 func TestRevalidation(t *testing.T) {
 	h := Handler()
-	etag := get(t, h, http.MethodGet, "/app.js", nil).Header.Get("ETag")
+	etag := get(t, h, http.MethodGet, "/js/app.js", nil).Header.Get("ETag")
 	if etag == "" {
 		t.Fatal("no ETag")
 	}
-	res := get(t, h, http.MethodGet, "/app.js", map[string]string{"If-None-Match": etag})
+	res := get(t, h, http.MethodGet, "/js/app.js", map[string]string{"If-None-Match": etag})
 	if res.StatusCode != http.StatusNotModified {
 		t.Errorf("conditional GET: status %d, want 304", res.StatusCode)
+	}
+	if other := get(t, h, http.MethodGet, "/js/dom.js", nil).Header.Get("ETag"); other == etag {
+		t.Errorf("/js/dom.js and /js/app.js share the ETag %s", etag)
 	}
 }

@@ -1,6 +1,8 @@
 // Package storetest runs real, in-process NATS servers with JetStream for
-// tests of package store and of its users (the node). It is test support
-// only: nothing in a production binary imports it.
+// tests of package store and of its users (the node), and holds the
+// conformance suite every store.Store implementation passes
+// (RunConformance, RunLiveConformance). It is test support only: nothing
+// in a production binary imports it.
 package storetest
 
 import (

@@ -1,0 +1,99 @@
+// The chat list and which chat is open: load the list from GET /api/chats,
+// add or forget a chat, open one (remembered across reloads), join a
+// public room, create a private group, and follow JoinedRoom/LeftRoom
+// frames about ourselves.
+// Not for: a chat's messages (messages.js, history.js) or members
+// (members.js), nor drawing (room-list.js).
+
+import { $ } from './dom.js';
+import { api } from './api.js';
+import { send, sendRoom } from './connection.js';
+import { requestHistory } from './history.js';
+import { renderMembers } from './member-list.js';
+import { addMember, removeMember } from './members.js';
+import { renderMessages } from './message-list.js';
+import { renderRoomHeader, renderRooms } from './room-list.js';
+import { ROOM_KEY, dropChat, historyLoaded, state } from './state.js';
+
+// loadChats replaces the list with the server's; chats added meanwhile are kept.
+export async function loadChats() {
+  const before = new Set(state.chats.keys());
+  const res = await api('GET', '/api/chats');
+  const fresh = new Set();
+  for (const c of res.chats || []) {
+    fresh.add(c.id);
+    const old = state.chats.get(c.id);
+    state.chats.set(c.id, { id: c.id, name: c.name, kind: c.kind, unread: old ? old.unread : 0 });
+  }
+  for (const id of before) if (!fresh.has(id) && state.chats.has(id)) forgetChat(id);
+  renderRooms();
+}
+
+export function ensureChat(id, name, kind) {
+  if (!state.chats.has(id)) {
+    state.chats.set(id, { id, name: name || '', kind: kind || 'public', unread: 0 });
+    renderRooms();
+  }
+  return state.chats.get(id);
+}
+
+function forgetChat(id) {
+  dropChat(id);
+  if (state.current === id) openChat(null);
+  renderRooms();
+}
+
+// Opens a chat (null: none): shows what we already have, then asks for
+// the newest page and the member list.
+export function openChat(id) {
+  state.current = id;
+  if (id) {
+    localStorage.setItem(ROOM_KEY, id);
+    state.chats.get(id).unread = 0;
+    if (!historyLoaded(id)) requestHistory(id);
+    send('chat-room', 'GetMembers', { chat: id });
+  } else {
+    localStorage.removeItem(ROOM_KEY);
+  }
+  renderRooms();
+  renderRoomHeader();
+  renderMessages('bottom');
+  renderMembers();
+  if (id) $('message-input').focus();
+}
+
+// joinRoom opens a public room we are in, or asks to join (or create) it.
+export function joinRoom(name) {
+  if (!name) return;
+  const known = [...state.chats.values()].find((c) => c.kind === 'public' && c.name.toLowerCase() === name.toLowerCase());
+  if (known) return openChat(known.id);
+  state.pendingJoin = name.toLowerCase();
+  sendRoom('JoinRoom', { room: name });
+}
+
+// createPrivate creates a private group and opens it; API errors are thrown.
+export async function createPrivate(name) {
+  if (!name) return;
+  const chat = await api('POST', '/api/chats', { name, kind: 'private' });
+  ensureChat(chat.id, chat.name, chat.kind);
+  openChat(chat.id);
+  $('private-name').value = '';
+}
+
+export function onJoinedRoom(c) {
+  if (state.me && c.user === state.me.user) {
+    ensureChat(c.chat, c.room);
+    // The server may normalise the name, so any join of ours while one is pending opens it.
+    if (state.pendingJoin) {
+      state.pendingJoin = null;
+      $('room-name').value = '';
+      openChat(c.chat);
+    }
+  }
+  addMember(c);
+}
+
+export function onLeftRoom(c) {
+  if (state.me && c.user === state.me.user) return forgetChat(c.chat);
+  removeMember(c);
+}

@@ -1,0 +1,288 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/natterchat/natter/store"
+)
+
+// Conformance cases of messages, pages, sequences and the stream position.
+
+// stored is what a test expects of a stored message.
+type stored struct {
+	seq uint64
+	id  string
+}
+
+// fill publishes perChat messages to each chat, interleaved round robin,
+// and returns what each chat holds in order.
+func fill(t testing.TB, st store.Store, chats []string, perChat int) map[string][]stored {
+	t.Helper()
+	ctx := testCtx(t)
+	want := make(map[string][]stored)
+	var last uint64
+	for range perChat {
+		for _, c := range chats {
+			id := fmt.Sprintf("%s-m%d", c, msgCounter.Add(1))
+			seq, dup, err := st.PublishMessage(ctx, store.Message{ChatID: c, ID: id, UserID: "u1", DeviceID: "d1", Text: "text " + id})
+			if err != nil || dup || seq <= last {
+				t.Fatalf("publish %s = %d dup=%v %v (last %d)", id, seq, dup, err, last)
+			}
+			last = seq
+			want[c] = append(want[c], stored{seq, id})
+		}
+	}
+	return want
+}
+
+// msgCounter makes message ids unique across fill calls.
+var msgCounter atomic.Int64
+
+// expect is the reference page: the same selection done on a slice.
+func expect(all []stored, p store.Page) []stored {
+	limit := p.Limit
+	if limit == 0 {
+		limit = store.DefaultPageLimit
+	}
+	var sel []stored
+	for _, m := range all {
+		if (p.After == 0 || m.seq > p.After) && (p.Before == 0 || m.seq < p.Before) {
+			sel = append(sel, m)
+		}
+	}
+	if p.After > 0 {
+		return sel[:min(limit, len(sel))]
+	}
+	return sel[max(0, len(sel)-limit):]
+}
+
+func testMessagePages(t *testing.T, st store.Store) {
+	ctx := testCtx(t)
+	chats := []string{"a", "b", "c"}
+	want := fill(t, st, chats, 200)
+	// A sparse chat: three messages far apart among the others.
+	want2 := fill(t, st, []string{"sparse"}, 1)
+	want["a"] = append(want["a"], fill(t, st, chats[:1], 300)["a"]...)
+	more := fill(t, st, []string{"sparse"}, 2)
+	want["sparse"] = append(want2["sparse"], more["sparse"]...)
+	chats = append(chats, "sparse")
+
+	for _, c := range chats {
+		all := want[c]
+		first, last := all[0].seq, all[len(all)-1].seq
+		pages := []store.Page{
+			{}, {Limit: 1}, {Limit: 7}, {Limit: 200}, {Limit: store.MaxPageLimit},
+			{After: 1}, {After: first}, {After: first - 1, Limit: 3}, {After: all[len(all)/2].seq, Limit: 17},
+			{After: last - 1, Limit: 10}, {After: last}, {After: last + 100},
+			{Before: last + 1}, {Before: last, Limit: 5}, {Before: all[len(all)/2].seq + 1, Limit: 33},
+			{Before: first + 1}, {Before: first}, {Before: 1}, {Before: 2, Limit: 10},
+			{Before: all[min(4, len(all)-1)].seq, Limit: 10}, {Before: last + 1000, Limit: 1000},
+		}
+		for _, p := range pages {
+			got, err := st.Messages(ctx, c, p)
+			if err != nil {
+				t.Fatalf("%s %+v: %v", c, p, err)
+			}
+			exp := expect(all, p)
+			if len(got) != len(exp) {
+				t.Fatalf("%s %+v: got %d messages, want %d", c, p, len(got), len(exp))
+			}
+			for i, m := range got {
+				if m.Seq != exp[i].seq || m.ID != exp[i].id || m.ChatID != c || m.Text != "text "+m.ID ||
+					m.UserID != "u1" || m.DeviceID != "d1" || m.PostedAt.IsZero() {
+					t.Fatalf("%s %+v: [%d] = %+v, want %+v", c, p, i, m, exp[i])
+				}
+			}
+		}
+		if got, err := st.LastSeq(ctx, c); err != nil || got != last {
+			t.Fatalf("LastSeq(%s) = %d, %v; want %d", c, got, err, last)
+		}
+	}
+	if got, err := st.LastSeq(ctx, "none"); err != nil || got != 0 {
+		t.Fatalf("LastSeq(none) = %d, %v", got, err)
+	}
+	if got, err := st.Messages(ctx, "none", store.Page{}); err != nil || len(got) != 0 {
+		t.Fatalf("Messages(none) = %v, %v", got, err)
+	}
+	for _, p := range []store.Page{{Limit: -1}, {Limit: store.MaxPageLimit + 1}, {Before: 5, After: 1}} {
+		if _, err := st.Messages(ctx, "a", p); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("Messages(%+v) = %v, want ErrInvalid", p, err)
+		}
+	}
+	if _, err := st.Messages(ctx, "a.b", store.Page{}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("Messages(a.b) = %v", err)
+	}
+}
+
+func testPublishDuplicate(t *testing.T, st store.Store) {
+	ctx := testCtx(t)
+	posted := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	m := store.Message{ChatID: "c1", ID: "client-id-1", UserID: "u1", UserName: "Alice", Text: "once", PostedAt: posted}
+	seq, dup, err := st.PublishMessage(ctx, m)
+	if err != nil || dup {
+		t.Fatalf("first publish = %d %v %v", seq, dup, err)
+	}
+	if _, _, err := st.PublishMessage(ctx, store.Message{ChatID: "c1", ID: "other", UserID: "u1", Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	last := must[uint64](t)(st.LastSeq(ctx, "c1"))
+	m.Text = "twice" // a resend carries the same id; the first body wins
+	seq2, dup, err := st.PublishMessage(ctx, m)
+	if err != nil || !dup || seq2 != seq {
+		t.Fatalf("second publish = %d dup=%v %v; want %d dup", seq2, dup, err, seq)
+	}
+	got := must[[]store.Message](t)(st.Messages(ctx, "c1", store.Page{}))
+	if len(got) != 2 || got[0].ID != m.ID || got[0].Text != "once" || got[0].Seq != seq ||
+		got[0].UserName != "Alice" || !got[0].PostedAt.Equal(posted) {
+		t.Fatalf("stored %+v", got)
+	}
+	if n := must[uint64](t)(st.LastSeq(ctx, "c1")); n != last {
+		t.Fatalf("LastSeq after a duplicate = %d, want %d", n, last)
+	}
+	// The dedup id is the message id over all chats, as it is over the
+	// whole stream: the same id in another chat is the first message.
+	seq3, dup, err := st.PublishMessage(ctx, store.Message{ChatID: "c2", ID: m.ID, UserID: "u1", Text: "elsewhere"})
+	if err != nil || !dup || seq3 != seq {
+		t.Fatalf("same id in another chat = %d dup=%v %v; want %d dup", seq3, dup, err, seq)
+	}
+	if n := must[uint64](t)(st.LastSeq(ctx, "c2")); n != 0 {
+		t.Fatalf("LastSeq(c2) = %d; a duplicate was stored", n)
+	}
+	tests := []store.Message{
+		{ChatID: "c1", ID: "x", UserID: "u1", Text: " \n"},
+		{ChatID: "c 1", ID: "x", UserID: "u1", Text: "t"},
+		{ChatID: "c1", ID: "", UserID: "u1", Text: "t"},
+		{ChatID: "c1", ID: "x", UserID: "", Text: "t"},
+		{ChatID: "c1", ID: "x", UserID: "u1", DeviceID: "d.1", Text: "t"},
+	}
+	for _, m := range tests {
+		if _, _, err := st.PublishMessage(ctx, m); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("PublishMessage(%+v) = %v, want ErrInvalid", m, err)
+		}
+	}
+}
+
+// testConcurrentSequences: concurrent publishes to several chats get
+// distinct sequences, and each chat lists exactly its own messages in
+// ascending order.
+func testConcurrentSequences(t *testing.T, st store.Store) {
+	ctx := testCtx(t)
+	const workers, each = 4, 30
+	chats := []string{"a", "b", "c"}
+	var (
+		mu   sync.Mutex
+		seqs = make(map[uint64]string) // seq -> chat
+		wg   sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				c := chats[(w+i)%len(chats)]
+				seq, dup, err := st.PublishMessage(ctx, store.Message{ChatID: c, ID: fmt.Sprintf("w%d-%d", w, i), UserID: "u1", Text: "t"})
+				if err != nil || dup {
+					t.Errorf("publish = %d dup=%v %v", seq, dup, err)
+					return
+				}
+				mu.Lock()
+				if other, ok := seqs[seq]; ok {
+					t.Errorf("sequence %d given twice (%s, %s)", seq, other, c)
+				}
+				seqs[seq] = c
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	var highest uint64
+	for seq := range seqs {
+		highest = max(highest, seq)
+	}
+	if p := must[uint64](t)(st.Position(ctx)); p != highest {
+		t.Fatalf("Position = %d, want the highest sequence %d", p, highest)
+	}
+	total := 0
+	for _, c := range chats {
+		got := must[[]store.Message](t)(st.Messages(ctx, c, store.Page{After: 0, Limit: store.MaxPageLimit}))
+		for i, m := range got {
+			if seqs[m.Seq] != c || (i > 0 && m.Seq <= got[i-1].Seq) {
+				t.Fatalf("chat %s: [%d] = seq %d (of chat %q)", c, i, m.Seq, seqs[m.Seq])
+			}
+		}
+		total += len(got)
+	}
+	if total != workers*each {
+		t.Fatalf("chats list %d messages, want %d", total, workers*each)
+	}
+}
+
+// testPosition: the stream's position is the newest sequence of any chat.
+func testPosition(t *testing.T, st store.Store) {
+	ctx := testCtx(t)
+	if p, err := st.Position(ctx); err != nil || p != 0 {
+		t.Fatalf("empty stream position = %d, %v", p, err)
+	}
+	var last uint64
+	for i, chat := range []string{"a", "b", "a"} {
+		seq, _, err := st.PublishMessage(ctx, store.Message{ChatID: chat, ID: fmt.Sprintf("m%d", i), UserID: "u", Text: "x", PostedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = seq
+	}
+	if p, err := st.Position(ctx); err != nil || p != last {
+		t.Fatalf("position = %d, %v; want %d", p, err, last)
+	}
+}
+
+// testPositionCoversAcked: callers asking for the position while messages
+// are stored each get a position at least as new as every message acked
+// before they called, which is what a device's catch-up relies on.
+func testPositionCoversAcked(t *testing.T, st store.Store) {
+	ctx := testCtx(t)
+	var acked atomic.Uint64
+	stop := make(chan struct{})
+	var pub sync.WaitGroup
+	pub.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			seq, _, err := st.PublishMessage(ctx, store.Message{ChatID: "a", ID: fmt.Sprintf("m%d", i), UserID: "u", Text: "x", PostedAt: time.Now()})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			acked.Store(seq)
+		}
+	})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 50 {
+				before := acked.Load()
+				p, err := st.Position(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if p < before {
+					t.Errorf("position %d older than sequence %d acked before the call", p, before)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	pub.Wait()
+}
