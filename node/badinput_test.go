@@ -236,10 +236,10 @@ func TestBadInputRateLimit(t *testing.T) {
 			if e.Code != wire.CodeRateLimited {
 				t.Fatalf("unexpected error %s", f.raw)
 			}
-			// docs/protocol.md wants an Error on the frame's channel with
-			// its ref; the limiter answers before parsing, on session.
-			if limited == 0 && (f.Channel != wire.ChannelChatRoom || e.Ref == "") {
-				t.Logf("note: rate_limited Error is %s (frame's channel is chat-room, ref g<i>)", f.raw)
+			// docs/protocol.md: the limiter drops a frame before reading
+			// it, so its Error comes on session without ref or type.
+			if f.Channel != wire.ChannelSession || e.Ref != "" || e.Type != "" {
+				t.Fatalf("rate_limited Error is %s, want it on session without ref or type", f.raw)
 			}
 			limited++
 		default:

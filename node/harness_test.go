@@ -169,6 +169,10 @@ type client struct {
 	mu      sync.Mutex
 	closeCd ws.StatusCode // guarded by mu: the close code received
 	welcome wire.Welcome
+	// strict makes waitFor refuse the frames it would skip (see waitFor).
+	strict bool
+	// own is the sending device's own copy of the last sendMsg with echo.
+	own wire.NewMessage
 }
 
 // dial connects to path (e.g. "/ws?token=...") and reads the Welcome.
@@ -242,14 +246,21 @@ func (c *client) read() {
 	}
 }
 
-// send writes a text frame.
+// send writes a text frame; only the test's goroutine may call it (see
+// write).
 func (c *client) send(s string) {
 	c.t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := wsutil.WriteClientText(c.conn, []byte(s)); err != nil {
+	if err := c.write(s); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}
+}
+
+// write writes a text frame and returns the error: for goroutines other
+// than the test's, which must not fail the test themselves.
+func (c *client) write(s string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return wsutil.WriteClientText(c.conn, []byte(s))
 }
 
 // sendf formats and writes a text frame.
@@ -266,36 +277,47 @@ func (c *client) next(timeout time.Duration) (frame, bool) {
 }
 
 // expect returns the next frame of type typ, failing on any other frame
-// (presence notices aside, which arrive whenever co-members come and go).
+// (presence aside, which arrive whenever co-members come and go).
 func (c *client) expect(typ string) frame {
 	c.t.Helper()
-	for {
-		f, ok := c.next(10 * time.Second)
-		if !ok {
-			c.t.Fatalf("timed out waiting for %s", typ)
-		}
-		if f.Channel == wire.ChannelPresence && typ != wire.TypeOnline && typ != wire.TypeOffline {
-			continue
-		}
-		if f.Message.Type != typ {
-			c.t.Fatalf("got %s, want %s", f.raw, typ)
-		}
-		return f
+	f, err := c.find(typ, true, 10*time.Second)
+	if err != nil {
+		c.t.Fatal(err)
 	}
+	return f
 }
 
-// waitFor skips frames until one of type typ arrives.
+// waitFor skips frames until one of type typ arrives: for clients whose
+// frame order is not known (several senders, or answers racing live
+// messages). With c.strict set it is expect: tests that know the order
+// set it, so that a duplicate or a stray frame before the wanted one
+// fails them instead of being skipped.
 func (c *client) waitFor(typ string) frame {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	f, err := c.find(typ, c.strict, 10*time.Second)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return f
+}
+
+// find reads frames until one of type typ. strict refuses any other frame
+// but presence on the way. It returns the error instead of failing the
+// test, so goroutines other than the test's may use it.
+func (c *client) find(typ string, strict bool, timeout time.Duration) (frame, error) {
+	deadline := time.Now().Add(timeout)
+	for {
 		f, ok := c.next(time.Until(deadline))
-		if ok && f.Message.Type == typ {
-			return f
+		if !ok {
+			return frame{}, fmt.Errorf("timed out waiting for %s", typ)
+		}
+		if f.Message.Type == typ {
+			return f, nil
+		}
+		if strict && f.Channel != wire.ChannelPresence {
+			return frame{}, fmt.Errorf("got %s, want %s", f.raw, typ)
 		}
 	}
-	c.t.Fatalf("timed out waiting for %s", typ)
-	return frame{}
 }
 
 // expectError returns the next Error frame's contents, skipping presence.

@@ -223,7 +223,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.presence.Beat(true)
 	n.unsubscribe()
 	n.hub.Close()
-	_ = n.nc.Flush()
+	if n.nc.IsConnected() {
+		// The goodbye and the unsubscribes go out before the connection
+		// closes; with NATS gone there is nothing to wait for.
+		_ = n.nc.FlushTimeout(2 * time.Second)
+	}
 	n.cancel()
 	n.loops.Wait()
 	n.orphans.Wait()

@@ -160,7 +160,7 @@ func (s *Memory) Messages(ctx context.Context, chatID string, p Page) ([]Message
 	chat := s.chatMsgs(chatID, s.cfg.Now())
 	var page []storedMsg
 	switch {
-	case p.After > 0:
+	case p.After > 0 || p.Forward:
 		i := sort.Search(len(chat), func(i int) bool { return chat[i].msg.Seq > p.After })
 		page = chat[i:min(i+limit, len(chat))]
 	case p.Before > 0:

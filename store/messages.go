@@ -152,7 +152,7 @@ func (s *JetStream) Messages(ctx context.Context, chatID string, p Page) ([]Mess
 	}
 	var out []Message
 	switch {
-	case p.After > 0:
+	case p.After > 0 || p.Forward:
 		out, err = s.messagesAfter(ctx, chatID, p.After, limit)
 	case p.Before > 0:
 		out, err = s.messagesBefore(ctx, chatID, p.Before, limit)
@@ -182,6 +182,8 @@ func pageLimit(chatID string, p Page) (int, error) {
 		return 0, fmt.Errorf("%w: limit %d", ErrInvalid, p.Limit)
 	case p.Before > 0 && p.After > 0:
 		return 0, fmt.Errorf("%w: both before and after", ErrInvalid)
+	case p.Before > 0 && p.Forward:
+		return 0, fmt.Errorf("%w: forward from before", ErrInvalid)
 	}
 	return limit, nil
 }

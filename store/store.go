@@ -98,12 +98,16 @@ type Message struct {
 }
 
 // Page selects messages of one chat. At most one of Before and After is
-// set; with neither, the newest Limit messages are returned. Results are
-// always in ascending Seq order.
+// set; with neither (and not Forward), the newest Limit messages are
+// returned. Results are always in ascending Seq order.
 type Page struct {
 	Before uint64 // messages with Seq < Before
 	After  uint64 // messages with Seq > After
-	Limit  int    // 1..MaxPageLimit; 0 means DefaultPageLimit
+	// Forward reads forward from After even when After is 0, that is
+	// from the chat's first message: callers that mean "every message
+	// after this one" set it, because After 0 alone asks for the newest.
+	Forward bool
+	Limit   int // 1..MaxPageLimit; 0 means DefaultPageLimit
 }
 
 // Page limits.

@@ -82,7 +82,7 @@ func (s *Service) ValidText(text string) error {
 
 // History reads a page of a chat's messages for a member.
 func (s *Service) History(ctx context.Context, who Identity, chatID string, p store.Page) ([]store.Message, error) {
-	if p.Before != 0 && p.After != 0 {
+	if p.Before != 0 && (p.After != 0 || p.Forward) {
 		return nil, wire.Errorf(wire.CodeInvalidField, "give before or after, not both")
 	}
 	if p.Limit < 0 || p.Limit > store.MaxPageLimit {

@@ -96,7 +96,7 @@ func (h *Hub) FinishResume(dev *Device, chatID string, lastSent uint64, limit in
 // st.lastSeq, so that the caller may ask for the next one.
 func (d *dispatcher) sendStored(dev *Device, st *chatState, after uint64, limit int) (last uint64, full bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	page, err := d.h.cfg.Store.Messages(ctx, st.c.id, store.Page{After: after, Limit: limit})
+	page, err := d.h.cfg.Store.Messages(ctx, st.c.id, store.Page{After: after, Forward: true, Limit: limit})
 	cancel()
 	if err != nil {
 		return after, false, err

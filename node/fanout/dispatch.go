@@ -197,7 +197,7 @@ func (d *dispatcher) deliverLive(chatID string, m *nats.Msg) {
 func (d *dispatcher) repair(st *chatState, upTo uint64) bool {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		page, err := d.h.cfg.Store.Messages(ctx, st.c.id, store.Page{After: st.lastSeq, Limit: store.MaxPageLimit})
+		page, err := d.h.cfg.Store.Messages(ctx, st.c.id, store.Page{After: st.lastSeq, Forward: true, Limit: store.MaxPageLimit})
 		cancel()
 		if err != nil {
 			d.h.cfg.Limiter.Warn("fanout: gap repair failed", slog.String("chat", st.c.id), slog.Any("err", err))

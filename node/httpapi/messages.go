@@ -57,6 +57,8 @@ func pageOf(w http.ResponseWriter, r *http.Request) (store.Page, bool) {
 				return p, false
 			}
 			*f.dst = x
+			// after=0 asks for every message from the first one.
+			p.Forward = f.name == "after"
 		}
 	}
 	if v := r.URL.Query().Get("limit"); v != "" {

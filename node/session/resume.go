@@ -1,8 +1,12 @@
 package session
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
 )
 
@@ -27,16 +31,22 @@ func (s *Server) processResume(r *request) error {
 		return err
 	}
 	d.BeginResume(c.ID)
-	msgs, err := s.cfg.Store.Messages(r.ctx, c.ID, store.Page{After: in.AfterSeq, Limit: s.cfg.ResumeLimit})
+	msgs, err := s.cfg.Store.Messages(r.ctx, c.ID, store.Page{After: in.AfterSeq, Forward: true, Limit: s.cfg.ResumeLimit})
 	if err != nil {
 		d.EndResume(c.ID)
 		return err
 	}
 	last := in.AfterSeq
 	for i := range msgs {
-		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeNewMessage, chat.NewMessage(c.Name, &msgs[i]))
+		f := wsconn.NewTextFrame(chat.Render(c.Name, &msgs[i]))
+		if err := s.paced(r, f.Len()); err != nil {
+			d.EndResume(c.ID)
+			return err
+		}
+		r.d.Send(f)
 		last = msgs[i].Seq
 	}
+	s.metrics.FramesOut.Add(int64(len(msgs)))
 	if len(msgs) == s.cfg.ResumeLimit {
 		// More than one replay's worth: the client asks again from last;
 		// live delivery stays held so that nothing arrives out of order.
@@ -51,4 +61,26 @@ func (s *Server) processResume(r *request) error {
 		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeResumed, wire.Resumed{Room: c.Name, Chat: c.ID, LastSeq: last, More: more})
 	})
 	return nil
+}
+
+// paced waits, before a replayed frame of size bytes is queued, until it
+// fits in half the device's outbound queue (or the queue is empty). A
+// replay is up to ResumeLimit messages at once, which can be more than
+// the queue holds: queued in one go, it would close its own device as a
+// slow consumer, and the client's next resume would do the same. Paced,
+// it moves at the speed the client reads, bounded by the request's
+// deadline; the runner it blocks is the device's own.
+func (s *Server) paced(r *request, size int) error {
+	budget := s.conns.MaxOutboundBytes() / 2
+	for {
+		q := r.d.Conn().QueuedBytes()
+		if q == 0 || q+size <= budget {
+			return nil
+		}
+		select {
+		case <-r.ctx.Done():
+			return fmt.Errorf("replay: the client did not read in time: %w", r.ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }

@@ -33,6 +33,11 @@ type Config struct {
 	// ReadBufferSize is the size of each worker's read buffer (not per
 	// connection). Default 32 KiB.
 	ReadBufferSize int
+	// CloseTimeout bounds how long a closing connection may take to flush
+	// its queue and close frame, and to wait for the client's EOF, before
+	// its socket is closed regardless: a client that does not read gets
+	// this long to take its close frame. Default 1s.
+	CloseTimeout time.Duration
 	// Logger receives server-level errors and, at debug level, connection
 	// closes. Default slog.Default().
 	Logger *slog.Logger
@@ -40,10 +45,6 @@ type Config struct {
 	// tick is the timer wheel's granularity. Default
 	// min(PingInterval, IdleTimeout)/8, clamped to [5ms, 1s]. Tests set it.
 	tick time.Duration
-	// closeTimeout bounds how long a closing connection may take to flush
-	// its queue and close frame, and to wait for the client's EOF, before
-	// its socket is closed regardless. Default 1s.
-	closeTimeout time.Duration
 	// forceGoroutine makes Attach use the goroutine-per-connection transport
 	// even when an fd is available, so tests exercise it on Linux.
 	forceGoroutine bool
@@ -51,7 +52,7 @@ type Config struct {
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Workers < 0 || c.MaxMessageSize < 0 || c.MaxOutboundBytes < 0 ||
-		c.PingInterval < 0 || c.IdleTimeout < 0 || c.ReadBufferSize < 0 {
+		c.PingInterval < 0 || c.IdleTimeout < 0 || c.ReadBufferSize < 0 || c.CloseTimeout < 0 {
 		return c, errors.New("wsconn: negative config value")
 	}
 	if c.Workers == 0 {
@@ -82,8 +83,8 @@ func (c Config) withDefaults() (Config, error) {
 		c.tick = min(c.PingInterval, c.IdleTimeout) / 8
 		c.tick = min(max(c.tick, 5*time.Millisecond), time.Second)
 	}
-	if c.closeTimeout == 0 {
-		c.closeTimeout = time.Second
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = time.Second
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -225,14 +226,24 @@ func (c *client) readText(t testing.TB) string {
 // checks the server closes the socket.
 func (c *client) expectClose(t testing.TB, want ws.StatusCode) {
 	t.Helper()
+	if err := c.checkClose(want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkClose is expectClose for goroutines other than the test's: it
+// returns what went wrong instead of failing the test.
+func (c *client) checkClose(want ws.StatusCode) error {
 	for {
-		h, p := c.readFrame(t)
+		h, p, err := c.tryReadFrame(10 * time.Second)
+		if err != nil {
+			return fmt.Errorf("read frame: %w", err)
+		}
 		if h.OpCode != ws.OpClose {
 			continue
 		}
-		code, _ := ws.ParseCloseFrameData(p)
-		if code != want {
-			t.Fatalf("close code = %d (%q), want %d", code, p, want)
+		if code, _ := ws.ParseCloseFrameData(p); code != want {
+			return fmt.Errorf("close code = %d (%q), want %d", code, p, want)
 		}
 		break
 	}
@@ -240,8 +251,9 @@ func (c *client) expectClose(t testing.TB, want ws.StatusCode) {
 	c.Write(frameBytes(fin|opCls, closeBody(uint16(want), ""), false))
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if n, err := c.r.Read(make([]byte, 1)); err == nil {
-		t.Fatalf("read %d bytes after close frame, want EOF", n)
+		return fmt.Errorf("read %d bytes after close frame, want EOF", n)
 	}
+	return nil
 }
 
 // frameBytes encodes a client frame: b0 is FIN|RSV|opcode; masked with a

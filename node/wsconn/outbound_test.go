@@ -49,7 +49,7 @@ func TestOutboundLarge(t *testing.T) {
 func TestSlowConsumer(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, cfg Config) {
 		cfg.MaxOutboundBytes = 256 << 10
-		cfg.closeTimeout = 10 * time.Second // room to read it all
+		cfg.CloseTimeout = 10 * time.Second // room to read it all
 		ts := startServer(t, cfg, nil)
 		c := ts.dial(t)
 		f := NewTextFrame(make([]byte, 16<<10))
@@ -79,7 +79,7 @@ func TestSlowConsumer(t *testing.T) {
 func TestSlowConsumerDeadline(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxOutboundBytes = 64 << 10
-	cfg.closeTimeout = 200 * time.Millisecond
+	cfg.CloseTimeout = 200 * time.Millisecond
 	ts := startServer(t, cfg, nil)
 	c := ts.dial(t)
 	f := NewTextFrame(make([]byte, 8<<10))

@@ -87,7 +87,7 @@ func (c *Conn) process(ev uint8, w *worker) {
 				return
 			}
 			c.st = stClosing
-			d := s.wheel.now.Load() + s.wheel.ticks(s.cfg.closeTimeout)
+			d := s.wheel.now.Load() + s.wheel.ticks(s.cfg.CloseTimeout)
 			c.closeDeadline.Store(d)
 			s.wheel.add(c, d)
 		}

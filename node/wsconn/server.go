@@ -67,7 +67,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 		h:     h,
 		log:   cfg.Logger,
 		runq:  newRunQueue(),
-		wheel: newWheel(cfg.tick, max(cfg.IdleTimeout, cfg.PingInterval, cfg.closeTimeout)),
+		wheel: newWheel(cfg.tick, max(cfg.IdleTimeout, cfg.PingInterval, cfg.CloseTimeout)),
 		stop:  make(chan struct{}),
 	}
 	for i := range s.shards {
@@ -164,6 +164,11 @@ func (s *Server) unregister(c *Conn) {
 
 // Len returns the number of attached connections not yet closed.
 func (s *Server) Len() int { return int(s.live.Load()) }
+
+// MaxOutboundBytes is the limit of one connection's queue, defaults
+// applied: a sender that must not be closed as a slow consumer (a replay
+// of history) keeps what it queues well under it.
+func (s *Server) MaxOutboundBytes() int { return s.cfg.MaxOutboundBytes }
 
 // Range calls f for each live connection until f returns false. Each shard
 // is copied under its read lock and f runs outside it, so f may call Send

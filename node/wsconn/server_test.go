@@ -102,16 +102,21 @@ func TestCloseStopsEverything(t *testing.T) {
 				sc.SendText([]byte("queued"))
 			}
 		}
-		closed := make(chan struct{})
+		closed := make(chan []error)
 		go func() {
+			var errs []error
 			for _, cl := range clients {
-				cl.expectClose(t, ws.StatusGoingAway)
+				if err := cl.checkClose(ws.StatusGoingAway); err != nil {
+					errs = append(errs, err)
+				}
 			}
-			close(closed)
+			closed <- errs
 		}()
 		srv.Close()
 		srv.Close() // idempotent
-		<-closed
+		for _, err := range <-closed {
+			t.Error(err)
+		}
 		if srv.Len() != 0 {
 			t.Fatalf("Len = %d after Close", srv.Len())
 		}

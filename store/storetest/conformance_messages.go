@@ -55,7 +55,7 @@ func expect(all []stored, p store.Page) []stored {
 			sel = append(sel, m)
 		}
 	}
-	if p.After > 0 {
+	if p.After > 0 || p.Forward {
 		return sel[:min(limit, len(sel))]
 	}
 	return sel[max(0, len(sel)-limit):]
@@ -79,6 +79,7 @@ func testMessagePages(t *testing.T, st store.Store) {
 			{}, {Limit: 1}, {Limit: 7}, {Limit: 200}, {Limit: store.MaxPageLimit},
 			{After: 1}, {After: first}, {After: first - 1, Limit: 3}, {After: all[len(all)/2].seq, Limit: 17},
 			{After: last - 1, Limit: 10}, {After: last}, {After: last + 100},
+			{Forward: true}, {Forward: true, Limit: 7}, {After: first, Forward: true, Limit: 3},
 			{Before: last + 1}, {Before: last, Limit: 5}, {Before: all[len(all)/2].seq + 1, Limit: 33},
 			{Before: first + 1}, {Before: first}, {Before: 1}, {Before: 2, Limit: 10},
 			{Before: all[min(4, len(all)-1)].seq, Limit: 10}, {Before: last + 1000, Limit: 1000},
@@ -109,7 +110,7 @@ func testMessagePages(t *testing.T, st store.Store) {
 	if got, err := st.Messages(ctx, "none", store.Page{}); err != nil || len(got) != 0 {
 		t.Fatalf("Messages(none) = %v, %v", got, err)
 	}
-	for _, p := range []store.Page{{Limit: -1}, {Limit: store.MaxPageLimit + 1}, {Before: 5, After: 1}} {
+	for _, p := range []store.Page{{Limit: -1}, {Limit: store.MaxPageLimit + 1}, {Before: 5, After: 1}, {Before: 5, Forward: true}} {
 		if _, err := st.Messages(ctx, "a", p); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("Messages(%+v) = %v, want ErrInvalid", p, err)
 		}
@@ -210,7 +211,7 @@ func testConcurrentSequences(t *testing.T, st store.Store) {
 	}
 	total := 0
 	for _, c := range chats {
-		got := must[[]store.Message](t)(st.Messages(ctx, c, store.Page{After: 0, Limit: store.MaxPageLimit}))
+		got := must[[]store.Message](t)(st.Messages(ctx, c, store.Page{Forward: true, Limit: store.MaxPageLimit}))
 		for i, m := range got {
 			if seqs[m.Seq] != c || (i > 0 && m.Seq <= got[i-1].Seq) {
 				t.Fatalf("chat %s: [%d] = seq %d (of chat %q)", c, i, m.Seq, seqs[m.Seq])
