@@ -1,0 +1,322 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/presence"
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/subjects"
+)
+
+// These tests run the protocol on the in-memory store and a core NATS
+// server (no JetStream): the session's own logic, and its handling of
+// storage failures that a real JetStream cannot produce on demand
+// (store.Memory's Fail). Package node's tests run the same protocol on
+// JetStream.
+
+// rig is one node's parts wired as package node wires them, on
+// store.Memory, with a listener whose connections are attached as
+// devices of the identity the test names.
+type rig struct {
+	t     *testing.T
+	mem   *store.Memory
+	nc    *nats.Conn
+	hub   *fanout.Hub
+	chat  *chat.Service
+	sess  *Server
+	ln    net.Listener
+	who   chan chat.Identity // the identity of the next accepted connection
+	start chan Start
+}
+
+func testLog() *slog.Logger {
+	if os.Getenv("NATTER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// runNATS starts a core NATS server (no JetStream) on a random port.
+func runNATS(t *testing.T) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	return ns
+}
+
+// newRig builds the parts; mod adjusts the session's config.
+func newRig(t *testing.T, mod func(*Config)) *rig {
+	t.Helper()
+	ns := runNATS(t)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	log := testLog()
+	r := &rig{t: t, nc: nc, who: make(chan chat.Identity, 1), start: make(chan Start, 1)}
+	r.mem = store.NewMemory(store.MemoryConfig{Live: nc, Logger: log})
+	recent := fanout.NewRecent()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.hub, err = fanout.New(fanout.Config{NodeID: "n1", NC: nc, Store: r.mem, Recent: recent, Render: chat.Render, Log: log})
+	must(err)
+	pv, err := presence.New(presence.Config{NodeID: "n1", NC: nc, Hub: r.hub, Recent: recent, Log: log})
+	must(err)
+	r.chat, err = chat.New(chat.Config{Store: r.mem, NC: nc, Hub: r.hub, Presence: pv, Recent: recent, Log: log})
+	must(err)
+	cfg := Config{NodeID: "n1", Chat: r.chat, Hub: r.hub, Presence: pv, Recent: recent, Store: r.mem,
+		Broadcast: func([]byte) error { return nil }, RateLimit: 10000, RateBurst: 10000, RequestTimeout: 2 * time.Second, Log: log}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r.sess, err = New(cfg)
+	must(err)
+	must(r.hub.Start())
+	// The node's events loop, as far as these tests need it: membership
+	// changes and presence, in NATS's order.
+	events := make(chan *nats.Msg, 1024)
+	for _, subj := range []string{subjects.UserEventsWildcard, subjects.Presence} {
+		s, err := nc.ChanSubscribe(subj, events)
+		must(err)
+		t.Cleanup(func() { _ = s.Unsubscribe() })
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case m := <-events:
+				if userID, ok := subjects.ParseUserEvents(m.Subject); ok {
+					r.chat.ApplyUserEvent(userID, m.Data)
+				} else {
+					pv.Handle(m.Data)
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done) })
+	must(nc.Flush())
+	r.ln, err = net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	go r.accept()
+	t.Cleanup(func() {
+		r.ln.Close()
+		r.sess.Conns().Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.sess.Wait(ctx); err != nil {
+			t.Errorf("devices not cleaned up: %v", err)
+		}
+		r.hub.Close()
+	})
+	return r
+}
+
+// accept upgrades connections and attaches them as the node does.
+func (r *rig) accept() {
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		if _, err := ws.Upgrade(c); err != nil {
+			c.Close()
+			continue
+		}
+		r.sess.Attach(c, <-r.who, <-r.start)
+	}
+}
+
+// user stores a user and returns its identity.
+func (r *rig) user(name string) chat.Identity {
+	r.t.Helper()
+	u := store.User{ID: "u-" + name, Name: name, CreatedAt: time.Now()}
+	if err := r.mem.CreateUser(context.Background(), u); err != nil {
+		r.t.Fatal(err)
+	}
+	return chat.Identity{ID: u.ID, Name: u.Name}
+}
+
+// client is the far end of a device.
+type client struct {
+	t      *testing.T
+	conn   net.Conn
+	frames chan frame
+	closed chan ws.StatusCode
+	mu     sync.Mutex
+}
+
+// frame is a received frame.
+type frame struct {
+	Channel string `json:"channel"`
+	Message struct {
+		Type     string          `json:"type"`
+		Contents json.RawMessage `json:"contents"`
+	} `json:"message"`
+	raw []byte
+}
+
+// dial connects as who and reads its Welcome.
+func (r *rig) dial(who chat.Identity, st Start) *client {
+	r.t.Helper()
+	r.who <- who
+	r.start <- st
+	conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), "ws://"+r.ln.Addr().String()+"/")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var rd io.Reader = conn
+	if br != nil {
+		rd = io.MultiReader(br, conn)
+	}
+	c := &client{t: r.t, conn: conn, frames: make(chan frame, 1024), closed: make(chan ws.StatusCode, 1)}
+	go c.read(rd)
+	r.t.Cleanup(func() { conn.Close() })
+	c.expect(wire.TypeWelcome)
+	return c
+}
+
+func (c *client) read(rd io.Reader) {
+	for {
+		hdr, err := ws.ReadHeader(rd)
+		if err != nil {
+			c.closed <- 0
+			return
+		}
+		p := make([]byte, hdr.Length)
+		if _, err := io.ReadFull(rd, p); err != nil {
+			c.closed <- 0
+			return
+		}
+		switch hdr.OpCode {
+		case ws.OpClose:
+			code, _ := ws.ParseCloseFrameData(p)
+			c.closed <- code
+			return
+		case ws.OpText:
+			var f frame
+			if err := json.Unmarshal(p, &f); err != nil {
+				c.t.Errorf("server sent invalid JSON %q", p)
+				c.closed <- 0
+				return
+			}
+			f.raw = p
+			c.frames <- f
+		}
+	}
+}
+
+// send writes a text frame.
+func (c *client) send(format string, args ...any) {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := wsutil.WriteClientText(c.conn, fmt.Appendf(nil, format, args...)); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// expect returns the next frame, which must be of type typ (presence
+// frames aside).
+func (c *client) expect(typ string) frame {
+	c.t.Helper()
+	for {
+		select {
+		case f := <-c.frames:
+			if f.Channel == wire.ChannelPresence && typ != wire.TypeOnline && typ != wire.TypeOffline {
+				continue
+			}
+			if f.Message.Type != typ {
+				c.t.Fatalf("got %s, want %s", f.raw, typ)
+			}
+			return f
+		case <-time.After(10 * time.Second):
+			c.t.Fatalf("timed out waiting for %s", typ)
+		}
+	}
+}
+
+// expectError returns the next Error frame's contents.
+func (c *client) expectError() (string, wire.Error) {
+	c.t.Helper()
+	f := c.expect(wire.TypeError)
+	var e wire.Error
+	f.decode(c.t, &e)
+	return f.Channel, e
+}
+
+// nothing fails if a frame other than presence arrives within d.
+func (c *client) nothing(d time.Duration) {
+	c.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f := <-c.frames:
+			if f.Channel != wire.ChannelPresence {
+				c.t.Fatalf("unexpected frame %s", f.raw)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// closeCode waits for the server's close frame.
+func (c *client) closeCode() ws.StatusCode {
+	c.t.Helper()
+	select {
+	case code := <-c.closed:
+		return code
+	case <-time.After(10 * time.Second):
+		c.t.Fatal("not closed")
+	}
+	return 0
+}
+
+func (f frame) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(f.Message.Contents, v); err != nil {
+		t.Fatalf("decode %s: %v", f.raw, err)
+	}
+}
+
+// join joins room and reads MemberList and JoinedRoom; it returns the
+// chat id.
+func (c *client) join(room string) string {
+	c.t.Helper()
+	c.send(`{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":%q}}}`, room)
+	var l wire.MemberList
+	c.expect(wire.TypeMemberList).decode(c.t, &l)
+	c.expect(wire.TypeJoinedRoom)
+	return l.Chat
+}
