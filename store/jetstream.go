@@ -135,7 +135,7 @@ func (s *JetStream) keepReplicas(ctx context.Context, stream string) int {
 	return s.cfg.Replicas
 }
 
-// streamConfig is the CHAT_MSGS configuration (DESIGN.md §4).
+// streamConfig is the CHAT_MSGS configuration (docs/cluster.md).
 func (s *JetStream) streamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:              subjects.StreamMessages,

@@ -22,6 +22,12 @@ import (
 // of it another way, or it is their own).
 const skipHeader = "Natter-Skip-User"
 
+// formatHeader marks the event's format: the payload is a client frame.
+// Nodes of earlier versions published a JSON record on the same subjects;
+// during a rolling upgrade theirs are dropped here rather than sent to
+// clients as frames.
+const formatHeader, formatFrame = "Natter-Event", "frame/1"
+
 // PublishEvent sends frame, an encoded client frame, to the devices of
 // chatID's members on every node, except the devices of skipUser (empty:
 // none). Events are best-effort notices: the durable truth is in the
@@ -29,6 +35,7 @@ const skipHeader = "Natter-Skip-User"
 func (h *Hub) PublishEvent(chatID, kind string, frame []byte, skipUser string) error {
 	m := nats.NewMsg(subjects.ChatEvent(chatID, kind))
 	m.Data = frame
+	m.Header.Set(formatHeader, formatFrame)
 	if skipUser != "" {
 		m.Header.Set(skipHeader, skipUser)
 	}
@@ -60,8 +67,8 @@ func (h *Hub) routeChatEvent(m *nats.Msg) {
 // deliverEvent queues an event's frame to the local devices of chatID's
 // members but the skipped user's.
 func (d *dispatcher) deliverEvent(chatID string, m *nats.Msg) {
-	if len(m.Data) == 0 {
-		d.h.cfg.Limiter.Warn("fanout: empty chat event", slog.String("subject", m.Subject))
+	if len(m.Data) == 0 || m.Header.Get(formatHeader) != formatFrame {
+		d.h.cfg.Limiter.Warn("fanout: chat event of another format dropped", slog.String("subject", m.Subject))
 		return
 	}
 	frame := wsconn.NewTextFrame(m.Data)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/natterchat/natter/subjects"
 )
 
 // TestGapDetectedAndRepaired drops live copies for real: the chat's loop
@@ -107,6 +109,12 @@ func TestEventSkipsUser(t *testing.T) {
 		t.Fatal("bob got no event")
 	}
 	alice.nothing(t, 200*time.Millisecond)
+	// An event in an earlier version's format (a JSON record, no format
+	// header) is not sent to clients as if it were a frame.
+	if err := r.hub.cfg.NC.Publish(subjects.ChatEvent(chat, "member"), []byte(`{"type":"JoinedRoom","chat":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	bob.nothing(t, 200*time.Millisecond)
 }
 
 // TestStateSizes guards the size of the per-connection objects of the
