@@ -122,6 +122,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// setDefaults applies the defaults of the settings the node uses itself;
+// those it passes to its parts (the limits of messages, rooms, devices,
+// frames and replays, and the request timeout) are defaulted by the part
+// that uses them.
 func (c *Config) setDefaults() {
 	if c.DataDir == "" {
 		c.DataDir = "./natter-data"
@@ -156,15 +160,6 @@ func (c *Config) setDefaults() {
 	if c.StormGCPercent == 0 {
 		c.StormGCPercent = 50
 	}
-	if c.MaxMessageLen <= 0 {
-		c.MaxMessageLen = 4000
-	}
-	if c.MaxRoomsPerUser <= 0 {
-		c.MaxRoomsPerUser = 1000
-	}
-	if c.MaxDevicesPerUser <= 0 {
-		c.MaxDevicesPerUser = 64
-	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 1_000_000
 	}
@@ -173,18 +168,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 5 * time.Second
-	}
-	if c.RateLimit <= 0 {
-		c.RateLimit = 20
-	}
-	if c.RateBurst <= 0 {
-		c.RateBurst = 40
-	}
-	if c.ResumeLimit <= 0 {
-		c.ResumeLimit = 1000
-	}
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = 15 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

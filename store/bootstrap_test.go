@@ -13,7 +13,7 @@ import (
 
 func TestOpenIdempotentAndUpdates(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	// Same config again: no error.
 	if _, err := store.Open(ctx, e.nc, store.Config{}); err != nil {
 		t.Fatalf("second Open: %v", err)
@@ -73,10 +73,10 @@ func TestOpenIdempotentAndUpdates(t *testing.T) {
 // store directory; a store reopened on it sees users, members and messages.
 func TestRestartKeepsData(t *testing.T) {
 	dir := t.TempDir()
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	srv := storetest.RunServerDir(t, dir)
 	nc := storetest.Connect(t, srv)
-	st := must[*store.JetStream](t)(store.Open(ctx, nc, store.Config{}))
+	st := storetest.Must[*store.JetStream](t)(store.Open(ctx, nc, store.Config{}))
 	if err := st.CreateUser(ctx, store.User{ID: "u1", Name: "Alice"}); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestRestartKeepsData(t *testing.T) {
 
 	srv2 := storetest.RunServerDir(t, dir)
 	nc2 := storetest.Connect(t, srv2)
-	st2 := must[*store.JetStream](t)(store.Open(ctx, nc2, store.Config{}))
+	st2 := storetest.Must[*store.JetStream](t)(store.Open(ctx, nc2, store.Config{}))
 	if u, err := st2.UserByName(ctx, "alice"); err != nil || u.ID != "u1" {
 		t.Fatalf("UserByName after restart: %+v %v", u, err)
 	}

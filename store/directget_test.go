@@ -8,13 +8,14 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/store/storetest"
 	"github.com/natterchat/natter/subjects"
 )
 
 // TestDirectGetFacts pins the server behaviour directget.go relies on.
 func TestDirectGetFacts(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	s := e.st
 	// Seqs 1..20: chat a on odd, chat b on even sequences.
 	for i := 1; i <= 20; i++ {

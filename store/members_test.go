@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/store/storetest"
 )
 
 // TestManyMembers lists more members than one multi_last answer may hold
 // (1024), with some removed, in both directions.
 func TestManyMembers(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	const n = 2500
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -61,7 +62,7 @@ func TestManyMembers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if cs := must[[]store.Member](t)(e.st.UserChats(ctx, "u0001")); len(cs) != 1101 {
+	if cs := storetest.Must[[]store.Member](t)(e.st.UserChats(ctx, "u0001")); len(cs) != 1101 {
 		t.Fatalf("UserChats(u0001) = %d, want 1101", len(cs))
 	}
 }

@@ -25,7 +25,7 @@ import (
 // headers; only the time stamps differ, both RFC 3339 in UTC.
 func TestMemoryLiveMatchesRePublish(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	sub, err := e.nc.SubscribeSync(subjects.LiveChatWildcard)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestMemoryDropLive(t *testing.T) {
 	srv := storetest.RunServer(t)
 	st := store.NewMemory(store.MemoryConfig{Live: storetest.Connect(t, srv)})
 	nc := storetest.Connect(t, srv)
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	sub, err := nc.SubscribeSync(subjects.LiveChat("a"))
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestMemoryDropLive(t *testing.T) {
 		}
 		if prev != last {
 			gaps++
-			for _, r := range must[[]store.Message](t)(st.Messages(ctx, "a", store.Page{After: last})) {
+			for _, r := range storetest.Must[[]store.Message](t)(st.Messages(ctx, "a", store.Page{After: last})) {
 				if r.Seq < m.Seq {
 					delivered, last = append(delivered, r.ID), r.Seq
 				}
@@ -150,7 +150,7 @@ func TestMemoryDropLive(t *testing.T) {
 // after its arguments were checked, and stores nothing.
 func TestMemoryFail(t *testing.T) {
 	st := store.NewMemory(store.MemoryConfig{})
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	boom := errors.New("boom")
 	st.Fail("PublishMessage", boom)
 	m := store.Message{ChatID: "c1", ID: "m1", UserID: "u1", Text: "t"}
@@ -176,7 +176,7 @@ func TestMemoryFail(t *testing.T) {
 	if _, err := st.AddMember(ctx, store.Member{ChatID: "g1", UserID: "u3"}); !errors.Is(err, boom) {
 		t.Fatalf("AddMember while failing = %v", err)
 	}
-	if ms := must[[]store.Member](t)(st.Members(ctx, "g1")); len(ms) != 2 {
+	if ms := storetest.Must[[]store.Member](t)(st.Members(ctx, "g1")); len(ms) != 2 {
 		t.Fatalf("Members(g1) = %+v, want the creator and u2", ms)
 	}
 
@@ -199,7 +199,7 @@ func (c *clock) Now() time.Time { return c.now }
 // TestMemoryDedupWindow: a repeated id is a duplicate for exactly the
 // dedup window, which defaults to Config's and is clipped to MaxAge.
 func TestMemoryDedupWindow(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	for _, tc := range []struct {
 		name   string
 		cfg    store.MemoryConfig
@@ -235,7 +235,7 @@ func TestMemoryDedupWindow(t *testing.T) {
 // MaxAge drops old ones; neither takes the position back, and a chat
 // whose messages all expired starts over at previous sequence 0.
 func TestMemoryLimits(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	publish := func(t *testing.T, st store.Store, chat string, n int) (last uint64) {
 		t.Helper()
 		for range n {
@@ -250,7 +250,7 @@ func TestMemoryLimits(t *testing.T) {
 	pageSeqs := func(t *testing.T, st store.Store, chat string) string {
 		t.Helper()
 		var out []uint64
-		for _, m := range must[[]store.Message](t)(st.Messages(ctx, chat, store.Page{})) {
+		for _, m := range storetest.Must[[]store.Message](t)(st.Messages(ctx, chat, store.Page{})) {
 			out = append(out, m.Seq)
 		}
 		return fmt.Sprint(out)
@@ -266,7 +266,7 @@ func TestMemoryLimits(t *testing.T) {
 		if got := pageSeqs(t, st, "b"); got != "[6]" {
 			t.Fatalf("chat b keeps %s", got)
 		}
-		if p := must[uint64](t)(st.Position(ctx)); p != 6 {
+		if p := storetest.Must[uint64](t)(st.Position(ctx)); p != 6 {
 			t.Fatalf("Position = %d", p)
 		}
 	})
@@ -292,17 +292,17 @@ func TestMemoryLimits(t *testing.T) {
 		if got := pageSeqs(t, st, "a"); got != "[3]" {
 			t.Fatalf("at 60s chat a keeps %s, want [3]", got)
 		}
-		if n := must[uint64](t)(st.LastSeq(ctx, "b")); n != 2 {
+		if n := storetest.Must[uint64](t)(st.LastSeq(ctx, "b")); n != 2 {
 			t.Fatalf("at 60s LastSeq(b) = %d, want 2", n)
 		}
 		c.now = c.now.Add(40 * time.Second)
 		if got := pageSeqs(t, st, "a"); got != "[]" {
 			t.Fatalf("at 100s chat a keeps %s, want none", got)
 		}
-		if n := must[uint64](t)(st.LastSeq(ctx, "a")); n != 0 {
+		if n := storetest.Must[uint64](t)(st.LastSeq(ctx, "a")); n != 0 {
 			t.Fatalf("at 100s LastSeq(a) = %d, want 0", n)
 		}
-		if p := must[uint64](t)(st.Position(ctx)); p != 3 {
+		if p := storetest.Must[uint64](t)(st.Position(ctx)); p != 3 {
 			t.Fatalf("Position = %d, want 3", p)
 		}
 		publish(t, st, "a", 1) // 4 at 100s

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/store/storetest"
 	"github.com/natterchat/natter/subjects"
 )
 
@@ -20,7 +21,7 @@ import (
 // stored, and gives up when ctx ends.
 func TestPublishRetriesUntilStreamExists(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	if err := e.st.JetStream().DeleteStream(ctx, subjects.StreamMessages); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestDecodeLiveInvalid(t *testing.T) {
 
 func BenchmarkPublish(b *testing.B) {
 	e := newEnv(b)
-	ctx := testCtx(b)
+	ctx := storetest.Ctx(b)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -90,7 +91,7 @@ func BenchmarkPublish(b *testing.B) {
 
 func BenchmarkMessagesAfter(b *testing.B) {
 	e := newEnv(b)
-	ctx := testCtx(b)
+	ctx := storetest.Ctx(b)
 	var want []uint64 // chat a's sequences, between chat b's
 	for i := range 2000 {
 		chat := []string{"a", "b"}[i%2]

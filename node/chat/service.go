@@ -84,12 +84,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 15 * time.Second
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = loglimit.New(cfg.Log)
-	}
+	cfg.Log, cfg.Limiter = loglimit.Defaults(cfg.Log, cfg.Limiter)
 	m := &Metrics{PublishAck: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "natter_publish_ack_seconds", Help: "Time from a send's JetStream publish to its acknowledgement.", Buckets: fanout.LatencyBuckets,
 	})}
@@ -98,9 +93,6 @@ func New(cfg Config) (*Service, error) {
 
 // Metrics returns the service's counters.
 func (s *Service) Metrics() *Metrics { return s.metrics }
-
-// MaxMessageLen is the longest message text in characters.
-func (s *Service) MaxMessageLen() int { return s.cfg.MaxMessageLen }
 
 // Resolve finds the chat a frame or request names: a public room by name
 // or any chat by id.

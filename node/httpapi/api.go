@@ -62,12 +62,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 15 * time.Second
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = loglimit.New(cfg.Log)
-	}
+	cfg.Log, cfg.Limiter = loglimit.Defaults(cfg.Log, cfg.Limiter)
 	return &API{cfg: cfg}, nil
 }
 

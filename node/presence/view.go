@@ -164,12 +164,7 @@ func New(cfg Config) (*View, error) {
 	if cfg.NodeDeadAfter <= 0 {
 		cfg.NodeDeadAfter = 5 * time.Second
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = loglimit.New(cfg.Log)
-	}
+	cfg.Log, cfg.Limiter = loglimit.Defaults(cfg.Log, cfg.Limiter)
 	if cfg.OnOrphans == nil {
 		cfg.OnOrphans = func([]Guest) {}
 	}

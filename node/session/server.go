@@ -70,12 +70,7 @@ func (c *Config) setDefaults() error {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 15 * time.Second
 	}
-	if c.Log == nil {
-		c.Log = slog.Default()
-	}
-	if c.Limiter == nil {
-		c.Limiter = loglimit.New(c.Log)
-	}
+	c.Log, c.Limiter = loglimit.Defaults(c.Log, c.Limiter)
 	if c.Conn.Logger == nil {
 		c.Conn.Logger = c.Log
 	}

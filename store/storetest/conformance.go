@@ -65,16 +65,17 @@ var liveConformance = []struct {
 	{"order under concurrent publishes", testLiveOrder},
 }
 
-// testCtx is a context bounded well below the test timeout.
-func testCtx(t testing.TB) context.Context {
+// Ctx is a context bounded well below the test timeout, cancelled when
+// the test ends.
+func Ctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-// must returns a function that fails the test on an error and otherwise
+// Must returns a function that fails the test on an error and otherwise
 // returns the value, so a call's two results can be checked in place.
-func must[T any](t testing.TB) func(T, error) T {
+func Must[T any](t testing.TB) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
 		if err != nil {

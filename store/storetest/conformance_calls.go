@@ -15,7 +15,7 @@ import (
 // testInvalidIDs: every method refuses an id that cannot be a subject
 // token, and a name that cannot be one, with ErrInvalid.
 func testInvalidIDs(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	calls := map[string]func() error{
 		"User":                     func() error { _, err := st.User(ctx, "a.b"); return err },
 		"UserByName":               func() error { _, err := st.UserByName(ctx, " "); return err },
@@ -45,7 +45,7 @@ func testInvalidIDs(t *testing.T, st store.Store) {
 // the context's error. Position is left out: a JetStream call may be
 // answered by a request another caller shared before it looked at ctx.
 func testCanceled(t *testing.T, st store.Store) {
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(Ctx(t))
 	cancel()
 	calls := map[string]func() error{
 		"CreateUser": func() error { return st.CreateUser(ctx, store.User{ID: "u1", Name: "Alice"}) },

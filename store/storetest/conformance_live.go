@@ -38,7 +38,7 @@ func subscribeLive(t *testing.T, nc *nats.Conn) *nats.Subscription {
 // of the same chat (0 for its first message), not of the stream, and a
 // duplicate publish sends no copy.
 func testLivePrevSeq(t *testing.T, st store.Store, nc *nats.Conn) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	sub := subscribeLive(t, nc)
 	order := []string{"a", "a", "b", "a", "c", "b", "b", "a", "c"}
 	prev := map[string]uint64{}
@@ -81,7 +81,7 @@ func testLivePrevSeq(t *testing.T, st store.Store, nc *nats.Conn) {
 // sequence order, each naming the one before it, so a receiver that saw
 // them all detects no gap.
 func testLiveOrder(t *testing.T, st store.Store, nc *nats.Conn) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	sub := subscribeLive(t, nc)
 	const workers, each = 4, 40
 	chats := []string{"a", "b"}
@@ -117,7 +117,7 @@ func testLiveOrder(t *testing.T, st store.Store, nc *nats.Conn) {
 		last[m.ChatID] = m.Seq
 	}
 	for _, c := range chats {
-		if n := must[uint64](t)(st.LastSeq(ctx, c)); n != last[c] {
+		if n := Must[uint64](t)(st.LastSeq(ctx, c)); n != last[c] {
 			t.Fatalf("chat %s: last copy %d, LastSeq %d", c, last[c], n)
 		}
 	}

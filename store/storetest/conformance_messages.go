@@ -23,7 +23,7 @@ type stored struct {
 // and returns what each chat holds in order.
 func fill(t testing.TB, st store.Store, chats []string, perChat int) map[string][]stored {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	want := make(map[string][]stored)
 	var last uint64
 	for range perChat {
@@ -62,7 +62,7 @@ func expect(all []stored, p store.Page) []stored {
 }
 
 func testMessagePages(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	chats := []string{"a", "b", "c"}
 	want := fill(t, st, chats, 200)
 	// A sparse chat: three messages far apart among the others.
@@ -121,7 +121,7 @@ func testMessagePages(t *testing.T, st store.Store) {
 }
 
 func testPublishDuplicate(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	posted := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
 	m := store.Message{ChatID: "c1", ID: "client-id-1", UserID: "u1", UserName: "Alice", Text: "once", PostedAt: posted}
 	seq, dup, err := st.PublishMessage(ctx, m)
@@ -131,18 +131,18 @@ func testPublishDuplicate(t *testing.T, st store.Store) {
 	if _, _, err := st.PublishMessage(ctx, store.Message{ChatID: "c1", ID: "other", UserID: "u1", Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	last := must[uint64](t)(st.LastSeq(ctx, "c1"))
+	last := Must[uint64](t)(st.LastSeq(ctx, "c1"))
 	m.Text = "twice" // a resend carries the same id; the first body wins
 	seq2, dup, err := st.PublishMessage(ctx, m)
 	if err != nil || !dup || seq2 != seq {
 		t.Fatalf("second publish = %d dup=%v %v; want %d dup", seq2, dup, err, seq)
 	}
-	got := must[[]store.Message](t)(st.Messages(ctx, "c1", store.Page{}))
+	got := Must[[]store.Message](t)(st.Messages(ctx, "c1", store.Page{}))
 	if len(got) != 2 || got[0].ID != m.ID || got[0].Text != "once" || got[0].Seq != seq ||
 		got[0].UserName != "Alice" || !got[0].PostedAt.Equal(posted) {
 		t.Fatalf("stored %+v", got)
 	}
-	if n := must[uint64](t)(st.LastSeq(ctx, "c1")); n != last {
+	if n := Must[uint64](t)(st.LastSeq(ctx, "c1")); n != last {
 		t.Fatalf("LastSeq after a duplicate = %d, want %d", n, last)
 	}
 	// The dedup id is the message id over all chats, as it is over the
@@ -151,7 +151,7 @@ func testPublishDuplicate(t *testing.T, st store.Store) {
 	if err != nil || !dup || seq3 != seq {
 		t.Fatalf("same id in another chat = %d dup=%v %v; want %d dup", seq3, dup, err, seq)
 	}
-	if n := must[uint64](t)(st.LastSeq(ctx, "c2")); n != 0 {
+	if n := Must[uint64](t)(st.LastSeq(ctx, "c2")); n != 0 {
 		t.Fatalf("LastSeq(c2) = %d; a duplicate was stored", n)
 	}
 	tests := []store.Message{
@@ -172,7 +172,7 @@ func testPublishDuplicate(t *testing.T, st store.Store) {
 // distinct sequences, and each chat lists exactly its own messages in
 // ascending order.
 func testConcurrentSequences(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	const workers, each = 4, 30
 	chats := []string{"a", "b", "c"}
 	var (
@@ -206,12 +206,12 @@ func testConcurrentSequences(t *testing.T, st store.Store) {
 	for seq := range seqs {
 		highest = max(highest, seq)
 	}
-	if p := must[uint64](t)(st.Position(ctx)); p != highest {
+	if p := Must[uint64](t)(st.Position(ctx)); p != highest {
 		t.Fatalf("Position = %d, want the highest sequence %d", p, highest)
 	}
 	total := 0
 	for _, c := range chats {
-		got := must[[]store.Message](t)(st.Messages(ctx, c, store.Page{Forward: true, Limit: store.MaxPageLimit}))
+		got := Must[[]store.Message](t)(st.Messages(ctx, c, store.Page{Forward: true, Limit: store.MaxPageLimit}))
 		for i, m := range got {
 			if seqs[m.Seq] != c || (i > 0 && m.Seq <= got[i-1].Seq) {
 				t.Fatalf("chat %s: [%d] = seq %d (of chat %q)", c, i, m.Seq, seqs[m.Seq])
@@ -226,7 +226,7 @@ func testConcurrentSequences(t *testing.T, st store.Store) {
 
 // testPosition: the stream's position is the newest sequence of any chat.
 func testPosition(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	if p, err := st.Position(ctx); err != nil || p != 0 {
 		t.Fatalf("empty stream position = %d, %v", p, err)
 	}
@@ -247,7 +247,7 @@ func testPosition(t *testing.T, st store.Store) {
 // are stored each get a position at least as new as every message acked
 // before they called, which is what a device's catch-up relies on.
 func testPositionCoversAcked(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	var acked atomic.Uint64
 	stop := make(chan struct{})
 	var pub sync.WaitGroup

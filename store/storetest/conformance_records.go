@@ -14,7 +14,7 @@ import (
 // Conformance cases of users, chats and memberships.
 
 func testUsers(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	if err := st.CreateUser(ctx, store.User{ID: "u1", Name: "Alice", Roles: []string{"admin"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func testUsers(t *testing.T, st store.Store) {
 }
 
 func testChats(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	tests := []struct {
 		name    string
 		c       store.Chat
@@ -149,7 +149,7 @@ func testChats(t *testing.T, st store.Store) {
 }
 
 func testEnsurePublicRoomRace(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	const n = 8
 	var (
 		wg      sync.WaitGroup
@@ -193,7 +193,7 @@ func testEnsurePublicRoomRace(t *testing.T, st store.Store) {
 }
 
 func testMembership(t *testing.T, st store.Store) {
-	ctx := testCtx(t)
+	ctx := Ctx(t)
 	added, err := st.AddMember(ctx, store.Member{ChatID: "c1", UserID: "u1", Name: "Alice", Role: store.RoleOwner, Since: 7})
 	if err != nil || !added {
 		t.Fatalf("first add = %v, %v", added, err)
@@ -225,7 +225,7 @@ func testMembership(t *testing.T, st store.Store) {
 	if m, err := st.Member(ctx, "c1", "u2"); err != nil || m.Role != store.RoleMember {
 		t.Fatalf("Member(c1, u2) with an empty role = %+v, %v", m, err)
 	}
-	if cs := must[[]store.Member](t)(st.UserChats(ctx, "u1")); len(cs) != 3 {
+	if cs := Must[[]store.Member](t)(st.UserChats(ctx, "u1")); len(cs) != 3 {
 		t.Fatalf("UserChats(u1) = %+v", cs)
 	}
 	removed, err := st.RemoveMember(ctx, "c2", "u1")
@@ -239,11 +239,11 @@ func testMembership(t *testing.T, st store.Store) {
 	if _, err := st.Member(ctx, "c2", "u1"); !errors.Is(err, store.ErrNotMember) {
 		t.Fatalf("Member after remove: %v", err)
 	}
-	cs := must[[]store.Member](t)(st.UserChats(ctx, "u1"))
+	cs := Must[[]store.Member](t)(st.UserChats(ctx, "u1"))
 	if len(cs) != 2 || cs[0].ChatID != "c1" || cs[1].ChatID != "c3" || cs[0].Since != 7 {
 		t.Fatalf("UserChats(u1) after remove = %+v", cs)
 	}
-	ms := must[[]store.Member](t)(st.Members(ctx, "c1"))
+	ms := Must[[]store.Member](t)(st.Members(ctx, "c1"))
 	if len(ms) != 2 || ms[0].UserID != "u1" || ms[1].UserID != "u2" {
 		t.Fatalf("Members(c1) = %+v", ms)
 	}
@@ -255,13 +255,13 @@ func testMembership(t *testing.T, st store.Store) {
 	if _, err := st.AddMember(ctx, store.Member{ChatID: "c1x", UserID: "u9", Role: ""}); err != nil {
 		t.Fatal(err)
 	}
-	if ms := must[[]store.Member](t)(st.Members(ctx, "c1")); len(ms) != 2 {
+	if ms := Must[[]store.Member](t)(st.Members(ctx, "c1")); len(ms) != 2 {
 		t.Fatalf("Members(c1) includes c1x: %+v", ms)
 	}
-	if ms := must[[]store.Member](t)(st.Members(ctx, "empty")); len(ms) != 0 {
+	if ms := Must[[]store.Member](t)(st.Members(ctx, "empty")); len(ms) != 0 {
 		t.Fatalf("Members(empty) = %+v", ms)
 	}
-	if cs := must[[]store.Member](t)(st.UserChats(ctx, "nobody")); len(cs) != 0 {
+	if cs := Must[[]store.Member](t)(st.UserChats(ctx, "nobody")); len(cs) != 0 {
 		t.Fatalf("UserChats(nobody) = %+v", cs)
 	}
 }

@@ -53,3 +53,16 @@ func (l *Limiter) Warn(msg string, attrs ...any) {
 	}
 	l.log.Warn(msg, attrs...)
 }
+
+// Defaults returns log, or slog.Default() when it is nil, and lim, or a
+// Limiter on that logger when it is nil: the logging defaults every part
+// of a node applies to its Config.
+func Defaults(log *slog.Logger, lim *Limiter) (*slog.Logger, *Limiter) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if lim == nil {
+		lim = New(log)
+	}
+	return log, lim
+}
