@@ -61,7 +61,7 @@ func TestAPIPresence(t *testing.T) {
 		return nil
 	})
 
-	b1.conn.Close()
+	b1.Conn.Close()
 	checkFor(t, 5*time.Second, func() error {
 		m, err := onlineOf()
 		if err != nil {
@@ -72,7 +72,7 @@ func TestAPIPresence(t *testing.T) {
 		}
 		return nil
 	})
-	b2.conn.Close()
+	b2.Conn.Close()
 	checkFor(t, 5*time.Second, func() error {
 		m, err := onlineOf()
 		if err != nil {
@@ -220,8 +220,8 @@ func TestAPIServerAndHealth(t *testing.T) {
 		if st := tn.api("POST", "/api/broadcast", testAPIKey, ping, &out); st != http.StatusAccepted {
 			t.Fatalf("status %d", st)
 		}
-		if f := c.expect(wire.TypePing); string(f.raw) != ping {
-			t.Fatalf("got %s, want %s", f.raw, ping)
+		if f := c.expect(wire.TypePing); string(f.Raw) != ping {
+			t.Fatalf("got %s, want %s", f.Raw, ping)
 		}
 		// docs/api.md: 202 {accepted: true}.
 		if out["accepted"] != true {

@@ -66,7 +66,7 @@ func TestBadInputHandshake(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tn.scopedTo(t).tryDial(tc.path, tc.header)
 			if err == nil {
-				c.conn.Close()
+				c.Conn.Close()
 				t.Fatalf("handshake succeeded, want HTTP %d", tc.status)
 			}
 			var se ws.StatusError
@@ -112,12 +112,12 @@ func TestBadInputHandshake(t *testing.T) {
 	// "natter" (a browser fails the connection otherwise).
 	t.Run("subprotocol token", func(t *testing.T) {
 		d := ws.Dialer{Timeout: 5 * time.Second, Protocols: []string{"natter", "token." + a.Token}}
-		c, hs, err := dialWith(tn.scopedTo(t), d, "/ws")
+		c, err := tn.scopedTo(t).dialWith(d, "/ws")
 		if err != nil {
 			t.Fatalf("handshake: %v", err)
 		}
-		if hs.Protocol != "natter" {
-			t.Fatalf("selected protocol %q, want natter", hs.Protocol)
+		if c.Handshake.Protocol != "natter" {
+			t.Fatalf("selected protocol %q, want natter", c.Handshake.Protocol)
 		}
 		var w wire.Welcome
 		c.expect(wire.TypeWelcome).decode(t, &w)
@@ -127,7 +127,7 @@ func TestBadInputHandshake(t *testing.T) {
 	})
 	t.Run("subprotocol bad token", func(t *testing.T) {
 		d := ws.Dialer{Timeout: 5 * time.Second, Protocols: []string{"natter", "token.garbage"}}
-		_, _, err := dialWith(tn.scopedTo(t), d, "/ws")
+		_, err := tn.scopedTo(t).dialWith(d, "/ws")
 		var se ws.StatusError
 		if !errors.As(err, &se) || se != http.StatusUnauthorized {
 			t.Fatalf("handshake error %v, want HTTP 401", err)
@@ -208,7 +208,7 @@ func TestBadInputHandshakeAfterHTTP(t *testing.T) {
 				t.Fatalf("first frame %s (%v), want Welcome", payload, err)
 			}
 			var w wire.Welcome
-			f.raw = payload
+			f.Raw = payload
 			f.decode(t, &w)
 			if w.User != a.ID {
 				t.Fatalf("Welcome %+v, want user %s", w, a.ID)
@@ -289,7 +289,7 @@ func TestBadInputSlowloris(t *testing.T) {
 			acks++
 		case wire.TypeOnline, wire.TypeOffline:
 		default:
-			t.Fatalf("unexpected frame %s", f.raw)
+			t.Fatalf("unexpected frame %s", f.Raw)
 		}
 	}
 

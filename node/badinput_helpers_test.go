@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -56,7 +55,7 @@ func nextError(c *client) (string, wire.Error) {
 			continue
 		}
 		if f.Message.Type != wire.TypeError {
-			c.t.Fatalf("got %s, want an Error", f.raw)
+			c.t.Fatalf("got %s, want an Error", f.Raw)
 		}
 		var e wire.Error
 		f.decode(c.t, &e)
@@ -68,27 +67,9 @@ func nextError(c *client) (string, wire.Error) {
 // lock, to send what a well-behaved client never would.
 func (c *client) writeRaw(f ws.Frame) {
 	c.t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := ws.WriteFrame(c.conn, f); err != nil {
+	if err := c.WriteFrame(f); err != nil {
 		c.t.Fatalf("write frame: %v", err)
 	}
-}
-
-// dialWith is tryDial with a caller's dialer (for subprotocols); it also
-// returns the handshake.
-func dialWith(tn *testNode, d ws.Dialer, path string) (*client, ws.Handshake, error) {
-	conn, br, hs, err := d.Dial(context.Background(), "ws://"+tn.addr+path)
-	if err != nil {
-		return nil, hs, err
-	}
-	c := &client{t: tn.t, conn: conn, r: conn, frames: make(chan frame, 4096), closed: make(chan struct{})}
-	if br != nil {
-		c.r = io.MultiReader(br, conn)
-	}
-	go c.read()
-	tn.t.Cleanup(func() { conn.Close() })
-	return c, hs, nil
 }
 
 // rawUpgrade sends a WebSocket upgrade request by hand and returns the

@@ -223,16 +223,16 @@ func TestBadInputRateLimit(t *testing.T) {
 			var e wire.Error
 			f.decode(t, &e)
 			if e.Code != wire.CodeRateLimited {
-				t.Fatalf("unexpected error %s", f.raw)
+				t.Fatalf("unexpected error %s", f.Raw)
 			}
 			// docs/protocol.md: the limiter drops a frame before reading
 			// it, so its Error comes on session without ref or type.
 			if f.Channel != wire.ChannelSession || e.Ref != "" || e.Type != "" {
-				t.Fatalf("rate_limited Error is %s, want it on session without ref or type", f.raw)
+				t.Fatalf("rate_limited Error is %s, want it on session without ref or type", f.Raw)
 			}
 			limited++
 		default:
-			t.Fatalf("unexpected frame %s", f.raw)
+			t.Fatalf("unexpected frame %s", f.Raw)
 		}
 	}
 	if limited == 0 || served == 0 {

@@ -44,7 +44,7 @@ func (c *client) sendMsg(chat, text, clientMsgID string, echo bool) wire.Message
 			f.decode(c.t, &m)
 			own = append(own, m)
 		case f.Channel != wire.ChannelPresence:
-			c.t.Fatalf("got %s while waiting for the ack of %q", f.raw, text)
+			c.t.Fatalf("got %s while waiting for the ack of %q", f.Raw, text)
 		}
 	}
 	if echo && !a.Duplicate && len(own) == 0 {
@@ -194,7 +194,7 @@ func TestClientMsgIDIdempotent(t *testing.T) {
 	if second.Seq != first.Seq || !second.Duplicate || first.Duplicate || second.ID != first.ID {
 		t.Fatalf("acks %+v then %+v", first, second)
 	}
-	a.conn.Close()
+	a.Conn.Close()
 	a2 := tn.dialUser(alice)
 	third := a2.sendMsg(chat, "once", "same-id", true)
 	if third.Seq != first.Seq || !third.Duplicate {
@@ -314,7 +314,7 @@ func (c *client) sendAcked(chat string, k, n int, acks chan<- ack) error {
 		}
 		var m wire.MessageAccepted
 		if err := json.Unmarshal(f.Message.Contents, &m); err != nil {
-			return fmt.Errorf("decode %s: %w", f.raw, err)
+			return fmt.Errorf("decode %s: %w", f.Raw, err)
 		}
 		acks <- ack{m.Seq, sent}
 	}

@@ -54,7 +54,7 @@ func TestGuestsAcrossNodes(t *testing.T) {
 	}
 	// b's guest leaves by disconnecting: a hears LeftRoom, and the member
 	// list on both nodes has a alone.
-	gb.conn.Close()
+	gb.Conn.Close()
 	var left wire.MemberEvent
 	ga.waitFor(wire.TypeLeftRoom).decode(t, &left)
 	if left.User != gb.welcome.User {

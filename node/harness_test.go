@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/natterchat/natter/internal/testwait"
+	"github.com/natterchat/natter/internal/wstest"
 	"github.com/natterchat/natter/node/wire"
 )
 
@@ -143,31 +143,20 @@ func (tn *testNode) register(name string) account {
 }
 
 // frame is a received server frame.
-type frame struct {
-	Channel string `json:"channel"`
-	Message struct {
-		Type     string          `json:"type"`
-		Contents json.RawMessage `json:"contents"`
-	} `json:"message"`
-	raw []byte
-}
+type frame struct{ wstest.Frame }
 
 func (f frame) decode(t testing.TB, v any) {
 	t.Helper()
-	if err := json.Unmarshal(f.Message.Contents, v); err != nil {
-		t.Fatalf("decode %s: %v", f.raw, err)
+	if err := f.Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }
 
-// client is a real WebSocket client (gobwas/ws) with a reader goroutine.
+// client is a real WebSocket client (internal/wstest) with the test's
+// expectations on top.
 type client struct {
+	*wstest.Client
 	t       testing.TB
-	conn    net.Conn
-	r       io.Reader // conn, behind what the dialer buffered
-	frames  chan frame
-	closed  chan struct{}
-	mu      sync.Mutex
-	closeCd ws.StatusCode // guarded by mu: the close code received
 	welcome wire.Welcome
 	// strict makes waitFor refuse the frames it would skip (see waitFor).
 	strict bool
@@ -193,57 +182,23 @@ func (tn *testNode) tryDial(path string, header http.Header) (*client, error) {
 	if header != nil {
 		d.Header = ws.HandshakeHeaderHTTP(header)
 	}
-	conn, br, _, err := d.Dial(context.Background(), "ws://"+tn.addr+path)
+	return tn.dialWith(d, path)
+}
+
+// dialWith is tryDial with a caller's dialer (for subprotocols); the
+// client's Handshake is the server's answer.
+func (tn *testNode) dialWith(d ws.Dialer, path string) (*client, error) {
+	wc, err := wstest.Dial(context.Background(), d, "ws://"+tn.addr+path)
 	if err != nil {
 		return nil, err
 	}
-	c := &client{t: tn.t, conn: conn, r: conn, frames: make(chan frame, 4096), closed: make(chan struct{})}
-	if br != nil {
-		// The server's first frames arrived with the handshake response.
-		c.r = io.MultiReader(br, conn)
-	}
-	go c.read()
-	tn.t.Cleanup(func() { conn.Close() })
-	return c, nil
+	tn.t.Cleanup(func() { wc.Conn.Close() })
+	return &client{Client: wc, t: tn.t}, nil
 }
 
 // dialUser connects as a registered user.
 func (tn *testNode) dialUser(a account) *client {
 	return tn.dial("/ws?token=" + a.Token)
-}
-
-func (c *client) read() {
-	defer close(c.closed)
-	for {
-		hdr, err := ws.ReadHeader(c.r)
-		if err != nil {
-			return
-		}
-		payload := make([]byte, hdr.Length)
-		if _, err := io.ReadFull(c.r, payload); err != nil {
-			return
-		}
-		switch hdr.OpCode {
-		case ws.OpClose:
-			code, _ := ws.ParseCloseFrameData(payload)
-			c.mu.Lock()
-			c.closeCd = code
-			c.mu.Unlock()
-			return
-		case ws.OpPing:
-			c.mu.Lock()
-			_ = ws.WriteFrame(c.conn, ws.MaskFrame(ws.NewPongFrame(payload)))
-			c.mu.Unlock()
-		case ws.OpText:
-			var f frame
-			if err := json.Unmarshal(payload, &f); err != nil {
-				c.t.Errorf("server sent invalid JSON %q", payload)
-				return
-			}
-			f.raw = payload
-			c.frames <- f
-		}
-	}
 }
 
 // send writes a text frame; only the test's goroutine may call it (see
@@ -257,23 +212,16 @@ func (c *client) send(s string) {
 
 // write writes a text frame and returns the error: for goroutines other
 // than the test's, which must not fail the test themselves.
-func (c *client) write(s string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return wsutil.WriteClientText(c.conn, []byte(s))
-}
+func (c *client) write(s string) error { return c.Write([]byte(s)) }
 
 // sendf formats and writes a text frame.
 func (c *client) sendf(format string, args ...any) { c.send(fmt.Sprintf(format, args...)) }
 
-// next returns the next frame or fails after the timeout.
+// next returns the next frame, or false after the timeout or once the
+// connection has ended.
 func (c *client) next(timeout time.Duration) (frame, bool) {
-	select {
-	case f := <-c.frames:
-		return f, true
-	case <-time.After(timeout):
-		return frame{}, false
-	}
+	f, ok := c.Next(timeout)
+	return frame{f}, ok
 }
 
 // expect returns the next frame of type typ, failing on any other frame
@@ -301,23 +249,11 @@ func (c *client) waitFor(typ string) frame {
 	return f
 }
 
-// find reads frames until one of type typ. strict refuses any other frame
-// but presence on the way. It returns the error instead of failing the
-// test, so goroutines other than the test's may use it.
+// find is wstest's Find: it returns errors, so that goroutines other than
+// the test's may use it.
 func (c *client) find(typ string, strict bool, timeout time.Duration) (frame, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		f, ok := c.next(time.Until(deadline))
-		if !ok {
-			return frame{}, fmt.Errorf("timed out waiting for %s", typ)
-		}
-		if f.Message.Type == typ {
-			return f, nil
-		}
-		if strict && f.Channel != wire.ChannelPresence {
-			return frame{}, fmt.Errorf("got %s, want %s", f.raw, typ)
-		}
-	}
+	f, err := c.Find(typ, strict, timeout)
+	return frame{f}, err
 }
 
 // expectError returns the next Error frame's contents, skipping presence.
@@ -331,15 +267,8 @@ func (c *client) expectError() wire.Error {
 // expectNothing fails if a frame (other than presence) arrives within d.
 func (c *client) expectNothing(d time.Duration) {
 	c.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		f, ok := c.next(time.Until(deadline))
-		if !ok {
-			return
-		}
-		if f.Channel != wire.ChannelPresence {
-			c.t.Fatalf("unexpected frame %s", f.raw)
-		}
+	if f, ok := c.Unexpected(d); ok {
+		c.t.Fatalf("unexpected frame %s", f.Raw)
 	}
 }
 
@@ -348,13 +277,11 @@ func (c *client) expectNothing(d time.Duration) {
 func (c *client) closeCode() ws.StatusCode {
 	c.t.Helper()
 	select {
-	case <-c.closed:
+	case <-c.Done():
 	case <-time.After(15 * time.Second):
 		c.t.Fatalf("server did not close the connection")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closeCd
+	return c.CloseCode()
 }
 
 // checkFor polls f every 20*time.Millisecond until it returns nil or the timeout passes.

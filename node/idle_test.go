@@ -67,7 +67,7 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	a := tn.dial("/ws?room=x")
 	a.expect("MemberList")
 	tn.stop()
-	a.conn.Close()
+	a.Conn.Close()
 	checkFor(t, 10*time.Second, func() error {
 		if d := runtime.NumGoroutine() - before; d > 2 {
 			buf := make([]byte, 1<<20)

@@ -235,7 +235,7 @@ func TestDeviceCapPerUser(t *testing.T) {
 		t.Fatalf("second device got %+v", m)
 	}
 	// A device that left frees its place.
-	d2.conn.Close()
+	d2.Conn.Close()
 	checkFor(t, 5*time.Second, func() error {
 		if got := tn.conns.Len(); got != 1 {
 			return fmt.Errorf("%d connections", got)

@@ -75,7 +75,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		}
 		return nil
 	})
-	a.conn.Close()
+	a.Conn.Close()
 	checkFor(t, 5*time.Second, func() error {
 		if got := tn.scrape(`natter_closes_total{reason="io_error"}`) + tn.scrape(`natter_closes_total{reason="client_closed"}`); got < 1 {
 			return fmt.Errorf("no close counted")
@@ -127,7 +127,7 @@ func TestReadyzFalseWhenDraining(t *testing.T) {
 	}()
 	checkFor(t, 10*time.Second, func() error {
 		select {
-		case <-a.closed:
+		case <-a.Done():
 			t.Fatal("the device was closed before readyz reported the drain")
 		default:
 		}

@@ -24,7 +24,7 @@ func TestResume(t *testing.T) {
 	if seen.Seq != first.Seq {
 		t.Fatalf("b saw %+v", seen)
 	}
-	b.conn.Close()
+	b.Conn.Close()
 
 	var sent []uint64
 	for i := range 50 {
@@ -64,7 +64,7 @@ func TestResumeDuringTraffic(t *testing.T) {
 	b := tn.dialUser(bob)
 	b.joinRoom("busy")
 	a.expect(wire.TypeJoinedRoom) // alice hears bob join
-	b.conn.Close()
+	b.Conn.Close()
 	for i := range 20 {
 		a.sendMsg(chat, fmt.Sprintf("old %d", i), "", true)
 	}
@@ -108,7 +108,7 @@ func TestResumeDuringTraffic(t *testing.T) {
 			break
 		}
 		if f.Message.Type == wire.TypeNewMessage {
-			t.Fatalf("extra message %s", f.raw)
+			t.Fatalf("extra message %s", f.Raw)
 		}
 	}
 }
@@ -167,7 +167,7 @@ func (c *client) replay(t *testing.T, got *[]uint64) wire.Resumed {
 			f.decode(t, &r)
 			return r
 		case f.Channel != wire.ChannelPresence:
-			t.Fatalf("replay: unexpected %s", f.raw)
+			t.Fatalf("replay: unexpected %s", f.Raw)
 		}
 	}
 }

@@ -28,8 +28,8 @@ func (c *client) collect(types ...string) map[string]frame {
 		if f.Channel == wire.ChannelPresence {
 			continue
 		}
-		if !want[f.Message.Type] || got[f.Message.Type].raw != nil {
-			c.t.Fatalf("unexpected frame %s while collecting %v", f.raw, types)
+		if !want[f.Message.Type] || got[f.Message.Type].Raw != nil {
+			c.t.Fatalf("unexpected frame %s while collecting %v", f.Raw, types)
 		}
 		got[f.Message.Type] = f
 	}
@@ -66,7 +66,7 @@ func TestSeedExchange(t *testing.T) {
 	}
 	// The seed's fields come first, verbatim.
 	wantPrefix := `{"channel":"chat-room","message":{"type":"NewMessage","contents":{"room":"#haskell","user":"` + a.welcome.User + `","message":"Monad monoid category whatever",`
-	if raw := string(got[wire.TypeNewMessage].raw); len(raw) < len(wantPrefix) || raw[:len(wantPrefix)] != wantPrefix {
+	if raw := string(got[wire.TypeNewMessage].Raw); len(raw) < len(wantPrefix) || raw[:len(wantPrefix)] != wantPrefix {
 		t.Fatalf("NewMessage frame %s does not start with %s", raw, wantPrefix)
 	}
 
@@ -104,8 +104,8 @@ func TestSeedExchange(t *testing.T) {
 		t.Fatalf("broadcast status %d", st)
 	}
 	for _, c := range []*client{a, b} {
-		if f := c.expect(wire.TypePing); string(f.raw) != ping {
-			t.Fatalf("Ping frame = %s, want %s", f.raw, ping)
+		if f := c.expect(wire.TypePing); string(f.Raw) != ping {
+			t.Fatalf("Ping frame = %s, want %s", f.Raw, ping)
 		}
 	}
 	if st := tn.api("POST", "/api/broadcast", "wrong", ping, nil); st != http.StatusUnauthorized {
@@ -136,7 +136,7 @@ func TestGuestLeavesNothingBehind(t *testing.T) {
 	b.expect(wire.TypeMemberList)
 	b.expect(wire.TypeJoinedRoom)
 	a.expect(wire.TypeJoinedRoom)
-	b.conn.Close()
+	b.Conn.Close()
 	var left wire.MemberEvent
 	a.expect(wire.TypeLeftRoom).decode(t, &left)
 	if left.User != b.welcome.User {

@@ -24,11 +24,7 @@ func newFanoutRig(tb testing.TB, subs int) *fanoutRig {
 	const chatID = "bench-chat"
 	var c *localChat
 	for i := range subs {
-		_, p := r.device(fmt.Sprintf("u%d", i))
-		go func() {
-			for range p.frames { // drain
-			}
-		}()
+		r.drainedDevice(fmt.Sprintf("u%d", i))
 		c, _ = r.hub.reg.addChatUser(chatID, r.hub.User(fmt.Sprintf("u%d", i)))
 	}
 	return &fanoutRig{

@@ -100,13 +100,8 @@ func TestEventSkipsUser(t *testing.T) {
 	if err := r.hub.PublishEvent(chat, "typing", frame, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case b := <-bob.frames:
-		if string(b) != string(frame) {
-			t.Fatalf("bob got %s, want %s", b, frame)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("bob got no event")
+	if f, ok := bob.Next(5 * time.Second); !ok || string(f.Raw) != string(frame) {
+		t.Fatalf("bob got %s (%v), want %s", f.Raw, ok, frame)
 	}
 	alice.nothing(t, 200*time.Millisecond)
 	// An event in an earlier version's format (a JSON record, no format

@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/natterchat/natter/internal/testwait"
+	"github.com/natterchat/natter/internal/wstest"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
@@ -92,16 +92,40 @@ func (r *rig) start() {
 }
 
 // peer is the client end of a device's WebSocket.
-type peer struct {
-	conn   net.Conn
-	frames chan []byte // text payloads, in order; closed when the conn ends
-}
+type peer struct{ *wstest.Client }
 
 // device connects a WebSocket, attaches its server end as a device of
 // userID (registered in the hub, chats loaded) and returns both ends.
-// With drain, the client end's frames are read and counted instead of
-// kept.
 func (r *rig) device(userID string) (*Device, *peer) {
+	r.t.Helper()
+	var wc *wstest.Client
+	d := r.attach(userID, func(url string) (err error) {
+		wc, err = wstest.Dial(context.Background(), ws.Dialer{Timeout: 5 * time.Second}, url)
+		return err
+	})
+	r.t.Cleanup(func() { wc.Conn.Close() })
+	return d, &peer{wc}
+}
+
+// drainedDevice is device for benchmarks: its client end discards what
+// it reads without decoding it, so that the client costs little of the
+// machine the benchmark measures.
+func (r *rig) drainedDevice(userID string) *Device {
+	r.t.Helper()
+	return r.attach(userID, func(url string) error {
+		conn, _, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), url)
+		if err != nil {
+			return err
+		}
+		r.t.Cleanup(func() { conn.Close() })
+		go func() { _, _ = io.Copy(io.Discard, conn) }()
+		return nil
+	})
+}
+
+// attach runs dial against the rig's listener, attaches the server end
+// as a device of userID and registers it in the hub.
+func (r *rig) attach(userID string, dial func(url string) error) *Device {
 	r.t.Helper()
 	type accepted struct {
 		c   net.Conn
@@ -115,8 +139,7 @@ func (r *rig) device(userID string) (*Device, *peer) {
 		}
 		ch <- accepted{c, err}
 	}()
-	cc, _, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), "ws://"+r.ln.Addr().String()+"/")
-	if err != nil {
+	if err := dial("ws://" + r.ln.Addr().String() + "/"); err != nil {
 		r.t.Fatalf("dial: %v", err)
 	}
 	a := <-ch
@@ -135,62 +158,29 @@ func (r *rig) device(userID string) (*Device, *peer) {
 	if err := r.hub.Ready(u, first); err != nil {
 		r.t.Fatal(err)
 	}
-	p := &peer{conn: cc, frames: make(chan []byte, 4096)}
-	go p.read()
-	r.t.Cleanup(func() { cc.Close() })
-	return d, p
+	return d
 }
 
-// read passes the peer's text frames on until the connection ends.
-func (p *peer) read() {
-	defer close(p.frames)
-	for {
-		hdr, err := ws.ReadHeader(p.conn)
-		if err != nil {
-			return
-		}
-		payload := make([]byte, hdr.Length)
-		if _, err := io.ReadFull(p.conn, payload); err != nil {
-			return
-		}
-		if hdr.OpCode == ws.OpText {
-			p.frames <- payload
-		}
-	}
-}
-
-// next returns the next NewMessage the peer received.
+// next returns the next NewMessage the peer received; any other frame
+// fails.
 func (p *peer) next(t testing.TB) wire.NewMessage {
 	t.Helper()
-	select {
-	case b, ok := <-p.frames:
-		if !ok {
-			t.Fatal("connection ended")
-		}
-		var f struct {
-			Message struct {
-				Type     string          `json:"type"`
-				Contents json.RawMessage `json:"contents"`
-			} `json:"message"`
-		}
-		var m wire.NewMessage
-		if err := json.Unmarshal(b, &f); err != nil || f.Message.Type != wire.TypeNewMessage || json.Unmarshal(f.Message.Contents, &m) != nil {
-			t.Fatalf("frame %s is not a NewMessage", b)
-		}
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatal("no frame within 10s")
+	f, err := p.Find(wire.TypeNewMessage, true, 10*time.Second)
+	var m wire.NewMessage
+	if err == nil {
+		err = f.Decode(&m)
 	}
-	return wire.NewMessage{}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // nothing fails if the peer receives a frame within d.
 func (p *peer) nothing(t testing.TB, d time.Duration) {
 	t.Helper()
-	select {
-	case b := <-p.frames:
-		t.Fatalf("unexpected frame %s", b)
-	case <-time.After(d):
+	if f, ok := p.Next(d); ok {
+		t.Fatalf("unexpected frame %s", f.Raw)
 	}
 }
 

@@ -2,21 +2,18 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/natterchat/natter/internal/wstest"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/presence"
@@ -169,21 +166,18 @@ func (r *rig) user(name string) chat.Identity {
 
 // client is the far end of a device.
 type client struct {
-	t      *testing.T
-	conn   net.Conn
-	frames chan frame
-	closed chan ws.StatusCode
-	mu     sync.Mutex
+	*wstest.Client
+	t *testing.T
 }
 
 // frame is a received frame.
-type frame struct {
-	Channel string `json:"channel"`
-	Message struct {
-		Type     string          `json:"type"`
-		Contents json.RawMessage `json:"contents"`
-	} `json:"message"`
-	raw []byte
+type frame struct{ wstest.Frame }
+
+func (f frame) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := f.Decode(v); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // dial connects as who and reads its Welcome.
@@ -191,82 +185,46 @@ func (r *rig) dial(who chat.Identity, st Start) *client {
 	r.t.Helper()
 	r.who <- who
 	r.start <- st
-	conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), "ws://"+r.ln.Addr().String()+"/")
+	wc, err := wstest.Dial(context.Background(), ws.Dialer{Timeout: 5 * time.Second}, "ws://"+r.ln.Addr().String()+"/")
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	var rd io.Reader = conn
-	if br != nil {
-		rd = io.MultiReader(br, conn)
-	}
-	c := &client{t: r.t, conn: conn, frames: make(chan frame, 1024), closed: make(chan ws.StatusCode, 1)}
-	go c.read(rd)
-	r.t.Cleanup(func() { conn.Close() })
+	r.t.Cleanup(func() { wc.Conn.Close() })
+	c := &client{Client: wc, t: r.t}
 	c.expect(wire.TypeWelcome)
 	return c
-}
-
-func (c *client) read(rd io.Reader) {
-	for {
-		hdr, err := ws.ReadHeader(rd)
-		if err != nil {
-			c.closed <- 0
-			return
-		}
-		p := make([]byte, hdr.Length)
-		if _, err := io.ReadFull(rd, p); err != nil {
-			c.closed <- 0
-			return
-		}
-		switch hdr.OpCode {
-		case ws.OpClose:
-			code, _ := ws.ParseCloseFrameData(p)
-			c.closed <- code
-			return
-		case ws.OpText:
-			var f frame
-			if err := json.Unmarshal(p, &f); err != nil {
-				c.t.Errorf("server sent invalid JSON %q", p)
-				c.closed <- 0
-				return
-			}
-			f.raw = p
-			c.frames <- f
-		}
-	}
 }
 
 // send writes a text frame.
 func (c *client) send(format string, args ...any) {
 	c.t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := wsutil.WriteClientText(c.conn, fmt.Appendf(nil, format, args...)); err != nil {
+	if err := c.Write(fmt.Appendf(nil, format, args...)); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}
+}
+
+// next returns the next frame, failing after 10 s.
+func (c *client) next() frame {
+	c.t.Helper()
+	f, ok := c.Next(10 * time.Second)
+	if !ok {
+		c.t.Fatal("no frame within 10s")
+	}
+	return frame{f}
 }
 
 // expect returns the next frame, which must be of type typ (presence
 // frames aside).
 func (c *client) expect(typ string) frame {
 	c.t.Helper()
-	for {
-		select {
-		case f := <-c.frames:
-			if f.Channel == wire.ChannelPresence && typ != wire.TypeOnline && typ != wire.TypeOffline {
-				continue
-			}
-			if f.Message.Type != typ {
-				c.t.Fatalf("got %s, want %s", f.raw, typ)
-			}
-			return f
-		case <-time.After(10 * time.Second):
-			c.t.Fatalf("timed out waiting for %s", typ)
-		}
+	f, err := c.Find(typ, true, 10*time.Second)
+	if err != nil {
+		c.t.Fatal(err)
 	}
+	return frame{f}
 }
 
-// expectError returns the next Error frame's contents.
+// expectError returns the next Error frame's channel and contents.
 func (c *client) expectError() (string, wire.Error) {
 	c.t.Helper()
 	f := c.expect(wire.TypeError)
@@ -278,16 +236,8 @@ func (c *client) expectError() (string, wire.Error) {
 // nothing fails if a frame other than presence arrives within d.
 func (c *client) nothing(d time.Duration) {
 	c.t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case f := <-c.frames:
-			if f.Channel != wire.ChannelPresence {
-				c.t.Fatalf("unexpected frame %s", f.raw)
-			}
-		case <-deadline:
-			return
-		}
+	if f, ok := c.Unexpected(d); ok {
+		c.t.Fatalf("unexpected frame %s", f.Raw)
 	}
 }
 
@@ -295,19 +245,12 @@ func (c *client) nothing(d time.Duration) {
 func (c *client) closeCode() ws.StatusCode {
 	c.t.Helper()
 	select {
-	case code := <-c.closed:
-		return code
+	case <-c.Done():
+		return c.CloseCode()
 	case <-time.After(10 * time.Second):
 		c.t.Fatal("not closed")
 	}
 	return 0
-}
-
-func (f frame) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal(f.Message.Contents, v); err != nil {
-		t.Fatalf("decode %s: %v", f.raw, err)
-	}
 }
 
 // join joins room and reads MemberList and JoinedRoom; it returns the

@@ -67,7 +67,7 @@ func TestSendStoreFailure(t *testing.T) {
 	got := map[string]wire.NewMessage{}
 	var ack wire.MessageAccepted
 	for range 2 { // the ack and the echo, in either order
-		f := <-a.frames
+		f := a.next()
 		switch f.Message.Type {
 		case wire.TypeMessageAccepted:
 			f.decode(t, &ack)
@@ -76,7 +76,7 @@ func TestSendStoreFailure(t *testing.T) {
 			f.decode(t, &m)
 			got["a"] = m
 		default:
-			t.Fatalf("unexpected %s", f.raw)
+			t.Fatalf("unexpected %s", f.Raw)
 		}
 	}
 	var m wire.NewMessage
