@@ -36,3 +36,6 @@ func (s *JetStream) DirectGet(ctx context.Context, stream string, req DirectReq)
 	a.Pending, a.LastSeq, a.UpToSeq, a.Found = end.pending, end.lastSeq, end.upToSeq, found
 	return a, err
 }
+
+// StoreMethods is the list of method names Memory.Fail accepts.
+var StoreMethods = storeMethods

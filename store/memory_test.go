@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -326,3 +327,16 @@ func TestMemoryLimits(t *testing.T) {
 
 // msgIDs makes message ids unique within this file's tests.
 var msgIDs atomic.Int64
+
+// TestStoreMethodsListed: Memory.Fail's list of method names is exactly
+// the Store interface's methods.
+func TestStoreMethodsListed(t *testing.T) {
+	typ := reflect.TypeFor[store.Store]()
+	want := map[string]bool{}
+	for i := range typ.NumMethod() {
+		want[typ.Method(i).Name] = true
+	}
+	if !maps.Equal(want, store.StoreMethods) {
+		t.Fatalf("Fail accepts %v, the Store interface has %v", store.StoreMethods, want)
+	}
+}
