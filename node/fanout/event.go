@@ -1,6 +1,7 @@
 package fanout
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 
@@ -13,33 +14,52 @@ import (
 // A chat event is a notice for the devices of a chat's members that is
 // not stored: a join or leave, and whatever kinds come later (typing,
 // receipts). It travels on subjects.ChatEvent(chat, kind) as the client
-// frame itself, encoded once by the node that publishes it, with the user
-// whose devices skip it in a header. The dispatcher delivers its bytes in
-// the chat's order without knowing what they mean, so a new kind of event
-// needs no change here.
+// frame itself, encoded once by the node that publishes it, behind one
+// line that names the format and the user whose devices skip it:
+//
+//	natter-event/1 <skip user id, or nothing>\n<client frame>
+//
+// The dispatcher delivers the frame's bytes in the chat's order without
+// knowing what they mean, so a new kind of event needs no change here. A
+// line rather than NATS headers: every node receives every join of a
+// connection storm, and a message with headers is a header map of garbage
+// per node per join (garbage that pins the pages of the connections'
+// long-lived objects, docs/benchmarks.md). Nodes of earlier versions
+// published a JSON record on the same subjects; during a rolling upgrade
+// those fail the format check and are dropped, not sent to clients.
 
-// skipHeader names the user whose devices do not get an event (they hear
-// of it another way, or it is their own).
-const skipHeader = "Natter-Skip-User"
+// eventPrefix starts every chat event.
+const eventPrefix = "natter-event/1 "
 
-// formatHeader marks the event's format: the payload is a client frame.
-// Nodes of earlier versions published a JSON record on the same subjects;
-// during a rolling upgrade theirs are dropped here rather than sent to
-// clients as frames.
-const formatHeader, formatFrame = "Natter-Event", "frame/1"
+// encodeEvent is a chat event's payload.
+func encodeEvent(frame []byte, skipUser string) []byte {
+	b := make([]byte, 0, len(eventPrefix)+len(skipUser)+1+len(frame))
+	b = append(b, eventPrefix...)
+	b = append(b, skipUser...)
+	b = append(b, '\n')
+	return append(b, frame...)
+}
+
+// decodeEvent splits a chat event's payload; ok is false for any other
+// format.
+func decodeEvent(data []byte) (frame []byte, skipUser string, ok bool) {
+	rest, found := bytes.CutPrefix(data, []byte(eventPrefix))
+	if !found {
+		return nil, "", false
+	}
+	skip, frame, found := bytes.Cut(rest, []byte{'\n'})
+	if !found || len(frame) == 0 {
+		return nil, "", false
+	}
+	return frame, string(skip), true
+}
 
 // PublishEvent sends frame, an encoded client frame, to the devices of
 // chatID's members on every node, except the devices of skipUser (empty:
 // none). Events are best-effort notices: the durable truth is in the
 // store.
 func (h *Hub) PublishEvent(chatID, kind string, frame []byte, skipUser string) error {
-	m := nats.NewMsg(subjects.ChatEvent(chatID, kind))
-	m.Data = frame
-	m.Header.Set(formatHeader, formatFrame)
-	if skipUser != "" {
-		m.Header.Set(skipHeader, skipUser)
-	}
-	if err := h.cfg.NC.PublishMsg(m); err != nil {
+	if err := h.cfg.NC.Publish(subjects.ChatEvent(chatID, kind), encodeEvent(frame, skipUser)); err != nil {
 		return fmt.Errorf("fanout: publish %s event of %s: %w", kind, chatID, err)
 	}
 	return nil
@@ -67,12 +87,12 @@ func (h *Hub) routeChatEvent(m *nats.Msg) {
 // deliverEvent queues an event's frame to the local devices of chatID's
 // members but the skipped user's.
 func (d *dispatcher) deliverEvent(chatID string, m *nats.Msg) {
-	if len(m.Data) == 0 || m.Header.Get(formatHeader) != formatFrame {
+	data, skip, ok := decodeEvent(m.Data)
+	if !ok {
 		d.h.cfg.Limiter.Warn("fanout: chat event of another format dropped", slog.String("subject", m.Subject))
 		return
 	}
-	frame := wsconn.NewTextFrame(m.Data)
-	skip := m.Header.Get(skipHeader)
+	frame := wsconn.NewTextFrame(data)
 	d.users = d.h.reg.chatUsers(chatID, d.users[:0])
 	sent := 0
 	for _, u := range d.users {

@@ -133,3 +133,28 @@ func TestStateSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestEventFormat: a chat event's payload carries the frame and the user
+// to skip, and anything else (an earlier version's JSON record, a frame
+// without the line, an empty frame) is refused.
+func TestEventFormat(t *testing.T) {
+	frame := []byte(`{"channel":"chat-room","message":{"type":"JoinedRoom","contents":{}}}`)
+	for _, skip := range []string{"", "user-1"} {
+		got, gotSkip, ok := decodeEvent(encodeEvent(frame, skip))
+		if !ok || string(got) != string(frame) || gotSkip != skip {
+			t.Fatalf("round trip with skip %q: %q, %q, %v", skip, got, gotSkip, ok)
+		}
+	}
+	for _, bad := range []string{
+		`{"type":"JoinedRoom","chat":"c1","user":"u1"}`,
+		string(frame),
+		"natter-event/1 u1",
+		"natter-event/1 u1\n",
+		"natter-event/2 u1\n" + string(frame),
+		"",
+	} {
+		if _, _, ok := decodeEvent([]byte(bad)); ok {
+			t.Errorf("decodeEvent accepted %q", bad)
+		}
+	}
+}
