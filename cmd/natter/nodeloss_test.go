@@ -45,7 +45,10 @@ func newLossRoom(t *testing.T, procs []*proc) *lossRoom {
 	}
 	checkFor(t, 10*time.Second, func() error {
 		for _, a := range addrs {
-			online := r.onlineAt(t, a)
+			online, err := r.onlineAt(t, a)
+			if err != nil {
+				return err
+			}
 			for _, dave := range r.daves {
 				if _, ok := online[dave.ID]; !ok {
 					return fmt.Errorf("%s not online at %s yet", dave.Name, a)
@@ -58,8 +61,9 @@ func newLossRoom(t *testing.T, procs []*proc) *lossRoom {
 }
 
 // onlineAt is the room's presence on one node: each online user's
-// devices' nodes.
-func (r *lossRoom) onlineAt(t testing.TB, addr string) map[string][]string {
+// devices' nodes. A node that cannot answer (an error status) is
+// reported as an error for the caller to retry.
+func (r *lossRoom) onlineAt(t testing.TB, addr string) (map[string][]string, error) {
 	var p struct {
 		Online []struct {
 			User    string
@@ -67,7 +71,7 @@ func (r *lossRoom) onlineAt(t testing.TB, addr string) map[string][]string {
 		}
 	}
 	if st := api(t, addr, "GET", "/api/chats/"+r.chat+"/presence", r.owner.Token, nil, &p); st != http.StatusOK {
-		t.Fatalf("presence at %s: %d", addr, st)
+		return nil, fmt.Errorf("presence at %s: %d", addr, st)
 	}
 	out := map[string][]string{}
 	for _, o := range p.Online {
@@ -76,7 +80,7 @@ func (r *lossRoom) onlineAt(t testing.TB, addr string) map[string][]string {
 			out[o.User] = append(out[o.User], d.Node)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // clientsOn are the current connections of the room's devices that are
@@ -157,7 +161,10 @@ func (r *lossRoom) checkPresenceAfterLoss(t *testing.T, lost int, bound time.Dur
 			if i == lost {
 				continue
 			}
-			online := r.onlineAt(t, p.addr)
+			online, err := r.onlineAt(t, p.addr)
+			if err != nil {
+				return err
+			}
 			for user, nodes := range online {
 				if slices.Contains(nodes, lostName) {
 					return fmt.Errorf("%s still shows a device of %s on %s", p.name, user, lostName)
