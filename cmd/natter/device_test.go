@@ -24,6 +24,7 @@ type tdevice struct {
 	mu        sync.Mutex
 	c         *client.Client
 	seqs      []uint64
+	texts     map[uint64]string // the text each received seq carried
 	lastSeq   uint64
 	problems  []string
 	acks      map[string]uint64
@@ -34,7 +35,7 @@ type tdevice struct {
 }
 
 func newDevice(t testing.TB, name string, user account, chat string, addrs func() []string) *tdevice {
-	d := &tdevice{t: t, name: name, user: user, chat: chat, addrs: addrs, acks: map[string]uint64{}, done: make(chan struct{})}
+	d := &tdevice{t: t, name: name, user: user, chat: chat, addrs: addrs, acks: map[string]uint64{}, texts: map[uint64]string{}, done: make(chan struct{})}
 	c, err := d.dial(false)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -123,6 +124,7 @@ func (d *tdevice) handle(f client.Frame) {
 		} else {
 			d.lastSeq = m.Seq
 			d.seqs = append(d.seqs, m.Seq)
+			d.texts[m.Seq] = m.Message
 		}
 		d.mu.Unlock()
 	case wire.TypeMessageAccepted:
@@ -188,10 +190,39 @@ func (d *tdevice) count(typ string) int {
 	return n
 }
 
+// countAbout is how many frames of type typ about user arrived.
+func (d *tdevice) countAbout(typ, user string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, f := range d.frames {
+		var p struct{ User string }
+		if f.Type() == typ && f.Decode(&p) == nil && p.User == user {
+			n++
+		}
+	}
+	return n
+}
+
 func (d *tdevice) seen() []uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]uint64(nil), d.seqs...)
+}
+
+// textOf is the text the device received with seq.
+func (d *tdevice) textOf(seq uint64) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.texts[seq]
+}
+
+// reconnects is how many times the device reconnected after losing its
+// connection.
+func (d *tdevice) reconnects() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.reconnect
 }
 
 func (d *tdevice) issues() []string {
@@ -220,8 +251,9 @@ func (d *tdevice) abandon() {
 }
 
 // checkAllDelivered waits until every device has seen exactly the acked
-// sequences, in order, and reports any duplicate or out-of-order frame.
-func checkAllDelivered(t testing.TB, devs []*tdevice, acked map[uint64]bool, timeout time.Duration) {
+// messages (seq and text), in order, and reports any duplicate or
+// out-of-order frame.
+func checkAllDelivered(t testing.TB, devs []*tdevice, acked map[uint64]string, timeout time.Duration) {
 	t.Helper()
 	checkFor(t, timeout, func() error {
 		for _, d := range devs {
@@ -236,8 +268,11 @@ func checkAllDelivered(t testing.TB, devs []*tdevice, acked map[uint64]bool, tim
 			t.Error(p)
 		}
 		for _, s := range d.seen() {
-			if !acked[s] {
+			text, ok := acked[s]
+			if !ok {
 				t.Errorf("%s received seq %d that no send was acked with", d.name, s)
+			} else if got := d.textOf(s); got != text {
+				t.Errorf("%s received seq %d as %q; it was acked for %q", d.name, s, got, text)
 			}
 		}
 	}

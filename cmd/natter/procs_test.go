@@ -45,13 +45,14 @@ const (
 
 // proc is one natter node process.
 type proc struct {
-	t       testing.TB
-	name    string
-	addr    string // HTTP host:port
-	dataDir string
-	cmd     *exec.Cmd
-	logPath string
-	exited  chan struct{}
+	t        testing.TB
+	name     string
+	addr     string // HTTP host:port
+	natsAddr string // the embedded NATS server's client port, if it has one
+	dataDir  string
+	cmd      *exec.Cmd
+	logPath  string
+	exited   chan struct{}
 }
 
 // startProc runs natter with args plus the common test flags.
@@ -99,7 +100,11 @@ func (p *proc) stop() {
 // kill sends SIGKILL: the node dies without a word.
 func (p *proc) kill() {
 	_ = p.cmd.Process.Kill()
-	<-p.exited
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		p.t.Errorf("%s did not exit within 20s of SIGKILL", p.name)
+	}
 }
 
 func (p *proc) dumpLog() {
@@ -133,7 +138,7 @@ func (p *proc) waitReady(timeout time.Duration) {
 			p.t.Fatalf("%s exited while starting", p.name)
 		default:
 		}
-		resp, err := http.Get("http://" + p.addr + "/readyz")
+		resp, err := probeClient.Get("http://" + p.addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -165,19 +170,33 @@ func freeAddrs(t testing.TB, n int) []string {
 	return out
 }
 
+// nodeArgs gives node i (0-based) of a cluster its own flags; nil gives
+// none.
+type nodeArgs func(i int) []string
+
+func (f nodeArgs) of(i int) []string {
+	if f == nil {
+		return nil
+	}
+	return f(i)
+}
+
 // startEmbeddedCluster starts n nodes whose embedded NATS servers form
-// one cluster.
-func startEmbeddedCluster(t testing.TB, n int) []*proc {
+// one cluster; each also opens a NATS client port (proc.natsAddr), so
+// that a test can ask JetStream about the stream.
+func startEmbeddedCluster(t testing.TB, n int, args nodeArgs) []*proc {
 	t.Helper()
-	addrs := freeAddrs(t, 2*n)
+	addrs := freeAddrs(t, 3*n)
 	routes := make([]string, n)
 	for i := range n {
 		routes[i] = "nats://" + addrs[n+i]
 	}
 	procs := make([]*proc, n)
 	for i := range n {
-		procs[i] = startProc(t, fmt.Sprintf("node%d", i+1), addrs[i], t.TempDir(),
-			"--cluster-listen", addrs[n+i], "--routes", strings.Join(routes, ","))
+		all := append([]string{"--cluster-listen", addrs[n+i], "--routes", strings.Join(routes, ","),
+			"--nats-listen", addrs[2*n+i]}, args.of(i)...)
+		procs[i] = startProc(t, fmt.Sprintf("node%d", i+1), addrs[i], t.TempDir(), all...)
+		procs[i].natsAddr = addrs[2*n+i]
 	}
 	for _, p := range procs {
 		p.waitReady(2 * time.Minute)
@@ -186,18 +205,25 @@ func startEmbeddedCluster(t testing.TB, n int) []*proc {
 }
 
 // startSharedNATSCluster starts n nodes that share one external NATS.
-func startSharedNATSCluster(t testing.TB, n int, natsURL string) []*proc {
+func startSharedNATSCluster(t testing.TB, n int, natsURL string, args nodeArgs) []*proc {
 	t.Helper()
 	addrs := freeAddrs(t, n)
 	procs := make([]*proc, n)
 	for i := range n {
-		procs[i] = startProc(t, fmt.Sprintf("node%d", i+1), addrs[i], t.TempDir(), "--nats-url", natsURL)
+		procs[i] = startProc(t, fmt.Sprintf("node%d", i+1), addrs[i], t.TempDir(), append([]string{"--nats-url", natsURL}, args.of(i)...)...)
 	}
 	for _, p := range procs {
 		p.waitReady(time.Minute)
 	}
 	return procs
 }
+
+// probeClient bounds a /readyz probe.
+var probeClient = &http.Client{Timeout: 5 * time.Second}
+
+// apiClient bounds every API call of the tests; the nodes answer within
+// their request timeout (15 s by default).
+var apiClient = &http.Client{Timeout: time.Minute}
 
 // api calls a node's HTTP API and decodes the answer into out.
 func api(t testing.TB, addr, method, path, token string, body, out any) int {
@@ -211,7 +237,7 @@ func api(t testing.TB, addr, method, path, token string, body, out any) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
