@@ -16,8 +16,9 @@ import (
 // applied a write yet, and a node that just created a chat or a
 // membership must read it back (read-your-writes across nodes). While a
 // stream has no leader (an election after a node died) the leader read
-// times out after leaderGetTimeout and the read falls back to a direct
-// get from any replica: briefly possibly stale beats unavailable.
+// times out after leaderGetTimeout, or is refused at once when no quorum
+// is left, and the read falls back to a direct get from any replica:
+// possibly stale beats unavailable.
 // Listings stay on direct gets; they may trail by a moment.
 
 // leaderGetTimeout bounds the leader read before the fallback.
@@ -62,8 +63,13 @@ func (s *JetStream) kvGet(ctx context.Context, kv jetstream.KeyValue, key string
 		return nil, 0, fmt.Errorf("get %s: decode answer: %w", key, err)
 	}
 	if resp.Error != nil {
-		if resp.Error.Code == 404 {
+		switch {
+		case resp.Error.Code == 404:
 			return nil, 0, ErrNotFound
+		case resp.Error.ErrCode == jsClusterNotAvailable || resp.Error.Code == 503:
+			// No leader: without a quorum the bucket answers at once
+			// rather than time out. A replica may still read.
+			return s.kvGetAnyReplica(ctx, kv, key)
 		}
 		return nil, 0, fmt.Errorf("get %s: %s (%d)", key, resp.Error.Description, resp.Error.ErrCode)
 	}
@@ -82,6 +88,9 @@ func (s *JetStream) kvGetAnyReplica(ctx context.Context, kv jetstream.KeyValue, 
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 			return nil, 0, ErrNotFound
+		}
+		if IsUnavailable(err) {
+			return nil, 0, fmt.Errorf("get %s: %w: %w", key, ErrUnavailable, err)
 		}
 		return nil, 0, fmt.Errorf("get %s: %w", key, err)
 	}

@@ -41,7 +41,10 @@ func (s *JetStream) PublishMessage(ctx context.Context, m Message) (seq uint64, 
 		if err == nil {
 			return ack.Sequence, ack.Duplicate, nil
 		}
-		if !retryable(err) || ctx.Err() != nil || (s.cfg.PublishRetries > 0 && attempt >= s.cfg.PublishRetries) {
+		// A publish that failed only because no stream leader answered in
+		// time (an election, a reconnect) is safe and useful to repeat with
+		// the same message id.
+		if !IsUnavailable(err) || ctx.Err() != nil || (s.cfg.PublishRetries > 0 && attempt >= s.cfg.PublishRetries) {
 			return 0, false, fmt.Errorf("store: publish message %s to %s (attempt %d): %w", m.ID, m.ChatID, attempt+1, err)
 		}
 		s.cfg.Logger.Debug("store: retrying publish", "msg", m.ID, "chat", m.ChatID, "attempt", attempt+1, "err", err)
@@ -54,16 +57,6 @@ func (s *JetStream) PublishMessage(ctx context.Context, m Message) (seq uint64, 
 		}
 		wait = min(2*wait, maxRetryWait)
 	}
-}
-
-// retryable reports whether a publish may have failed only because no
-// stream leader answered in time (leader election, reconnect), so repeating
-// it with the same message id is safe and useful.
-func retryable(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders)
 }
 
 // validMessage checks what goes into a subject, a dedup id or a stored body.

@@ -80,8 +80,6 @@ func TestClusterGuestsOfTwoDeadNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three node processes")
 	}
-	t.Skip("bug: when two nodes die within node-dead-after of each other, no survivor ends their guests (node/presence dropNode " +
-		"picks the lowest id among nodes not yet swept, and re-adds the node it drops through applyAll)")
 	ns := storetest.RunServer(t)
 	procs := startSharedNATSCluster(t, 3, ns.ClientURL(), guestArgs)
 	g := newGuestRoom(t, procs, 0)

@@ -68,9 +68,6 @@ func testQuorumLoss(t *testing.T, g *guestRoom, first, second int) {
 // documented code unavailable, "retry": over WebSocket an Error, over
 // HTTP 503 (docs/protocol.md, docs/cluster.md "Loss of quorum").
 func testUnavailable(t *testing.T, g *guestRoom) {
-	t.Skip("bug: with the quorum lost, JetStream answers the chats bucket's leader read with 10008 'JetStream system " +
-		"temporarily unavailable'; store.kvGet returns that error instead of falling back to a replica, and " +
-		"chat.ClientError maps it to internal: sends answer internal / HTTP 500, not unavailable / 503")
 	g.procs[0].kill()
 	g.procs[1].kill()
 	survivor := g.procs[2]

@@ -24,8 +24,8 @@ func ClientError(err error) *wire.Error {
 		return wire.Errorf(wire.CodeInvalidField, "that name is already taken")
 	case errors.Is(err, store.ErrInvalid):
 		return wire.Errorf(wire.CodeInvalidField, "%s", err.Error())
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return wire.Errorf(wire.CodeUnavailable, "storage did not answer in time; retry")
+	case store.IsUnavailable(err), errors.Is(err, context.Canceled):
+		return wire.Errorf(wire.CodeUnavailable, "storage is unavailable right now; retry")
 	default:
 		return wire.Errorf(wire.CodeInternal, "internal error")
 	}

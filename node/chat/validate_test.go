@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
 )
@@ -72,6 +74,8 @@ func TestClientError(t *testing.T) {
 		{fmt.Errorf("step: %w", store.ErrNameTaken), wire.CodeInvalidField, false},
 		{fmt.Errorf("step: %w", store.ErrInvalid), wire.CodeInvalidField, false},
 		{fmt.Errorf("publish: %w", context.DeadlineExceeded), wire.CodeUnavailable, true},
+		{fmt.Errorf("get chat: %w", store.ErrUnavailable), wire.CodeUnavailable, true},
+		{&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}, wire.CodeUnavailable, true},
 		{errors.New("disk on fire"), wire.CodeInternal, true},
 	} {
 		ce := ClientError(c.err)

@@ -97,14 +97,16 @@ func (v *View) share(ev *event) {
 func (v *View) applyLocked(ev event) (typ string, chats []string) {
 	u := v.users[ev.User]
 	st := v.nodes[ev.Node]
-	if st == nil {
-		st = &nodeState{id: ev.Node, lastSeen: time.Now()}
-		v.nodes[ev.Node] = st
-	}
-	ev.Node = st.id
 	if ev.Up {
+		if st == nil {
+			st = &nodeState{id: ev.Node, lastSeen: time.Now()}
+			v.nodes[ev.Node] = st
+		}
+		ev.Node = st.id
 		return v.applyUpLocked(ev, u, st)
 	}
+	// A device going down never brings its node back: dropNode takes a
+	// dead node's devices down after forgetting the node.
 	if u == nil {
 		return "", nil
 	}
@@ -113,7 +115,9 @@ func (v *View) applyLocked(ev event) (typ string, chats []string) {
 		return "", nil
 	}
 	u.devices = slices.Delete(u.devices, i, i+1)
-	st.devices--
+	if st != nil {
+		st.devices--
+	}
 	if len(u.devices) > 0 {
 		return "", nil
 	}

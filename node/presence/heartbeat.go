@@ -71,7 +71,8 @@ func (v *View) Sweep(now time.Time) {
 
 // dropNode takes every device of a dead or departed node offline. Guests
 // end with their connection, so the guests of a node that died are handed
-// to OnOrphans by one surviving node (the lowest id), to end them once.
+// to OnOrphans by one surviving node (the lowest id alive), to end them
+// once.
 func (v *View) dropNode(nodeID, why string) {
 	if nodeID == v.cfg.NodeID {
 		return
@@ -91,9 +92,15 @@ func (v *View) dropNode(nodeID, why string) {
 		}
 	}
 	delete(v.nodes, nodeID)
-	cleaner := v.cfg.NodeID
-	for id := range v.nodes {
-		cleaner = min(cleaner, id)
+	// The lowest id of the nodes still alive ends the guests, so that one
+	// node does it. Every survivor sees the same heartbeats, so they all
+	// pick the same one; a node that died too, dropped or not yet, is no
+	// candidate, or guests of two nodes that die together stay forever.
+	cleaner, now := v.cfg.NodeID, time.Now()
+	for id, st := range v.nodes {
+		if now.Sub(st.lastSeen) <= v.cfg.NodeDeadAfter {
+			cleaner = min(cleaner, id)
+		}
 	}
 	v.mu.Unlock()
 	v.applyAll(changes)
