@@ -15,18 +15,9 @@ import (
 
 	"github.com/natterchat/natter/node/wire"
 )
-
+// scopedTo is tn reporting to t, a subtest's.
 func (tn *testNode) scopedTo(t testing.TB) *testNode {
 	return &testNode{Node: tn.Node, addr: tn.addr, dataDir: tn.dataDir, t: t, serve: tn.serve}
-}
-
-// joinRoom joins a public room and reads the joiner's MemberList and
-// JoinedRoom.
-func joinRoom(c *client, room string) {
-	c.t.Helper()
-	c.sendf(`{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":%q}}}`, room)
-	c.expect(wire.TypeMemberList)
-	c.expect(wire.TypeJoinedRoom)
 }
 
 // stillServes proves a connection is open and served after bad input: a

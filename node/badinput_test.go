@@ -29,7 +29,7 @@ func TestBadInputErrorFrames(t *testing.T) {
 	owner := tn.register("bi-owner")
 	user := tn.register("bi-user")
 	oc := tn.dialUser(owner)
-	joinRoom(oc, "other")
+	oc.joinRoom("other")
 	var private struct{ ID string }
 	if st := tn.api("POST", "/api/chats", owner.Token, map[string]any{"name": "secret", "kind": "private"}, &private); st != http.StatusCreated {
 		t.Fatalf("create private chat: status %d", st)
@@ -40,7 +40,7 @@ func TestBadInputErrorFrames(t *testing.T) {
 		t.Fatalf("JoinedRoom = %+v, want the private chat", joined)
 	}
 	uc := tn.dialUser(user)
-	joinRoom(uc, "lobby")
+	uc.joinRoom("lobby")
 
 	env := func(channel, typ, contents string) string {
 		return fmt.Sprintf(`{"channel":%q,"message":{"type":%q,"contents":%s}}`, channel, typ, contents)
@@ -158,7 +158,7 @@ func TestBadInputMessageLenLimit(t *testing.T) {
 	tn := startNode(t, func(c *Config) { c.MaxMessageLen = 10 })
 	a := tn.register("len-user")
 	c := tn.dialUser(a)
-	joinRoom(c, "lobby")
+	c.joinRoom("lobby")
 
 	for _, tc := range []struct {
 		text string
@@ -285,7 +285,7 @@ func TestBadInputProtocolViolations(t *testing.T) {
 	// the reassembled message, and fragments are legal.
 	t.Run("fragments within the limit", func(t *testing.T) {
 		c := tn.scopedTo(t).dialUser(a)
-		joinRoom(c, "lobby")
+		c.joinRoom("lobby")
 		msg := []byte(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"room":"lobby","echo":false,"message":"` +
 			strings.Repeat("y", 900) + `"}}}`)
 		c.writeRaw(ws.MaskFrame(ws.NewFrame(ws.OpText, false, msg[:10])))

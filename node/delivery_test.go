@@ -16,6 +16,7 @@ import (
 // the joiner's MemberList and JoinedRoom.
 func (c *client) joinRoom(room string) string {
 	c.t.Helper()
+	c.tn.settle()
 	c.sendf(`{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":%q}}}`, room)
 	var ml wire.MemberList
 	c.expect(wire.TypeMemberList).decode(c.t, &ml)

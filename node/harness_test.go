@@ -157,6 +157,7 @@ func (f frame) decode(t testing.TB, v any) {
 type client struct {
 	*wstest.Client
 	t       testing.TB
+	tn      *testNode // the node it is connected to
 	welcome wire.Welcome
 	// strict makes waitFor refuse the frames it would skip (see waitFor).
 	strict bool
@@ -193,7 +194,7 @@ func (tn *testNode) dialWith(d ws.Dialer, path string) (*client, error) {
 		return nil, err
 	}
 	tn.t.Cleanup(func() { wc.Conn.Close() })
-	return &client{Client: wc, t: tn.t}, nil
+	return &client{Client: wc, t: tn.t, tn: tn}, nil
 }
 
 // dialUser connects as a registered user.
@@ -282,6 +283,18 @@ func (c *client) closeCode() ws.StatusCode {
 		c.t.Fatalf("server did not close the connection")
 	}
 	return c.CloseCode()
+}
+
+// settle waits until the chat events the node has published or received
+// so far have been delivered: the fan-out's canaries travel behind them.
+// A join notice still in flight reaches a member who joined after it
+// (notices are best-effort; the member list is the truth), which tests
+// that join one user right after another must not take for a stray frame.
+func (tn *testNode) settle() {
+	tn.t.Helper()
+	if err := tn.hub.CheckLoops(context.Background()); err != nil {
+		tn.t.Fatal(err)
+	}
 }
 
 // checkFor polls f every 20*time.Millisecond until it returns nil or the timeout passes.

@@ -253,6 +253,18 @@ func (c *client) closeCode() ws.StatusCode {
 	return 0
 }
 
+// settle waits until the chat events published so far have been
+// delivered: the fan-out's canaries travel behind them. A join notice
+// still in flight reaches a member who joined after it (notices are
+// best-effort; the member list is the truth), which tests that join one
+// user right after another must not take for a stray frame.
+func (r *rig) settle() {
+	r.t.Helper()
+	if err := r.hub.CheckLoops(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
 // join joins room and reads MemberList and JoinedRoom; it returns the
 // chat id.
 func (c *client) join(room string) string {

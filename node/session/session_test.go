@@ -20,6 +20,7 @@ func TestSendEchoAndAck(t *testing.T) {
 	b := r.dial(bob, Start{})
 	chat := a1.join("room")
 	a2.expect(wire.TypeJoinedRoom)
+	r.settle()
 	b.join("room")
 	a1.expect(wire.TypeJoinedRoom)
 	a2.expect(wire.TypeJoinedRoom)
@@ -52,6 +53,7 @@ func TestSendStoreFailure(t *testing.T) {
 	alice, bob := r.user("alice"), r.user("bob")
 	a, b := r.dial(alice, Start{}), r.dial(bob, Start{})
 	chat := a.join("room")
+	r.settle()
 	b.join("room")
 	a.expect(wire.TypeJoinedRoom)
 
@@ -98,6 +100,7 @@ func TestResumeStoreFailure(t *testing.T) {
 	alice, bob := r.user("alice"), r.user("bob")
 	a, b := r.dial(alice, Start{}), r.dial(bob, Start{})
 	chat := a.join("room")
+	r.settle()
 	b.join("room")
 	a.expect(wire.TypeJoinedRoom)
 
