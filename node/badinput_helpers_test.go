@@ -15,6 +15,7 @@ import (
 
 	"github.com/natterchat/natter/node/wire"
 )
+
 // scopedTo is tn reporting to t, a subtest's.
 func (tn *testNode) scopedTo(t testing.TB) *testNode {
 	return &testNode{Node: tn.Node, addr: tn.addr, dataDir: tn.dataDir, t: t, serve: tn.serve}
