@@ -31,7 +31,7 @@ func (s *Service) Join(ctx context.Context, who Identity, ref wire.ChatRef) (c s
 			return c, j, err
 		}
 		var created bool
-		c, created, err = s.cfg.Store.EnsurePublicRoom(ctx, ref.Room, who.ID)
+		c, created, err = s.ensureRoom(ctx, ref.Room, who.ID)
 		if created {
 			role = store.RoleOwner
 		}
@@ -135,7 +135,7 @@ func (s *Service) EndGuest(who Identity, chats []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
 	for _, chatID := range chats {
-		c, err := s.cfg.Store.Chat(ctx, chatID)
+		c, err := s.storedChat(ctx, chatID)
 		if err == nil {
 			_, err = s.RemoveMember(ctx, c, who)
 		}

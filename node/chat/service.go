@@ -65,6 +65,7 @@ type Metrics struct {
 type Service struct {
 	cfg     Config
 	metrics *Metrics
+	chats   *chatCache
 	// guestEnds bounds the guests being ended at once: thousands leave
 	// together when a node drains or dies.
 	guestEnds chan struct{}
@@ -88,7 +89,7 @@ func New(cfg Config) (*Service, error) {
 	m := &Metrics{PublishAck: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "natter_publish_ack_seconds", Help: "Time from a send's JetStream publish to its acknowledgement.", Buckets: fanout.LatencyBuckets,
 	})}
-	return &Service{cfg: cfg, metrics: m, guestEnds: make(chan struct{}, 64)}, nil
+	return &Service{cfg: cfg, metrics: m, chats: newChatCache(), guestEnds: make(chan struct{}, 64)}, nil
 }
 
 // Metrics returns the service's counters.
@@ -102,7 +103,7 @@ func (s *Service) Resolve(ctx context.Context, ref wire.ChatRef) (store.Chat, er
 		if !subjects.ValidID(ref.Chat) {
 			return store.Chat{}, wire.Errorf(wire.CodeInvalidField, "chat must be 1-64 characters of [A-Za-z0-9_-]")
 		}
-		c, err := s.cfg.Store.Chat(ctx, ref.Chat)
+		c, err := s.storedChat(ctx, ref.Chat)
 		if errors.Is(err, store.ErrNotFound) {
 			return c, wire.Errorf(wire.CodeChatNotFound, "no chat with id %q", ref.Chat)
 		}
@@ -111,7 +112,7 @@ func (s *Service) Resolve(ctx context.Context, ref wire.ChatRef) (store.Chat, er
 		if err := ValidName("room", ref.Room, MaxRoomNameLen); err != nil {
 			return store.Chat{}, err
 		}
-		c, err := s.cfg.Store.PublicRoom(ctx, ref.Room)
+		c, err := s.publicRoom(ctx, ref.Room)
 		if errors.Is(err, store.ErrNotFound) {
 			return c, wire.Errorf(wire.CodeChatNotFound, "no room named %q", ref.Room)
 		}

@@ -141,3 +141,23 @@ func TestChatsUnreadableAtConnect(t *testing.T) {
 
 // storePage reads a whole short chat from its first message.
 func storePage() store.Page { return store.Page{Forward: true, Limit: store.MaxPageLimit} }
+
+// TestKnownChatNeedsNoStoreRead: once a node knows a chat, a send to it
+// and a join of its room by name need no read of the chat from the
+// store: they work while the store cannot read chats at all.
+func TestKnownChatNeedsNoStoreRead(t *testing.T) {
+	r := newRig(t, nil)
+	alice, bob := r.user("alice"), r.user("bob")
+	a := r.dial(alice, Start{})
+	chat := a.join("room")
+	r.mem.Fail("Chat", errors.New("chats unreadable"))
+	r.mem.Fail("PublicRoom", errors.New("rooms unreadable"))
+	r.mem.Fail("EnsurePublicRoom", errors.New("rooms unwritable"))
+	a.send(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"hi","echo":false}}}`, chat)
+	a.expect(wire.TypeMessageAccepted)
+	r.settle()
+	b := r.dial(bob, Start{})
+	if got := b.join("room"); got != chat {
+		t.Fatalf("bob joined %s, want %s", got, chat)
+	}
+}

@@ -5,6 +5,7 @@ package wsconn
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -18,10 +19,19 @@ import (
 // EPOLL_CTL_MOD, so two workers never see the same connection, and data left
 // unread when a run yields is reported again on re-arm. The event data is
 // the connection id (never the fd, whose number the kernel reuses).
+//
+// The poller does not block in epoll_wait: an epoll descriptor is itself
+// pollable (readable while it has events), so the poller waits on it in
+// the Go runtime's own netpoller, like any socket, and harvests with a
+// zero timeout. A goroutine blocked in a raw epoll_wait holds its thread
+// and, until the runtime's monitor retakes it (up to 10 ms when the
+// process was idle), the processor: with GOMAXPROCS=1, every other
+// goroutine of the node waits meanwhile.
 type poller struct {
 	srv      *Server
 	epfd     int
-	wakefd   int // eventfd registered with id 0; written by stop
+	epf      *os.File // epfd, registered with the runtime's netpoller
+	wakefd   int      // eventfd registered with id 0; written by stop
 	stopping atomic.Bool
 }
 
@@ -48,44 +58,77 @@ func newPoller(s *Server) (*poller, error) {
 		unix.Close(wakefd)
 		return nil, fmt.Errorf("wsconn: epoll_ctl wake fd: %w", err)
 	}
-	return &poller{srv: s, epfd: epfd, wakefd: wakefd}, nil
+	// Non-blocking, so that os.NewFile registers it with the netpoller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(wakefd)
+		return nil, fmt.Errorf("wsconn: epoll fd non-blocking: %w", err)
+	}
+	return &poller{srv: s, epfd: epfd, epf: os.NewFile(uintptr(epfd), "epoll"), wakefd: wakefd}, nil
 }
 
 func (p *poller) loop() {
 	defer p.srv.wg.Done()
+	rc, err := p.epf.SyscallConn()
+	if err != nil {
+		p.srv.log.Error("wsconn: epoll fd: poller stopped", "err", err)
+		return
+	}
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
+		stop := false
+		var werr error
+		err := rc.Read(func(uintptr) bool {
+			n, err := unix.EpollWait(p.epfd, events, 0)
+			switch {
+			case err == unix.EINTR || (err == nil && n == 0):
+				return false // nothing yet: wait in the netpoller
+			case err != nil:
+				werr = err
+				return true
 			}
+			stop = p.dispatch(events[:n])
+			return true
+		})
+		if err == nil {
+			err = werr
+		}
+		if err != nil {
 			p.srv.log.Error("wsconn: epoll_wait failed; poller stopped", "err", err)
 			return
 		}
-		for i := range events[:n] {
-			e := &events[i]
-			id := uint64(uint32(e.Fd)) | uint64(uint32(e.Pad))<<32
-			if id == 0 {
-				if p.stopping.Load() {
-					return
-				}
-				continue
-			}
-			c := p.srv.lookup(id)
-			if c == nil {
-				continue // closed meanwhile
-			}
-			var ev uint8
-			if e.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-				ev |= evRead
-			}
-			if e.Events&unix.EPOLLOUT != 0 {
-				ev |= evWrite
-			}
-			c.schedule(ev)
+		if stop {
+			return
 		}
 	}
+}
+
+// dispatch schedules the connections of a batch of events; it reports
+// whether the poller was told to stop.
+func (p *poller) dispatch(events []unix.EpollEvent) (stop bool) {
+	for i := range events {
+		e := &events[i]
+		id := uint64(uint32(e.Fd)) | uint64(uint32(e.Pad))<<32
+		if id == 0 {
+			if p.stopping.Load() {
+				return true
+			}
+			continue
+		}
+		c := p.srv.lookup(id)
+		if c == nil {
+			continue // closed meanwhile
+		}
+		var ev uint8
+		if e.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			ev |= evRead
+		}
+		if e.Events&unix.EPOLLOUT != 0 {
+			ev |= evWrite
+		}
+		c.schedule(ev)
+	}
+	return false
 }
 
 // stop wakes the poller loop and makes it return.
@@ -98,7 +141,7 @@ func (p *poller) stop() {
 // closeFds releases the epoll and wake fds after the loop returned.
 func (p *poller) closeFds() {
 	unix.Close(p.wakefd)
-	unix.Close(p.epfd)
+	p.epf.Close() // closes epfd
 }
 
 // newTransport uses epoll for a connection with an fd and the goroutine
