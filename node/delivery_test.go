@@ -233,10 +233,13 @@ func TestNothingLostAroundConnect(t *testing.T) {
 		tn.api("POST", "/api/chats", bob.Token, map[string]string{"name": fmt.Sprintf("quiet-%d", i), "kind": "private"}, &c)
 	}
 
-	acks := make(chan ack, 2000)
+	// Four of alice's devices keep the room busy from before bob's device
+	// connects until 100 more messages after (at most 2,000 each).
+	acks := make(chan ack, 8000)
 	errs := make(chan error, 4)
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for k := range 4 { // four of alice's devices keep the room busy
+	for k := range 4 {
 		dev := a
 		if k > 0 {
 			dev = tn.dialUser(alice)
@@ -244,7 +247,7 @@ func TestNothingLostAroundConnect(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := dev.sendAcked(chat, k, 150, acks); err != nil {
+			if err := dev.sendAcked(chat, k, 2000, acks, stop); err != nil {
 				errs <- err
 			}
 		}()
@@ -255,10 +258,14 @@ func TestNothingLostAroundConnect(t *testing.T) {
 	// A message sent after the client read its Welcome was stored after
 	// the position the node took before sending it.
 	welcomed := time.Now()
+	after := 0
 	var mustHave []uint64
 	for k := range acks {
 		if k.at.After(welcomed) {
 			mustHave = append(mustHave, k.seq)
+			if after++; after == 100 {
+				close(stop)
+			}
 		}
 	}
 	for err := range errs {
@@ -299,11 +306,17 @@ type ack struct {
 	at  time.Time
 }
 
-// sendAcked sends n messages tagged k to chat (echo off), each after the
-// previous one's ack, and passes every ack on. It runs on a goroutine of
-// its own, so it returns what went wrong instead of failing the test.
-func (c *client) sendAcked(chat string, k, n int, acks chan<- ack) error {
+// sendAcked sends up to n messages tagged k to chat (echo off), each
+// after the previous one's ack, until stop is closed, and passes every ack
+// on. It runs on a goroutine of its own, so it returns what went wrong
+// instead of failing the test.
+func (c *client) sendAcked(chat string, k, n int, acks chan<- ack, stop <-chan struct{}) error {
 	for i := range n {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
 		sent := time.Now()
 		if err := c.write(fmt.Sprintf(`{"channel":"chat-room","message":{"type":"SendMessage","contents":{"chat":%q,"message":"m%d-%d","clientMsgId":"c%d-%d","echo":false}}}`, chat, k, i, k, i)); err != nil {
 			return err
