@@ -63,6 +63,12 @@ func (d *Device) Conn() *wsconn.Conn { return &d.conn }
 // connection drops it, so nothing here blocks or fails the caller.
 func (d *Device) Send(f *wsconn.Frame) { _ = d.conn.Send(f) }
 
+// SendNotice queues a notice that nobody waits for (a member joined or
+// left, came online or went): it may wait up to wsconn.Config.DeferDelay
+// to leave in one write with the device's other frames, which in a storm
+// of joins saves most of the writes. Order with other frames is kept.
+func (d *Device) SendNotice(f *wsconn.Frame) { _ = d.conn.SendDeferred(f) }
+
 // SetPresence records whether the device is announced online and, when
 // that changes, calls announce under the device's lock, so that a "down"
 // can never overtake the "up" it follows.

@@ -101,7 +101,7 @@ func (d *dispatcher) deliverEvent(chatID string, m *nats.Msg) {
 		}
 		d.devs = u.Devices(d.devs[:0])
 		for _, dev := range d.devs {
-			dev.Send(frame)
+			dev.SendNotice(frame)
 			sent++
 		}
 	}

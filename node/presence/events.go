@@ -193,7 +193,7 @@ func (v *View) notify(userID, name, typ string, chats []string) {
 			seen[u.ID()] = struct{}{}
 			devs = u.Devices(devs[:0])
 			for _, d := range devs {
-				d.Send(frame)
+				d.SendNotice(frame)
 			}
 			v.framesOut.Add(int64(len(devs)))
 		}

@@ -44,7 +44,17 @@ type outMessage struct {
 }
 
 // Encode returns the JSON frame {"channel":channel,"message":{"type":typ,"contents":contents}}.
+// The frames sent most write themselves (append.go); the rest go through
+// encoding/json.
 func Encode(channel, typ string, contents any) []byte {
+	if a, ok := contents.(appender); ok {
+		return appendFrame(make([]byte, 0, 64+len(channel)+len(typ)+a.sizeHint()), channel, typ, a)
+	}
+	return encodeJSON(channel, typ, contents)
+}
+
+// encodeJSON is Encode by encoding/json.
+func encodeJSON(channel, typ string, contents any) []byte {
 	b, err := json.Marshal(outEnvelope{Channel: channel, Message: outMessage{Type: typ, Contents: contents}})
 	if err != nil {
 		// Only natter's own types are encoded here; failing is a bug.

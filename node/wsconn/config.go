@@ -33,6 +33,9 @@ type Config struct {
 	// ReadBufferSize is the size of each worker's read buffer (not per
 	// connection). Default 32 KiB.
 	ReadBufferSize int
+	// DeferDelay is how long a frame sent with Conn.SendDeferred may wait
+	// for company before it is written. Default 100ms.
+	DeferDelay time.Duration
 	// CloseTimeout bounds how long a closing connection may take to flush
 	// its queue and close frame, and to wait for the client's EOF, before
 	// its socket is closed regardless: a client that does not read gets
@@ -52,7 +55,7 @@ type Config struct {
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Workers < 0 || c.MaxMessageSize < 0 || c.MaxOutboundBytes < 0 ||
-		c.PingInterval < 0 || c.IdleTimeout < 0 || c.ReadBufferSize < 0 || c.CloseTimeout < 0 {
+		c.PingInterval < 0 || c.IdleTimeout < 0 || c.ReadBufferSize < 0 || c.CloseTimeout < 0 || c.DeferDelay < 0 {
 		return c, errors.New("wsconn: negative config value")
 	}
 	if c.Workers == 0 {
@@ -82,6 +85,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.tick == 0 {
 		c.tick = min(c.PingInterval, c.IdleTimeout) / 8
 		c.tick = min(max(c.tick, 5*time.Millisecond), time.Second)
+	}
+	if c.DeferDelay == 0 {
+		c.DeferDelay = 100 * time.Millisecond
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = time.Second

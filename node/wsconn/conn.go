@@ -16,6 +16,11 @@ const (
 	evClose                     // Close was called
 	evPing                      // wheel: silent for PingInterval
 	evTimeout                   // wheel: idle timeout or close deadline passed
+
+	// inDeferred is not an event: it marks a connection in the server's
+	// list of connections with deferred frames (SendDeferred), and a run
+	// leaves it set.
+	inDeferred
 )
 
 // Run states, owned by the worker processing the connection.
@@ -107,6 +112,49 @@ func (c *Conn) Send(f *Frame) error {
 	c.mu.Unlock()
 	c.push(push)
 	return nil
+}
+
+// SendDeferred queues f like Send, but does not have it written at once:
+// it leaves with the next frame sent with Send, or at the latest
+// Config.DeferDelay later. Notices that nobody waits for (a member joined
+// or went offline) are sent this way: in a storm of joins, a member's
+// notices leave in one write instead of one write each, and the kernel's
+// cost is per write. Frames keep their order either way.
+func (c *Conn) SendDeferred(f *Frame) error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.q.bytes+len(f.b) > c.srv.cfg.MaxOutboundBytes {
+		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
+		c.mu.Unlock()
+		c.push(push)
+		return ErrSlowConsumer
+	}
+	c.q.pushLocked(f)
+	// A wait for writability takes it along. A run that is on its way
+	// may not (it may have flushed already), so a scheduled connection
+	// is listed too.
+	list := !c.outBlocked && !c.dead && c.pending&inDeferred == 0
+	if list {
+		c.pending |= inDeferred
+	}
+	c.mu.Unlock()
+	if list {
+		c.srv.deferFlush(c)
+	}
+	return nil
+}
+
+// flushDeferred has c's deferred frames written: the server's deferred
+// list calls it when their delay is up.
+func (c *Conn) flushDeferred() {
+	c.mu.Lock()
+	c.pending &^= inDeferred
+	push := c.setPendingLocked(evFlush)
+	c.mu.Unlock()
+	c.push(push)
 }
 
 // SendText is NewTextFrame(payload) then Send; payload must be valid UTF-8.

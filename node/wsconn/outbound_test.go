@@ -212,3 +212,25 @@ func TestQueueShrinks(t *testing.T) {
 		t.Fatal("after shrinking, the queue does not start over in its inline slots")
 	}
 }
+
+// TestQueueDropsFramesWritten: once written, a frame is no longer
+// referenced by its queue, also after the queue grew out of its inline
+// slots (which once kept the frames they held then).
+func TestQueueDropsFramesWritten(t *testing.T) {
+	var q outQueue
+	frames := []*Frame{NewTextFrame([]byte("a")), NewTextFrame([]byte("b")), NewTextFrame([]byte("c"))}
+	for _, f := range frames {
+		q.pushLocked(f)
+	}
+	q.advanceLocked(q.bytes)
+	for i, f := range q.inline {
+		if f != nil {
+			t.Fatalf("inline slot %d still holds a frame after the queue grew", i)
+		}
+	}
+	for i, f := range q.frames[:cap(q.frames)] {
+		if f != nil {
+			t.Fatalf("slot %d still holds a written frame", i)
+		}
+	}
+}

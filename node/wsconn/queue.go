@@ -30,7 +30,14 @@ func (q *outQueue) pushLocked(f *Frame) {
 		clear(q.frames[n:])
 		q.frames, q.head = q.frames[:n], 0
 	}
+	leaving := len(q.frames) == cap(q.frames) && cap(q.frames) == len(q.inline)
 	q.frames = append(q.frames, f)
+	if leaving {
+		// The queue grew out of its inline slots into a new array: the
+		// slots must not keep the frames they held, or every connection
+		// that ever had a burst pins two old frames for good.
+		clear(q.inline[:])
+	}
 	q.bytes += len(f.b)
 }
 

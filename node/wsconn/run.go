@@ -40,9 +40,9 @@ func (s *Server) workerLoop(w *worker) {
 func (s *Server) run(c *Conn, w *worker) {
 	for i := 0; ; i++ {
 		c.mu.Lock()
-		ev := c.pending
+		ev := c.pending &^ inDeferred
 		if ev == 0 || c.dead {
-			c.pending = 0
+			c.pending &= inDeferred
 			c.scheduled = false
 			c.mu.Unlock()
 			return
@@ -53,7 +53,7 @@ func (s *Server) run(c *Conn, w *worker) {
 			s.runq.push(c)
 			return
 		}
-		c.pending = 0
+		c.pending &= inDeferred
 		c.mu.Unlock()
 		c.process(ev, w)
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Handler receives a connection's messages and its end. Its methods run on
@@ -45,6 +46,10 @@ type Server struct {
 
 	nextID atomic.Uint64
 	live   atomic.Int64
+
+	deferMu    sync.Mutex
+	deferred   []*Conn // guarded by deferMu: connections with deferred frames
+	deferArmed bool    // guarded by deferMu: a flush of the list is due
 
 	attachMu  sync.RWMutex
 	closed    bool // guarded by attachMu
@@ -224,4 +229,28 @@ func (s *Server) Close() error {
 		}
 	})
 	return nil
+}
+
+// deferFlush lists c for the next flush of deferred frames, which comes
+// Config.DeferDelay after the first connection was listed.
+func (s *Server) deferFlush(c *Conn) {
+	s.deferMu.Lock()
+	s.deferred = append(s.deferred, c)
+	arm := !s.deferArmed
+	s.deferArmed = true
+	s.deferMu.Unlock()
+	if arm {
+		time.AfterFunc(s.cfg.DeferDelay, s.flushDeferred)
+	}
+}
+
+// flushDeferred has every listed connection's deferred frames written.
+func (s *Server) flushDeferred() {
+	s.deferMu.Lock()
+	list := s.deferred
+	s.deferred, s.deferArmed = nil, false
+	s.deferMu.Unlock()
+	for _, c := range list {
+		c.flushDeferred()
+	}
 }

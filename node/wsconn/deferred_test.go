@@ -1,0 +1,93 @@
+package wsconn
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestSendDeferred: frames sent with SendDeferred arrive by themselves
+// once DeferDelay is up; a Send takes the deferred frames along at once;
+// order is kept either way, and so is the slow-consumer limit.
+func TestSendDeferred(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, cfg Config) {
+		cfg.DeferDelay = 50 * time.Millisecond
+		ts := startServer(t, cfg, nil)
+		c := ts.dial(t)
+		for i := range 3 {
+			if err := c.sc.SendDeferred(NewTextFrame(fmt.Appendf(nil, "notice %d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 3 {
+			if got, want := c.readText(t), fmt.Sprintf("notice %d", i); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+		// A Send does not wait for the delay, and brings what was
+		// deferred before it first.
+		cfg.DeferDelay = time.Hour
+		ts2 := startServer(t, cfg, nil)
+		c2 := ts2.dial(t)
+		if err := c2.sc.SendDeferred(NewTextFrame([]byte("notice"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := c2.sc.Send(NewTextFrame([]byte("message"))); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"notice", "message"} {
+			if got := c2.readText(t); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+	})
+}
+
+// TestSendDeferredSlowConsumer: deferred frames count against
+// MaxOutboundBytes like any other.
+func TestSendDeferredSlowConsumer(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxOutboundBytes = 1 << 10
+	cfg.DeferDelay = time.Hour
+	ts := startServer(t, cfg, nil)
+	c := ts.dial(t)
+	f := NewTextFrame(make([]byte, 300))
+	var err error
+	for range 10 {
+		if err = c.sc.SendDeferred(f); err != nil {
+			break
+		}
+	}
+	if err != ErrSlowConsumer {
+		t.Fatalf("SendDeferred past the limit = %v, want ErrSlowConsumer", err)
+	}
+	ts.rec.waitClosed(t, c.sc, ReasonSlowConsumer)
+}
+
+// TestSendDeferredWhileRunning: a frame deferred while the connection's
+// run is under way (busy with other frames) still leaves once the delay
+// is up, even if no other frame follows it.
+func TestSendDeferredWhileRunning(t *testing.T) {
+	cfg := testConfig()
+	cfg.DeferDelay = 20 * time.Millisecond
+	ts := startServer(t, cfg, nil)
+	c := ts.dial(t)
+	const n = 200
+	for i := range n {
+		f := NewTextFrame(fmt.Appendf(nil, "%d", i))
+		var err error
+		if i%2 == 0 {
+			err = c.sc.Send(f)
+		} else {
+			err = c.sc.SendDeferred(f)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if got, want := c.readText(t), fmt.Sprint(i); got != want {
+			t.Fatalf("frame %d is %q", i, got)
+		}
+	}
+}
