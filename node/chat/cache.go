@@ -101,3 +101,82 @@ func (s *Service) ensureRoom(ctx context.Context, name, creator string) (c store
 	}
 	return c, created, err
 }
+
+// memberCacheMax bounds the chats whose member lists a node keeps; past
+// it the cache starts over.
+const memberCacheMax = 4096
+
+// memberCache keeps chats' stored member lists, so that a member list
+// (one per join) costs no storage round trip. Every node applies every
+// membership change of the cluster (ApplyUserEvent), so each one drops the
+// chat's list here, and the next member list reads it again. A list read
+// from the store is kept only if no change came while it was being read
+// (the generation), so a read that raced a change is never kept. A change
+// made on another node shows here once its event arrives, a moment later.
+// Guests' memberships are not stored and change nothing here.
+type memberCache struct {
+	mu    sync.Mutex
+	lists map[string][]store.Member // guarded by mu
+	gens  map[string]uint64         // guarded by mu: changes seen per chat
+}
+
+func newMemberCache() *memberCache {
+	return &memberCache{lists: make(map[string][]store.Member), gens: make(map[string]uint64)}
+}
+
+// get returns chatID's cached list, or the generation to pass to put with
+// a list read now.
+func (mc *memberCache) get(chatID string) (ms []store.Member, ok bool, gen uint64) {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if ms, ok := mc.lists[chatID]; ok {
+		return ms, true, 0
+	}
+	g, seen := mc.gens[chatID]
+	if !seen {
+		mc.gens[chatID] = 0
+	}
+	return nil, false, g
+}
+
+// put keeps ms as chatID's list unless a change came since get gave gen.
+func (mc *memberCache) put(chatID string, gen uint64, ms []store.Member) {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if g, seen := mc.gens[chatID]; !seen || g != gen {
+		return
+	}
+	if len(mc.lists) >= memberCacheMax {
+		clear(mc.lists)
+		clear(mc.gens)
+		return
+	}
+	if ms == nil {
+		ms = []store.Member{} // cached and empty, not absent
+	}
+	mc.lists[chatID] = ms
+}
+
+// changed drops chatID's list: a member joined or left.
+func (mc *memberCache) changed(chatID string) {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if g, seen := mc.gens[chatID]; seen {
+		mc.gens[chatID] = g + 1
+		delete(mc.lists, chatID)
+	}
+}
+
+// storedMembers reads a chat's stored members through the cache. The
+// list is shared: callers do not change it.
+func (s *Service) storedMembers(ctx context.Context, chatID string) ([]store.Member, error) {
+	ms, ok, gen := s.members.get(chatID)
+	if ok {
+		return ms, nil
+	}
+	ms, err := s.cfg.Store.Members(ctx, chatID)
+	if err == nil {
+		s.members.put(chatID, gen, ms)
+	}
+	return ms, err
+}

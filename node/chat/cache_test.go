@@ -36,3 +36,27 @@ func TestChatCache(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberCache: a list is kept until a change, and a list read while a
+// change came is not kept.
+func TestMemberCache(t *testing.T) {
+	mc := newMemberCache()
+	if _, ok, _ := mc.get("c1"); ok {
+		t.Fatal("an empty cache had a list")
+	}
+	_, _, gen := mc.get("c1")
+	mc.put("c1", gen, nil)
+	if ms, ok, _ := mc.get("c1"); !ok || ms == nil || len(ms) != 0 {
+		t.Fatalf("an empty list was not kept: %v %v", ms, ok)
+	}
+	mc.changed("c1")
+	if _, ok, _ := mc.get("c1"); ok {
+		t.Fatal("a list was kept after a change")
+	}
+	_, _, gen = mc.get("c1")
+	mc.changed("c1") // a change while the list is read
+	mc.put("c1", gen, []store.Member{{UserID: "u1"}})
+	if _, ok, _ := mc.get("c1"); ok {
+		t.Fatal("a list read across a change was kept")
+	}
+}

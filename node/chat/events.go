@@ -33,9 +33,13 @@ type userEvent struct {
 // chat's nodes through a chat event (they tell the other members). since
 // is the chat's cursor when a membership began (see Joined).
 func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) {
+	from := &since
+	if since == sinceNow {
+		from, since = nil, 0
+	}
 	if u := s.cfg.Hub.User(who.ID); u != nil {
 		if join {
-			s.cfg.Hub.Link(u, c.ID, &since)
+			s.cfg.Hub.Link(u, c.ID, from)
 		} else {
 			s.cfg.Hub.Unlink(u, c.ID)
 		}
@@ -72,6 +76,7 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	ev.Chat = s.cfg.Hub.SharedChatID(ev.Chat)
 	joined := ev.Type == wire.TypeJoinedRoom
 	if !ev.Guest {
+		s.members.changed(ev.Chat)
 		// A guest has one device, here or on its own node, whose presence
 		// "up" went out on this connection before any of its joins, and
 		// no stored chats: no listing or presence event can trail its

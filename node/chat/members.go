@@ -11,7 +11,7 @@ import (
 // MemberList lists a chat's members with who is online in the cluster:
 // stored members, and the online guests the presence view knows of.
 func (s *Service) MemberList(ctx context.Context, c store.Chat) (wire.MemberList, error) {
-	ms, err := s.cfg.Store.Members(ctx, c.ID)
+	ms, err := s.storedMembers(ctx, c.ID)
 	if err != nil {
 		return wire.MemberList{}, fmt.Errorf("list members: %w", err)
 	}

@@ -20,6 +20,12 @@ type Joined struct {
 	Since uint64
 }
 
+// sinceNow is a Joined.Since that was not read: the member receives what
+// is stored from the moment this node starts to deliver the chat to it.
+// A guest's join of a chat this node already delivers needs no more (a
+// guest has no other node), and saves a storage round trip per join.
+const sinceNow = ^uint64(0)
+
 // Join makes who a member of the chat that ref names, creating a public
 // room on its first join. Joining a private or direct chat only works for
 // its members (it then just reports Added false). The caller announces a
@@ -76,6 +82,7 @@ func (s *Service) AddMember(ctx context.Context, c store.Chat, who Identity, rol
 		return Joined{}, fmt.Errorf("read chat cursor: %w", err)
 	}
 	added, err := s.cfg.Store.AddMember(ctx, store.Member{ChatID: c.ID, UserID: who.ID, Name: who.Name, Role: role, JoinedAt: time.Now().UTC(), Since: since})
+	s.members.changed(c.ID) // before the member list the joiner gets next
 	if err != nil {
 		return Joined{}, fmt.Errorf("add member: %w", err)
 	}
@@ -97,9 +104,12 @@ func (s *Service) addGuest(ctx context.Context, c store.Chat, who Identity) (Joi
 	if count >= s.cfg.MaxRoomsPerUser {
 		return Joined{}, wire.Errorf(wire.CodeTooManyRooms, "you are in %d chats, the most allowed", count)
 	}
-	since, err := s.cfg.Store.LastSeq(ctx, c.ID)
-	if err != nil {
-		return Joined{}, fmt.Errorf("read chat cursor: %w", err)
+	since := sinceNow
+	if !s.cfg.Hub.Delivers(c.ID) {
+		var err error
+		if since, err = s.cfg.Store.LastSeq(ctx, c.ID); err != nil {
+			return Joined{}, fmt.Errorf("read chat cursor: %w", err)
+		}
 	}
 	// The member list answered next must show the guest already.
 	s.cfg.Presence.ChatChanged(who.ID, c.ID, true)
@@ -114,6 +124,7 @@ func (s *Service) RemoveMember(ctx context.Context, c store.Chat, who Identity) 
 		return true, nil
 	}
 	removed, err := s.cfg.Store.RemoveMember(ctx, c.ID, who.ID)
+	s.members.changed(c.ID)
 	if err != nil {
 		return false, fmt.Errorf("remove member: %w", err)
 	}

@@ -198,5 +198,9 @@ func (h *Hub) RangeDevices(f func(d *Device, chats []string)) { h.reg.rangeDevic
 // id for long share one string.
 func (h *Hub) SharedChatID(chatID string) string { return h.reg.sharedChatID(chatID) }
 
+// Delivers reports whether this node delivers chatID now: a local user
+// is a member of it.
+func (h *Hub) Delivers(chatID string) bool { return h.reg.chat(chatID) != nil }
+
 // ChatCount is the number of chats this node is subscribed to.
 func (h *Hub) ChatCount() int { return h.reg.chatCount() }

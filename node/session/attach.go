@@ -38,9 +38,13 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	// chats are caught up from the store's position before the Welcome
 	// (their subscriptions may only begin during the setup below), and
 	// until then the hold keeps live messages from overtaking them.
-	pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)
-	pos, posErr := s.cfg.Store.Position(pctx)
-	pcancel()
+	var pos uint64
+	var posErr error
+	if !who.Guest { // a guest starts with no chats to catch up
+		pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		pos, posErr = s.cfg.Store.Position(pctx)
+		pcancel()
+	}
 	welcomeAt := time.Now()
 	d.sendFrame(&s.metrics, wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID})
 	d.Hold()
