@@ -97,7 +97,7 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.workers, "workers", "N", 0, g, "worker goroutines that read, parse and write WebSocket connections").defaultText("auto: 2 per CPU, at least 4")
 	s.dur(&o.pingInterval, "ping-interval", 30*time.Second, g, "ping a connection that has been silent this long")
 	s.dur(&o.idleTimeout, "idle-timeout", 75*time.Second, g, "close a connection (4000) that has been silent this long, pongs included; longer than --ping-interval").defaultText("75s")
-	s.dur(&o.noticeDelay, "notice-delay", 100*time.Millisecond, g, "longest a notice about others (a join, a leave, online, offline) waits to leave in one write with a device's other frames")
+	s.dur(&o.noticeDelay, "notice-delay", 250*time.Millisecond, g, "longest a notice about others (a join, a leave, online, offline) waits to leave in one write with a device's other frames")
 	s.dur(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, g, "longest time from accept to a finished WebSocket upgrade")
 	s.intv(&o.maxHandshakes, "max-handshakes", "N", 256, g, "concurrent WebSocket handshakes; more connections wait in the kernel's accept queue")
 

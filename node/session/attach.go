@@ -46,7 +46,15 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		pcancel()
 	}
 	welcomeAt := time.Now()
-	d.sendFrame(&s.metrics, wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID})
+	welcome := wsconn.NewTextFrame(wire.Encode(wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID}))
+	if st.Room != "" || len(st.Resume) > 0 {
+		// Answers follow at once: the Welcome leaves with them, one
+		// write instead of two (a join storm is counted in writes).
+		d.SendNotice(welcome)
+	} else {
+		d.Send(welcome)
+	}
+	s.metrics.FramesOut.Add(1)
 	d.Hold()
 	u, registeredAt, ok := s.register(d, who)
 	if !ok {

@@ -34,7 +34,7 @@ type Config struct {
 	// connection). Default 32 KiB.
 	ReadBufferSize int
 	// DeferDelay is how long a frame sent with Conn.SendDeferred may wait
-	// for company before it is written. Default 100ms.
+	// for company before it is written. Default 250ms.
 	DeferDelay time.Duration
 	// CloseTimeout bounds how long a closing connection may take to flush
 	// its queue and close frame, and to wait for the client's EOF, before
@@ -87,7 +87,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.tick = min(max(c.tick, 5*time.Millisecond), time.Second)
 	}
 	if c.DeferDelay == 0 {
-		c.DeferDelay = 100 * time.Millisecond
+		c.DeferDelay = 250 * time.Millisecond
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = time.Second
