@@ -99,6 +99,9 @@ func (co *coordinator) problems(r *Result, d *Delivery) {
 	if d.Sent == 0 && r.Connect.Connected > 0 {
 		r.Problems = append(r.Problems, "no message was sent")
 	}
+	if maxMs := float64(co.cfg.P99Max) / float64(time.Millisecond); maxMs > 0 && r.DeliverLatency.P99 > maxMs {
+		r.Problems = append(r.Problems, fmt.Sprintf("publish->deliver p99 %.1f ms is over --p99-max %v", r.DeliverLatency.P99, co.cfg.P99Max))
+	}
 }
 
 // trim drops the windows before the send phase and renumbers the rest.

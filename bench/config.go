@@ -82,6 +82,10 @@ type Config struct {
 	// RunID names the run's rooms and users. Default derived from the
 	// time and the seed.
 	RunID string `json:"runId"`
+	// P99Max, when positive, fails a run whose publish->deliver p99 is
+	// longer: a run that loses nothing but answers late has failed too.
+	// Default 0: latency is reported, not judged.
+	P99Max time.Duration `json:"p99Max,omitempty"`
 	// Progress gets a progress line about once a second; nil: none.
 	Progress func(string) `json:"-"`
 }

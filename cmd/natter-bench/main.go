@@ -5,6 +5,7 @@
 //
 //	natter-bench rooms --url ws://127.0.0.1:8080/ws --guests --duration 10s
 //	natter-bench idle  --url ws://127.0.0.1:8080/ws --guests --conns 15000 --source-ips 127.0.0.2-127.0.0.9
+//	natter-bench floor --conns 5000 --reader-cpu 0   (the kernel's cost of one small write)
 //	natter-bench worker   (internal: a worker process, JSON over stdin/stdout)
 package main
 
@@ -37,9 +38,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if len(args) > 0 && args[0] == "floor-reader" {
+		return runFloorReader(ctx, args[1:], stderr)
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		usage(stderr)
 		return 2
+	}
+	if args[0] == "floor" {
+		return runFloor(ctx, args[1:], stdout, stderr)
 	}
 	cfg, out, err := parseFlags(args[0], args[1:], stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -95,6 +102,9 @@ func usage(w io.Writer) {
 
 Scenarios: %s
 Run "natter-bench SCENARIO --help" for the flags.
+
+natter-bench floor [flags] measures the kernel's floor: the CPU of one
+small write to a loopback socket read by another process.
 `, strings.Join(bench.Scenarios, ", "))
 }
 
@@ -129,6 +139,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (bench.Config,
 	fs.StringVar(&c.RunID, "run-id", "", "names the run's rooms and users (default from the time)")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML report to this file")
+	fs.DurationVar(&c.P99Max, "p99-max", 0, "fail the run when the publish->deliver p99 is longer than this (0: report latency, do not judge it)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, o, err
