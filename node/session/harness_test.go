@@ -32,7 +32,7 @@ import (
 // store.Memory, with a listener whose connections are attached as
 // devices of the identity the test names.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	mem   *store.Memory
 	nc    *nats.Conn
 	hub   *fanout.Hub
@@ -51,7 +51,7 @@ func testLog() *slog.Logger {
 }
 
 // runNATS starts a core NATS server (no JetStream) on a random port.
-func runNATS(t *testing.T) *server.Server {
+func runNATS(t testing.TB) *server.Server {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
 	if err != nil {
@@ -66,7 +66,7 @@ func runNATS(t *testing.T) *server.Server {
 }
 
 // newRig builds the parts; mod adjusts the session's config.
-func newRig(t *testing.T, mod func(*Config)) *rig {
+func newRig(t testing.TB, mod func(*Config)) *rig {
 	t.Helper()
 	ns := runNATS(t)
 	nc, err := nats.Connect(ns.ClientURL())
@@ -167,13 +167,13 @@ func (r *rig) user(name string) chat.Identity {
 // client is the far end of a device.
 type client struct {
 	*wstest.Client
-	t *testing.T
+	t testing.TB
 }
 
 // frame is a received frame.
 type frame struct{ wstest.Frame }
 
-func (f frame) decode(t *testing.T, v any) {
+func (f frame) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := f.Decode(v); err != nil {
 		t.Fatal(err)

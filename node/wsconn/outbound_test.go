@@ -3,6 +3,8 @@ package wsconn
 import (
 	"encoding/binary"
 	"errors"
+	"io"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +234,34 @@ func TestQueueDropsFramesWritten(t *testing.T) {
 		if f != nil {
 			t.Fatalf("slot %d still holds a written frame", i)
 		}
+	}
+}
+
+// TestFlushAllocs guards the write path: once a connection's queue has
+// its room, a Send and the worker's writev of it allocate nothing.
+func TestFlushAllocs(t *testing.T) {
+	ts := startServer(t, testConfig(), nil)
+	c := ts.dial(t)
+	go func() { _, _ = io.Copy(io.Discard, c.Conn) }()
+	f := NewTextFrame([]byte("a message for one device"))
+	sendAndFlush := func() {
+		if err := c.sc.Send(f); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			c.sc.mu.Lock()
+			done := c.sc.q.emptyLocked() && !c.sc.scheduled
+			c.sc.mu.Unlock()
+			if done {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+	for range 100 {
+		sendAndFlush()
+	}
+	if allocs := testing.AllocsPerRun(200, sendAndFlush); allocs != 0 {
+		t.Fatalf("a Send and its flush allocate %.1f times, want 0", allocs)
 	}
 }
