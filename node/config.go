@@ -75,8 +75,21 @@ type Config struct {
 	// MaxHandshakes caps concurrent WebSocket handshakes; further
 	// connections wait in the kernel's accept queue. Default 256.
 	MaxHandshakes int
-	// HandshakeTimeout bounds a handshake from accept to upgrade. Default 5s.
+	// HandshakeTimeout bounds a handshake from its request head to the
+	// upgrade, waiting for a MaxHandshakes slot included. Default 5s.
 	HandshakeTimeout time.Duration
+	// HeaderTimeout is how long a client has from its connect to the end
+	// of its request head (WebSocket or HTTP). Default 2s.
+	HeaderTimeout time.Duration
+	// MaxPendingPerSource caps the connections of one source address
+	// whose request head is still being read; more are closed at once.
+	// Behind a load balancer every client has its address: raise it, or
+	// -1 for no cap. Default 64.
+	MaxPendingPerSource int
+	// MaxPending caps the connections whose request head is still being
+	// read, in all; more are closed at once, so that none waits behind
+	// stalled ones. Default 4096.
+	MaxPending int
 	// RateLimit is the frames per second one device may send (sustained);
 	// RateBurst the burst. Defaults 20 and 40.
 	RateLimit float64
@@ -168,6 +181,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = 2 * time.Second
+	}
+	if c.MaxPendingPerSource == 0 {
+		c.MaxPendingPerSource = 64
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 4096
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -18,6 +18,7 @@ import (
 type metrics struct {
 	handshakeRejected atomic.Int64
 	handshakeFailed   atomic.Int64
+	handshakeShed     atomic.Int64 // refused at once: admission or upgrade slots full
 	natsReconnects    atomic.Int64
 	broadcastFrames   atomic.Int64
 }
@@ -84,6 +85,7 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descHandshakes, s.Handshakes, "ok")
 	counter(descHandshakes, s.HandshakesRejected, "rejected")
 	counter(descHandshakes, s.HandshakesFailed, "failed")
+	counter(descHandshakes, s.HandshakesShed, "shed")
 	counter(descFramesIn, s.FramesIn)
 	counter(descFramesOut, s.FramesOut)
 	counter(descClientErrors, s.ClientErrors)
@@ -124,6 +126,7 @@ type Stats struct {
 	Handshakes          int64            `json:"handshakes"`
 	HandshakesRejected  int64            `json:"handshakesRejected"`
 	HandshakesFailed    int64            `json:"handshakesFailed"`
+	HandshakesShed      int64            `json:"handshakesShed"`
 	FramesIn            int64            `json:"framesIn"`
 	FramesOut           int64            `json:"framesOut"`
 	ClientErrors        int64            `json:"clientErrors"`
@@ -145,7 +148,7 @@ func (n *Node) Stats() Stats {
 	sm, fm, cm := n.sess.Metrics(), n.hub.Metrics(), n.chat.Metrics()
 	s := Stats{
 		Node: n.id, Connections: n.conns.Len(), ChatSubscriptions: n.hub.ChatCount(), OnlineUsers: n.presence.OnlineUsers(),
-		Handshakes: sm.Attached.Load(), HandshakesRejected: n.metrics.handshakeRejected.Load(), HandshakesFailed: n.metrics.handshakeFailed.Load(),
+		Handshakes: sm.Attached.Load(), HandshakesRejected: n.metrics.handshakeRejected.Load(), HandshakesFailed: n.metrics.handshakeFailed.Load(), HandshakesShed: n.metrics.handshakeShed.Load(),
 		FramesIn: sm.FramesIn.Load(), ClientErrors: sm.ClientErrors.Load(), RateLimited: sm.RateLimited.Load(),
 		FramesOut:        sm.FramesOut.Load() + fm.FramesOut.Load() + cm.FramesOut.Load() + n.presence.FramesOut() + n.metrics.broadcastFrames.Load(),
 		MessagesAccepted: cm.MessagesAccepted.Load(), PublishErrors: cm.PublishErrors.Load(),

@@ -21,6 +21,7 @@ import (
 	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/handshake"
 	"github.com/natterchat/natter/node/httpapi"
 	"github.com/natterchat/natter/node/internal/loglimit"
 	"github.com/natterchat/natter/node/presence"
@@ -52,8 +53,9 @@ type Node struct {
 	http     *http.Server
 	metrics  metrics
 
-	handshakes chan struct{} // semaphore of concurrent handshakes
-	done       chan struct{} // closed by Shutdown
+	admission  *handshake.Admission // connections whose request head is being read
+	handshakes chan struct{}        // semaphore of concurrent upgrades
+	done       chan struct{}        // closed by Shutdown
 	cancel     context.CancelFunc
 	loops      sync.WaitGroup // the events loop and the storm watch
 	orphans    sync.WaitGroup // ending the guests of dead nodes
@@ -74,7 +76,8 @@ type Node struct {
 // Serve.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
-	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{}),
+		admission: handshake.NewAdmission(max(cfg.MaxPendingPerSource, 0), cfg.MaxPending)}
 	if err := n.prepare(); err != nil {
 		return nil, err
 	}
@@ -100,7 +103,8 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.http = &http.Server{
 		Handler:           n.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		MaxHeaderBytes:    handshake.MaxHead,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/natterchat/natter/node/handshake"
 )
 
 // Serve accepts connections on l until Shutdown. WebSocket upgrades of
@@ -54,15 +58,17 @@ func (n *Node) Serve(l net.Listener) error {
 			return err
 		}
 		backoff = 0
-		// The handshake cap: when it is reached, accepting waits and new
-		// connections queue in the kernel's backlog.
-		select {
-		case n.handshakes <- struct{}{}:
-		case <-n.done:
+		// Reading a request head costs a goroutine and a buffer while
+		// the client takes its time: admitted per source address and in
+		// all, never queued, so that stalled handshakes cannot hold up
+		// new clients or health checks.
+		release, ok := n.admission.Admit(conn.RemoteAddr())
+		if !ok {
+			n.metrics.handshakeShed.Add(1)
 			conn.Close()
-			return http.ErrServerClosed
+			continue
 		}
-		go n.serveConn(conn, hl)
+		go n.serveConn(conn, hl, release)
 	}
 }
 
@@ -75,35 +81,64 @@ const peekLen = len("GET /websockets?")
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // serveConn reads the start of the request line and routes the
-// connection; it runs on a short-lived goroutine under a deadline.
-func (n *Node) serveConn(conn net.Conn, hl *connListener) {
-	defer func() { <-n.handshakes }()
-	_ = conn.SetDeadline(time.Now().Add(n.cfg.HandshakeTimeout))
+// connection: WebSocket upgrades of /ws to the raw upgrader, the rest to
+// the HTTP server. It runs on a goroutine of its own; release ends the
+// connection's admission once its head is read.
+func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
+	defer release()
+	_ = conn.SetDeadline(time.Now().Add(n.cfg.HeaderTimeout))
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(conn)
-	head, err := br.Peek(peekLen)
-	if err != nil && len(head) == 0 {
+	defer func() {
 		br.Reset(nil)
 		readerPool.Put(br)
+	}()
+	start, err := br.Peek(peekLen)
+	if err != nil && len(start) == 0 {
 		conn.Close()
 		return
 	}
-	if isWebSocketRequest(head) {
-		n.upgradeRaw(conn, readWriter{br, conn})
-		br.Reset(nil)
-		readerPool.Put(br)
+	if !isWebSocketRequest(start) {
+		release() // the HTTP server reads the rest, within its own limits
+		n.serveHTTPConn(conn, br, hl)
 		return
 	}
-	// Plain HTTP: the HTTP server owns the connection from here, with the
-	// bytes already read in front of it.
+	head, err := handshake.ReadHead(br)
+	release()
+	if err != nil {
+		n.refuseHead(conn, err)
+		return
+	}
+	n.upgradeRaw(conn, head, br)
+}
+
+// serveHTTPConn hands a plain HTTP connection to the HTTP server, with the
+// bytes already read in front of it.
+func (n *Node) serveHTTPConn(conn net.Conn, br *bufio.Reader, hl *connListener) {
 	_ = conn.SetDeadline(time.Time{})
 	buffered, _ := br.Peek(br.Buffered())
 	pc := &prefixConn{Conn: conn, prefix: append([]byte(nil), buffered...)}
-	br.Reset(nil)
-	readerPool.Put(br)
 	if !hl.deliver(pc) {
 		conn.Close()
 	}
+}
+
+// refuseHead answers a request head that broke a limit with its status
+// (414, 431, 400) and closes the connection; a head that never came
+// (deadline, EOF) just closes it.
+func (n *Node) refuseHead(conn net.Conn, err error) {
+	defer conn.Close()
+	var ne net.Error
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || (errors.As(err, &ne) && ne.Timeout()) {
+		n.metrics.handshakeFailed.Add(1)
+		return
+	}
+	n.metrics.handshakeRejected.Add(1)
+	status := handshake.Status(err)
+	msg := err.Error() + "\n"
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = fmt.Fprintf(conn, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+		status, http.StatusText(status), len(msg), msg)
 }
 
 func isWebSocketRequest(head []byte) bool {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -24,9 +26,9 @@ import (
 // (browsers cannot set an Authorization header on a WebSocket).
 const wsProtocol = "natter"
 
-// handshake collects one WebSocket handshake's request data from the
+// upgradeRequest collects one WebSocket handshake's request data from the
 // upgrader's callbacks; authorize then decides.
-type handshake struct {
+type upgradeRequest struct {
 	token    string
 	room     string
 	origin   string
@@ -64,7 +66,7 @@ func parseResume(v string) ([]wire.Resume, error) {
 // upgrader returns the zero-copy upgrader for one raw connection: the
 // request is parsed into h without building an http.Request, and a bad
 // token or origin is refused with its HTTP status before the upgrade.
-func (n *Node) upgrader(h *handshake) ws.Upgrader {
+func (n *Node) upgrader(h *upgradeRequest) ws.Upgrader {
 	return ws.Upgrader{
 		OnRequest: func(uri []byte) error {
 			path, query, _ := bytes.Cut(uri, []byte("?"))
@@ -119,7 +121,7 @@ func isWebSocketPath(path []byte) bool {
 }
 
 // parseProtocols reads Sec-WebSocket-Protocol: "natter, token.<token>".
-func (h *handshake) parseProtocols(v string) {
+func (h *upgradeRequest) parseProtocols(v string) {
 	for _, p := range strings.Split(v, ",") {
 		p = strings.TrimSpace(p)
 		switch {
@@ -141,7 +143,7 @@ func reject(status int, msg string) error {
 
 // authorize checks a handshake: capacity, origin, then the token (or
 // guest access). It sets h.who.
-func (n *Node) authorize(h *handshake) error {
+func (n *Node) authorize(h *upgradeRequest) error {
 	if n.draining.Load() {
 		return reject(http.StatusServiceUnavailable, "node is draining; connect to another node")
 	}
@@ -189,13 +191,29 @@ func (n *Node) originAllowed(origin, host string) bool {
 	return err == nil && strings.EqualFold(u.Host, host)
 }
 
-// upgradeRaw performs the handshake on a raw accepted connection and
-// attaches it. It runs on a short-lived goroutine bounded by the
-// handshake cap and deadline.
-func (n *Node) upgradeRaw(conn net.Conn, rw readWriter) {
-	var h handshake
+// upgradeRaw upgrades a raw connection whose request head was read (and
+// checked within limits): gobwas/ws parses it, authorize decides, the 101
+// goes out, and the connection is attached with whatever the client sent
+// after its request (left in br). It waits for one of the MaxHandshakes
+// slots within HandshakeTimeout.
+func (n *Node) upgradeRaw(conn net.Conn, head []byte, br *bufio.Reader) {
+	_ = conn.SetDeadline(time.Now().Add(n.cfg.HandshakeTimeout))
+	timer := time.NewTimer(n.cfg.HandshakeTimeout)
+	defer timer.Stop()
+	select {
+	case n.handshakes <- struct{}{}:
+		defer func() { <-n.handshakes }()
+	case <-timer.C:
+		n.metrics.handshakeShed.Add(1)
+		conn.Close()
+		return
+	case <-n.done:
+		conn.Close()
+		return
+	}
+	var h upgradeRequest
 	u := n.upgrader(&h)
-	if _, err := u.Upgrade(rw); err != nil {
+	if _, err := u.Upgrade(readWriter{bytes.NewReader(head), conn}); err != nil {
 		var rej *ws.ConnectionRejectedError
 		if errors.As(err, &rej) {
 			n.metrics.handshakeRejected.Add(1)
@@ -205,13 +223,14 @@ func (n *Node) upgradeRaw(conn net.Conn, rw readWriter) {
 		conn.Close()
 		return
 	}
-	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room})
+	early, _ := br.Peek(br.Buffered())
+	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early})
 }
 
 // serveWebSocketHTTP upgrades a request that reached the HTTP server (a
 // keep-alive connection that asks for /ws after other requests).
 func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
-	h := handshake{token: r.URL.Query().Get("token"), room: r.URL.Query().Get("room"), origin: r.Header.Get("Origin"), host: r.Host}
+	h := upgradeRequest{token: r.URL.Query().Get("token"), room: r.URL.Query().Get("room"), origin: r.Header.Get("Origin"), host: r.Host}
 	var err error
 	if h.resume, err = parseResume(r.URL.Query().Get("resume")); err != nil {
 		httpapi.WriteError(w, http.StatusBadRequest, wire.CodeInvalidField, err.Error())
@@ -237,11 +256,9 @@ func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 		n.metrics.handshakeFailed.Add(1)
 		return
 	}
-	if brw != nil && brw.Reader.Buffered() > 0 {
-		// A client may not send frames before the 101; one that did is
-		// not speaking the protocol.
-		conn.Close()
-		return
+	var early []byte
+	if brw != nil {
+		early, _ = brw.Reader.Peek(brw.Reader.Buffered())
 	}
-	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room})
+	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early})
 }

@@ -27,7 +27,7 @@ func BenchmarkUpgrade(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				r.Reset(req)
-				var h handshake
+				var h upgradeRequest
 				u := tn.upgrader(&h)
 				if _, err := u.Upgrade(readWriter{r, io.Discard}); err != nil {
 					b.Fatal(err)
@@ -52,7 +52,7 @@ func BenchmarkUpgrade(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			r.Reset(reqs[i])
-			var h handshake
+			var h upgradeRequest
 			u := tn.upgrader(&h)
 			if _, err := u.Upgrade(readWriter{r, io.Discard}); err != nil {
 				b.Fatal(err)

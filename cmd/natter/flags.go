@@ -25,7 +25,10 @@ type options struct {
 	idleTimeout      time.Duration
 	noticeDelay      time.Duration
 	handshakeTimeout time.Duration
+	headerTimeout    time.Duration
 	maxHandshakes    int
+	maxPendingSource int
+	maxPending       int
 
 	// Cluster
 	nodeID            string
@@ -98,8 +101,11 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.pingInterval, "ping-interval", 30*time.Second, g, "ping a connection that has been silent this long")
 	s.dur(&o.idleTimeout, "idle-timeout", 75*time.Second, g, "close a connection (4000) that has been silent this long, pongs included; longer than --ping-interval").defaultText("75s")
 	s.dur(&o.noticeDelay, "notice-delay", 250*time.Millisecond, g, "longest a notice about others (a join, a leave, online, offline) waits to leave in one write with a device's other frames")
-	s.dur(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, g, "longest time from accept to a finished WebSocket upgrade")
-	s.intv(&o.maxHandshakes, "max-handshakes", "N", 256, g, "concurrent WebSocket handshakes; more connections wait in the kernel's accept queue")
+	s.dur(&o.headerTimeout, "header-timeout", 2*time.Second, g, "longest time from accept to the end of a request's head (WebSocket or HTTP)")
+	s.dur(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, g, "longest time from a WebSocket request's head to the finished upgrade")
+	s.intv(&o.maxHandshakes, "max-handshakes", "N", 256, g, "concurrent WebSocket upgrades; more wait for one within --handshake-timeout")
+	s.intv(&o.maxPendingSource, "max-pending-per-source", "N", 64, g, "connections of one source address whose request head is still coming; more are closed at once (-1: no cap; raise it behind a load balancer)")
+	s.intv(&o.maxPending, "max-pending", "N", 4096, g, "connections whose request head is still coming, in all; more are closed at once")
 
 	g = groupCluster
 	s.str(&o.nodeID, "node-id", "ID", "", g, "this node's id in the cluster").defaultText("generated once, kept in the data dir")
@@ -192,6 +198,9 @@ func (o *options) validate() error {
 		{"notice-delay", o.noticeDelay > 0},
 		{"handshake-timeout", o.handshakeTimeout > 0},
 		{"max-handshakes", o.maxHandshakes > 0},
+		{"header-timeout", o.headerTimeout > 0},
+		{"max-pending-per-source", o.maxPendingSource > 0 || o.maxPendingSource == -1},
+		{"max-pending", o.maxPending > 0},
 		{"heartbeat-interval", o.heartbeatInterval > 0},
 		{"node-dead-after", o.nodeDeadAfter >= 0}, // 0: 5 × heartbeat-interval
 		{"start-timeout", o.startTimeout > 0},
@@ -258,36 +267,39 @@ const maxInt = int64(^uint(0) >> 1)
 
 func (o *options) nodeConfig(log *slog.Logger) node.Config {
 	cfg := node.Config{
-		NodeID:            o.nodeID,
-		DataDir:           o.dataDir,
-		NATSURL:           o.natsURL,
-		Secret:            o.secret,
-		APIKey:            o.apiKey,
-		AllowGuests:       o.allowGuests,
-		ClusterListen:     o.clusterListen,
-		ClusterName:       o.clusterName,
-		NATSListen:        o.natsListen,
-		Replicas:          o.replicas,
-		StartTimeout:      o.startTimeout,
-		HeartbeatInterval: o.heartbeatInterval,
-		NodeDeadAfter:     o.nodeDeadAfter,
-		MaxMessageLen:     o.maxMessageLen,
-		MaxRoomsPerUser:   o.maxRoomsPerUser,
-		MaxDevicesPerUser: o.maxDevicesPerUser,
-		MaxConnections:    o.maxConnections,
-		MaxHandshakes:     o.maxHandshakes,
-		HandshakeTimeout:  o.handshakeTimeout,
-		RateLimit:         o.rateLimit,
-		RateBurst:         o.rateBurst,
-		TokenTTL:          o.tokenTTL,
-		ResumeLimit:       o.resumeLimit,
-		RequestTimeout:    o.requestTimeout,
-		DrainDelay:        o.drainDelay,
-		DrainBatch:        o.drainBatch,
-		DrainInterval:     o.drainEvery,
-		Pprof:             o.debugPprof,
-		StormGCPercent:    o.stormGC,
-		Logger:            log,
+		NodeID:              o.nodeID,
+		DataDir:             o.dataDir,
+		NATSURL:             o.natsURL,
+		Secret:              o.secret,
+		APIKey:              o.apiKey,
+		AllowGuests:         o.allowGuests,
+		ClusterListen:       o.clusterListen,
+		ClusterName:         o.clusterName,
+		NATSListen:          o.natsListen,
+		Replicas:            o.replicas,
+		StartTimeout:        o.startTimeout,
+		HeartbeatInterval:   o.heartbeatInterval,
+		NodeDeadAfter:       o.nodeDeadAfter,
+		MaxMessageLen:       o.maxMessageLen,
+		MaxRoomsPerUser:     o.maxRoomsPerUser,
+		MaxDevicesPerUser:   o.maxDevicesPerUser,
+		MaxConnections:      o.maxConnections,
+		MaxHandshakes:       o.maxHandshakes,
+		HandshakeTimeout:    o.handshakeTimeout,
+		HeaderTimeout:       o.headerTimeout,
+		MaxPendingPerSource: o.maxPendingSource,
+		MaxPending:          o.maxPending,
+		RateLimit:           o.rateLimit,
+		RateBurst:           o.rateBurst,
+		TokenTTL:            o.tokenTTL,
+		ResumeLimit:         o.resumeLimit,
+		RequestTimeout:      o.requestTimeout,
+		DrainDelay:          o.drainDelay,
+		DrainBatch:          o.drainBatch,
+		DrainInterval:       o.drainEvery,
+		Pprof:               o.debugPprof,
+		StormGCPercent:      o.stormGC,
+		Logger:              log,
 	}
 	cfg.Conn.Workers = o.workers
 	cfg.Conn.MaxMessageSize = int(o.maxFrameSize)

@@ -19,6 +19,9 @@ import (
 type Start struct {
 	Resume []wire.Resume
 	Room   string
+	// Buffered is what the client sent right after its request, before
+	// the 101 (early frames): parsed before anything read later.
+	Buffered []byte
 }
 
 // Attach takes an upgraded connection into the connection layer and sets
@@ -29,7 +32,7 @@ type Start struct {
 func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	_ = conn.SetDeadline(time.Time{})
 	d, resumed := newDevice(who, st.Resume)
-	if err := s.conns.AttachConn(d.Conn(), conn, d); err != nil {
+	if err := s.conns.AttachConnBuffered(d.Conn(), conn, d, st.Buffered); err != nil {
 		conn.Close()
 		return
 	}

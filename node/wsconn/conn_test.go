@@ -218,3 +218,19 @@ func TestIOErrorClose(t *testing.T) {
 		t.Fatal("got data, want EOF without a close frame")
 	}
 }
+
+// TestAttachBufferedFrames: frames a client sent right after its request,
+// which the handshake read already, are delivered first and in order.
+func TestAttachBufferedFrames(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, cfg Config) {
+		rec := newRecorder()
+		ts := startServerBuffered(t, cfg, rec, append(text("early 1"), text("early 2")...))
+		c := ts.dial(t)
+		c.send(t, text("late"))
+		for _, want := range []string{"early 1", "early 2", "late"} {
+			if got := rec.nextMessage(t, c.sc); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+	})
+}

@@ -34,11 +34,12 @@ type recorder struct {
 
 	mu     sync.Mutex
 	msgs   map[uint64][]string
+	taken  map[uint64]int // messages nextMessage handed out
 	closes map[uint64][]CloseReason
 }
 
 func newRecorder() *recorder {
-	return &recorder{msgs: map[uint64][]string{}, closes: map[uint64][]CloseReason{}}
+	return &recorder{msgs: map[uint64][]string{}, taken: map[uint64]int{}, closes: map[uint64][]CloseReason{}}
 }
 
 func (r *recorder) OnMessage(c *Conn, msg []byte) {
@@ -54,6 +55,19 @@ func (r *recorder) OnClose(c *Conn, reason CloseReason) {
 	r.mu.Lock()
 	r.closes[c.ID()] = append(r.closes[c.ID()], reason)
 	r.mu.Unlock()
+}
+
+// nextMessage waits for c's next message, in order.
+func (r *recorder) nextMessage(t testing.TB, c *Conn) string {
+	t.Helper()
+	r.mu.Lock()
+	seen := r.taken[c.ID()]
+	r.mu.Unlock()
+	waitFor(t, 10*time.Second, "a message", func() bool { return len(r.messages(c.ID())) > seen })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.taken[c.ID()]++
+	return r.msgs[c.ID()][seen]
 }
 
 func (r *recorder) messages(id uint64) []string {
@@ -106,6 +120,13 @@ func testConfig() Config {
 
 func startServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 	t.Helper()
+	return startServerBuffered(t, cfg, rec, nil)
+}
+
+// startServerBuffered is startServer whose connections are attached as if
+// their clients had sent buffered right after the request.
+func startServerBuffered(t testing.TB, cfg Config, rec *recorder, buffered []byte) *testServer {
+	t.Helper()
 	if rec == nil {
 		rec = newRecorder()
 	}
@@ -130,8 +151,8 @@ func startServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 				nc.Close()
 				continue
 			}
-			c, err := srv.Attach(nc, "data")
-			if err != nil {
+			c := new(Conn)
+			if err := srv.AttachConnBuffered(c, nc, "data", buffered); err != nil {
 				nc.Close()
 				continue
 			}

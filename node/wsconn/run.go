@@ -137,9 +137,21 @@ func (c *Conn) process(ev uint8, w *worker) {
 	}
 }
 
-// readFrames reads what the socket has and parses it.
+// readFrames reads what the socket has and parses it, after the bytes
+// the handshake read past the request (AttachConnBuffered).
 func (c *Conn) readFrames(w *worker) {
 	s := c.srv
+	if pre := s.takePreface(c); pre != nil {
+		frames, perr := c.p.feed(pre, s.cfg.MaxMessageSize, c)
+		if frames > 0 {
+			c.lastActive.Store(s.wheel.now.Load())
+		}
+		if perr != nil {
+			pe := perr.(*protoError)
+			c.Close(pe.reason, pe.msg)
+			return
+		}
+	}
 	for range maxReadsPerRun {
 		n, err := c.tr.read(w.rbuf)
 		if n > 0 {
@@ -272,6 +284,7 @@ func (c *Conn) finalize() {
 	c.pending = 0
 	c.mu.Unlock()
 	c.tr.close()
+	s.takePreface(c) // never read: the connection ended first
 	c.p.release()
 	s.wheel.remove(c)
 	s.unregister(c)

@@ -47,6 +47,12 @@ type Server struct {
 	nextID atomic.Uint64
 	live   atomic.Int64
 
+	// Bytes clients sent before their 101 (AttachConnBuffered), by
+	// connection id, until the connection's first read takes them.
+	prefaceMu sync.Mutex
+	preface   map[uint64][]byte // guarded by prefaceMu
+	prefaces  atomic.Int32      // entries of preface: 0 keeps reads off the lock
+
 	deferMu    sync.Mutex
 	deferred   []*Conn // guarded by deferMu: connections with deferred frames
 	deferArmed bool    // guarded by deferMu: a flush of the list is due
@@ -111,6 +117,44 @@ func (s *Server) Attach(nc net.Conn, data any) (*Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// AttachConnBuffered is AttachConn for a connection whose client sent
+// bytes right after its request, before the 101 (early frames), which the
+// handshake read already: they are parsed before anything read from the
+// socket, in order.
+func (s *Server) AttachConnBuffered(c *Conn, nc net.Conn, data any, buffered []byte) error {
+	if err := s.AttachConn(c, nc, data); err != nil {
+		return err
+	}
+	if len(buffered) > 0 {
+		s.prefaceMu.Lock()
+		if s.preface == nil {
+			s.preface = make(map[uint64][]byte)
+		}
+		s.preface[c.id] = append([]byte(nil), buffered...)
+		s.prefaceMu.Unlock()
+		s.prefaces.Add(1)
+		c.schedule(evRead)
+	}
+	return nil
+}
+
+// takePreface returns and forgets c's early bytes, if any.
+func (s *Server) takePreface(c *Conn) []byte {
+	if s.prefaces.Load() == 0 {
+		return nil
+	}
+	s.prefaceMu.Lock()
+	b, ok := s.preface[c.id]
+	if ok {
+		delete(s.preface, c.id)
+	}
+	s.prefaceMu.Unlock()
+	if ok {
+		s.prefaces.Add(-1)
+	}
+	return b
 }
 
 // AttachConn is Attach into a zero Conn the caller allocated, typically as
