@@ -104,7 +104,10 @@ func TestAPIAccounts(t *testing.T) {
 	})
 
 	t.Run("me without a good token", func(t *testing.T) {
-		for _, tok := range []string{"", "garbage", signedToken(t, "someone", time.Now().Add(-time.Minute))} {
+		// A token well signed and unexpired is not enough: its user must
+		// exist (a forged or leftover token of a user never registered).
+		ghost := signedToken(t, "u-never-registered", time.Now().Add(time.Hour))
+		for _, tok := range []string{"", "garbage", signedToken(t, "someone", time.Now().Add(-time.Minute)), ghost} {
 			wantAPIError(t, tn, "GET", "/api/me", tok, nil, http.StatusUnauthorized, httpapi.CodeUnauthorized)
 		}
 	})

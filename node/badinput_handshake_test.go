@@ -57,6 +57,8 @@ func TestBadInputHandshake(t *testing.T) {
 		{"expired token", "/ws?token=" + expired, nil, http.StatusUnauthorized},
 		{"other secret", "/ws?token=" + foreign, nil, http.StatusUnauthorized},
 		{"no issuer", "/ws?token=" + noIssuer, nil, http.StatusUnauthorized},
+		{"user never registered", "/ws?token=" + signedToken(t, "u-never-registered", time.Now().Add(time.Hour)), nil, http.StatusUnauthorized},
+		{"user id not an id", "/ws?token=" + signedToken(t, "a.b>", time.Now().Add(time.Hour)), nil, http.StatusUnauthorized},
 		{"bad bearer header", "/ws", http.Header{"Authorization": {"Bearer " + expired}}, http.StatusUnauthorized},
 		{"alias, no token", "/websockets", nil, http.StatusUnauthorized},
 		{"foreign origin", "/ws?token=" + a.Token, http.Header{"Origin": {"http://evil.example"}}, http.StatusForbidden},

@@ -43,7 +43,7 @@ func (n *Node) build() error {
 		return err
 	}
 	if n.chat, err = chat.New(chat.Config{
-		Store: n.store, NC: n.nc, Hub: n.hub, Presence: n.presence, Recent: n.recent,
+		Store: n.store, NC: n.nc, Hub: n.hub, Presence: n.presence, Recent: n.recent, Tokens: n.tokens,
 		MaxMessageLen: cfg.MaxMessageLen, MaxRoomsPerUser: cfg.MaxRoomsPerUser, RequestTimeout: cfg.RequestTimeout,
 		Log: n.log, Limiter: n.limiter,
 	}); err != nil {

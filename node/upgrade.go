@@ -3,8 +3,10 @@ package node
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,7 +16,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/httpapi"
 	"github.com/natterchat/natter/node/session"
@@ -36,6 +37,7 @@ type upgradeRequest struct {
 	protocol bool // the client offered wsProtocol
 	resume   []wire.Resume
 	who      chat.Identity
+	expiry   time.Time // the token's; zero for a guest
 }
 
 // maxResumeChats bounds the chats one connect may resume.
@@ -153,31 +155,36 @@ func (n *Node) authorize(h *upgradeRequest) error {
 	if h.origin != "" && !n.originAllowed(h.origin, h.host) {
 		return reject(http.StatusForbidden, "origin not allowed")
 	}
-	who, err := n.identify(h.token)
+	who, exp, err := n.identify(h.token)
 	if err != nil {
-		return reject(http.StatusUnauthorized, err.Error())
+		return err
 	}
-	h.who = who
+	h.who, h.expiry = who, exp
 	return nil
 }
 
-// identify turns a token into an identity; no token means a guest when
-// guests are allowed.
-func (n *Node) identify(token string) (chat.Identity, error) {
+// identify turns a token into an identity and its expiry; no token means
+// a guest (who never expires) when guests are allowed. A refusal is the
+// handshake's answer: 401 for the client's token, 503 when storage could
+// not tell.
+func (n *Node) identify(token string) (chat.Identity, time.Time, error) {
 	if token == "" {
 		if !n.cfg.AllowGuests {
-			return chat.Identity{}, errors.New("a token is required (query token, Authorization: Bearer, or protocol token.<token>)")
+			return chat.Identity{}, time.Time{}, reject(http.StatusUnauthorized, "a token is required (query token, Authorization: Bearer, or protocol token.<token>)")
 		}
-		return chat.NewGuest(), nil
+		return chat.NewGuest(), time.Time{}, nil
 	}
-	c, err := n.tokens.Verify(token)
-	if err != nil {
-		if errors.Is(err, auth.ErrBadToken) {
-			return chat.Identity{}, errors.New("invalid or expired token")
-		}
-		return chat.Identity{}, err
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.HandshakeTimeout)
+	defer cancel()
+	who, exp, err := n.chat.Authenticate(ctx, token)
+	switch {
+	case errors.Is(err, chat.ErrBadToken), errors.Is(err, chat.ErrUnknownUser):
+		return who, exp, reject(http.StatusUnauthorized, chat.AuthError(err).Message)
+	case err != nil:
+		n.limiter.Warn("handshake: check token", slog.Any("err", err))
+		return who, exp, reject(http.StatusServiceUnavailable, "storage unavailable; try again")
 	}
-	return chat.Identity{ID: c.UserID, Name: c.Name}, nil
+	return who, exp, nil
 }
 
 // originAllowed accepts the node's own host and the configured origins.
@@ -224,7 +231,7 @@ func (n *Node) upgradeRaw(conn net.Conn, head []byte, br *bufio.Reader) {
 		return
 	}
 	early, _ := br.Peek(br.Buffered())
-	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early})
+	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early, Expiry: h.expiry})
 }
 
 // serveWebSocketHTTP upgrades a request that reached the HTTP server (a
@@ -260,5 +267,5 @@ func (n *Node) serveWebSocketHTTP(w http.ResponseWriter, r *http.Request) {
 	if brw != nil {
 		early, _ = brw.Reader.Peek(brw.Reader.Buffered())
 	}
-	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early})
+	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early, Expiry: h.expiry})
 }

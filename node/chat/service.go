@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/internal/loglimit"
 	"github.com/natterchat/natter/node/presence"
@@ -29,14 +30,16 @@ import (
 	"github.com/natterchat/natter/subjects"
 )
 
-// Config configures a Service. Store, NC, Hub, Presence and Recent are
-// required; zero values of the others are the documented defaults.
+// Config configures a Service. Store, NC, Hub, Presence, Recent and
+// Tokens are required; zero values of the others are the documented defaults.
 type Config struct {
 	Store    store.Store
 	NC       *nats.Conn // user events
 	Hub      *fanout.Hub
 	Presence *presence.View
 	Recent   *fanout.Recent
+	// Tokens verifies the tokens Authenticate is given.
+	Tokens *auth.Tokens
 
 	// MaxMessageLen is the longest message text in characters. Default 4000.
 	MaxMessageLen int
@@ -67,6 +70,7 @@ type Service struct {
 	metrics *Metrics
 	chats   *chatCache
 	members *memberCache
+	known   knownUsers
 	// guestEnds bounds the guests being ended at once: thousands leave
 	// together when a node drains or dies.
 	guestEnds chan struct{}
@@ -74,8 +78,8 @@ type Service struct {
 
 // New builds a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.NC == nil || cfg.Hub == nil || cfg.Presence == nil || cfg.Recent == nil {
-		return nil, errors.New("chat: Store, NC, Hub, Presence and Recent are required")
+	if cfg.Store == nil || cfg.NC == nil || cfg.Hub == nil || cfg.Presence == nil || cfg.Recent == nil || cfg.Tokens == nil {
+		return nil, errors.New("chat: Store, NC, Hub, Presence, Recent and Tokens are required")
 	}
 	if cfg.MaxMessageLen <= 0 {
 		cfg.MaxMessageLen = 4000

@@ -113,16 +113,20 @@ func (a *API) authed(h authedFunc) http.HandlerFunc {
 			WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "missing Authorization: Bearer <token>")
 			return
 		}
-		c, err := a.cfg.Tokens.Verify(strings.TrimSpace(tok))
-		if err != nil {
-			WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "invalid or expired token")
-			return
-		}
 		// Sends retry with the same id while storage elects a leader;
 		// bound that (and every other store call) like a WebSocket request.
 		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
 		defer cancel()
-		h(w, r.WithContext(ctx), chat.Identity{ID: c.UserID, Name: c.Name})
+		who, _, err := a.cfg.Chat.Authenticate(ctx, strings.TrimSpace(tok))
+		if err != nil {
+			ce := chat.AuthError(err)
+			if chat.Logged(ce) {
+				a.cfg.Limiter.Warn("api: check token", slog.String("path", r.URL.Path), slog.Any("err", err))
+			}
+			WriteError(w, Status(ce.Code), ce.Code, ce.Message)
+			return
+		}
+		h(w, r.WithContext(ctx), who)
 	}
 }
 

@@ -22,7 +22,7 @@ const maxBodyBytes = 64 << 10
 const (
 	CodeInvalidJSON      = "invalid_json"
 	CodeInvalidID        = "invalid_id"
-	CodeUnauthorized     = "unauthorized"
+	CodeUnauthorized     = wire.CodeUnauthorized
 	CodeNotFound         = "not_found"
 	CodeNameTaken        = "name_taken"
 	CodeTooLarge         = "too_large"

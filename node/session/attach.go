@@ -22,6 +22,9 @@ type Start struct {
 	// Buffered is what the client sent right after its request, before
 	// the 101 (early frames): parsed before anything read later.
 	Buffered []byte
+	// Expiry is when the device's token expires, and with it the device
+	// (closed 4003 unless it refreshed); zero for a guest.
+	Expiry time.Time
 }
 
 // Attach takes an upgraded connection into the connection layer and sets

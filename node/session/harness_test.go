@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/internal/wstest"
+	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/presence"
@@ -88,7 +89,9 @@ func newRig(t testing.TB, mod func(*Config)) *rig {
 	must(err)
 	pv, err := presence.New(presence.Config{NodeID: "n1", NC: nc, Hub: r.hub, Recent: recent, Log: log})
 	must(err)
-	r.chat, err = chat.New(chat.Config{Store: r.mem, NC: nc, Hub: r.hub, Presence: pv, Recent: recent, Log: log})
+	tokens, err := auth.NewTokens("session-test-secret-0123456789", 0)
+	must(err)
+	r.chat, err = chat.New(chat.Config{Store: r.mem, NC: nc, Hub: r.hub, Presence: pv, Recent: recent, Tokens: tokens, Log: log})
 	must(err)
 	cfg := Config{NodeID: "n1", Chat: r.chat, Hub: r.hub, Presence: pv, Recent: recent, Store: r.mem,
 		Broadcast: func([]byte) error { return nil }, RateLimit: 10000, RateBurst: 10000, RequestTimeout: 2 * time.Second, Log: log}

@@ -14,6 +14,7 @@ const (
 	CodeNotMember      = "not_member"
 	CodeForbidden      = "forbidden"
 	CodeRateLimited    = "rate_limited"
+	CodeUnauthorized   = "unauthorized"
 	CodeTooManyRooms   = "too_many_rooms"
 	CodeUnavailable    = "unavailable"
 	CodeInternal       = "internal"
