@@ -90,13 +90,13 @@ func rawUpgrade(t *testing.T, tn *testNode, path, extra string) (int, string) {
 
 // signedToken returns a token signed with the test secret, as the node
 // issues them, expiring at exp.
-func signedToken(t *testing.T, userID string, exp time.Time) string {
+func signedToken(t testing.TB, userID string, exp time.Time) string {
 	return signedTokenWith(t, jwt.RegisteredClaims{
 		Subject: userID, Issuer: "natter", IssuedAt: jwt.NewNumericDate(exp.Add(-time.Hour)), ExpiresAt: jwt.NewNumericDate(exp),
 	})
 }
 
-func signedTokenWith(t *testing.T, c jwt.RegisteredClaims) string {
+func signedTokenWith(t testing.TB, c jwt.RegisteredClaims) string {
 	t.Helper()
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(testSecret))
 	if err != nil {

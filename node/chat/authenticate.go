@@ -48,7 +48,8 @@ func (k *knownUsers) add(id string) {
 // Authenticate turns a token into the identity it names and its expiry:
 // its signature and expiry must hold, and its user must exist (a correctly
 // signed token of a user never registered is refused). ErrBadToken and
-// ErrUnknownUser are the client's; any other error is storage's.
+// ErrUnknownUser are the client's; any other error is storage's. Reading
+// the user is bounded by the request timeout.
 func (s *Service) Authenticate(ctx context.Context, token string) (Identity, time.Time, error) {
 	c, err := s.cfg.Tokens.Verify(token)
 	if err != nil {
@@ -58,6 +59,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Identity, tim
 		return Identity{}, time.Time{}, fmt.Errorf("verify token: %w", err)
 	}
 	if !s.known.has(c.UserID) {
+		// Bounded here, not by the caller: most checks read nothing, and
+		// a context with a timer is the check's costliest allocation.
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		defer cancel()
 		if _, err := s.cfg.Store.User(ctx, c.UserID); err != nil {
 			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
 				return Identity{}, time.Time{}, ErrUnknownUser
