@@ -74,6 +74,9 @@ type Node struct {
 // Serve.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{})}
 	if err := n.prepare(); err != nil {
 		return nil, err
@@ -105,7 +108,12 @@ func New(cfg Config) (*Node, error) {
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
 	ok = true
-	n.log.Info("node started", slog.Bool("embedded_nats", n.ns != nil), slog.String("data_dir", cfg.DataDir))
+	attrs := []any{slog.Bool("embedded_nats", n.ns != nil), slog.String("data_dir", cfg.DataDir)}
+	if n.ns != nil {
+		// Only the embedded server is configured by Sync.
+		attrs = append(attrs, slog.String("sync", string(cfg.Sync)))
+	}
+	n.log.Info("node started", attrs...)
 	return n, nil
 }
 
