@@ -1,6 +1,8 @@
 package node
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -48,6 +50,18 @@ type Config struct {
 	// they count it dead and its devices offline. Defaults 1s and 5s.
 	HeartbeatInterval time.Duration
 	NodeDeadAfter     time.Duration
+
+	// Sync is when the embedded NATS server fsyncs what JetStream stores.
+	// SyncInterval (the default) keeps nats-server's background sync,
+	// every 2 minutes: every write reaches the operating system at once,
+	// so a crash of the process loses nothing, but a crash of the machine
+	// or a power loss can lose what was acknowledged since the last sync.
+	// SyncAlways fsyncs every write before JetStream acknowledges it, at
+	// a cost in latency and throughput (docs/benchmarks.md, "Durability:
+	// --sync always"). It configures the embedded server only: with
+	// NATSURL, SyncAlways is refused, because the external server's own
+	// setting (sync_interval in its jetstream block) decides.
+	Sync SyncMode
 
 	// Secret signs tokens (HS256). Default: generated into DataDir/secret.
 	// Every node of a cluster needs the same secret.
@@ -135,6 +149,37 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// SyncMode is a value of Config.Sync.
+type SyncMode string
+
+// The values of Config.Sync.
+const (
+	// SyncInterval leaves fsyncs to nats-server's background sync
+	// (every 2 minutes, its default sync_interval).
+	SyncInterval SyncMode = "interval"
+	// SyncAlways fsyncs every JetStream write before it is acknowledged
+	// (nats-server's sync_interval: always).
+	SyncAlways SyncMode = "always"
+)
+
+// validate refuses settings that cannot work together, before New starts
+// anything.
+func (c *Config) validate() error {
+	switch c.Sync {
+	case SyncInterval:
+	case SyncAlways:
+		if c.NATSURL != "" {
+			// Refused rather than ignored: a node that says it fsyncs
+			// every write while the external server does not would
+			// promise a durability it does not have.
+			return errors.New("node: Sync \"always\" configures the embedded NATS server; with NATSURL set sync_interval: always in the external server's jetstream block instead")
+		}
+	default:
+		return fmt.Errorf("node: Sync must be %q or %q, not %q", SyncAlways, SyncInterval, c.Sync)
+	}
+	return nil
+}
+
 // setDefaults applies the defaults of the settings the node uses itself;
 // those it passes to its parts (the limits of messages, rooms, devices,
 // frames and replays, and the request timeout) are defaulted by the part
@@ -142,6 +187,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.DataDir == "" {
 		c.DataDir = "./natter-data"
+	}
+	if c.Sync == "" {
+		c.Sync = SyncInterval
 	}
 	if c.ClusterName == "" {
 		c.ClusterName = "natter"

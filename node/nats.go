@@ -81,8 +81,8 @@ func (n *Node) closeNATS() {
 }
 
 // embeddedOptions configures the embedded NATS server: JetStream in the
-// data dir, no client port unless NATSListen asks for one, and a route
-// listener plus routes when the nodes form a cluster.
+// data dir, fsynced as Sync says, no client port unless NATSListen asks
+// for one, and a route listener plus routes when the nodes form a cluster.
 func (n *Node) embeddedOptions() (*server.Options, error) {
 	o := &server.Options{
 		ServerName: "natter-" + n.id,
@@ -90,6 +90,13 @@ func (n *Node) embeddedOptions() (*server.Options, error) {
 		JetStream:  true,
 		StoreDir:   filepath.Join(n.cfg.DataDir, "jetstream"),
 		NoSigs:     true,
+		// SyncInterval stays 0, which nats-server reads as its default,
+		// 2 minutes: the background sync of "interval" (its own config
+		// file keeps the same interval beside sync_interval: always). In
+		// a replicated stream nats-server relaxes SyncAlways for the
+		// stream's files to a sync at each snapshot, because the stream's
+		// Raft log, fsynced on every write, backs them.
+		SyncAlways: n.cfg.Sync == SyncAlways,
 	}
 	if n.cfg.NATSListen != "" {
 		host, port, err := splitHostPort("nats-listen", n.cfg.NATSListen)

@@ -76,6 +76,9 @@ type Node struct {
 // Serve.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{}),
 		admission: handshake.NewAdmission(max(cfg.MaxPendingPerSource, 0), cfg.MaxPending)}
 	if err := n.prepare(); err != nil {
@@ -109,7 +112,12 @@ func New(cfg Config) (*Node, error) {
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 	}
 	ok = true
-	n.log.Info("node started", slog.Bool("embedded_nats", n.ns != nil), slog.String("data_dir", cfg.DataDir))
+	attrs := []any{slog.Bool("embedded_nats", n.ns != nil), slog.String("data_dir", cfg.DataDir)}
+	if n.ns != nil {
+		// Only the embedded server is configured by Sync.
+		attrs = append(attrs, slog.String("sync", string(cfg.Sync)))
+	}
+	n.log.Info("node started", attrs...)
 	return n, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/natterchat/natter/node"
 )
 
 // envMap is a fake environment for loadOptions.
@@ -75,6 +77,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"message-max-age", cfg.Store.MaxAge, time.Duration(0)},
 		{"max-msgs-per-chat", cfg.Store.MaxMsgsPerSubject, int64(0)},
 		{"dedup-window", cfg.Store.Duplicates, 5 * time.Minute},
+		{"sync", cfg.Sync, node.SyncInterval},
 		{"log-format", o.logFormat, "text"},
 		{"drain-timeout", o.drainTimeout, 30 * time.Second},
 	}
@@ -162,6 +165,7 @@ token-ttl: 12h
 node-dead-after: 10s
 log-format: json
 api-key: ~
+sync: always
 `)
 	o := mustLoad(t, []string{"--config", path}, envMap())
 	cfg := o.nodeConfig(nil)
@@ -184,6 +188,9 @@ api-key: ~
 	}
 	if cfg.RateLimit != 5 || cfg.Store.MaxMsgsPerSubject != 100000 || o.logFormat != "json" || cfg.APIKey != "" {
 		t.Errorf("rate-limit %v, max-msgs-per-chat %d, log-format %q, api-key %q", cfg.RateLimit, cfg.Store.MaxMsgsPerSubject, o.logFormat, cfg.APIKey)
+	}
+	if cfg.Sync != node.SyncAlways {
+		t.Errorf("sync = %q, want always", cfg.Sync)
 	}
 }
 
@@ -252,6 +259,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad size", []string{"--max-frame-size", "big"}, nil, "--max-frame-size"},
 		{"replicas", []string{"--replicas", "7"}, nil, "--replicas must be between 0 (auto) and 5"},
 		{"routes without cluster-listen", []string{"--routes", "nats://h:6222"}, nil, "--routes needs --cluster-listen"},
+		{"sync value", []string{"--sync", "sometimes"}, nil, `--sync must be always or interval, not "sometimes"`},
+		{"sync always with nats-url", []string{"--nats-url", "nats://n1:4222"}, []string{"NATTER_SYNC", "always"}, "--sync always configures the embedded NATS server"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -345,5 +354,14 @@ func TestConfigDocExamples(t *testing.T) {
 		if _, err := loadOptions([]string{"--config", path}, envMap(), io.Discard); err != nil {
 			t.Errorf("the %s example: %v", lang, err)
 		}
+	}
+}
+
+// TestConfigSyncWithNATSURL: --sync interval, the default, goes with
+// --nats-url (it configures nothing there); only always is refused.
+func TestConfigSyncWithNATSURL(t *testing.T) {
+	o := mustLoad(t, []string{"--nats-url", "nats://n1:4222", "--sync", "interval"}, envMap())
+	if cfg := o.nodeConfig(nil); cfg.Sync != node.SyncInterval || cfg.NATSURL == "" {
+		t.Errorf("sync %q, nats-url %q", cfg.Sync, cfg.NATSURL)
 	}
 }

@@ -66,6 +66,7 @@ type options struct {
 	messageMaxAge  time.Duration
 	maxMsgsPerChat int64
 	dedupWindow    time.Duration
+	sync           string
 
 	// Logging and operations
 	logFormat    string
@@ -143,6 +144,7 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.messageMaxAge, "message-max-age", 0, g, "delete messages older than this").defaultText("0: keep forever")
 	s.int64v(&o.maxMsgsPerChat, "max-msgs-per-chat", 0, g, "keep at most this many messages per chat, dropping the oldest").defaultText("0: unlimited")
 	s.dur(&o.dedupWindow, "dedup-window", store.DefaultDuplicates, g, "a send repeated with the same clientMsgId within this window is stored once (clipped to --message-max-age)")
+	s.str(&o.sync, "sync", "WHEN", string(node.SyncInterval), g, "when the embedded NATS server fsyncs JetStream's writes: always (each write, before its ack) or interval (nats-server's default, every 2m); always needs the embedded server")
 
 	g = groupOps
 	s.str(&o.configFile, "config", "FILE", "", g, "read settings from a YAML (.yaml, .yml) or TOML (.toml) file whose keys are these flag names").defaultText("none")
@@ -245,6 +247,12 @@ func (o *options) validate() error {
 		return errors.New("--routes needs --cluster-listen")
 	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != ""):
 		return errors.New("--nats-url uses an external NATS; --cluster-listen and --nats-listen configure the embedded one")
+	case o.sync != string(node.SyncAlways) && o.sync != string(node.SyncInterval):
+		return fmt.Errorf("--sync must be always or interval, not %q", o.sync)
+	case o.natsURL != "" && o.sync == string(node.SyncAlways):
+		// The external server's own setting decides; accepting the flag
+		// would promise fsyncs that do not happen.
+		return errors.New("--sync always configures the embedded NATS server; with --nats-url set sync_interval: always in the external server's jetstream block instead")
 	case o.replicas < 0 || o.replicas > 5:
 		return errors.New("--replicas must be between 0 (auto) and 5")
 	case o.idleTimeout <= o.pingInterval:
@@ -276,6 +284,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		ClusterListen:       o.clusterListen,
 		ClusterName:         o.clusterName,
 		NATSListen:          o.natsListen,
+		Sync:                node.SyncMode(o.sync),
 		Replicas:            o.replicas,
 		StartTimeout:        o.startTimeout,
 		HeartbeatInterval:   o.heartbeatInterval,

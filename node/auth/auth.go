@@ -1,5 +1,5 @@
 // Package auth issues and verifies natter's access tokens (HS256 JWTs signed
-// with the cluster secret) and hashes passwords with bcrypt.
+// with the cluster secret) and hashes passwords with bcrypt (password.go).
 //
 // It holds no state beyond the secret; users live in package store.
 package auth
@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Errors.
@@ -116,23 +115,6 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 	t.verified[token] = c
 	t.mu.Unlock()
 	return c, nil
-}
-
-// HashPassword returns a bcrypt hash of password.
-func HashPassword(password string) ([]byte, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		return nil, fmt.Errorf("auth: hash password: %w", err)
-	}
-	return h, nil
-}
-
-// CheckPassword compares password with a hash from HashPassword.
-func CheckPassword(hash []byte, password string) error {
-	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil {
-		return ErrBadPassword
-	}
-	return nil
 }
 
 // LoadOrCreateSecret returns the secret stored in dir/secret, generating a

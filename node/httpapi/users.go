@@ -13,8 +13,9 @@ import (
 	"github.com/natterchat/natter/store"
 )
 
-// Password length bounds (bcrypt reads at most 72 bytes; longer
-// passphrases still work, their tail just adds nothing).
+// Length bounds of names and passwords, in characters. A password may be
+// up to 1024 bytes of UTF-8; auth.HashPassword digests it whole before
+// bcrypt (which reads at most 72 bytes), so every character counts.
 const (
 	minPasswordLen = 8
 	maxPasswordLen = 256
@@ -27,7 +28,9 @@ type credentials struct {
 }
 
 // dummyHash is compared against when a login names an unknown user, so
-// that the answer takes as long as for a wrong password.
+// that the answer takes as long as for a wrong password. It is of the
+// current scheme, as new users' hashes are; checking a hash of the older
+// scheme costs the same bcrypt (auth.CheckPassword).
 var dummyHash, _ = auth.HashPassword("natter-dummy-password")
 
 func (c credentials) validate() (code, msg string) {
