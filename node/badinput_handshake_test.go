@@ -33,7 +33,7 @@ func TestBadInputHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := other.Issue(a.ID, a.Name)
+	foreign, _, err := other.Issue(a.ID, a.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,15 +11,22 @@ import (
 	"github.com/natterchat/natter/subjects"
 )
 
+// expirySweepBeats is how many heartbeat intervals pass between sweeps
+// for devices whose token expired: a device outlives its token by at
+// most that (5 s by default). Each sweep visits every device.
+const expirySweepBeats = 5
+
 // runEvents handles the node-wide subscriptions on one goroutine, in the
 // order NATS delivers them: user events (membership changes), presence
 // events and heartbeats, and broadcasts; and, every heartbeat interval,
 // this node's heartbeat, the sweep for dead nodes and the pruning of
-// recent membership changes. They may call the store, so they have their
+// recent membership changes (and, less often, the closing of devices
+// whose token expired). They may call the store, so they have their
 // own loop rather than a fan-out loop.
 func (n *Node) runEvents(ctx context.Context, ch <-chan *nats.Msg) {
 	tick := time.NewTicker(n.cfg.HeartbeatInterval)
 	defer tick.Stop()
+	beats := 0
 	n.presence.Beat(false)
 	for {
 		select {
@@ -29,6 +36,9 @@ func (n *Node) runEvents(ctx context.Context, ch <-chan *nats.Msg) {
 			n.presence.Beat(false)
 			n.presence.Sweep(now)
 			n.recent.Prune(now)
+			if beats++; beats%expirySweepBeats == 0 {
+				n.sess.CloseExpired(now)
+			}
 		case m := <-ch:
 			switch {
 			case m.Subject == subjects.Broadcast:

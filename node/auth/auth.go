@@ -74,23 +74,24 @@ type jwtClaims struct {
 	jwt.RegisteredClaims
 }
 
-// Issue returns a signed token for the user.
-func (t *Tokens) Issue(userID, name string) (string, error) {
+// Issue returns a signed token for the user and its expiry.
+func (t *Tokens) Issue(userID, name string) (string, time.Time, error) {
 	now := t.now()
+	exp := jwt.NewNumericDate(now.Add(t.ttl)) // whole seconds, as Verify reads it
 	c := jwtClaims{
 		Name: name,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   userID,
 			Issuer:    issuer,
 			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			ExpiresAt: exp,
 		},
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
 	if err != nil {
-		return "", fmt.Errorf("auth: sign token: %w", err)
+		return "", time.Time{}, fmt.Errorf("auth: sign token: %w", err)
 	}
-	return s, nil
+	return s, exp.Time, nil
 }
 
 // Verify checks a token's signature, algorithm and expiry.

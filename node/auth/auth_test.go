@@ -11,7 +11,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := tk.Issue("u1", "alice")
+	s, _, err := tk.Issue("u1", "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,10 +24,10 @@ func TestTokenRoundTrip(t *testing.T) {
 func TestTokenRejects(t *testing.T) {
 	tk, _ := NewTokens("0123456789abcdef0123", time.Hour)
 	other, _ := NewTokens("another-secret-0123456", time.Hour)
-	forged, _ := other.Issue("u1", "alice")
+	forged, _, _ := other.Issue("u1", "alice")
 	expired, _ := NewTokens("0123456789abcdef0123", time.Hour)
 	expired.now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
-	old, _ := expired.Issue("u1", "alice")
+	old, _, _ := expired.Issue("u1", "alice")
 	for name, tok := range map[string]string{"garbage": "abc", "empty": "", "forged": forged, "expired": old,
 		"none alg": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1MSIsImlzcyI6Im5hdHRlciJ9."} {
 		if _, err := tk.Verify(tok); !errors.Is(err, ErrBadToken) {
@@ -73,7 +73,7 @@ func TestVerifyCacheRespectsExpiry(t *testing.T) {
 	tk, _ := NewTokens("0123456789abcdef0123", time.Hour)
 	now := time.Now()
 	tk.now = func() time.Time { return now }
-	s, _ := tk.Issue("u1", "alice")
+	s, _, _ := tk.Issue("u1", "alice")
 	if _, err := tk.Verify(s); err != nil {
 		t.Fatal(err)
 	}

@@ -65,9 +65,9 @@ func TestAuthenticate(t *testing.T) {
 	if err := mem.CreateUser(ctx, store.User{ID: "alice1", Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	alice, _ := tokens.Issue("alice1", "alice")
-	ghost, _ := tokens.Issue("ghost1", "ghost")
-	bob, _ := tokens.Issue("bob1", "bob")
+	alice, _, _ := tokens.Issue("alice1", "alice")
+	ghost, _, _ := tokens.Issue("ghost1", "ghost")
+	bob, _, _ := tokens.Issue("bob1", "bob")
 
 	who, exp, err := s.Authenticate(ctx, alice)
 	if err != nil || who.ID != "alice1" || who.Name != "alice" {

@@ -70,6 +70,7 @@ func New(cfg Config) (*API, error) {
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/users", methods{http.MethodPost: a.createUser})
 	mux.Handle("/api/sessions", methods{http.MethodPost: a.createSession})
+	mux.Handle("/api/sessions/refresh", methods{http.MethodPost: a.authed(a.refreshSession)})
 	mux.Handle("/api/me", methods{http.MethodGet: a.authed(a.me)})
 	mux.Handle("/api/chats", methods{http.MethodGet: a.authed(a.listChats), http.MethodPost: a.authed(a.createChat)})
 	mux.Handle("/api/chats/{id}", methods{http.MethodGet: a.authed(a.getChat)})

@@ -74,52 +74,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.writeOpError(w, r, err)
 		return
 	}
-	tok, err := a.cfg.Tokens.Issue(u.ID, u.Name)
-	if err != nil {
-		a.writeOpError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]string{"user": u.ID, "name": u.Name, "token": tok})
-}
-
-// createSession logs in and returns a token and the WebSocket URL.
-func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
-	var in credentials
-	if !decodeBody(w, r, &in) {
-		return
-	}
-	if in.Name == "" || in.Password == "" {
-		WriteError(w, http.StatusBadRequest, wire.CodeMissingField, "name and password are required")
-		return
-	}
-	u, err := a.cfg.Store.UserByName(r.Context(), in.Name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrInvalid) {
-		a.writeOpError(w, r, err)
-		return
-	}
-	hash := u.PasswordHash
-	if err != nil {
-		hash = dummyHash
-	}
-	if perr := auth.CheckPassword(hash, in.Password); perr != nil || err != nil {
-		WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "wrong name or password")
-		return
-	}
-	tok, err := a.cfg.Tokens.Issue(u.ID, u.Name)
-	if err != nil {
-		a.writeOpError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"user": u.ID, "name": u.Name, "token": tok, "wsUrl": wsURL(r) + "?token=" + tok})
-}
-
-// wsURL is the WebSocket URL of this node as the client reached it.
-func wsURL(r *http.Request) string {
-	scheme := "ws"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "wss"
-	}
-	return scheme + "://" + r.Host + "/ws"
+	a.issueSession(w, r, http.StatusCreated, chat.Identity{ID: u.ID, Name: u.Name})
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, who chat.Identity) {

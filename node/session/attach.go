@@ -35,6 +35,7 @@ type Start struct {
 func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	_ = conn.SetDeadline(time.Time{})
 	d, resumed := newDevice(who, st.Resume)
+	d.expiry.Store(expirySeconds(st.Expiry))
 	if err := s.conns.AttachConnBuffered(d.Conn(), conn, d, st.Buffered); err != nil {
 		conn.Close()
 		return
@@ -52,7 +53,12 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		pcancel()
 	}
 	welcomeAt := time.Now()
-	welcome := wsconn.NewTextFrame(wire.Encode(wire.ChannelSession, wire.TypeWelcome, wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID}))
+	w := wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID}
+	if !st.Expiry.IsZero() {
+		exp := st.Expiry.UTC()
+		w.ExpiresAt = &exp
+	}
+	welcome := wsconn.NewTextFrame(wire.Encode(wire.ChannelSession, wire.TypeWelcome, w))
 	if st.Room != "" || len(st.Resume) > 0 {
 		// Answers follow at once: the Welcome leaves with them, one
 		// write instead of two (a join storm is counted in writes).
@@ -85,7 +91,7 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 // delivery until their replay is done, so the device sees each as one
 // ordered sequence; resumed names them.
 func newDevice(who chat.Identity, resume []wire.Resume) (*device, map[string]bool) {
-	d := &device{}
+	d := &device{tokens: -1}
 	id := who.Device
 	if id == "" {
 		id = chat.NewID()

@@ -2,6 +2,7 @@ package session
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/natterchat/natter/node/chat"
@@ -27,8 +28,14 @@ type device struct {
 	queue [][]byte // guarded by mu: frames awaiting the runner
 
 	// Owned by the connection layer's OnMessage calls (never concurrent).
-	lastFill int64   // monotonic nanoseconds (see monoNow); 0 before the first frame
-	tokens   float32 // at most the burst: float32 is plenty
+	lastFill uint32  // monoMillis of the last frame
+	tokens   float32 // at most the burst: float32 is plenty; -1 before the first frame
+
+	// expiry is when the device's token expires, in Unix seconds (0: a
+	// guest, never): set by Attach and Refresh, read by CloseExpired.
+	// Seconds in 32 bits last until 2106 and keep the device in its size
+	// class.
+	expiry atomic.Uint32
 
 	running bool // guarded by mu: a runner goroutine exists
 	live    bool // guarded by mu: setup done, frames may run
@@ -61,20 +68,24 @@ func (d *device) sendError(m *Metrics, channel, ref, typ string, e *wire.Error) 
 	m.ClientErrors.Add(1)
 }
 
-// monoEpoch anchors monoNow.
+// monoEpoch anchors monoMillis.
 var monoEpoch = time.Now()
 
-// monoNow is a monotonic clock in nanoseconds, never 0: an int64 where a
-// time.Time would cost every device 16 more bytes.
-func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
+// monoMillis is a monotonic clock in milliseconds: 32 bits where a
+// time.Time would cost every device 16 more bytes. It wraps every 49.7
+// days; differences of two readings are right modulo that, which is all
+// the rate limiter needs (a device silent for a multiple of 49.7 days may
+// find its bucket less than full, once).
+func monoMillis() uint32 { return uint32(time.Since(monoEpoch) / time.Millisecond) }
 
-// allow applies the device's token bucket at now (monoNow); it runs on
-// OnMessage calls.
-func (d *device) allow(now int64, rate float64, burst int) bool {
-	if d.lastFill == 0 {
+// allow applies the device's token bucket at now (monoMillis); it runs on
+// OnMessage calls. A new device's bucket is full.
+func (d *device) allow(now uint32, rate float64, burst int) bool {
+	if d.tokens < 0 {
 		d.tokens = float32(burst)
 	} else {
-		d.tokens = float32(min(float64(d.tokens)+time.Duration(now-d.lastFill).Seconds()*rate, float64(burst)))
+		elapsed := float64(now-d.lastFill) / 1000
+		d.tokens = float32(min(float64(d.tokens)+elapsed*rate, float64(burst)))
 	}
 	d.lastFill = now
 	if d.tokens < 1 {

@@ -35,7 +35,9 @@ func (s *Server) handleFrame(d *device, b []byte) {
 		err = s.processChatRoom(r)
 	case wire.ChannelChat:
 		err = s.processChat(r)
-	case wire.ChannelPing, wire.ChannelSession, wire.ChannelPresence:
+	case wire.ChannelSession:
+		err = s.processSession(r)
+	case wire.ChannelPing, wire.ChannelPresence:
 		err = wire.Errorf(wire.CodeUnknownType, "clients cannot send %q on channel %q", env.Message.Type, env.Channel)
 	default:
 		d.sendError(&s.metrics, wire.ChannelSession, r.ref, env.Message.Type, wire.Errorf(wire.CodeUnknownChannel, "unknown channel %q", env.Channel))
@@ -69,6 +71,14 @@ func (s *Server) processChatRoom(r *request) error {
 	default:
 		return wire.Errorf(wire.CodeUnknownType, "unknown chat-room type %q", r.env.Message.Type)
 	}
+}
+
+// processSession dispatches a frame of the session channel.
+func (s *Server) processSession(r *request) error {
+	if r.env.Message.Type != wire.TypeRefresh {
+		return wire.Errorf(wire.CodeUnknownType, "unknown session type %q (clients send only %q on it)", r.env.Message.Type, wire.TypeRefresh)
+	}
+	return s.processRefresh(r)
 }
 
 // processChat dispatches a frame of the seed's global chat channel.

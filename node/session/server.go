@@ -138,7 +138,7 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
 // storage or NATS.
 func (s *Server) OnMessage(c *wsconn.Conn, msg []byte) {
 	d := c.Data().(*device)
-	if !d.allow(monoNow(), s.cfg.RateLimit, s.cfg.RateBurst) {
+	if !d.allow(monoMillis(), s.cfg.RateLimit, s.cfg.RateBurst) {
 		s.metrics.RateLimited.Add(1)
 		// Dropped before it is read: the Error names no ref or type
 		// (docs/protocol.md).

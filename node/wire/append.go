@@ -226,6 +226,9 @@ func (w Welcome) appendJSON(b []byte) []byte {
 	b = appendStringField(b, false, "name", w.Name)
 	b = appendStringField(b, false, "device", w.Device)
 	b = appendStringField(b, false, "node", w.Node)
+	if w.ExpiresAt != nil {
+		b = appendTimeField(b, "expiresAt", *w.ExpiresAt)
+	}
 	return append(b, '}')
 }
 
@@ -253,4 +256,6 @@ func (a MessageAccepted) sizeHint() int {
 	return 90 + len(a.Room) + len(a.Chat) + len(a.ClientMsgID) + len(a.ID)
 }
 func (e PresenceEvent) sizeHint() int { return 20 + len(e.User) + len(e.Name) }
-func (w Welcome) sizeHint() int       { return 40 + len(w.User) + len(w.Name) + len(w.Device) + len(w.Node) }
+func (w Welcome) sizeHint() int {
+	return 80 + len(w.User) + len(w.Name) + len(w.Device) + len(w.Node)
+}

@@ -53,6 +53,7 @@ func randContents(r *rand.Rand) []any {
 	if r.IntN(4) == 0 {
 		members = nil
 	}
+	expires := randTime(r)
 	return []any{
 		NewMessage{Room: randString(r), User: randString(r), Message: randString(r), Chat: randString(r), Name: randString(r),
 			Seq: r.Uint64(), ID: randString(r), PostedAt: randTime(r), Device: randString(r)},
@@ -61,6 +62,7 @@ func randContents(r *rand.Rand) []any {
 		MessageAccepted{Room: randString(r), Chat: randString(r), ClientMsgID: randString(r), ID: randString(r), Seq: r.Uint64(), Duplicate: r.IntN(2) == 0},
 		PresenceEvent{User: randString(r), Name: randString(r)},
 		Welcome{User: randString(r), Name: randString(r), Device: randString(r), Node: randString(r)},
+		Welcome{User: randString(r), Name: randString(r), Device: randString(r), Node: randString(r), ExpiresAt: &expires},
 	}
 }
 

@@ -5,8 +5,10 @@ import "time"
 // Frame types by channel.
 const (
 	// session
-	TypeWelcome = "Welcome"
-	TypeError   = "Error"
+	TypeWelcome   = "Welcome"
+	TypeError     = "Error"
+	TypeRefresh   = "Refresh"   // client -> server
+	TypeRefreshed = "Refreshed" // server -> client
 
 	// chat-room, client -> server
 	TypeJoinRoom    = "JoinRoom"
@@ -72,6 +74,20 @@ type Welcome struct {
 	Name   string `json:"name"`
 	Device string `json:"device"`
 	Node   string `json:"node"`
+	// ExpiresAt is when the connection's token expires: the server closes
+	// it then (4003) unless a Refresh moved it. Absent for a guest.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// Refresh gives a connection a newer token of its user, so that it
+// outlives the token it connected with.
+type Refresh struct {
+	Token string `json:"token"`
+}
+
+// Refreshed answers a Refresh: the connection's new expiry.
+type Refreshed struct {
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // MemberInfo is one member in a MemberList.

@@ -18,6 +18,7 @@ import { retryPending, sendMessage } from './messages.js';
 import { hideNotice } from './notice.js';
 import { authenticate, enterApp, logout, onApiError } from './session.js';
 import { state } from './state.js';
+import { setRefreshEnd } from './token-refresh.js';
 
 // onSubmit calls fn on a form's submit instead of navigating.
 function onSubmit(id, fn) {
@@ -62,6 +63,7 @@ function wireMessages() {
 
 function start() {
   setConnectionHooks(onFrame, logout);
+  setRefreshEnd(logout);
   wireSession();
   wireRooms();
   wireMessages();

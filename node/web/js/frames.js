@@ -1,6 +1,7 @@
 // Incoming WebSocket frames: parse {channel, message: {type, contents}}
 // and dispatch on channel/type, one handler per pair; plus the handling
-// of Welcome (after every (re)connect), Resumed and Error frames.
+// of Welcome (after every (re)connect), Refreshed, Resumed and Error
+// frames.
 // Not for: the socket itself (connection.js); handlers live with the
 // state they change (chats.js, messages.js, history.js, members.js).
 
@@ -13,9 +14,11 @@ import { renderMessages } from './message-list.js';
 import { addMessages, onAccepted, resendPending, sendFailed } from './messages.js';
 import { announce, showNotice } from './notice.js';
 import { historyLoaded, state } from './state.js';
+import { scheduleRefresh } from './token-refresh.js';
 
 const handlers = {
   'session/Welcome': onWelcome,
+  'session/Refreshed': (c) => scheduleRefresh(c.expiresAt),
   'chat-room/MemberList': onMemberList,
   'chat-room/JoinedRoom': onJoinedRoom,
   'chat-room/LeftRoom': onLeftRoom,
@@ -48,6 +51,7 @@ function onWelcome(c) {
   state.device = c.device || null;
   $('me').textContent = c.name;
   connected();
+  scheduleRefresh(c.expiresAt);
   forgetRequests();
   if (state.current) {
     if (!historyLoaded(state.current)) requestHistory(state.current);

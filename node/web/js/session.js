@@ -11,6 +11,7 @@ import { connect, disconnect } from './connection.js';
 import { clearAnnouncements, hideNotice, showNotice } from './notice.js';
 import { renderRoomHeader } from './room-list.js';
 import { ROOM_KEY, TOKEN_KEY, clearState, state } from './state.js';
+import { stopRefresh } from './token-refresh.js';
 
 export function showAuthError(msg) {
   const box = $('auth-error');
@@ -46,6 +47,7 @@ function setAuthBusy(busy) {
 // logout ends the session and shows the form with reason (may be empty).
 export function logout(reason) {
   disconnect();
+  stopRefresh();
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(ROOM_KEY);
   clearState();

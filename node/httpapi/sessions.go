@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/store"
+)
+
+// Sessions: a token is issued by registering, by logging in, and by
+// refreshing a token that is still valid, so a client that stays
+// connected never has to ask its user for the password again.
+
+// session is the answer of every route that issues a token.
+type session struct {
+	User      string    `json:"user"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// WsURL is the WebSocket URL with the token in the query (the
+	// seeds' "register, get a WebSocket URL").
+	WsURL string `json:"wsUrl"`
+}
+
+// issueSession issues a token for who and answers with it.
+func (a *API) issueSession(w http.ResponseWriter, r *http.Request, status int, who chat.Identity) {
+	tok, exp, err := a.cfg.Tokens.Issue(who.ID, who.Name)
+	if err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
+	writeJSON(w, status, session{User: who.ID, Name: who.Name, Token: tok, ExpiresAt: exp.UTC(), WsURL: wsURL(r) + "?token=" + tok})
+}
+
+// createSession logs in and returns a token and the WebSocket URL.
+func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
+	var in credentials
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Name == "" || in.Password == "" {
+		WriteError(w, http.StatusBadRequest, wire.CodeMissingField, "name and password are required")
+		return
+	}
+	u, err := a.cfg.Store.UserByName(r.Context(), in.Name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrInvalid) {
+		a.writeOpError(w, r, err)
+		return
+	}
+	hash := u.PasswordHash
+	if err != nil {
+		hash = dummyHash
+	}
+	if perr := auth.CheckPassword(hash, in.Password); perr != nil || err != nil {
+		WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "wrong name or password")
+		return
+	}
+	a.issueSession(w, r, http.StatusOK, chat.Identity{ID: u.ID, Name: u.Name})
+}
+
+// refreshSession trades a valid token for a new one of the same user:
+// a connection then sends it in a Refresh frame to outlive its first.
+func (a *API) refreshSession(w http.ResponseWriter, r *http.Request, who chat.Identity) {
+	a.issueSession(w, r, http.StatusOK, who)
+}
+
+// wsURL is the WebSocket URL of this node as the client reached it.
+func wsURL(r *http.Request) string {
+	scheme := "ws"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "wss"
+	}
+	return scheme + "://" + r.Host + "/ws"
+}
