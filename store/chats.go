@@ -129,32 +129,86 @@ func (s *JetStream) PublicRoom(ctx context.Context, name string) (Chat, error) {
 	if err := validName("chat name", name, MaxChatNameLen); err != nil {
 		return Chat{}, fmt.Errorf("store: public room: %w", err)
 	}
+	c, _, err := s.lookupRoom(ctx, name)
+	return c, err
+}
+
+// lookupRoom reads the public room named name: its id from the name
+// bucket, then its record. claimed reports whether the name had a value,
+// so that an ErrNotFound can tell a free name from a claimed one whose
+// record could not be read.
+func (s *JetStream) lookupRoom(ctx context.Context, name string) (c Chat, claimed bool, err error) {
 	id, err := s.getString(ctx, s.rooms, subjects.NameKey(name))
 	if err != nil {
-		return Chat{}, fmt.Errorf("store: public room %q: %w", name, err)
+		return Chat{}, false, fmt.Errorf("store: public room %q: %w", name, err)
 	}
-	return s.Chat(ctx, id)
+	c, err = s.Chat(ctx, id)
+	return c, true, err
 }
+
+// Retries of EnsurePublicRoom while a claimed name's room cannot be read
+// yet: the first wait, the longest, and how many reads in all. The window
+// they cover is a Raft commit (milliseconds); the bound turns a name that
+// stays unreadable into an error well within a request's deadline.
+const (
+	ensureRoomFirstWait = 10 * time.Millisecond
+	ensureRoomMaxWait   = 500 * time.Millisecond
+	ensureRoomTries     = 10
+)
 
 // EnsurePublicRoom implements Store. Concurrent callers race on the KV
 // Create of the name key; the losers remove their record and return the
 // winner's room, whose record exists before its name does.
+//
+// A loser may not see the winner's name yet: in a replicated bucket the
+// leader refuses a Create of a key whose write is proposed but not yet
+// applied ("wrong last sequence" without a sequence), and until it
+// applies that write, a read of the key, even from the leader, finds
+// nothing. A read may also fall back to a replica that trails (see
+// kvGet). So a loser, and any caller that finds the name claimed but its
+// room unreadable, reads again after a short backoff, within ctx and
+// ensureRoomTries; it tries to create again only if the name is free,
+// which it is again if the write it lost to was never applied.
 func (s *JetStream) EnsurePublicRoom(ctx context.Context, name, creator string) (Chat, bool, error) {
-	c, err := s.PublicRoom(ctx, name)
-	if err == nil || !errors.Is(err, ErrNotFound) {
-		return c, false, err
+	if err := validName("chat name", name, MaxChatNameLen); err != nil {
+		return Chat{}, false, fmt.Errorf("store: ensure public room: %w", err)
 	}
-	c = Chat{ID: uuid.NewString(), Name: name, Kind: Public, CreatedBy: creator, CreatedAt: time.Now().UTC()}
+	wait := ensureRoomFirstWait
+	for try := 1; ; try++ {
+		c, claimed, err := s.lookupRoom(ctx, name)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return c, false, err
+		}
+		if !claimed {
+			c, err = s.newPublicRoom(ctx, name, creator)
+			if err == nil {
+				return c, true, nil
+			}
+			if !errors.Is(err, ErrNameTaken) {
+				return Chat{}, false, err
+			}
+		}
+		if try == ensureRoomTries {
+			return Chat{}, false, fmt.Errorf("store: ensure public room %q: name claimed, room not readable after %d reads: %w", name, try, ErrUnavailable)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return Chat{}, false, fmt.Errorf("store: ensure public room %q: waiting for the claimed name's room: %w", name, ctx.Err())
+		}
+		wait = min(2*wait, ensureRoomMaxWait)
+	}
+}
+
+// newPublicRoom creates a public room named name with a new id;
+// ErrNameTaken means another room holds (or is being given) the name.
+func (s *JetStream) newPublicRoom(ctx context.Context, name, creator string) (Chat, error) {
+	c := Chat{ID: uuid.NewString(), Name: name, Kind: Public, CreatedBy: creator, CreatedAt: time.Now().UTC()}
 	if _, err := validChat(c, nil); err != nil {
-		return Chat{}, false, fmt.Errorf("store: ensure public room %q: %w", name, err)
+		return Chat{}, fmt.Errorf("store: ensure public room %q: %w", name, err)
 	}
-	err = s.createChat(ctx, c)
-	if errors.Is(err, ErrNameTaken) {
-		c, err = s.PublicRoom(ctx, name)
-		return c, false, err
+	if err := s.createChat(ctx, c); err != nil {
+		return Chat{}, fmt.Errorf("store: ensure public room %q: %w", name, err)
 	}
-	if err != nil {
-		return Chat{}, false, fmt.Errorf("store: ensure public room %q: %w", name, err)
-	}
-	return c, true, nil
+	return c, nil
 }

@@ -18,8 +18,8 @@ import (
 
 // runCluster starts N nodes of this binary on 127.0.0.1 whose embedded
 // NATS servers form one cluster, prints their URLs and stops them all on
-// SIGINT/SIGTERM (or when one of them exits).
-func runCluster(args []string) error {
+// SIGINT/SIGTERM (or when one of them exits), waiting for their drains.
+func runCluster(args []string) (err error) {
 	o, err := parseClusterFlags(args)
 	if err != nil {
 		return err
@@ -32,11 +32,22 @@ func runCluster(args []string) error {
 	if err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	bound, err := o.stopBound(secret)
+	if err != nil {
+		return err
+	}
+	// Room for two signals: the one that stops the cluster and the one
+	// that forces it while the nodes drain.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, stopSignals...)
 	defer signal.Stop(sig)
-	lc := &localCluster{exited: make(chan int, o.nodes)}
-	defer lc.stop() // the one cleanup path: every node started is stopped
+	lc := &localCluster{exited: make(chan int, o.nodes), bound: bound}
+	// The one cleanup path: every node started is stopped and waited for.
+	defer func() {
+		if serr := lc.stop(sig); err == nil {
+			err = serr
+		}
+	}()
 	for i := range o.nodes {
 		if err := lc.start(exe, o.nodeArgs(i, secret)); err != nil {
 			return fmt.Errorf("cluster: start node %d: %w", i+1, err)
@@ -116,17 +127,42 @@ func (o *clusterOptions) announceReady() {
 	}
 }
 
+// stopGrace is how long a node may take to exit after its drain's
+// deadline: closing NATS and the store come after the drain.
+const stopGrace = 10 * time.Second
+
+// stopBound is how long stop waits for the nodes to exit: the drain
+// delay and timeout the nodes will run with, read the way they read them
+// (flags after --, environment, config file), plus stopGrace. The nodes
+// differ only in ports, id and data directory, so the first one's
+// settings hold for all; a setting a node would refuse fails here, before
+// any node starts.
+func (o *clusterOptions) stopBound(secret string) (time.Duration, error) {
+	opts, err := parseFlags(o.nodeArgs(0, secret))
+	if err != nil {
+		return 0, fmt.Errorf("cluster: node settings: %w", err)
+	}
+	return opts.drainDelay + opts.drainTimeout + stopGrace, nil
+}
+
 // localCluster is the node processes started so far; exited gets the
-// index of each one that exits.
+// index of each one that exits. bound is how long stop waits for them.
 type localCluster struct {
 	procs  []*exec.Cmd
 	exited chan int
+	bound  time.Duration
 }
 
-// start starts a node process with args, its output on ours.
+// start starts a node process with args, its output on ours. The node
+// gets a process group of its own (where the platform has them), so that
+// a Ctrl-C in the terminal reaches this process only: the node drains on
+// the one SIGTERM that stop sends. Had it the terminal's SIGINT too, it
+// would drain on that, and stop's SIGTERM, a second signal, would kill it
+// mid-drain.
 func (lc *localCluster) start(exe string, args []string) error {
 	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -142,7 +178,7 @@ func (lc *localCluster) start(exe string, args []string) error {
 func (lc *localCluster) wait(sig <-chan os.Signal) error {
 	select {
 	case <-sig:
-		fmt.Println("stopping the cluster")
+		fmt.Println("stopping the cluster: the nodes drain (a second Ctrl-C kills them)")
 		return nil
 	case i := <-lc.exited:
 		lc.exited <- i // stop waits for every exit, this one included
@@ -150,14 +186,40 @@ func (lc *localCluster) wait(sig <-chan os.Signal) error {
 	}
 }
 
-// stop asks every node started to shut down gracefully and waits until
-// all have exited.
-func (lc *localCluster) stop() {
+// stop sends every node started one SIGTERM, so that each drains once,
+// and waits until all have exited. Nodes still running after lc.bound, or
+// when another signal comes, are killed: an error says so.
+func (lc *localCluster) stop(sig <-chan os.Signal) error {
 	for _, p := range lc.procs {
 		_ = p.Process.Signal(syscall.SIGTERM)
 	}
-	for range lc.procs {
-		<-lc.exited
+	timer := time.NewTimer(lc.bound)
+	defer timer.Stop()
+	alive := make(map[int]bool, len(lc.procs))
+	for i := range lc.procs {
+		alive[i] = true
+	}
+	var err error
+	for len(alive) > 0 {
+		select {
+		case i := <-lc.exited:
+			delete(alive, i)
+		case <-sig:
+			err = errors.New("cluster: stopped by a second signal; nodes still draining were killed")
+			lc.kill(alive)
+		case <-timer.C:
+			err = fmt.Errorf("cluster: nodes still running %v after the stop; killed", lc.bound)
+			lc.kill(alive)
+		}
+	}
+	return err
+}
+
+// kill sends SIGKILL to the nodes in alive; their exits still arrive on
+// lc.exited.
+func (lc *localCluster) kill(alive map[int]bool) {
+	for i := range alive {
+		_ = lc.procs[i].Process.Kill()
 	}
 }
 

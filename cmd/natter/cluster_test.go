@@ -181,3 +181,20 @@ func testSubscriptionsFollowMembers(t *testing.T, procs []*proc) {
 		return nil
 	})
 }
+
+// TestClusterStopBound: natter cluster waits for its nodes as long as the
+// drain their flags after -- give them, plus stopGrace, and refuses node
+// flags a node would refuse before it starts any.
+func TestClusterStopBound(t *testing.T) {
+	o, err := parseClusterFlags([]string{"-data-dir", t.TempDir(), "--", "--drain-delay", "2s", "--drain-timeout", "5s"})
+	if err != nil {
+		t.Fatalf("parse cluster flags: %v", err)
+	}
+	if got, err := o.stopBound("secret-0123456789abcdef"); err != nil || got != 7*time.Second+stopGrace {
+		t.Fatalf("stopBound = %v, %v; want %v", got, err, 7*time.Second+stopGrace)
+	}
+	o.nodeFlags = []string{"--drain-timeout", "0s"}
+	if _, err := o.stopBound("secret-0123456789abcdef"); err == nil {
+		t.Fatalf("stopBound accepted --drain-timeout 0s, which a node refuses")
+	}
+}

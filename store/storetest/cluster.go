@@ -1,0 +1,92 @@
+package storetest
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// RunCluster starts n NATS servers with JetStream on 127.0.0.1 that form
+// one cluster, each with its store in a fresh t.TempDir(), and shuts them
+// down when the test ends. It returns once every server accepts clients
+// and one of them leads a JetStream meta group of all n, so that a store
+// opened on any of them can create replicated streams at once. Every
+// server routes to all (its own route is ignored), as natter's nodes do.
+func RunCluster(t testing.TB, n int) []*server.Server {
+	t.Helper()
+	ports := freePorts(t, n)
+	routes := make([]*url.URL, n)
+	for i, p := range ports {
+		routes[i] = &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)}
+	}
+	srvs := make([]*server.Server, n)
+	for i := range n {
+		opts := &server.Options{
+			ServerName: fmt.Sprintf("storetest-%d", i+1),
+			Host:       "127.0.0.1",
+			Port:       -1,
+			NoLog:      true,
+			NoSigs:     true,
+			JetStream:  true,
+			StoreDir:   t.TempDir(),
+			Cluster:    server.ClusterOpts{Name: "storetest", Host: "127.0.0.1", Port: ports[i]},
+			Routes:     routes,
+		}
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatalf("storetest: new cluster server %d: %v", i+1, err)
+		}
+		go s.Start()
+		t.Cleanup(func() {
+			s.Shutdown()
+			s.WaitForShutdown()
+		})
+		srvs[i] = s
+	}
+	for i, s := range srvs {
+		if !s.ReadyForConnections(30 * time.Second) {
+			t.Fatalf("storetest: cluster server %d not ready", i+1)
+		}
+	}
+	waitClustered(t, srvs)
+	return srvs
+}
+
+// freePorts returns n distinct free 127.0.0.1 ports for route listeners,
+// which must be known before any server starts (each routes to all).
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("storetest: find a free port: %v", err)
+		}
+		defer l.Close() // held until all are chosen, so they differ
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports
+}
+
+// waitClustered waits until one server leads the JetStream meta group
+// and counts every server as a peer with JetStream: before that, creating
+// a replicated stream fails for want of peers.
+func waitClustered(t testing.TB, srvs []*server.Server) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, s := range srvs {
+			if s.JetStreamIsLeader() && len(s.JetStreamClusterPeers()) == len(srvs) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("storetest: JetStream cluster of %d not formed within 30s", len(srvs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
