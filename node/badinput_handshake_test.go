@@ -33,7 +33,7 @@ func TestBadInputHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, _, err := other.Issue(a.ID, a.Name)
+	foreign, _, err := other.Issue(a.ID, a.Name, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

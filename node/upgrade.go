@@ -175,10 +175,10 @@ func (n *Node) identify(token string) (chat.Identity, time.Time, error) {
 		return chat.NewGuest(), time.Time{}, nil
 	}
 	who, exp, err := n.chat.Authenticate(context.Background(), token)
-	switch {
-	case errors.Is(err, chat.ErrBadToken), errors.Is(err, chat.ErrUnknownUser):
-		return who, exp, reject(http.StatusUnauthorized, chat.AuthError(err).Message)
-	case err != nil:
+	if err != nil {
+		if ae := chat.AuthError(err); ae.Code == wire.CodeUnauthorized {
+			return who, exp, reject(http.StatusUnauthorized, ae.Message)
+		}
 		n.limiter.Warn("handshake: check token", slog.Any("err", err))
 		return who, exp, reject(http.StatusServiceUnavailable, "storage unavailable; try again")
 	}

@@ -191,10 +191,8 @@ func (s *JetStream) EnsurePublicRoom(ctx context.Context, name, creator string) 
 		if try == ensureRoomTries {
 			return Chat{}, false, fmt.Errorf("store: ensure public room %q: name claimed, room not readable after %d reads: %w", name, try, ErrUnavailable)
 		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return Chat{}, false, fmt.Errorf("store: ensure public room %q: waiting for the claimed name's room: %w", name, ctx.Err())
+		if err := sleepCtx(ctx, wait); err != nil {
+			return Chat{}, false, fmt.Errorf("store: ensure public room %q: waiting for the claimed name's room: %w", name, err)
 		}
 		wait = min(2*wait, ensureRoomMaxWait)
 	}

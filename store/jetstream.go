@@ -103,10 +103,8 @@ const ensureTry = 2 * time.Second
 func ensure(ctx context.Context, f func(context.Context) error) error {
 	for try := 0; ; try++ {
 		if try > 0 {
-			select {
-			case <-time.After(time.Duration(rand.Int64N(int64(200 * time.Millisecond)))):
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := sleepCtx(ctx, time.Duration(rand.Int64N(int64(200*time.Millisecond)))); err != nil {
+				return err
 			}
 		}
 		tctx, cancel := context.WithTimeout(ctx, ensureTry)

@@ -44,6 +44,18 @@ func (s *JetStream) create(ctx context.Context, kv jetstream.KeyValue, key strin
 	return err == nil, err
 }
 
+// update stores value under key only if the key's revision is still rev;
+// ok is false (and err nil) if another writer changed it since.
+func (s *JetStream) update(ctx context.Context, kv jetstream.KeyValue, key string, value []byte, rev uint64) (ok bool, err error) {
+	ctx, cancel := s.requestContext(ctx)
+	defer cancel()
+	_, err = kv.Update(ctx, key, value, rev)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // remove deletes key with an expiring purge marker (see tombstoneTTL). It
 // is idempotent.
 func (s *JetStream) remove(ctx context.Context, kv jetstream.KeyValue, key string) error {

@@ -112,7 +112,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 // every exported method of every type, 3 MB of the node's binary.
 // TestStoreMethodsListed keeps it equal to the interface.
 var storeMethods = map[string]bool{
-	"CreateUser": true, "User": true, "UserByName": true,
+	"CreateUser": true, "User": true, "UserByName": true, "UpdateUser": true,
 	"CreateChat": true, "Chat": true, "PublicRoom": true, "EnsurePublicRoom": true,
 	"AddMember": true, "RemoveMember": true, "Member": true, "Members": true, "UserChats": true,
 	"PublishMessage": true, "Messages": true, "LastSeq": true, "Position": true,

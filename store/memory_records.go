@@ -58,6 +58,30 @@ func (s *Memory) User(ctx context.Context, id string) (User, error) {
 	return s.user(id)
 }
 
+// UpdateUser implements Store.
+func (s *Memory) UpdateUser(ctx context.Context, id string, update func(u *User) error) (User, error) {
+	if !subjects.ValidID(id) {
+		return User{}, fmt.Errorf("store: update user %q: %w: id", id, ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx, "UpdateUser"); err != nil {
+		return User{}, fmt.Errorf("store: update user %s: %w", id, err)
+	}
+	u, err := s.user(id)
+	if err != nil {
+		return User{}, fmt.Errorf("store: update user %s: %w", id, err)
+	}
+	if err := applyUserUpdate(&u, update); err != nil {
+		return User{}, fmt.Errorf("store: update user %s: %w", id, err)
+	}
+	if u, err = stored(u); err != nil {
+		return User{}, fmt.Errorf("store: update user %s: %w", id, err)
+	}
+	s.users[id] = u
+	return s.user(id)
+}
+
 // user returns a copy of a user record that shares no slice with it.
 // s.mu is held.
 func (s *Memory) user(id string) (User, error) {

@@ -48,12 +48,8 @@ func (s *JetStream) PublishMessage(ctx context.Context, m Message) (seq uint64, 
 			return 0, false, fmt.Errorf("store: publish message %s to %s (attempt %d): %w", m.ID, m.ChatID, attempt+1, err)
 		}
 		s.cfg.Logger.Debug("store: retrying publish", "msg", m.ID, "chat", m.ChatID, "attempt", attempt+1, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, false, fmt.Errorf("store: publish message %s to %s (attempt %d): %w", m.ID, m.ChatID, attempt+1, errors.Join(ctx.Err(), err))
-		case <-t.C:
+		if cerr := sleepCtx(ctx, wait); cerr != nil {
+			return 0, false, fmt.Errorf("store: publish message %s to %s (attempt %d): %w", m.ID, m.ChatID, attempt+1, errors.Join(cerr, err))
 		}
 		wait = min(2*wait, maxRetryWait)
 	}

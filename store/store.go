@@ -55,10 +55,14 @@ const (
 // User is an account. (Guests are not users of the store: they live as
 // long as their connection, in the node.)
 type User struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	PasswordHash []byte    `json:"passwordHash,omitempty"`
-	Roles        []string  `json:"roles,omitempty"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	PasswordHash []byte   `json:"passwordHash,omitempty"`
+	Roles        []string `json:"roles,omitempty"`
+	// TokenVersion is the version of the user's tokens that are valid:
+	// raising it revokes every token issued before (a password change,
+	// "log out everywhere").
+	TokenVersion uint32    `json:"tokenVersion,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 }
 
@@ -126,6 +130,12 @@ type Store interface {
 	User(ctx context.Context, id string) (User, error)
 	// UserByName returns a user by name, case-insensitively (ErrNotFound).
 	UserByName(ctx context.Context, name string) (User, error)
+	// UpdateUser changes the user's record with update, applied to its
+	// current value and stored only if no other writer changed it since
+	// (update may therefore run more than once); it returns the stored
+	// record. The id and name cannot change (ErrInvalid); an error of
+	// update is returned as it is, and nothing is stored.
+	UpdateUser(ctx context.Context, id string, update func(u *User) error) (User, error)
 	// CreateChat stores a new chat with its members (their ChatID is set
 	// from c, an empty Role means member, an empty JoinedAt now); the
 	// creator becomes owner and is added if absent. Public room names are

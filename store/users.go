@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -71,6 +72,61 @@ func (s *JetStream) User(ctx context.Context, id string) (User, error) {
 		return User{}, fmt.Errorf("store: user %s: %w", id, err)
 	}
 	return u, nil
+}
+
+// maxUpdateTries bounds UpdateUser's read-modify-write rounds when other
+// writers keep changing the record.
+const maxUpdateTries = 10
+
+// UpdateUser implements Store: read, update, and write back only at the
+// revision read, again from the read when another writer came between.
+func (s *JetStream) UpdateUser(ctx context.Context, id string, update func(u *User) error) (User, error) {
+	if !subjects.ValidID(id) {
+		return User{}, fmt.Errorf("store: update user %q: %w: id", id, ErrInvalid)
+	}
+	key := subjects.UserKey(id)
+	for try := range maxUpdateTries {
+		if try > 0 {
+			// Writers that collided try again at different moments.
+			if err := sleepCtx(ctx, time.Duration(1+rand.IntN(4*try))*time.Millisecond); err != nil {
+				return User{}, fmt.Errorf("store: update user %s: %w", id, err)
+			}
+		}
+		var u User
+		rev, err := s.getJSON(ctx, s.users, key, &u)
+		if err != nil {
+			return User{}, fmt.Errorf("store: update user %s: read: %w", id, err)
+		}
+		if err := applyUserUpdate(&u, update); err != nil {
+			return User{}, fmt.Errorf("store: update user %s: %w", id, err)
+		}
+		data, err := json.Marshal(u)
+		if err != nil {
+			return User{}, fmt.Errorf("store: update user %s: encode: %w", id, err)
+		}
+		ok, err := s.update(ctx, s.users, key, data, rev)
+		if err != nil {
+			return User{}, fmt.Errorf("store: update user %s: write: %w", id, err)
+		}
+		if ok {
+			return u, nil
+		}
+	}
+	return User{}, fmt.Errorf("store: update user %s: %w: changed by others %d times in a row", id, ErrConflict, maxUpdateTries)
+}
+
+// applyUserUpdate runs a caller's update on u, keeping what may not
+// change.
+func applyUserUpdate(u *User, update func(u *User) error) error {
+	id, name, created := u.ID, u.Name, u.CreatedAt
+	if err := update(u); err != nil {
+		return err
+	}
+	if u.ID != id || u.Name != name {
+		return fmt.Errorf("%w: a user's id and name cannot change", ErrInvalid)
+	}
+	u.CreatedAt = created
+	return nil
 }
 
 // UserByName implements Store through the name bucket.

@@ -35,6 +35,9 @@ type Claims struct {
 	UserID string
 	Name   string
 	Expiry time.Time
+	// Version is the user's token version when the token was issued: a
+	// token is revoked once the user's version is higher.
+	Version uint32
 }
 
 // verifiedCacheSize bounds the cache of verified tokens.
@@ -70,16 +73,18 @@ func NewTokens(secret string, ttl time.Duration) (*Tokens, error) {
 }
 
 type jwtClaims struct {
-	Name string `json:"name"`
+	Name    string `json:"name"`
+	Version uint32 `json:"ver,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// Issue returns a signed token for the user and its expiry.
-func (t *Tokens) Issue(userID, name string) (string, time.Time, error) {
+// Issue returns a signed token of version for the user, and its expiry.
+func (t *Tokens) Issue(userID, name string, version uint32) (string, time.Time, error) {
 	now := t.now()
 	exp := jwt.NewNumericDate(now.Add(t.ttl)) // whole seconds, as Verify reads it
 	c := jwtClaims{
-		Name: name,
+		Name:    name,
+		Version: version,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   userID,
 			Issuer:    issuer,

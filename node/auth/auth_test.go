@@ -11,23 +11,23 @@ func TestTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _, err := tk.Issue("u1", "alice")
+	s, exp, err := tk.Issue("u1", "alice", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := tk.Verify(s)
-	if err != nil || c.UserID != "u1" || c.Name != "alice" {
-		t.Fatalf("Verify = %+v, %v", c, err)
+	if err != nil || c.UserID != "u1" || c.Name != "alice" || c.Version != 3 || !c.Expiry.Equal(exp) {
+		t.Fatalf("Verify = %+v, %v; want version 3, expiry %v", c, err, exp)
 	}
 }
 
 func TestTokenRejects(t *testing.T) {
 	tk, _ := NewTokens("0123456789abcdef0123", time.Hour)
 	other, _ := NewTokens("another-secret-0123456", time.Hour)
-	forged, _, _ := other.Issue("u1", "alice")
+	forged, _, _ := other.Issue("u1", "alice", 0)
 	expired, _ := NewTokens("0123456789abcdef0123", time.Hour)
 	expired.now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
-	old, _, _ := expired.Issue("u1", "alice")
+	old, _, _ := expired.Issue("u1", "alice", 0)
 	for name, tok := range map[string]string{"garbage": "abc", "empty": "", "forged": forged, "expired": old,
 		"none alg": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1MSIsImlzcyI6Im5hdHRlciJ9."} {
 		if _, err := tk.Verify(tok); !errors.Is(err, ErrBadToken) {
@@ -73,7 +73,7 @@ func TestVerifyCacheRespectsExpiry(t *testing.T) {
 	tk, _ := NewTokens("0123456789abcdef0123", time.Hour)
 	now := time.Now()
 	tk.now = func() time.Time { return now }
-	s, _, _ := tk.Issue("u1", "alice")
+	s, _, _ := tk.Issue("u1", "alice", 0)
 	if _, err := tk.Verify(s); err != nil {
 		t.Fatal(err)
 	}

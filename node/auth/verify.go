@@ -51,6 +51,7 @@ type tokenClaims struct {
 	Iss  string `json:"iss"`
 	Exp  int64  `json:"exp"` // 0 (1970) when absent: refused either way
 	Nbf  int64  `json:"nbf"` // 0 when absent: no constraint
+	Ver  uint32 `json:"ver"` // 0 when absent: the user's first tokens
 }
 
 // parse verifies a token without the cache.
@@ -111,7 +112,7 @@ func (t *Tokens) parse(token string) (Claims, error) {
 	case c.Nbf != 0 && now.Before(time.Unix(c.Nbf, 0)):
 		return Claims{}, fmt.Errorf("%w: not valid yet", ErrBadToken)
 	}
-	return Claims{UserID: c.Sub, Name: c.Name, Expiry: time.Unix(c.Exp, 0)}, nil
+	return Claims{UserID: c.Sub, Name: c.Name, Expiry: time.Unix(c.Exp, 0), Version: c.Ver}, nil
 }
 
 func (t *Tokens) getVerifier() *verifier {

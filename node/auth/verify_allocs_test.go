@@ -14,7 +14,7 @@ import (
 // (a device the node has not seen) is a handful of allocations.
 func TestVerifyAllocs(t *testing.T) {
 	tk, _ := NewTokens(testSecret, time.Hour)
-	s, _, _ := tk.Issue("0b0c1d2e-3f40-4152-8364-758697a8b9ca", "alice")
+	s, _, _ := tk.Issue("0b0c1d2e-3f40-4152-8364-758697a8b9ca", "alice", 0)
 	if _, err := tk.parse(s); err != nil { // warm the pool
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func sign(t *testing.T, m jwt.SigningMethod, c jwt.Claims) string {
 // production.
 func TestIssueHeader(t *testing.T) {
 	tk, _ := NewTokens(testSecret, time.Hour)
-	s, _, _ := tk.Issue("u1", "alice")
+	s, _, _ := tk.Issue("u1", "alice", 0)
 	if !strings.HasPrefix(s, issuedHeader+".") {
 		t.Fatalf("Issue's header is %q, the verifier expects %q", s[:strings.IndexByte(s, '.')], issuedHeader)
 	}
@@ -38,7 +38,7 @@ func TestIssueHeader(t *testing.T) {
 // claims or algorithm are not what natter issues.
 func TestVerifyRejects(t *testing.T) {
 	tk, _ := NewTokens(testSecret, time.Hour)
-	good, _, _ := tk.Issue("u1", "alice")
+	good, _, _ := tk.Issue("u1", "alice", 0)
 	h, rest, _ := strings.Cut(good, ".")
 	p, sig, _ := strings.Cut(rest, ".")
 	future := jwt.NewNumericDate(time.Now().Add(time.Hour))

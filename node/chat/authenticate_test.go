@@ -65,9 +65,9 @@ func TestAuthenticate(t *testing.T) {
 	if err := mem.CreateUser(ctx, store.User{ID: "alice1", Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	alice, _, _ := tokens.Issue("alice1", "alice")
-	ghost, _, _ := tokens.Issue("ghost1", "ghost")
-	bob, _, _ := tokens.Issue("bob1", "bob")
+	alice, _, _ := tokens.Issue("alice1", "alice", 0)
+	ghost, _, _ := tokens.Issue("ghost1", "ghost", 0)
+	bob, _, _ := tokens.Issue("bob1", "bob", 0)
 
 	who, exp, err := s.Authenticate(ctx, alice)
 	if err != nil || who.ID != "alice1" || who.Name != "alice" {
@@ -107,5 +107,22 @@ func TestAuthenticate(t *testing.T) {
 	// Alice was found before: no read, no failure.
 	if _, _, err := s.Authenticate(ctx, alice); err != nil {
 		t.Errorf("alice with storage down: %v, want her remembered", err)
+	}
+	mem.Fail("User", nil)
+
+	// Revoked: her tokens so far are refused, one of the new version is
+	// not; the cache does not hide the revocation.
+	u, err := s.RevokeTokens(ctx, "alice1", nil)
+	if err != nil || u.TokenVersion != 1 {
+		t.Fatalf("RevokeTokens = %+v, %v", u, err)
+	}
+	if _, _, err := s.Authenticate(ctx, alice); !errors.Is(err, ErrRevoked) {
+		t.Errorf("alice's old token after revocation: %v, want %v", err, ErrRevoked)
+	} else if ae := AuthError(err); ae.Code != wire.CodeUnauthorized {
+		t.Errorf("revoked: code %q", ae.Code)
+	}
+	renewed, _, _ := tokens.Issue("alice1", "alice", u.TokenVersion)
+	if _, _, err := s.Authenticate(ctx, renewed); err != nil {
+		t.Errorf("alice's new token: %v", err)
 	}
 }

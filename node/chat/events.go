@@ -16,15 +16,18 @@ import (
 const eventMember = "member"
 
 // userEvent is the payload of user.<id>.evt: a membership change of the
-// user, applied by every node (ApplyUserEvent).
+// user or a revocation of its tokens, applied by every node
+// (ApplyUserEvent).
 type userEvent struct {
-	Type string `json:"type"` // wire.TypeJoinedRoom or wire.TypeLeftRoom
+	Type string `json:"type"` // wire.TypeJoinedRoom, wire.TypeLeftRoom or eventRevoked
 	wire.MemberEvent
 	// Since is the chat's last sequence when a membership began.
 	Since uint64 `json:"since,omitempty"`
 	// Guest marks a guest's membership, which no listing or later device
 	// can trail (see ApplyUserEvent).
 	Guest bool `json:"guest,omitempty"`
+	// Version is a revocation's new token version.
+	Version uint32 `json:"version,omitempty"`
 }
 
 // Announce updates this node's cache at once (so a send right after a
@@ -62,13 +65,19 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 	}
 }
 
-// ApplyUserEvent applies a membership change of a user (a user event
-// from any node, this one included): the recent changes, the presence
+// ApplyUserEvent applies a user event from any node, this one included: a
+// revocation of the user's tokens (see RevokeTokens), or a membership
+// change: the recent changes, the presence
 // view and, when the user has devices here, its cache and subscriptions;
 // then it tells those devices.
 func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	var ev userEvent
-	if err := json.Unmarshal(data, &ev); err != nil || !subjects.ValidID(ev.Chat) ||
+	err := json.Unmarshal(data, &ev)
+	if err == nil && ev.Type == eventRevoked {
+		s.applyRevoked(userID, ev.Version)
+		return
+	}
+	if err != nil || !subjects.ValidID(ev.Chat) ||
 		(ev.Type != wire.TypeJoinedRoom && ev.Type != wire.TypeLeftRoom) {
 		s.cfg.Limiter.Warn("bad user event", slog.String("user", userID))
 		return

@@ -69,9 +69,10 @@ func New(cfg Config) (*API, error) {
 // Register adds the API's routes, everything under /api/, to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/users", methods{http.MethodPost: a.createUser})
-	mux.Handle("/api/sessions", methods{http.MethodPost: a.createSession})
+	mux.Handle("/api/sessions", methods{http.MethodPost: a.createSession, http.MethodDelete: a.authed(a.revokeSessions)})
 	mux.Handle("/api/sessions/refresh", methods{http.MethodPost: a.authed(a.refreshSession)})
 	mux.Handle("/api/me", methods{http.MethodGet: a.authed(a.me)})
+	mux.Handle("/api/me/password", methods{http.MethodPost: a.authed(a.changePassword)})
 	mux.Handle("/api/chats", methods{http.MethodGet: a.authed(a.listChats), http.MethodPost: a.authed(a.createChat)})
 	mux.Handle("/api/chats/{id}", methods{http.MethodGet: a.authed(a.getChat)})
 	mux.Handle("/api/chats/{id}/join", methods{http.MethodPost: a.authed(a.joinChat)})

@@ -14,7 +14,8 @@ import (
 
 // Sessions: a token is issued by registering, by logging in, and by
 // refreshing a token that is still valid, so a client that stays
-// connected never has to ask its user for the password again.
+// connected never has to ask its user for the password again. Signing
+// out everywhere (and changing the password) revokes them all.
 
 // session is the answer of every route that issues a token.
 type session struct {
@@ -27,14 +28,15 @@ type session struct {
 	WsURL string `json:"wsUrl"`
 }
 
-// issueSession issues a token for who and answers with it.
-func (a *API) issueSession(w http.ResponseWriter, r *http.Request, status int, who chat.Identity) {
-	tok, exp, err := a.cfg.Tokens.Issue(who.ID, who.Name)
+// issueSession issues a token for u, of its current token version, and
+// answers with it.
+func (a *API) issueSession(w http.ResponseWriter, r *http.Request, status int, u store.User) {
+	tok, exp, err := a.cfg.Tokens.Issue(u.ID, u.Name, u.TokenVersion)
 	if err != nil {
 		a.writeOpError(w, r, err)
 		return
 	}
-	writeJSON(w, status, session{User: who.ID, Name: who.Name, Token: tok, ExpiresAt: exp.UTC(), WsURL: wsURL(r) + "?token=" + tok})
+	writeJSON(w, status, session{User: u.ID, Name: u.Name, Token: tok, ExpiresAt: exp.UTC(), WsURL: wsURL(r) + "?token=" + tok})
 }
 
 // createSession logs in and returns a token and the WebSocket URL.
@@ -60,13 +62,29 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "wrong name or password")
 		return
 	}
-	a.issueSession(w, r, http.StatusOK, chat.Identity{ID: u.ID, Name: u.Name})
+	a.issueSession(w, r, http.StatusOK, u)
 }
 
 // refreshSession trades a valid token for a new one of the same user:
 // a connection then sends it in a Refresh frame to outlive its first.
 func (a *API) refreshSession(w http.ResponseWriter, r *http.Request, who chat.Identity) {
-	a.issueSession(w, r, http.StatusOK, who)
+	u, err := a.cfg.Store.User(r.Context(), who.ID)
+	if err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
+	a.issueSession(w, r, http.StatusOK, u)
+}
+
+// revokeSessions signs the caller out everywhere: every token of the
+// user so far is refused from now on, on every node, and the user's
+// connections are closed (4003). The caller logs in again.
+func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request, who chat.Identity) {
+	if _, err := a.cfg.Chat.RevokeTokens(r.Context(), who.ID, nil); err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // wsURL is the WebSocket URL of this node as the client reached it.

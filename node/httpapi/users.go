@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -44,10 +45,19 @@ func (c credentials) validate() (code, msg string) {
 		ce := chat.ClientError(err)
 		return ce.Code, ce.Message
 	}
-	if l := utf8.RuneCountInString(c.Password); l < minPasswordLen || l > maxPasswordLen {
-		return wire.CodeInvalidField, "password must be 8 to 256 characters"
+	if msg := passwordLenError("password", c.Password); msg != "" {
+		return wire.CodeInvalidField, msg
 	}
 	return "", ""
+}
+
+// passwordLenError says what is wrong with the length of a new password
+// in field, or is empty.
+func passwordLenError(field, p string) string {
+	if l := utf8.RuneCountInString(p); l < minPasswordLen || l > maxPasswordLen {
+		return fmt.Sprintf("%s must be %d to %d characters", field, minPasswordLen, maxPasswordLen)
+	}
+	return ""
 }
 
 // createUser registers an account and returns a token.
@@ -74,7 +84,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.writeOpError(w, r, err)
 		return
 	}
-	a.issueSession(w, r, http.StatusCreated, chat.Identity{ID: u.ID, Name: u.Name})
+	a.issueSession(w, r, http.StatusCreated, u)
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, who chat.Identity) {

@@ -44,6 +44,7 @@ var conformance = []struct {
 	run  func(t *testing.T, st store.Store)
 }{
 	{"users", testUsers},
+	{"update user", testUpdateUser},
 	{"chats", testChats},
 	{"ensure public room race", testEnsurePublicRoomRace},
 	{"membership", testMembership},

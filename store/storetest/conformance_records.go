@@ -69,6 +69,74 @@ func testUsers(t *testing.T, st store.Store) {
 	}
 }
 
+// testUpdateUser: an update changes what it may, refuses what it may not,
+// stores nothing when it fails, and concurrent updates are none lost.
+func testUpdateUser(t *testing.T, st store.Store) {
+	ctx := Ctx(t)
+	if err := st.CreateUser(ctx, store.User{ID: "u1", Name: "Alice", PasswordHash: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := st.User(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.UpdateUser(ctx, "u1", func(u *store.User) error {
+		u.PasswordHash = []byte("new")
+		u.TokenVersion++
+		u.CreatedAt = time.Time{} // not the caller's to change: kept
+		return nil
+	})
+	if err != nil || string(u.PasswordHash) != "new" || u.TokenVersion != 1 || !u.CreatedAt.Equal(before.CreatedAt) {
+		t.Fatalf("UpdateUser = %+v, %v", u, err)
+	}
+	if got, err := st.User(ctx, "u1"); err != nil || string(got.PasswordHash) != "new" || got.TokenVersion != 1 {
+		t.Fatalf("User after update = %+v, %v", got, err)
+	}
+
+	refused := errors.New("refused by the caller")
+	for _, tc := range []struct {
+		name   string
+		id     string
+		update func(u *store.User) error
+		want   error
+	}{
+		{"rename", "u1", func(u *store.User) error { u.Name = "Mallory"; return nil }, store.ErrInvalid},
+		{"change id", "u1", func(u *store.User) error { u.ID = "u2"; return nil }, store.ErrInvalid},
+		{"caller's error", "u1", func(u *store.User) error { u.TokenVersion = 99; return refused }, refused},
+		{"no such user", "nobody", func(*store.User) error { return nil }, store.ErrNotFound},
+		{"bad id", "u.1", func(*store.User) error { return nil }, store.ErrInvalid},
+	} {
+		if _, err := st.UpdateUser(ctx, tc.id, tc.update); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if got, err := st.User(ctx, "u1"); err != nil || got.Name != "Alice" || got.TokenVersion != 1 {
+		t.Fatalf("a refused update changed the user: %+v, %v", got, err)
+	}
+
+	// Concurrent increments: each read-modify-write lands once.
+	const writers, each = 4, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				if _, err := st.UpdateUser(ctx, "u1", func(u *store.User) error { u.TokenVersion++; return nil }); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent UpdateUser: %v", err)
+	}
+	if got, err := st.User(ctx, "u1"); err != nil || got.TokenVersion != 1+writers*each {
+		t.Fatalf("after %d concurrent increments TokenVersion = %d, %v; want %d", writers*each, got.TokenVersion, err, 1+writers*each)
+	}
+}
+
 func testChats(t *testing.T, st store.Store) {
 	ctx := Ctx(t)
 	tests := []struct {
