@@ -91,9 +91,22 @@ func (s *JetStream) createChat(ctx context.Context, c Chat) error {
 	if c.Kind != Public {
 		return nil
 	}
-	created, err = s.create(ctx, s.rooms, subjects.NameKey(c.Name), []byte(c.ID))
+	nameKey := subjects.NameKey(c.Name)
+	created, err = s.create(ctx, s.rooms, nameKey, []byte(c.ID))
 	if err == nil && !created {
 		err = fmt.Errorf("%w: %q", ErrNameTaken, c.Name)
+	}
+	if err != nil && !errors.Is(err, ErrNameTaken) {
+		// An unclear answer (a timeout, a lost reply): the claim may have
+		// been stored. Deleting the record then would leave the name
+		// pointing at nothing, and every later join of the room failing.
+		if owner, rerr := s.getString(context.WithoutCancel(ctx), s.rooms, nameKey); rerr == nil && owner == c.ID {
+			return nil
+		} else if rerr != nil && !errors.Is(rerr, ErrNotFound) {
+			// Still unclear: keep the record (unreferenced, it costs a
+			// key; deleted, it could cost the room).
+			return fmt.Errorf("claim room name: %w (and reading it back: %w)", err, rerr)
+		}
 	}
 	if err != nil {
 		s.cleanup(ctx, s.chats, subjects.ChatKey(c.ID), "room name not claimed")

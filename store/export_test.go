@@ -39,3 +39,9 @@ func (s *JetStream) DirectGet(ctx context.Context, stream string, req DirectReq)
 
 // StoreMethods is the list of method names Memory.Fail accepts.
 var StoreMethods = storeMethods
+
+// WrapRooms replaces the room name bucket's handle, so that a test can
+// make its answers get lost.
+func (s *JetStream) WrapRooms(wrap func(jetstream.KeyValue) jetstream.KeyValue) {
+	s.rooms = wrap(s.rooms)
+}
