@@ -37,28 +37,48 @@ func (h *Hub) CatchUp(d *Device, chats []string, resumed map[string]bool, pos ui
 // catchUp runs on the chat's loop for a device that just connected: it
 // sends the chat's messages stored after from up to what was delivered
 // live meanwhile, then lets live delivery to the device begin, all in the
-// chat's order. A device that cannot be caught up is closed (1013) so
-// that it reconnects and resumes rather than miss a message.
+// chat's order. A chat not tracked yet (its subscription is being set up
+// by another user's Link) is caught up once it is, from its cursor then.
+// A device that cannot be caught up is closed (1013) so that it
+// reconnects and resumes rather than miss a message.
 func (d *dispatcher) catchUp(dev *Device, chatID string, from uint64) {
 	d.post(func() {
-		defer dev.EndResume(chatID)
 		st := d.chats[chatID]
-		if st == nil || st.lastSeq == noCursor {
+		if st == nil {
+			if d.waiting == nil {
+				d.waiting = make(map[string][]waitingCatchUp)
+			}
+			d.waiting[chatID] = append(d.waiting[chatID], waitingCatchUp{dev: dev, from: from})
 			return
 		}
-		for from < st.lastSeq {
-			last, full, err := d.sendStored(dev, st, from, store.MaxPageLimit)
-			if err != nil {
-				d.h.cfg.Limiter.Warn("catch up new device", slog.String("chat", chatID), slog.Any("err", err))
-				dev.conn.Close(wsconn.ReasonTryAgain, "could not catch up; reconnect and resume")
-				return
-			}
-			if !full {
-				return
-			}
-			from = last
-		}
+		d.runCatchUp(st, dev, chatID, from)
 	})
+}
+
+// waitingCatchUp is a device's catch-up of a chat not tracked yet.
+type waitingCatchUp struct {
+	dev  *Device
+	from uint64
+}
+
+// runCatchUp is catchUp's work on the loop, for a tracked chat.
+func (d *dispatcher) runCatchUp(st *chatState, dev *Device, chatID string, from uint64) {
+	defer dev.EndResume(chatID)
+	if st.lastSeq == noCursor {
+		return
+	}
+	for from < st.lastSeq {
+		last, full, err := d.sendStored(dev, st, from, store.MaxPageLimit)
+		if err != nil {
+			d.h.cfg.Limiter.Warn("catch up new device", slog.String("chat", chatID), slog.Any("err", err))
+			dev.conn.Close(wsconn.ReasonTryAgain, "could not catch up; reconnect and resume")
+			return
+		}
+		if !full {
+			return
+		}
+		from = last
+	}
 }
 
 // FinishResume runs on the chat's loop after a device replayed chatID up

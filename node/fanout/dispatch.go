@@ -35,7 +35,11 @@ type dispatcher struct {
 
 	// Owned by the loop goroutine.
 	chats map[string]*chatState
-	users []*User
+	// waiting holds the catch-ups of devices whose chat is not tracked
+	// yet: another user's Link subscribes it and reads its cursor, and
+	// this device's user found it linked before that was done.
+	waiting map[string][]waitingCatchUp
+	users   []*User
 	devs  []*Device
 }
 
@@ -101,7 +105,15 @@ func (d *dispatcher) runOps() {
 // read before subscribing; anything after it is delivered live or
 // repaired).
 func (d *dispatcher) track(c *localChat, name string, baseline uint64) {
-	d.post(func() { d.chats[c.id] = &chatState{c: c, name: name, lastSeq: baseline} })
+	d.post(func() {
+		st := &chatState{c: c, name: name, lastSeq: baseline}
+		d.chats[c.id] = st
+		w := d.waiting[c.id]
+		delete(d.waiting, c.id)
+		for _, p := range w {
+			d.runCatchUp(st, p.dev, c.id, p.from)
+		}
+	})
 	time.AfterFunc(d.h.cfg.RecheckDelay, func() { d.post(func() { d.recheck(c.id) }) })
 }
 
@@ -110,6 +122,14 @@ func (d *dispatcher) untrack(c *localChat) {
 	d.post(func() {
 		if st := d.chats[c.id]; st != nil && st.c == c {
 			delete(d.chats, c.id)
+		}
+		if d.chats[c.id] == nil {
+			// The chat went before it was tracked: its last local member
+			// left, so nothing of it is owed to these devices.
+			for _, p := range d.waiting[c.id] {
+				p.dev.EndResume(c.id)
+			}
+			delete(d.waiting, c.id)
 		}
 	})
 }

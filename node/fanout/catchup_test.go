@@ -1,0 +1,71 @@
+package fanout
+
+import (
+	"context"
+	"testing"
+)
+
+// TestCatchUpBeforeTracked: a device whose user links a chat that
+// another user's Link is still subscribing (reading its cursor) is caught
+// up once the chat is tracked, from the position read before its
+// Welcome: the message stored in between reaches it, then live ones. (A
+// restarted node showed it: the second member's catch-up found no chat
+// state and gave up, and the cursor read after the message skipped it.)
+func TestCatchUpBeforeTracked(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Loops = 1 })
+	r.start()
+	chat := r.room("tracked-late")
+	pos := r.publish(chat, "before") // the position before the Welcome
+	d, p := r.device("bob")
+	u := r.hub.User("bob")
+
+	// Bob's user finds the chat linked, by a Link whose subscribe has not
+	// run yet.
+	u.addChat(chat)
+	c, created := r.hub.reg.addChatUser(chat, u)
+	if !created {
+		t.Fatal("the chat was linked already")
+	}
+	missed := r.publish(chat, "between")
+	d.Hold()
+	r.hub.CatchUp(d, []string{chat}, nil, pos, nil)
+	r.hub.subscribe(c, nil) // reads the cursor: past "between"
+	if err := r.hub.cfg.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	live := r.publish(chat, "live")
+
+	if m := p.next(t); m.Seq != missed || m.Message != "between" {
+		t.Fatalf("first delivery = %+v, want the message stored while the chat was being tracked (seq %d)", m, missed)
+	}
+	if m := p.next(t); m.Seq != live || m.Message != "live" {
+		t.Fatalf("second delivery = %+v, want the live one (seq %d)", m, live)
+	}
+}
+
+// TestCatchUpOfChatGoneBeforeTracked: a catch-up waiting for a chat whose
+// last local member left before it was tracked ends, so the device does
+// not keep skipping the chat.
+func TestCatchUpOfChatGoneBeforeTracked(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Loops = 1 })
+	r.start()
+	chat := r.room("gone-early")
+	d, _ := r.device("bob")
+	u := r.hub.User("bob")
+	u.addChat(chat)
+	if _, created := r.hub.reg.addChatUser(chat, u); !created {
+		t.Fatal("the chat was linked already")
+	}
+	d.Hold()
+	r.hub.CatchUp(d, []string{chat}, nil, 0, nil)
+	r.hub.Unlink(u, chat)
+	if err := r.hub.CheckLoops(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	_, skipping := d.skips[skipKey{id: chat}]
+	d.mu.Unlock()
+	if skipping || len(r.hub.loops[0].waiting) != 0 {
+		t.Fatalf("after the chat went: device skipping it %v, catch-ups waiting %d", skipping, len(r.hub.loops[0].waiting))
+	}
+}
