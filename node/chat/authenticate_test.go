@@ -7,33 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-
 	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/presence"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/store/storetest"
 )
 
-// newTestService builds a Service on store.Memory and a core NATS server.
+// newTestService builds a Service on store.Memory and an embedded NATS
+// server.
 func newTestService(t *testing.T) (*Service, *store.Memory, *auth.Tokens) {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := storetest.Connect(t, storetest.RunServer(t))
 	log := slog.New(slog.DiscardHandler)
 	mem := store.NewMemory(store.MemoryConfig{Live: nc, Logger: log})
 	recent := fanout.NewRecent()
