@@ -40,7 +40,7 @@ type dispatcher struct {
 	// this device's user found it linked before that was done.
 	waiting map[string][]waitingCatchUp
 	users   []*User
-	devs  []*Device
+	devs    []*Device
 }
 
 // noCursor marks a chat whose cursor could not be read when it was
