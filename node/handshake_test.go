@@ -172,6 +172,7 @@ func TestHandshakeStalledDoNotBlock(t *testing.T) {
 		c.AllowGuests = true
 		c.HeaderTimeout = time.Minute // the stalls last through the test
 		c.MaxPendingPerSource = 20
+		c.MaxPending = 200 // the 100 stalls below are past a quarter: the per-source cap applies
 		c.MaxHandshakes = 4
 	})
 	var stalled []net.Conn

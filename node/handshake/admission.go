@@ -6,11 +6,15 @@ import (
 )
 
 // Admission counts the connections whose request head is still being
-// read, per source address and in all: a client that opens connections
-// and stalls in the middle of their heads holds at most PerSource of
-// them, and all clients together at most Total, so new clients and health
-// checks are never queued behind stalled handshakes. The zero value admits
-// nothing; build it with NewAdmission.
+// read, per source address and in all: all clients together hold at most
+// Total, and once a quarter of that is in use (the node is under
+// pressure) a source past PerSource gets no more, so a client that opens
+// connections and stalls in the middle of their heads cannot take the
+// rest: new clients and health checks are never queued behind stalled
+// handshakes. Below that pressure a source may have more: many users
+// behind one NAT reconnect at once after a node drains, and a loaded node
+// reads their heads a little late. The zero value admits nothing; build
+// it with NewAdmission.
 type Admission struct {
 	perSource, total int
 
@@ -19,11 +23,16 @@ type Admission struct {
 	pending int            // guarded by mu
 }
 
-// NewAdmission admits at most perSource pending heads per source address
-// (0: no per-source limit) and total in all.
+// NewAdmission admits at most total pending heads in all and, once a
+// quarter of total is pending, at most perSource per source address (0:
+// no per-source limit).
 func NewAdmission(perSource, total int) *Admission {
 	return &Admission{perSource: perSource, total: total, sources: make(map[string]int)}
 }
+
+// pressured reports whether a quarter of the total is in use. a.mu is
+// held.
+func (a *Admission) pressured() bool { return a.pending*4 >= a.total }
 
 // Admit counts a connection from addr while its head is read. It reports
 // false, counting nothing, when a limit is reached; otherwise the caller
@@ -32,7 +41,7 @@ func (a *Admission) Admit(addr net.Addr) (release func(), ok bool) {
 	src := sourceOf(addr)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.pending >= a.total || (a.perSource > 0 && a.sources[src] >= a.perSource) {
+	if a.pending >= a.total || (a.perSource > 0 && a.sources[src] >= a.perSource && a.pressured()) {
 		return nil, false
 	}
 	a.pending++

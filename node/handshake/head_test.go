@@ -111,25 +111,41 @@ func FuzzReadHead(f *testing.F) {
 	})
 }
 
-// TestAdmission: per source and in all, released slots come back.
+// TestAdmission: in all, and per source once a quarter of the total is
+// in use; released slots come back.
 func TestAdmission(t *testing.T) {
-	a := NewAdmission(2, 3)
+	a := NewAdmission(2, 12) // per source from 3 pending on
 	one := &net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 1}
 	two := &net.TCPAddr{IP: net.ParseIP("127.0.0.3"), Port: 2}
 	r1, ok1 := a.Admit(one)
 	_, ok2 := a.Admit(&net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 3})
-	_, ok3 := a.Admit(one)
-	if !ok1 || !ok2 || ok3 {
-		t.Fatalf("per source: %v %v %v, want true true false", ok1, ok2, ok3)
+	_, ok3 := a.Admit(one) // past its cap, but no pressure yet
+	_, ok4 := a.Admit(one) // past its cap under pressure
+	if !ok1 || !ok2 || !ok3 || ok4 {
+		t.Fatalf("per source: %v %v %v %v, want true true true false", ok1, ok2, ok3, ok4)
 	}
-	_, ok4 := a.Admit(two)
-	_, ok5 := a.Admit(two)
-	if !ok4 || ok5 {
-		t.Fatalf("in all: %v %v, want true false", ok4, ok5)
+	for i := range 9 {
+		if _, ok := a.Admit(two); !ok && i < 2 {
+			t.Fatalf("another source's connection %d refused", i)
+		} else if ok != (i < 2) {
+			t.Fatalf("another source's connection %d admitted %v under pressure past its cap", i, ok)
+		}
+	}
+	b := NewAdmission(2, 3)
+	for i := range 4 {
+		if _, ok := b.Admit(&net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(i)), Port: 1}); ok != (i < 3) {
+			t.Fatalf("in all: connection %d admitted %v", i, ok)
+		}
 	}
 	r1()
 	r1() // releasing twice counts once
-	if _, ok := a.Admit(one); !ok || a.Pending() != 3 {
-		t.Fatalf("after a release: %v, pending %d", ok, a.Pending())
+	if n := a.Pending(); n != 4 {
+		t.Fatalf("after a release: pending %d, want 4", n)
+	}
+	if _, ok := a.Admit(one); ok {
+		t.Fatal("a source at its cap under pressure admitted after one release")
+	}
+	if _, ok := a.Admit(&net.TCPAddr{IP: net.ParseIP("127.0.0.4"), Port: 1}); !ok || a.Pending() != 5 {
+		t.Fatalf("a new source under pressure: %v, pending %d", ok, a.Pending())
 	}
 }
