@@ -1,0 +1,585 @@
+// NatterClient: one natter connection that stays up. It connects with a
+// token (or as a guest), reconnects with backoff and jitter when the
+// connection drops, resumes every chat it has a cursor for from its last
+// seq (in the URL, so the server holds live delivery until the replay is
+// done), resends every unanswered request after a reconnect (sends keep
+// their clientMsgId, so the server stores each once), and drops a
+// NewMessage whose seq it already delivered. Every frame is an event
+// named after its type; requests are promises.
+// Not for: wire details of one frame kind beyond matching its answer
+// (docs/protocol.md), or any UI state.
+
+import { delay as backoffDelay } from './backoff.js';
+import { Cursors } from './cursors.js';
+import { Emitter } from './emitter.js';
+import { ClientCodes, NatterError } from './errors.js';
+import { Requests } from './requests.js';
+import { Typers } from './typing.js';
+
+/** The server's limit of chats in ?resume=; more are resumed with Resume frames. */
+export const MAX_RESUME = 1000;
+/** Typing is sent at most this often per chat (the server fans out no more). */
+export const TYPING_INTERVAL = 2000;
+
+// Close codes after which reconnecting cannot help (docs/protocol.md).
+const FATAL_CLOSE = new Map([
+  [4003, 'unauthorized: the token expired or was revoked; log in again'],
+  [1008, 'the server closed the connection for a policy violation'],
+]);
+
+const OPEN = 1; // WebSocket.OPEN, the same in every implementation
+
+export class NatterClient extends Emitter {
+  #opts;
+  #WS;
+  #ws = null;
+  #state = 'idle';
+  #attempt = 0;
+  #reconnectTimer = null;
+  #welcomeTimer = null;
+  #refs = 0;
+  #me = null;
+  #requests = new Requests();
+  #cursors = new Cursors();
+  #typers = new Typers((chat, users) => this.emit('typers', { chat, users }));
+  #typingSent = new Map(); // chat id -> time the last Typing went out
+  #readWanted = new Map(); // chat id -> seq to send in MarkRead once connected
+  #readSent = new Map(); // chat id -> highest seq marked read (ours or another device's)
+  #rateLimitTimer = null;
+
+  /**
+   * @param {object} opts see natter.d.ts (NatterClientOptions)
+   */
+  constructor(opts = {}) {
+    super();
+    if (!opts.url) throw new TypeError('natter: the url option is required (ws://host:port/ws)');
+    this.#WS = opts.WebSocket ?? globalThis.WebSocket;
+    if (typeof this.#WS !== 'function') {
+      throw new TypeError('natter: no WebSocket: pass the WebSocket option (on Node 20: the ws package, or run node with --experimental-websocket)');
+    }
+    this.#opts = {
+      url: opts.url,
+      token: opts.token ?? null,
+      backoff: opts.backoff ?? {},
+      requestTimeout: opts.requestTimeout ?? 30_000,
+      connectTimeout: opts.connectTimeout ?? 15_000,
+    };
+    for (const [chat, seq] of Object.entries(opts.resume ?? {})) this.#cursors.track(chat, seq);
+  }
+
+  /** 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' */
+  get state() { return this.#state; }
+
+  /** The Welcome of the current (or last) connection: {user, name, device, node, expiresAt?}. */
+  get me() { return this.#me; }
+
+  /**
+   * connect opens the connection (if it is not open or opening) and
+   * resolves with the next Welcome. From then on the client reconnects
+   * by itself until close().
+   */
+  connect() {
+    if (this.#state === 'closed') return Promise.reject(new NatterError(ClientCodes.CLOSED, 'natter: the client is closed'));
+    const welcome = this.#nextWelcome();
+    if (this.#state === 'open') return Promise.resolve(this.#me);
+    if (this.#state === 'idle') this.#open();
+    return welcome;
+  }
+
+  #nextWelcome() {
+    return new Promise((resolve, reject) => {
+      const offs = [
+        this.on('Welcome', (w) => { offs.forEach((f) => f()); resolve(w); }),
+        this.on('close', (c) => { offs.forEach((f) => f()); reject(new NatterError(ClientCodes.CLOSED, c.reason)); }),
+      ];
+    });
+  }
+
+  /** close ends the connection for good; waiting requests reject with code 'closed'. */
+  close(reason = 'closed by the client') {
+    this.#end(1000, reason);
+  }
+
+  /**
+   * reconnect drops the current connection (if any) and connects again at
+   * once, with the backoff started over: for when the network is known to
+   * be back (a browser's online event), where the old socket may be dead
+   * without knowing it.
+   */
+  reconnect() {
+    if (this.#state === 'closed') return;
+    this.#attempt = 0;
+    this.#drop();
+    this.#open();
+  }
+
+  // ---- connection ------------------------------------------------------
+
+  async #open() {
+    clearTimeout(this.#reconnectTimer);
+    this.#setState(this.#state === 'idle' ? 'connecting' : 'reconnecting');
+    let url;
+    let token;
+    try {
+      url = this.#socketURL(await resolveOption(this.#opts.url));
+      token = await resolveOption(this.#opts.token);
+    } catch (err) {
+      this.emit('disconnect', { code: 0, reason: `natter: url or token: ${err.message}`, wasOpen: false });
+      return this.#scheduleReconnect();
+    }
+    if (this.#state === 'closed' || this.#ws) return; // closed or reconnected meanwhile
+    let ws;
+    try {
+      ws = token ? new this.#WS(url, ['natter', 'token.' + token]) : new this.#WS(url);
+    } catch (err) {
+      this.emit('disconnect', { code: 0, reason: `natter: ${err.message}`, wasOpen: false });
+      return this.#scheduleReconnect();
+    }
+    this.#ws = ws;
+    let opened = false;
+    ws.onopen = () => { opened = true; };
+    ws.onmessage = (ev) => { if (this.#ws === ws) this.#onData(ev.data); };
+    ws.onerror = () => {}; // a close event follows; it carries what is known
+    ws.onclose = (ev) => { if (this.#ws === ws) this.#onClose(ev.code, ev.reason, opened); };
+    // A connection that never gets to its Welcome (a silent network) is given up.
+    this.#welcomeTimer = setTimeout(() => {
+      if (this.#ws === ws) this.#onClose(0, 'no Welcome within connectTimeout', opened, true);
+    }, this.#opts.connectTimeout);
+  }
+
+  // socketURL adds ?resume= with every chat we have a cursor for.
+  #socketURL(base) {
+    const u = new URL(String(base), globalThis.location?.href);
+    if (u.protocol === 'http:') u.protocol = 'ws:';
+    if (u.protocol === 'https:') u.protocol = 'wss:';
+    const resume = this.#cursors.entries().slice(0, MAX_RESUME).map(([chat, seq]) => `${chat}:${seq}`);
+    if (resume.length) u.searchParams.set('resume', resume.join(','));
+    else u.searchParams.delete('resume');
+    return u.toString();
+  }
+
+  #onClose(code, reason, wasOpen, timedOut = false) {
+    const ws = this.#ws;
+    this.#ws = null;
+    clearTimeout(this.#welcomeTimer);
+    if (timedOut && ws) detach(ws);
+    const fatal = FATAL_CLOSE.get(code);
+    if (fatal) return this.#end(code, reason || fatal);
+    this.#typers.clear();
+    this.emit('disconnect', { code, reason, wasOpen });
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect() {
+    if (this.#state === 'closed') return;
+    const wait = backoffDelay(this.#attempt++, this.#opts.backoff);
+    this.#setState('reconnecting');
+    this.emit('reconnecting', { attempt: this.#attempt, delay: wait });
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => this.#open(), wait);
+  }
+
+  // drop closes the socket without the close event (we move on ourselves).
+  #drop() {
+    const ws = this.#ws;
+    this.#ws = null;
+    clearTimeout(this.#welcomeTimer);
+    clearTimeout(this.#reconnectTimer);
+    if (ws) detach(ws);
+  }
+
+  #end(code, reason) {
+    if (this.#state === 'closed') return;
+    this.#drop();
+    clearTimeout(this.#rateLimitTimer);
+    this.#typers.clear();
+    this.#setState('closed');
+    this.#requests.rejectAll(new NatterError(code === 4003 ? 'unauthorized' : ClientCodes.CLOSED, reason));
+    this.emit('close', { code, reason });
+  }
+
+  #setState(state) {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  /** sendFrame sends one raw frame; false if the connection is not open (nothing is queued). */
+  sendFrame(channel, type, contents, ref) {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== OPEN || this.#state !== 'open') return false;
+    const frame = { channel, message: { type, contents } };
+    if (ref !== undefined) frame.ref = ref;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // ---- incoming frames -------------------------------------------------
+
+  #onData(data) {
+    let frame;
+    try {
+      frame = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
+    } catch {
+      return this.emit('invalidFrame', { data });
+    }
+    const type = frame?.message?.type;
+    if (typeof type !== 'string') return this.emit('invalidFrame', { data });
+    const contents = frame.message.contents ?? {};
+    this.emit('frame', frame);
+    const handle = this.#handlers[type];
+    if (handle && handle(contents, frame) === false) return; // dropped (a duplicate)
+    this.#requests.answer(type, contents);
+    this.emit(type, contents, frame);
+  }
+
+  // Frame types that change the client's own state before they are events.
+  #handlers = {
+    Welcome: (c) => this.#onWelcome(c),
+    NewMessage: (c) => {
+      if (!Number.isSafeInteger(c.seq) || !c.chat) return true;
+      if (!this.#cursors.accept(c.chat, c.seq)) return false;
+      this.#typers.stop(c.chat, c.user);
+      return true;
+    },
+    Resumed: (c) => {
+      if (c.more) this.#resume(c.chat, Math.max(this.#cursors.point(c.chat) ?? 0, c.lastSeq ?? 0));
+    },
+    HistoryPage: (c) => {
+      const last = (c.messages ?? []).at(-1);
+      if (last && c.chat) this.#cursors.note(c.chat, last.seq);
+    },
+    LeftRoom: (c) => {
+      if (c.user === this.#me?.user) this.#forgetChat(c.chat);
+    },
+    Typing: (c) => {
+      if (c.user !== this.#me?.user) this.#typers.start(c.chat, c.user, c.name);
+    },
+    StopTyping: (c) => this.#typers.stop(c.chat, c.user),
+    ReadMarker: (c) => {
+      if (c.user === this.#me?.user && c.seq > (this.#readSent.get(c.chat) ?? 0)) this.#readSent.set(c.chat, c.seq);
+    },
+    Error: (c) => this.#onError(c),
+  };
+
+  #onWelcome(c) {
+    clearTimeout(this.#welcomeTimer);
+    this.#me = c;
+    this.#attempt = 0;
+    this.#setState('open');
+    // Chats beyond the URL's limit resume by frame.
+    for (const [chat, seq] of this.#cursors.entries().slice(MAX_RESUME)) this.#resume(chat, seq);
+    // Whatever was waiting for an answer died with the old connection (or
+    // never went out): send it again, in the order it was made.
+    this.#requests.dropGhosts();
+    for (const req of this.#requests.live()) this.#transmit(req);
+    for (const [chat, seq] of this.#readWanted) this.#sendRead(chat, seq);
+  }
+
+  #onError(c) {
+    if (c.code === 'rate_limited') return this.#onRateLimited();
+    const req = c.ref ? this.#requests.get(c.ref) : undefined;
+    if (req && (!c.type || c.type === req.type)) {
+      this.#requests.delete(req.ref);
+      if (!req.ghost) req.fail(new NatterError(c.code, c.message, c));
+    }
+    if (c.type === 'Resume' && (c.code === 'not_member' || c.code === 'chat_not_found') && c.ref?.startsWith('resume:')) {
+      this.#forgetChat(c.ref.slice('resume:'.length));
+    }
+  }
+
+  // The limiter drops a frame before reading it, so its Error names no
+  // request. Sends are safe to repeat (their clientMsgId), so those still
+  // waiting go again a moment later; other requests time out.
+  #onRateLimited() {
+    if (this.#rateLimitTimer) return;
+    this.#rateLimitTimer = setTimeout(() => {
+      this.#rateLimitTimer = null;
+      for (const req of this.#requests.live()) if (req.type === 'SendMessage') this.#transmit(req);
+    }, 1000);
+  }
+
+  #forgetChat(chat) {
+    this.#cursors.forget(chat);
+    this.#readWanted.delete(chat);
+    this.#readSent.delete(chat);
+    this.#typingSent.delete(chat);
+  }
+
+  #resume(chat, afterSeq) {
+    this.sendFrame('chat-room', 'Resume', { chat, afterSeq }, 'resume:' + chat);
+  }
+
+  // ---- requests --------------------------------------------------------
+
+  // request sends a frame and resolves with what its answers make of it.
+  // answers: {Type: (contents, req) => boolean} — true when the frame
+  // belongs to this request; a handler calls req.done(value) when the
+  // request is complete.
+  #request(type, contents, answers, { timeout = this.#opts.requestTimeout, signal, ref, reset, channel = 'chat-room' } = {}) {
+    if (this.#state === 'closed') return Promise.reject(new NatterError(ClientCodes.CLOSED, 'natter: the client is closed'));
+    if (signal?.aborted) return Promise.reject(new NatterError(ClientCodes.ABORTED, `natter: ${type} aborted`));
+    return new Promise((resolve, reject) => {
+      let timer = null;
+      const req = {
+        ref: ref ?? `r${++this.#refs}`,
+        channel,
+        type,
+        contents,
+        answers: {},
+        finished: false,
+        ghost: false,
+        sentOn: null, // the socket it last went out on
+        reset,
+        done: (value) => { cleanup(); req.finished = true; resolve(value); },
+        fail: (err) => { cleanup(); req.finished = true; reject(err); },
+      };
+      for (const [t, fn] of Object.entries(answers)) req.answers[t] = (c) => fn(c, req);
+      const giveUp = (err) => {
+        if (req.finished) return;
+        req.fail(err);
+        // Already sent on this connection: its answer may still come.
+        if (req.sentOn && req.sentOn === this.#ws) req.ghost = true;
+        else this.#requests.delete(req.ref);
+      };
+      const onAbort = () => giveUp(new NatterError(ClientCodes.ABORTED, `natter: ${type} aborted`));
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (timeout > 0) timer = setTimeout(() => giveUp(new NatterError(ClientCodes.TIMEOUT, `natter: no answer to ${type} within ${timeout} ms`)), timeout);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#requests.add(req);
+      this.#transmit(req);
+    });
+  }
+
+  #transmit(req) {
+    req.reset?.(req);
+    if (this.sendFrame(req.channel, req.type, req.contents, req.type === 'SendMessage' ? undefined : req.ref)) req.sentOn = this.#ws;
+  }
+
+  /**
+   * join joins a chat (a public room is created on its first join) and
+   * resolves with {chat, room, user, name, members, lastSeq}. The chat is
+   * resumed from then on.
+   */
+  async join(target, opts) {
+    const addr = address(target);
+    const joined = await this.#request('JoinRoom', addr, {
+      MemberList: (c, req) => {
+        if (req.members || !matches(addr, c)) return false;
+        req.members = c;
+        return true;
+      },
+      JoinedRoom: (c, req) => {
+        if (c.user !== this.#me?.user || !matches(addr, c)) return false;
+        req.done({ ...c, members: req.members });
+        return true;
+      },
+    }, { ...opts, reset: (req) => { req.members = undefined; } });
+    // Learn where the chat is, so that a reconnect before its first
+    // message still resumes it (and misses nothing said meanwhile).
+    if (!this.#cursors.has(joined.chat)) {
+      const page = await this.history(joined.chat, { limit: 1 }, opts);
+      this.#cursors.note(joined.chat, page.messages.at(-1)?.seq ?? 0);
+    }
+    return { ...joined, lastSeq: this.#cursors.point(joined.chat) };
+  }
+
+  /** leave ends the membership; resolves with our LeftRoom. */
+  leave(target, opts) {
+    const addr = address(target);
+    return this.#request('LeaveRoom', addr, {
+      LeftRoom: (c, req) => c.user === this.#me?.user && matches(addr, c) && finish(c, req),
+    }, opts);
+  }
+
+  /**
+   * history resolves with a HistoryPage {chat, room, messages} (ascending
+   * seq): the newest page, or {before} / {after} a seq, up to limit.
+   */
+  history(target, { before, after, limit } = {}, opts) {
+    const addr = address(target);
+    const contents = { ...addr };
+    if (before !== undefined) contents.before = before;
+    if (after !== undefined) contents.after = after;
+    if (limit !== undefined) contents.limit = limit;
+    return this.#request('History', contents, { HistoryPage: answerFor(addr) }, opts);
+  }
+
+  /** members resolves with the chat's MemberList. */
+  members(target, opts) {
+    const addr = address(target);
+    return this.#request('GetMembers', addr, { MemberList: answerFor(addr) }, opts);
+  }
+
+  /**
+   * send stores a message and resolves with its MessageAccepted {chat,
+   * seq, id, clientMsgId, duplicate}. It is resent after every reconnect
+   * until accepted (or the client is closed): the clientMsgId (made here
+   * unless given) lets the server store it once. No timeout unless given.
+   */
+  send(target, message, { clientMsgId = newClientMsgId(), echo, replyTo, timeout = 0, signal } = {}) {
+    const contents = { ...address(target), message, clientMsgId };
+    if (echo !== undefined) contents.echo = echo;
+    if (replyTo !== undefined) contents.replyTo = replyTo;
+    return this.#request('SendMessage', contents, {
+      MessageAccepted: (c, req) => c.clientMsgId === clientMsgId && finish(c, req),
+    }, { timeout, signal, ref: clientMsgId });
+  }
+
+  /** pendingSends lists the sends not yet accepted, oldest first: [{clientMsgId, chat?, room?, message}]. */
+  pendingSends() {
+    return this.#requests.live().filter((r) => r.type === 'SendMessage').map((r) => ({ ...r.contents }));
+  }
+
+  /** edit replaces the text of one of our messages; resolves with the MessageEdited. */
+  edit(target, seq, message, opts) {
+    const addr = address(target);
+    return this.#request('EditMessage', { ...addr, seq, message }, {
+      MessageEdited: (c, req) => bySeq(addr, seq, c) && c.user === this.#me?.user && finish(c, req),
+    }, opts);
+  }
+
+  /** delete deletes a message (ours, or any as the chat's owner); resolves with the MessageDeleted. */
+  delete(target, seq, opts) {
+    const addr = address(target);
+    return this.#request('DeleteMessage', { ...addr, seq }, {
+      MessageDeleted: (c, req) => bySeq(addr, seq, c) && finish(c, req),
+    }, opts);
+  }
+
+  /** react adds (on, the default) or takes back (on: false) a reaction; resolves with the Reaction. */
+  react(target, seq, emoji, on = true, opts) {
+    const addr = address(target);
+    return this.#request('React', { ...addr, seq, emoji, on }, {
+      Reaction: (c, req) => bySeq(addr, seq, c) && c.user === this.#me?.user && c.emoji === emoji &&
+        Boolean(c.on) === Boolean(on) && finish(c, req),
+    }, opts);
+  }
+
+  /**
+   * refresh hands the connection a newer token of the same user (and
+   * uses it for every reconnect); resolves with Refreshed {expiresAt}.
+   */
+  refresh(token, opts) {
+    this.#opts.token = token;
+    return this.#request('Refresh', { token }, { Refreshed: finish }, { ...opts, channel: 'session' });
+  }
+
+  // ---- typing and read state ---------------------------------------------
+
+  /**
+   * typing says we are typing in chat; call it on every keystroke: it
+   * sends at most one Typing per chat every 2 s. Nothing is queued while
+   * disconnected.
+   */
+  typing(target) {
+    const addr = address(target);
+    const key = addr.chat ?? '#' + addr.room;
+    const now = Date.now();
+    if (now - (this.#typingSent.get(key) ?? -Infinity) < TYPING_INTERVAL) return false;
+    if (!this.sendFrame('chat-room', 'Typing', addr)) return false;
+    this.#typingSent.set(key, now);
+    return true;
+  }
+
+  /** stopTyping says we stopped (the message was sent or the draft cleared). */
+  stopTyping(target) {
+    const addr = address(target);
+    this.#typingSent.delete(addr.chat ?? '#' + addr.room);
+    return this.sendFrame('chat-room', 'StopTyping', addr);
+  }
+
+  /** typers lists who is typing in chat now: [{user, name}] (the 'typers' event says when it changes). */
+  typers(chat) {
+    return this.#typers.list(chat);
+  }
+
+  /**
+   * markRead moves our read marker in chat to seq (never backwards: a
+   * lower seq than already marked sends nothing). While disconnected the
+   * newest wish is kept and sent after the reconnect.
+   */
+  markRead(chat, seq) {
+    if (typeof chat !== 'string' || !Number.isSafeInteger(seq) || seq < 0) throw new TypeError('natter: markRead(chat id, seq)');
+    if (seq <= (this.#readSent.get(chat) ?? 0) || seq <= (this.#readWanted.get(chat) ?? 0)) return;
+    this.#readWanted.set(chat, seq);
+    this.#sendRead(chat, seq);
+  }
+
+  #sendRead(chat, seq) {
+    if (!this.sendFrame('chat-room', 'MarkRead', { chat, seq })) return;
+    this.#readWanted.delete(chat);
+    if (seq > (this.#readSent.get(chat) ?? 0)) this.#readSent.set(chat, seq);
+  }
+
+  // ---- cursors -----------------------------------------------------------
+
+  /** lastSeq is the highest seq of chat delivered as a NewMessage event (undefined: none yet). */
+  lastSeq(chat) {
+    return this.#cursors.lastDelivered(chat);
+  }
+
+  /**
+   * track says the application holds chat's messages up to seq (say,
+   * from its own storage): the chat is resumed after seq on every
+   * (re)connect and older NewMessages are dropped.
+   */
+  track(chat, seq) {
+    this.#cursors.track(chat, seq);
+  }
+
+  /** untrack stops resuming chat. */
+  untrack(chat) {
+    this.#forgetChat(chat);
+  }
+
+  /** cursors lists where each tracked chat resumes: {chatId: seq}. */
+  cursors() {
+    return Object.fromEntries(this.#cursors.entries());
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------
+
+async function resolveOption(v) {
+  return typeof v === 'function' ? v() : v;
+}
+
+function detach(ws) {
+  ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+  try { ws.close(1000, 'reconnecting'); } catch { /* closing a socket that never opened */ }
+}
+
+/** address turns a chat id, {chat} or {room} into the frame's addressing fields. */
+function address(target) {
+  if (typeof target === 'string' && target) return { chat: target };
+  if (target && typeof target.chat === 'string' && target.chat) return { chat: target.chat };
+  if (target && typeof target.room === 'string' && target.room) return { room: target.room };
+  throw new TypeError('natter: name a chat by its id (a string or {chat}) or a public room by {room}');
+}
+
+function matches(addr, c) {
+  return addr.chat ? c.chat === addr.chat : c.room === addr.room;
+}
+
+function answerFor(addr) {
+  return (c, req) => matches(addr, c) && finish(c, req);
+}
+
+// finish completes req with c; true, for the answer handlers.
+function finish(c, req) {
+  req.done(c);
+  return true;
+}
+
+function bySeq(addr, seq, c) {
+  return matches(addr, c) && c.seq === seq;
+}
+
+function newClientMsgId() {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  return 'm' + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+}

@@ -1,0 +1,223 @@
+// NatterClient against a real natter node started by the test: connect
+// (token and guest), send with ack, history pages, join/leave and errors,
+// and a node restart with sends in flight that loses and doubles nothing.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { NatterClient, NatterError } from '../src/natter.js';
+import { NatterNode, cleanup, natterBinary, waitFor } from './node.mjs';
+
+const node = new NatterNode('n1', ['--allow-guests']);
+const clients = [];
+let failed = false;
+
+function client(opts = {}) {
+  const c = new NatterClient({ url: () => node.ws, backoff: { initial: 100, max: 1000 }, ...opts });
+  clients.push(c);
+  return c;
+}
+
+// collect records every payload of event on c.
+function collect(c, event) {
+  const list = [];
+  c.on(event, (p) => list.push(p));
+  return list;
+}
+
+// assertExactlyOnce: the chat's NewMessage seqs strictly increase (no
+// duplicate, in order) and the texts are exactly want, each once.
+function assertExactlyOnce(got, chat, want, who) {
+  const mine = got.filter((m) => m.chat === chat);
+  for (let i = 1; i < mine.length; i++) {
+    assert.ok(mine[i].seq > mine[i - 1].seq, `${who}: seq ${mine[i].seq} after ${mine[i - 1].seq}`);
+  }
+  assert.deepEqual(mine.map((m) => m.message).sort(), [...want].sort(), `${who}: every message exactly once`);
+}
+
+let n = 0;
+const unique = (prefix) => `${prefix}-${process.pid}-${++n}`;
+
+describe('NatterClient against a real node', { timeout: 240_000 }, () => {
+  before(async () => {
+    natterBinary();
+    await node.start();
+  }, { timeout: 180_000 });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await node.stop();
+    cleanup(failed);
+  });
+
+  const test = (name, fn) => it(name, { timeout: 90_000 }, async (t) => {
+    try {
+      await fn(t);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+
+  test('a guest connects, joins, sends with ack and gets its message once', async () => {
+    const c = client();
+    const got = collect(c, 'NewMessage');
+    const welcome = await c.connect();
+    assert.ok(welcome.user && welcome.device, 'Welcome names the user and the device');
+    assert.equal(c.state, 'open');
+    const room = unique('#guests');
+    const joined = await c.join({ room });
+    assert.equal(joined.room, room);
+    assert.ok(joined.members.users.includes(welcome.user), 'the MemberList lists us');
+    assert.equal(joined.lastSeq, 0, 'a new room has no messages');
+    const ack = await c.send(joined.chat, 'hello');
+    assert.equal(ack.chat, joined.chat);
+    assert.ok(ack.seq > joined.lastSeq, `seq ${ack.seq} after the join's ${joined.lastSeq}`);
+    assert.equal(ack.duplicate, false);
+    await waitFor(() => got.length === 1, 'our NewMessage');
+    assert.equal(got[0].message, 'hello');
+    assert.equal(c.lastSeq(joined.chat), ack.seq);
+    // The same clientMsgId again stores nothing new.
+    const again = await c.send(joined.chat, 'hello', { clientMsgId: ack.clientMsgId });
+    assert.equal(again.seq, ack.seq);
+    assert.equal(again.duplicate, true);
+  });
+
+  test('users with tokens chat; history comes in pages', async () => {
+    const [a, b] = await Promise.all([node.register(unique('alice')), node.register(unique('bob'))]);
+    const alice = client({ token: a.token });
+    const bob = client({ token: () => b.token });
+    const bobGot = collect(bob, 'NewMessage');
+    assert.equal((await alice.connect()).user, a.user);
+    assert.equal((await bob.connect()).name, b.name);
+    const { chat } = await alice.join({ room: unique('#pages') });
+    await bob.join(chat);
+    const texts = Array.from({ length: 25 }, (_, i) => `message ${i + 1}`);
+    const acks = [];
+    for (const t of texts) acks.push(await alice.send(chat, t));
+    const seqs = acks.map((x) => x.seq);
+    assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `acks in send order: ${seqs}`);
+    await waitFor(() => bobGot.length === 25, () => `bob's 25 messages (has ${bobGot.length})`);
+    assertExactlyOnce(bobGot, chat, texts, 'bob');
+
+    // Newest page first, then older ones until a short page.
+    const pages = [];
+    let page = await bob.history(chat, { limit: 10 });
+    pages.push(page);
+    while (page.messages.length === 10) {
+      page = await bob.history(chat, { before: page.messages[0].seq, limit: 10 });
+      pages.push(page);
+    }
+    assert.deepEqual(pages.map((p) => p.messages.length), [10, 10, 5]);
+    const all = pages.reverse().flatMap((p) => p.messages);
+    assert.deepEqual(all.map((m) => m.message), texts);
+    assert.deepEqual(all.map((m) => m.seq), seqs);
+    const afterPage = await bob.history(chat, { after: seqs[19] });
+    assert.deepEqual(afterPage.messages.map((m) => m.seq), seqs.slice(20));
+    // Pages of two chats asked at once each get their own answer.
+    const other = (await bob.join({ room: unique('#other') })).chat;
+    await bob.send(other, 'elsewhere');
+    const [p1, p2] = await Promise.all([bob.history(chat, { limit: 1 }), bob.history(other, { limit: 1 })]);
+    assert.equal(p1.messages[0].message, 'message 25');
+    assert.equal(p2.messages[0].message, 'elsewhere');
+  });
+
+  test('join and leave; refused requests reject with the server code', async () => {
+    const [a, b] = await Promise.all([node.register(unique('carol')), node.register(unique('dave'))]);
+    const carol = client({ token: a.token });
+    const dave = client({ token: b.token });
+    await Promise.all([carol.connect(), dave.connect()]);
+    const { chat } = await carol.join({ room: unique('#leave') });
+    const carolSeesJoin = carol.once('JoinedRoom', (c) => c.user === b.user);
+    const joined = await dave.join({ chat });
+    assert.equal(joined.user, b.user);
+    await carolSeesJoin;
+    const members = await carol.members(chat);
+    assert.deepEqual([...members.users].sort(), [a.user, b.user].sort());
+
+    const carolSeesLeave = carol.once('LeftRoom', (c) => c.user === b.user);
+    const left = await dave.leave(chat);
+    assert.equal(left.chat, chat);
+    await carolSeesLeave;
+    assert.equal(dave.cursors()[chat], undefined, 'a chat we left is not resumed');
+
+    await assert.rejects(dave.send(chat, 'not a member any more'), (err) => err instanceof NatterError && err.code === 'not_member');
+    await assert.rejects(dave.history(chat), (err) => err.code === 'not_member' && err.type === 'History');
+    await assert.rejects(dave.join({ chat: '00000000-0000-0000-0000-000000000000' }), (err) => err.code === 'chat_not_found');
+    await assert.rejects(carol.send(chat, ''), (err) => err.code === 'missing_field');
+    // The connection stays usable after errors.
+    assert.equal((await carol.send(chat, 'still here')).chat, chat);
+  });
+
+  test('close rejects what is waiting and stops reconnecting', async () => {
+    const c = client();
+    await c.connect();
+    const { chat } = await c.join({ room: unique('#close') });
+    node.proc.kill('SIGSTOP'); // the node stops answering, the socket stays up
+    try {
+      const pending = c.history(chat);
+      c.close();
+      await assert.rejects(pending, (err) => err.code === 'closed');
+      assert.equal(c.state, 'closed');
+      await assert.rejects(c.send(chat, 'x'), (err) => err.code === 'closed');
+    } finally {
+      node.proc.kill('SIGCONT');
+    }
+  });
+
+  test('a node restart with sends in flight loses and doubles nothing', async () => {
+    const [a, b] = await Promise.all([node.register(unique('erin')), node.register(unique('frank'))]);
+    const erin = client({ token: a.token });
+    const frank = client({ token: b.token });
+    const erinGot = collect(erin, 'NewMessage');
+    const frankGot = collect(frank, 'NewMessage');
+    const frankDisconnects = collect(frank, 'disconnect');
+    await Promise.all([erin.connect(), frank.connect()]);
+    const { chat } = await erin.join({ room: unique('#restart') });
+    await frank.join(chat);
+
+    const want = [];
+    const acks = [];
+    const sendBatch = (who, c, count) => {
+      for (let i = 0; i < count; i++) {
+        const text = `${who} ${want.length + 1}`;
+        want.push(text);
+        acks.push(c.send(chat, text));
+      }
+    };
+    // In flight when the node goes down: not awaited.
+    sendBatch('erin', erin, 10);
+    sendBatch('frank', frank, 5);
+    await node.stop();
+    await waitFor(() => erin.state !== 'open' && frank.state !== 'open', 'both clients to notice the restart');
+    // Sent while the node is down: queued, sent after the reconnect.
+    sendBatch('erin', erin, 5);
+    sendBatch('frank', frank, 5);
+    await node.start();
+    sendBatch('frank', frank, 5);
+    const accepted = await Promise.all(acks);
+
+    // Every send was stored once: distinct seqs, and history has each text once.
+    const seqs = accepted.map((x) => x.seq);
+    assert.equal(new Set(seqs).size, want.length, `distinct seqs: ${seqs}`);
+    await waitFor(() => erinGot.filter((m) => m.chat === chat).length >= want.length &&
+      frankGot.filter((m) => m.chat === chat).length >= want.length,
+    () => `both to get ${want.length} messages (erin ${erinGot.length}, frank ${frankGot.length})`);
+    assertExactlyOnce(erinGot, chat, want, 'erin');
+    assertExactlyOnce(frankGot, chat, want, 'frank');
+    const stored = (await erin.history(chat, { limit: 100 })).messages;
+    assert.deepEqual(stored.map((m) => m.message).sort(), [...want].sort(), 'stored once each');
+    assert.ok(frankDisconnects.length >= 1, 'frank was disconnected');
+    assert.equal(frank.pendingSends().length, 0);
+
+    // Messages said while a client is away reach it by the resume.
+    frank.close();
+    const gone = new NatterClient({ url: () => node.ws, token: b.token, resume: { [chat]: frank.lastSeq(chat) } });
+    clients.push(gone);
+    const goneGot = collect(gone, 'NewMessage');
+    await erin.send(chat, 'while frank was away');
+    await gone.connect();
+    await waitFor(() => goneGot.length === 1, 'the missed message');
+    assert.equal(goneGot[0].message, 'while frank was away');
+    assert.equal(goneGot[0].seq, Math.max(...seqs) + 1);
+  });
+});

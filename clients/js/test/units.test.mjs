@@ -1,0 +1,56 @@
+// The client's pure parts, without a node: backoff, cursors, options.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cursors } from '../src/cursors.js';
+import { NatterClient, backoffDelay, DEFAULT_BACKOFF } from '../src/natter.js';
+
+describe('backoff', () => {
+  it('doubles up to the max, jittered within the upper half of each step', () => {
+    const steps = [500, 1000, 2000, 4000, 8000, 10000, 10000];
+    steps.forEach((step, attempt) => {
+      assert.equal(backoffDelay(attempt, DEFAULT_BACKOFF, () => 0), step / 2);
+      assert.equal(backoffDelay(attempt, DEFAULT_BACKOFF, () => 1), step);
+    });
+    assert.equal(backoffDelay(1000, { initial: 100, max: 1000 }, () => 1), 1000, 'no overflow on a long outage');
+  });
+});
+
+describe('cursors', () => {
+  it('drop a seq already delivered and resume from the last one', () => {
+    const c = new Cursors();
+    assert.equal(c.has('a'), false);
+    assert.equal(c.accept('a', 5), true);
+    assert.equal(c.accept('a', 5), false, 'the same seq twice');
+    assert.equal(c.accept('a', 3), false, 'an older seq');
+    assert.equal(c.accept('a', 9), true, 'seqs may skip');
+    assert.deepEqual(c.entries(), [['a', 9]]);
+  });
+
+  it('use a history or join point only until a message is delivered', () => {
+    const c = new Cursors();
+    c.note('b', 40);
+    assert.equal(c.point('b'), 40);
+    assert.equal(c.accept('b', 12), true, 'a point from history never suppresses a delivery');
+    assert.equal(c.point('b'), 12, 'then the delivered seq is where the chat resumes');
+    c.forget('b');
+    assert.equal(c.has('b'), false);
+    c.track('t', 7);
+    assert.equal(c.accept('t', 7), false, 'track says the application holds seq 7');
+    assert.throws(() => c.track('t', -1), RangeError);
+  });
+});
+
+describe('options', () => {
+  it('need a url and a WebSocket', () => {
+    assert.throws(() => new NatterClient({}), /url option/);
+    assert.throws(() => new NatterClient({ url: 'ws://x/ws', WebSocket: 42 }), /WebSocket/);
+  });
+
+  it('name chats by id, {chat} or {room} only', () => {
+    const c = new NatterClient({ url: 'ws://127.0.0.1:9/ws' });
+    assert.throws(() => c.history(''), /name a chat/);
+    assert.throws(() => c.typing({ nope: 1 }), /name a chat/);
+    assert.throws(() => c.markRead('chat', -1), /markRead/);
+  });
+});
