@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"path"
 	"time"
+
+	natterjs "github.com/natterchat/natter/clients/js"
 )
 
 // The page, its style sheet and its JavaScript modules (js/app.js is the
-// entry module; it imports its siblings). No build step: the browser
-// loads these files as they are.
+// entry module; it imports its siblings and the client SDK). No build
+// step: the browser loads these files as they are.
 //
 //go:embed index.html style.css js/*.js
 var files embed.FS
@@ -40,8 +42,13 @@ var ctypes = map[string]string{
 const csp = "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// urlPath is where an embedded file is served: index.html at /, every
-// other file at its own name (js/app.js at /js/app.js).
+// SDKPath is the URL directory of the JavaScript client SDK's modules
+// (clients/js/src, natter-client on npm): the page imports the same
+// files npm users get, served from the one copy in the repository.
+const SDKPath = "/js/natter/"
+
+// urlPath is where an embedded file of the page is served: index.html
+// at /, every other file at its own name (js/app.js at /js/app.js).
 func urlPath(name string) string {
 	if name == "index.html" {
 		return "/"
@@ -50,35 +57,41 @@ func urlPath(name string) string {
 }
 
 // loadAssets reads every embedded file, keyed by its URL path, so the
-// served paths are exactly the embedded files.
+// served paths are exactly the embedded files: the page's, and the
+// SDK's modules under SDKPath.
 func loadAssets() map[string]asset {
 	assets := make(map[string]asset)
-	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := files.ReadFile(name)
+	add := func(fsys fs.FS, url func(string) string) {
+		err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return err
+			}
+			ctype, ok := ctypes[path.Ext(name)]
+			if !ok {
+				panic("web: no Content-Type for embedded file " + name)
+			}
+			sum := sha256.Sum256(data)
+			assets[url(name)] = asset{name: name, ctype: ctype, data: data, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+			return nil
+		})
 		if err != nil {
-			return err
+			panic("web: reading embedded files: " + err.Error()) // cannot happen: go:embed checks at build time
 		}
-		ctype, ok := ctypes[path.Ext(name)]
-		if !ok {
-			panic("web: no Content-Type for embedded file " + name)
-		}
-		sum := sha256.Sum256(data)
-		assets[urlPath(name)] = asset{name: name, ctype: ctype, data: data, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-		return nil
-	})
-	if err != nil {
-		panic("web: reading embedded files: " + err.Error()) // cannot happen: go:embed checks at build time
 	}
+	add(files, urlPath)
+	add(natterjs.Modules, func(name string) string { return SDKPath + path.Base(name) })
 	return assets
 }
 
-// Handler serves the chat page at /, its style sheet at /style.css and its
-// JavaScript modules at /js/<name>.js, with Cache-Control: no-cache
-// (browsers revalidate with the ETag). Any other path is 404; methods
-// other than GET and HEAD are 405.
+// Handler serves the chat page at /, its style sheet at /style.css, its
+// JavaScript modules at /js/<name>.js and the SDK's at
+// /js/natter/<name>.js, with Cache-Control: no-cache (browsers
+// revalidate with the ETag). Any other path is 404; methods other than
+// GET and HEAD are 405.
 func Handler() http.Handler {
 	assets := loadAssets()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,21 +34,41 @@ func body(t *testing.T, res *http.Response) string {
 	return string(b)
 }
 
-// modules lists the JavaScript modules on disk (js/*.js), as URL paths.
+// modules lists the JavaScript modules on disk as URL paths: the page's
+// (js/*.js) and the SDK's (clients/js/src/*.js, at SDKPath).
 func modules(t *testing.T) []string {
 	t.Helper()
-	entries, err := os.ReadDir("js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var paths []string
-	for _, e := range entries {
-		paths = append(paths, "/js/"+e.Name())
-	}
+	paths := slices.Sorted(maps.Keys(moduleFiles(t)))
 	if len(paths) == 0 {
 		t.Fatal("no modules in js/")
 	}
 	return paths
+}
+
+// sdkDir is the SDK's source directory, relative to this package.
+const sdkDir = "../../clients/js/src"
+
+// moduleFiles maps each module's URL path to its file on disk.
+func moduleFiles(t *testing.T) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	for _, d := range []struct{ dir, url string }{{"js", "/js/"}, {sdkDir, SDKPath}} {
+		entries, err := os.ReadDir(d.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range entries {
+			if path.Ext(e.Name()) == ".js" {
+				files[d.url+e.Name()] = d.dir + "/" + e.Name()
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatalf("no modules in %s", d.dir)
+		}
+	}
+	return files
 }
 
 func TestServesFiles(t *testing.T) {
@@ -57,7 +78,8 @@ func TestServesFiles(t *testing.T) {
 	}{
 		{"/", "text/html; charset=utf-8", `<script type="module" src="/js/app.js"></script>`},
 		{"/js/app.js", "text/javascript; charset=utf-8", "import "},
-		{"/js/connection.js", "text/javascript; charset=utf-8", "new WebSocket("},
+		{"/js/connection.js", "text/javascript; charset=utf-8", "new NatterClient("},
+		{"/js/natter/client.js", "text/javascript; charset=utf-8", "export class NatterClient"},
 		{"/style.css", "text/css; charset=utf-8", ":root"},
 	}
 	for _, c := range cases {
@@ -79,13 +101,15 @@ func TestServesFiles(t *testing.T) {
 	}
 }
 
-// Every file in js/ on disk is served, as JavaScript, byte for byte: the
-// embed pattern cannot leave a module out without this failing.
+// Every file in js/ and in the SDK's src/ on disk is served, as
+// JavaScript, byte for byte: the embed patterns cannot leave a module
+// out, and the page cannot get an SDK other than the one npm ships,
+// without this failing.
 func TestServesEveryModule(t *testing.T) {
 	h := Handler()
-	for _, p := range modules(t) {
+	for p, file := range moduleFiles(t) {
 		t.Run(p, func(t *testing.T) {
-			want, err := os.ReadFile(strings.TrimPrefix(p, "/"))
+			want, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,6 +246,7 @@ func TestUnknownPath404(t *testing.T) {
 	for _, p := range []string{
 		"/index.html", "/nope", "/app.js", "/web.go", "/favicon.ico", "/style.css/",
 		"/js", "/js/", "/js/nope.js", "/js/app.js/", "/js/app", "/app.js/", "/dom.js", "/js/../web.go",
+		"/js/natter", "/js/natter/", "/js/natter/natter.d.ts", "/js/natter/embed.go", "/js/natter/src/natter.js",
 	} {
 		if res := get(t, h, http.MethodGet, p, nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: status %d, want 404", p, res.StatusCode)

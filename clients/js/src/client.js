@@ -242,6 +242,12 @@ export class NatterClient extends Emitter {
       this.#typers.stop(c.chat, c.user);
       return true;
     },
+    // Edits, deletions and reactions are entries of the chat's stream
+    // too, with their own place (eventSeq): delivered in the same order,
+    // replayed by a resume, and dropped the same way when seen before.
+    MessageEdited: (c) => this.#acceptEvent(c),
+    MessageDeleted: (c) => this.#acceptEvent(c),
+    Reaction: (c) => this.#acceptEvent(c),
     Resumed: (c) => {
       if (c.more) this.#resume(c.chat, Math.max(this.#cursors.point(c.chat) ?? 0, c.lastSeq ?? 0));
     },
@@ -261,6 +267,11 @@ export class NatterClient extends Emitter {
     },
     Error: (c) => this.#onError(c),
   };
+
+  #acceptEvent(c) {
+    if (!Number.isSafeInteger(c.eventSeq) || !c.chat) return true;
+    return this.#cursors.accept(c.chat, c.eventSeq);
+  }
 
   #onWelcome(c) {
     clearTimeout(this.#welcomeTimer);
@@ -356,7 +367,9 @@ export class NatterClient extends Emitter {
 
   #transmit(req) {
     req.reset?.(req);
-    if (this.sendFrame(req.channel, req.type, req.contents, req.type === 'SendMessage' ? undefined : req.ref)) req.sentOn = this.#ws;
+    // A frame with a clientMsgId needs no ref: the server echoes the id.
+    const ref = req.contents.clientMsgId ? undefined : req.ref;
+    if (this.sendFrame(req.channel, req.type, req.contents, ref)) req.sentOn = this.#ws;
   }
 
   /**
@@ -434,29 +447,33 @@ export class NatterClient extends Emitter {
     return this.#requests.live().filter((r) => r.type === 'SendMessage').map((r) => ({ ...r.contents }));
   }
 
+  // Edits, deletions and reactions are answered by the frame every
+  // member gets; like sends they carry a clientMsgId, so a resend after a
+  // reconnect is applied once.
+
   /** edit replaces the text of one of our messages; resolves with the MessageEdited. */
-  edit(target, seq, message, opts) {
+  edit(target, seq, message, { clientMsgId = newClientMsgId(), ...opts } = {}) {
     const addr = address(target);
-    return this.#request('EditMessage', { ...addr, seq, message }, {
+    return this.#request('EditMessage', { ...addr, seq, message, clientMsgId }, {
       MessageEdited: (c, req) => bySeq(addr, seq, c) && c.user === this.#me?.user && finish(c, req),
-    }, opts);
+    }, { ...opts, ref: clientMsgId });
   }
 
   /** delete deletes a message (ours, or any as the chat's owner); resolves with the MessageDeleted. */
-  delete(target, seq, opts) {
+  delete(target, seq, { clientMsgId = newClientMsgId(), ...opts } = {}) {
     const addr = address(target);
-    return this.#request('DeleteMessage', { ...addr, seq }, {
+    return this.#request('DeleteMessage', { ...addr, seq, clientMsgId }, {
       MessageDeleted: (c, req) => bySeq(addr, seq, c) && finish(c, req),
-    }, opts);
+    }, { ...opts, ref: clientMsgId });
   }
 
   /** react adds (on, the default) or takes back (on: false) a reaction; resolves with the Reaction. */
-  react(target, seq, emoji, on = true, opts) {
+  react(target, seq, emoji, on = true, { clientMsgId = newClientMsgId(), ...opts } = {}) {
     const addr = address(target);
-    return this.#request('React', { ...addr, seq, emoji, on }, {
+    return this.#request('React', { ...addr, seq, emoji, on, clientMsgId }, {
       Reaction: (c, req) => bySeq(addr, seq, c) && c.user === this.#me?.user && c.emoji === emoji &&
         Boolean(c.on) === Boolean(on) && finish(c, req),
-    }, opts);
+    }, { ...opts, ref: clientMsgId });
   }
 
   /**

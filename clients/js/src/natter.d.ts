@@ -6,6 +6,17 @@
 /** A chat named by its id, or a public room by its name. */
 export type ChatTarget = string | { chat: string } | { room: string };
 
+/** The message a reply answers. */
+export interface ReplyRef {
+  seq: number;
+  user: string;
+  name?: string;
+  /** The start of the original's text. */
+  excerpt: string;
+  /** The original was deleted (history only); the excerpt is gone too. */
+  deleted?: boolean;
+}
+
 /** A message as NewMessage delivers it and history pages list it. */
 export interface Message {
   room: string;
@@ -21,8 +32,8 @@ export interface Message {
   postedAt: string;
   /** The sending device. */
   device?: string;
-  /** The seq this message answers, when it is a reply. */
-  replyTo?: number;
+  /** The message this one answers, when it is a reply: enough to draw the quote. */
+  replyTo?: ReplyRef;
   /** Set when the message was edited (RFC 3339). */
   editedAt?: string;
   /** A deleted message's tombstone in history. */
@@ -76,15 +87,29 @@ export interface NewMessageReceived { content: string; postedAt: string; user: s
 
 export interface PresenceEvent { user: string; name: string }
 
-export interface Typing { room?: string; chat: string; user: string; name?: string }
+export interface Typing { room: string; chat: string; user: string; name: string }
 
-export interface ReadMarker { chat: string; user: string; seq: number }
+/** user has read chat up to seq; lastSeq and unread are that user's state then. */
+export interface ReadMarker { room?: string; chat: string; user: string; seq: number; lastSeq?: number; unread?: number }
 
-export interface MessageEdited { room?: string; chat: string; seq: number; user: string; message: string; editedAt: string }
+/** One chat's read state for the user. */
+export interface ChatUnread { chat: string; room: string; lastSeq: number; readSeq: number; unread: number }
 
-export interface MessageDeleted { room?: string; chat: string; seq: number }
+/** The read state of every chat of the user, right after the Welcome. */
+export interface Unread { chats: ChatUnread[] }
 
-export interface Reaction { room?: string; chat: string; seq: number; user: string; emoji: string; on: boolean }
+/**
+ * Edits, deletions and reactions are entries of the chat's stream:
+ * eventSeq is their own place in it (a resume replays them; a replayed
+ * one already seen is dropped like a NewMessage).
+ */
+export interface StreamEvent { room: string; chat: string; eventSeq: number }
+
+export interface MessageEdited extends StreamEvent { seq: number; user: string; name: string; message: string; editedAt: string }
+
+export interface MessageDeleted extends StreamEvent { seq: number; user: string; name: string }
+
+export interface Reaction extends StreamEvent { seq: number; user: string; name: string; emoji: string; on: boolean }
 
 /** An Error frame's contents (docs/protocol.md, "Errors"). */
 export interface ErrorFrame {
@@ -134,6 +159,7 @@ export interface NatterEvents {
   Typing: Typing;
   StopTyping: Typing;
   ReadMarker: ReadMarker;
+  Unread: Unread;
   MessageEdited: MessageEdited;
   MessageDeleted: MessageDeleted;
   Reaction: Reaction;
@@ -202,9 +228,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export interface SendOptions extends RequestOptions {
-  /** Makes the send idempotent (1-64 of [A-Za-z0-9_-]); one is made if absent. */
+export interface ChangeOptions extends RequestOptions {
+  /** Makes the request idempotent (1-64 of [A-Za-z0-9_-]); one is made if absent. */
   clientMsgId?: string;
+}
+
+export interface SendOptions extends ChangeOptions {
   /** false keeps the message from this device (the sender's other devices still get it). */
   echo?: boolean;
   /** The seq of the message this one answers. */
@@ -272,9 +301,12 @@ export declare class NatterClient {
   send(target: ChatTarget, message: string, opts?: SendOptions): Promise<MessageAccepted>;
   /** Sends not accepted yet, oldest first. */
   pendingSends(): Array<{ chat?: string; room?: string; message: string; clientMsgId: string }>;
-  edit(target: ChatTarget, seq: number, message: string, opts?: RequestOptions): Promise<MessageEdited>;
-  delete(target: ChatTarget, seq: number, opts?: RequestOptions): Promise<MessageDeleted>;
-  react(target: ChatTarget, seq: number, emoji: string, on?: boolean, opts?: RequestOptions): Promise<Reaction>;
+  /** Replaces the text of one of our messages. */
+  edit(target: ChatTarget, seq: number, message: string, opts?: ChangeOptions): Promise<MessageEdited>;
+  /** Deletes a message (ours, or any as the chat's owner). */
+  delete(target: ChatTarget, seq: number, opts?: ChangeOptions): Promise<MessageDeleted>;
+  /** Adds (on, the default) or takes back (on: false) our reaction. */
+  react(target: ChatTarget, seq: number, emoji: string, on?: boolean, opts?: ChangeOptions): Promise<Reaction>;
   /** Hands the connection a newer token (also used for every reconnect). */
   refresh(token: string, opts?: RequestOptions): Promise<Refreshed>;
 

@@ -3,16 +3,17 @@
 // saved, else the login form). Plain DOM, no framework, no build step.
 // Not for: any logic of its own; each concept has its module:
 //   dom.js helpers, state.js client state, api.js HTTP API,
-//   connection.js WebSocket + reconnect/resume, frames.js frame dispatch,
+//   connection.js the connection (the natter client SDK, /js/natter/,
+//   does reconnect, resume, resend and dedupe), frames.js frame handlers,
 //   session.js login view + session, chats.js chat list + open chat,
 //   messages.js messages + sends, history.js history pages,
 //   members.js members + presence, notice.js notices + announcements,
 //   room-list.js, message-list.js, member-list.js rendering.
 
 import { $ } from './dom.js';
-import { createPrivate, joinRoom, openChat } from './chats.js';
-import { onBrowserOffline, onBrowserOnline, sendRoom, setConnectionHooks } from './connection.js';
-import { onFrame } from './frames.js';
+import { createPrivate, joinRoom, leaveChat, openChat } from './chats.js';
+import { onBrowserOffline, onBrowserOnline, setConnectionHooks } from './connection.js';
+import { handlers } from './frames.js';
 import { onMessagesScroll } from './history.js';
 import { retryPending, sendMessage } from './messages.js';
 import { hideNotice } from './notice.js';
@@ -41,9 +42,7 @@ function wireRooms() {
     const li = ev.target.closest('li[data-chat-id]');
     if (li) openChat(li.dataset.chatId);
   });
-  $('leave-room').addEventListener('click', () => {
-    if (state.current) sendRoom('LeaveRoom', { chat: state.current });
-  });
+  $('leave-room').addEventListener('click', () => leaveChat(state.current));
 }
 
 function wireMessages() {
@@ -62,7 +61,7 @@ function wireMessages() {
 }
 
 function start() {
-  setConnectionHooks(onFrame, logout);
+  setConnectionHooks(handlers, logout);
   setRefreshEnd(logout);
   wireSession();
   wireRooms();

@@ -7,7 +7,7 @@
 
 import { $ } from './dom.js';
 import { api } from './api.js';
-import { send, sendRoom } from './connection.js';
+import { client, onRequestError, send } from './connection.js';
 import { requestHistory } from './history.js';
 import { renderMembers } from './member-list.js';
 import { addMember, removeMember } from './members.js';
@@ -62,13 +62,26 @@ export function openChat(id) {
   if (id) $('message-input').focus();
 }
 
-// joinRoom opens a public room we are in, or asks to join (or create) it.
+// joinRoom opens a public room we are in, or joins (or creates) it and
+// opens it.
 export function joinRoom(name) {
   if (!name) return;
   const known = [...state.chats.values()].find((c) => c.kind === 'public' && c.name.toLowerCase() === name.toLowerCase());
   if (known) return openChat(known.id);
-  state.pendingJoin = name.toLowerCase();
-  sendRoom('JoinRoom', { room: name });
+  const c = client();
+  if (!c) return;
+  c.join({ room: name }).then((joined) => {
+    if (client() !== c) return; // logged out meanwhile
+    ensureChat(joined.chat, joined.room);
+    $('room-name').value = '';
+    openChat(joined.chat);
+  }, onRequestError);
+}
+
+// leaveChat leaves a chat; our LeftRoom (onLeftRoom) forgets it.
+export function leaveChat(id) {
+  const c = client();
+  if (c && id) c.leave(id).catch(onRequestError);
 }
 
 // createPrivate creates a private group and opens it; API errors are thrown.
@@ -81,15 +94,7 @@ export async function createPrivate(name) {
 }
 
 export function onJoinedRoom(c) {
-  if (state.me && c.user === state.me.user) {
-    ensureChat(c.chat, c.room);
-    // The server may normalise the name, so any join of ours while one is pending opens it.
-    if (state.pendingJoin) {
-      state.pendingJoin = null;
-      $('room-name').value = '';
-      openChat(c.chat);
-    }
-  }
+  if (state.me && c.user === state.me.user) ensureChat(c.chat, c.room);
   addMember(c);
 }
 

@@ -1,123 +1,105 @@
-// The WebSocket connection: open it with the token as a subprotocol
-// (browsers cannot set headers) and every chat we hold messages of in the
-// resume list, reconnect with exponential backoff (0.5 s .. 10 s, jitter),
-// reconnect at once when the browser's network comes back, show the state
-// in #status, and send frames.
-// Resuming in the URL makes the server hold a chat's live delivery until
-// the replay of what we missed is done: one ordered sequence with no gap
-// (and no duplicate).
+// The connection, through the natter client SDK (/js/natter/, the
+// natter-client npm package): it connects with the token as a subprotocol,
+// reconnects with backoff and jitter, resumes every chat we hold messages
+// of, resends unacknowledged sends and drops duplicates. This module
+// makes one client per login, shows its state in #status (with the
+// reconnect countdown), reconnects at once when the browser's network
+// comes back, and ends the session when the server says the token is no
+// good.
 // Not for: what incoming frames mean (frames.js) or what ending the
 // session does (session.js); both come in through setConnectionHooks.
 
 import { $ } from './dom.js';
 import { api, SESSION_EXPIRED } from './api.js';
 import { showNotice } from './notice.js';
-import { historyLoaded, state } from './state.js';
-
-const MAX_RESUME = 1000; // the server's limit of chats in ?resume=
+import { NatterClient } from './natter/natter.js';
+import { state } from './state.js';
 
 const conn = {
-  ws: null,
+  client: null,
   wentOffline: false, // the browser lost the network while connected
-  attempt: 0, // reconnects since the last Welcome
-  reconnectTimer: null,
   countdownTimer: null,
 };
 
-const hooks = { frame: () => {}, end: () => {} };
+const hooks = { handlers: {}, end: () => {} };
 
-// setConnectionHooks sets what handles a frame's text and what ends the
-// session (called with the reason to show on the login form).
-export function setConnectionHooks(onFrame, onEnd) {
-  hooks.frame = onFrame;
+// setConnectionHooks sets the frame handlers ({Type: fn(contents)}) and
+// what ends the session (called with the reason to show on the login form).
+export function setConnectionHooks(handlers, onEnd) {
+  hooks.handlers = handlers;
   hooks.end = onEnd;
 }
 
+// client is the current login's NatterClient (null when logged out).
+export function client() {
+  return conn.client;
+}
+
+// connect makes the login's client and connects it.
 export function connect() {
-  clearTimeout(conn.reconnectTimer);
+  disconnect();
+  const c = new NatterClient({
+    url: () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`,
+    token: () => state.token,
+  });
+  conn.client = c;
+  for (const [type, fn] of Object.entries(hooks.handlers)) c.on(type, fn);
+  c.on('state', (s) => {
+    clearInterval(conn.countdownTimer);
+    if (s === 'open') setStatus('connected', 'connected');
+    else if (s === 'connecting') setStatus('connecting', 'connecting');
+    else if (s === 'closed') setStatus('offline', 'offline');
+  });
+  c.on('reconnecting', ({ delay }) => countdown(delay));
+  c.on('disconnect', ({ wasOpen }) => {
+    // A refused handshake (e.g. HTTP 401) surfaces only as a close before
+    // the open; ask the API whether the token is still good.
+    if (!wasOpen) checkToken();
+  });
+  c.on('close', ({ code }) => {
+    if (conn.client !== c) return;
+    conn.client = null;
+    hooks.end(code === 4003 ? SESSION_EXPIRED : 'Disconnected by the server.');
+  });
+  c.connect().catch(() => {}); // a close ends the session through the close event
+}
+
+function countdown(delay) {
   clearInterval(conn.countdownTimer);
-  let sock;
-  try {
-    sock = new WebSocket(socketURL(), ['natter', 'token.' + state.token]);
-  } catch (_) {
-    return hooks.end('Your session is invalid. Please log in again.');
-  }
-  let opened = false;
-  conn.ws = sock;
-  setStatus('connecting', 'connecting');
-  sock.addEventListener('open', () => { opened = true; });
-  sock.addEventListener('message', (ev) => { if (conn.ws === sock) hooks.frame(ev.data); });
-  sock.addEventListener('close', (ev) => { if (conn.ws === sock) onClose(opened, ev); });
-}
-
-function socketURL() {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const resume = resumeList();
-  const query = resume.length ? '?resume=' + encodeURIComponent(resume.join(',')) : '';
-  return `${scheme}//${location.host}/ws${query}`;
-}
-
-// chat:afterSeq for every chat whose messages we hold (from history or
-// live delivery); at most the server's limit.
-function resumeList() {
-  const out = [];
-  for (const id of state.chats.keys()) {
-    if (out.length >= MAX_RESUME) break;
-    const seq = state.lastSeq.get(id);
-    if (seq !== undefined || historyLoaded(id)) out.push(`${id}:${seq || 0}`);
-  }
-  return out;
-}
-
-// connected is called on Welcome: the backoff starts over.
-export function connected() {
-  conn.attempt = 0;
-  clearInterval(conn.countdownTimer);
-  setStatus('connected', 'connected');
+  const until = Date.now() + delay;
+  const tick = () => {
+    const secs = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    setStatus('reconnecting', `reconnecting in ${secs}s`);
+  };
+  tick();
+  conn.countdownTimer = setInterval(tick, 250);
 }
 
 // The browser's own network events: after an outage the old socket may
 // be dead without knowing it, so reconnect (and resume) at once.
 export function onBrowserOnline() {
-  if (!state.token || $('app-view').hidden) return;
-  const sock = conn.ws;
-  const open = sock && sock.readyState === WebSocket.OPEN;
-  if (open && !conn.wentOffline) return;
+  const c = conn.client;
+  if (!c || $('app-view').hidden) return;
+  if (c.state === 'open' && !conn.wentOffline) return;
   conn.wentOffline = false;
-  conn.attempt = 0;
-  if (sock) {
-    conn.ws = null;
-    sock.close(1000, 'network changed');
-  }
-  connect();
+  c.reconnect();
 }
 
 export function onBrowserOffline() {
-  if (!state.token) return;
+  if (!conn.client) return;
   conn.wentOffline = true; // reconnect when the network is back
+  clearInterval(conn.countdownTimer);
   setStatus('offline', 'offline: no network');
 }
 
-// disconnect closes the socket for good (on logout) and forgets the backoff.
+// disconnect closes the connection for good (on logout).
 export function disconnect() {
-  clearTimeout(conn.reconnectTimer);
   clearInterval(conn.countdownTimer);
-  const sock = conn.ws;
-  conn.ws = null;
+  const c = conn.client;
+  conn.client = null;
   conn.wentOffline = false;
-  conn.attempt = 0;
-  if (sock) sock.close(1000, 'bye');
+  if (c) c.close('bye');
   setStatus('offline', 'offline');
-}
-
-function onClose(opened, ev) {
-  conn.ws = null;
-  if (ev.code === 4003 || ev.code === 1008) {
-    return hooks.end(ev.code === 4003 ? SESSION_EXPIRED : 'Disconnected by the server.');
-  }
-  // A refused handshake (e.g. HTTP 401) surfaces only as 1006; check the token.
-  if (!opened) checkToken();
-  scheduleReconnect();
 }
 
 async function checkToken() {
@@ -128,35 +110,20 @@ async function checkToken() {
   }
 }
 
-function scheduleReconnect() {
-  const base = Math.min(10000, 500 * 2 ** conn.attempt);
-  const delay = Math.round(base / 2 + Math.random() * base / 2);
-  conn.attempt++;
-  const until = Date.now() + delay;
-  const tick = () => {
-    const secs = Math.max(1, Math.ceil((until - Date.now()) / 1000));
-    setStatus('reconnecting', `reconnecting in ${secs}s`);
-  };
-  tick();
-  conn.countdownTimer = setInterval(tick, 250);
-  conn.reconnectTimer = setTimeout(() => { if (state.token) connect(); }, delay);
-}
-
 function setStatus(kind, text) {
   const status = $('status');
   status.dataset.state = kind;
   status.textContent = text;
 }
 
-// send sends one frame; false if the socket is not open.
+// send sends one frame that needs no answer; false if not connected.
 export function send(channel, type, contents) {
-  const sock = conn.ws;
-  if (!sock || sock.readyState !== WebSocket.OPEN) return false;
-  sock.send(JSON.stringify({ channel, message: { type, contents } }));
-  return true;
+  return Boolean(conn.client && conn.client.sendFrame(channel, type, contents));
 }
 
-// sendRoom sends on the chat-room channel and tells the user if it could not.
-export function sendRoom(type, contents) {
-  if (!send('chat-room', type, contents)) showNotice('offline', 'Not connected; try again in a moment.');
+// onRequestError shows what the client itself reports about a request
+// (no answer in time); the server's refusals arrive as Error frames,
+// which frames.js shows.
+export function onRequestError(err) {
+  if (err && err.code === 'timeout') showNotice('timeout', 'The server did not answer. Try again in a moment.');
 }

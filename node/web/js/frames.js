@@ -1,69 +1,47 @@
-// Incoming WebSocket frames: parse {channel, message: {type, contents}}
-// and dispatch on channel/type, one handler per pair; plus the handling
-// of Welcome (after every (re)connect), Refreshed, Resumed and Error
-// frames.
-// Not for: the socket itself (connection.js); handlers live with the
-// state they change (chats.js, messages.js, history.js, members.js).
+// Incoming frames, by type (the SDK's events; it has parsed them, dropped
+// duplicates and kept resuming): one handler per type, plus the handling
+// of Welcome (after every (re)connect), Refreshed and Error frames.
+// Not for: the connection (connection.js); handlers live with the state
+// they change (chats.js, messages.js, members.js).
 
 import { $ } from './dom.js';
 import { loadChats, onJoinedRoom, onLeftRoom } from './chats.js';
-import { connected, send } from './connection.js';
-import { forgetRequests, onHistoryPage, requestHistory } from './history.js';
+import { send } from './connection.js';
+import { requestHistory } from './history.js';
 import { onMemberList, setOnline } from './members.js';
 import { renderMessages } from './message-list.js';
-import { addMessages, onAccepted, resendPending, sendFailed } from './messages.js';
+import { addMessages } from './messages.js';
 import { announce, showNotice } from './notice.js';
 import { historyLoaded, state } from './state.js';
 import { scheduleRefresh } from './token-refresh.js';
 
-const handlers = {
-  'session/Welcome': onWelcome,
-  'session/Refreshed': (c) => scheduleRefresh(c.expiresAt),
-  'chat-room/MemberList': onMemberList,
-  'chat-room/JoinedRoom': onJoinedRoom,
-  'chat-room/LeftRoom': onLeftRoom,
-  'chat-room/NewMessage': (c) => addMessages(c.chat, [c], true),
-  'chat-room/MessageAccepted': onAccepted,
-  'chat-room/HistoryPage': onHistoryPage,
-  'chat-room/Resumed': onResumed,
-  'chat/NewMessageReceived': (c) => announce(typeof c === 'string' ? c : String(c.content ?? '')),
-  'ping/Ping': (c) => announce(`Ping ${JSON.stringify(c)}`),
-  'presence/Online': (c) => setOnline(c.user, true),
-  'presence/Offline': (c) => setOnline(c.user, false),
+export const handlers = {
+  Welcome: onWelcome,
+  Refreshed: (c) => scheduleRefresh(c.expiresAt),
+  MemberList: onMemberList,
+  JoinedRoom: onJoinedRoom,
+  LeftRoom: onLeftRoom,
+  NewMessage: (c) => addMessages(c.chat, [c], true),
+  NewMessageReceived: (c) => announce(typeof c === 'string' ? c : String(c.content ?? '')),
+  Ping: (c) => announce(`Ping ${JSON.stringify(c)}`),
+  Online: (c) => setOnline(c.user, true),
+  Offline: (c) => setOnline(c.user, false),
+  Error: onErrorFrame,
 };
 
-// onFrame handles the text of one frame; unknown or malformed frames are ignored.
-export function onFrame(data) {
-  let frame;
-  try { frame = JSON.parse(data); } catch (_) { return; }
-  const msg = (frame && frame.message) || {};
-  const contents = msg.contents == null ? {} : msg.contents;
-  if (msg.type === 'Error') return onErrorFrame(contents);
-  const handler = handlers[`${frame.channel}/${msg.type}`];
-  if (handler) handler(contents);
-}
-
-// After every (re)connect: the chats resumed in the URL replay on their
-// own (see connection.js); ask again for what died with the old socket
-// and resend unacknowledged messages.
+// After every (re)connect: the SDK has resumed our chats and resent what
+// was unanswered; ask again for what only the open view needs.
 function onWelcome(c) {
   state.me = { user: c.user, name: c.name };
   state.device = c.device || null;
   $('me').textContent = c.name;
-  connected();
   scheduleRefresh(c.expiresAt);
-  forgetRequests();
   if (state.current) {
     if (!historyLoaded(state.current)) requestHistory(state.current);
     send('chat-room', 'GetMembers', { chat: state.current });
+    renderMessages('keep');
   }
-  resendPending();
-  if (state.current) renderMessages('keep');
   loadChats().catch(() => {});
-}
-
-function onResumed(c) {
-  if (c.more) send('chat-room', 'Resume', { chat: c.chat, afterSeq: state.lastSeq.get(c.chat) || c.lastSeq });
 }
 
 function onErrorFrame(c) {
@@ -71,7 +49,4 @@ function onErrorFrame(c) {
   // reloaded after Welcome drops it; nothing to tell the user.
   if (c.type === 'Resume' && (c.code === 'not_member' || c.code === 'chat_not_found')) return;
   showNotice(c.code, c.message);
-  if (c.type === 'SendMessage' && c.ref) sendFailed(c.ref);
-  if (c.type === 'History') forgetRequests();
-  if (c.type === 'JoinRoom') state.pendingJoin = null;
 }

@@ -1,22 +1,27 @@
 // Message history: ask for the newest page when a chat opens, then older
 // pages when the list is scrolled to the top (or does not fill the view),
-// and merge each HistoryPage into the store. Paging state per chat:
+// and merge each page into the store. Paging state per chat:
 // {loading, loaded, done}.
 // Not for: live delivery or our own sends (messages.js).
 
 import { $ } from './dom.js';
-import { send } from './connection.js';
+import { client, onRequestError } from './connection.js';
 import { isAtBottom, renderMessages } from './message-list.js';
 import { PAGE_SIZE, remember, state, store } from './state.js';
 
-// requestHistory asks for the page before seq `before`, or the newest page.
+// requestHistory asks for the page before seq `before`, or the newest
+// page. While disconnected the SDK keeps the request and sends it after
+// the reconnect.
 export function requestHistory(chat, before) {
   const paging = state.paging.get(chat) || { loading: false, loaded: false, done: false };
   state.paging.set(chat, paging);
-  if (paging.loading || (before !== undefined && paging.done)) return;
-  const contents = { chat, limit: PAGE_SIZE };
-  if (before !== undefined) contents.before = before;
-  if (send('chat-room', 'History', contents)) paging.loading = true;
+  const c = client();
+  if (!c || paging.loading || (before !== undefined && paging.done)) return;
+  paging.loading = true;
+  c.history(chat, { before, limit: PAGE_SIZE }).then(onHistoryPage, (err) => {
+    paging.loading = false;
+    onRequestError(err);
+  });
 }
 
 function loadOlder() {
@@ -27,7 +32,7 @@ function loadOlder() {
   requestHistory(chat, Math.min(...seqs));
 }
 
-export function onHistoryPage(c) {
+function onHistoryPage(c) {
   const list = c.messages || [];
   const paging = state.paging.get(c.chat) || {};
   paging.loading = false;
@@ -45,9 +50,4 @@ export function onHistoryPage(c) {
 
 export function onMessagesScroll() {
   if ($('messages').scrollTop < 40) loadOlder();
-}
-
-// forgetRequests is called on Welcome: requests died with the old socket.
-export function forgetRequests() {
-  for (const p of state.paging.values()) p.loading = false;
 }

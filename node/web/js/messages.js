@@ -1,12 +1,12 @@
 // Messages of the chats: merge live delivery and resume replays into the
 // per-chat store (by seq, so each message is shown once, in order), send
-// ours with a clientMsgId and keep it pending until the server accepts it,
-// and retry a failed send.
+// ours through the SDK (which resends it after a reconnect until it is
+// accepted) and show it pending until then, and retry a refused send.
 // Not for: history pages (history.js) or drawing rows (message-list.js).
 
 import { $ } from './dom.js';
 import { ensureChat } from './chats.js';
-import { send } from './connection.js';
+import { client } from './connection.js';
 import {
   appendPendingEl, insertMessageEl, isAtBottom, removePendingEl, renderMessages,
   replaceMessageEl, scrollToBottom,
@@ -48,7 +48,7 @@ function dropPending(chat, m) {
   return false;
 }
 
-export function onAccepted(c) {
+function onAccepted(c) {
   const p = state.pending.get(c.clientMsgId);
   if (!p) return;
   state.pending.delete(c.clientMsgId);
@@ -74,14 +74,22 @@ function replaceLocal(chat, m) {
 export function sendMessage() {
   const input = $('message-input');
   const text = input.value;
-  if (!state.current || !text.trim()) return;
+  if (!state.current || !text.trim() || !client()) return;
   const clientMsgId = crypto.randomUUID();
   state.pending.set(clientMsgId, { chat: state.current, text, failed: false });
   input.value = '';
   appendPendingEl(clientMsgId, state.pending.get(clientMsgId));
   scrollToBottom();
-  // If offline, the message stays pending and is sent on the next Welcome.
-  send('chat-room', 'SendMessage', { chat: state.current, message: text, clientMsgId });
+  transmit(clientMsgId);
+}
+
+// transmit hands a pending message to the SDK. If offline, it goes once
+// connected; the same clientMsgId makes every resend one message.
+function transmit(clientMsgId) {
+  const p = state.pending.get(clientMsgId);
+  const c = client();
+  if (!p || !c) return;
+  c.send(p.chat, p.text, { clientMsgId }).then(onAccepted, () => sendFailed(clientMsgId));
 }
 
 export function retryPending(clientMsgId) {
@@ -89,20 +97,11 @@ export function retryPending(clientMsgId) {
   if (!p) return;
   p.failed = false;
   renderMessages('keep');
-  send('chat-room', 'SendMessage', { chat: p.chat, message: p.text, clientMsgId });
-}
-
-// resendPending is called on Welcome: every unacknowledged message goes
-// again (the same clientMsgId makes that idempotent on the server).
-export function resendPending() {
-  for (const [clientMsgId, p] of state.pending) {
-    p.failed = false;
-    send('chat-room', 'SendMessage', { chat: p.chat, message: p.text, clientMsgId });
-  }
+  transmit(clientMsgId);
 }
 
 // sendFailed marks the pending message the server refused (Retry shows).
-export function sendFailed(clientMsgId) {
+function sendFailed(clientMsgId) {
   const p = state.pending.get(clientMsgId);
   if (!p) return;
   p.failed = true;

@@ -1,11 +1,11 @@
 // Client state shared by the modules: who we are, the chat list, and per
-// chat its messages (keyed by seq), the highest seq seen (for Resume),
-// history paging, members, plus presence and unacknowledged sends.
+// chat its messages (keyed by seq), history paging, members, plus
+// presence and unacknowledged sends (as shown; the SDK resends them).
 // Messages are keyed by seq (the server's total order within a chat),
 // which is what makes history, live delivery and resume merge without
 // duplicates.
-// Not for: the DOM, HTTP or the socket; the WebSocket's own bookkeeping
-// (socket, backoff, timers) is private to connection.js.
+// Not for: the DOM, HTTP or the connection; resuming (each chat's last
+// seq) and resending are the SDK's (connection.js).
 
 export const TOKEN_KEY = 'natter.token';
 export const ROOM_KEY = 'natter.room';
@@ -18,16 +18,14 @@ export const state = {
   chats: new Map(), // chat id -> {id, name, kind, unread}
   current: null, // open chat id
   messages: new Map(), // chat id -> Map(seq -> message)
-  lastSeq: new Map(), // chat id -> highest seq seen (for Resume)
   paging: new Map(), // chat id -> {loading, loaded, done}
   members: new Map(), // chat id -> Map(user id -> {user, name, role, online})
   online: new Set(), // user ids known to be online
   pending: new Map(), // clientMsgId -> {chat, text, failed}
-  pendingJoin: null, // lower-cased room name we asked to join, to open it
 };
 
 // The maps that hold something per chat id.
-const PER_CHAT = ['messages', 'lastSeq', 'paging', 'members'];
+const PER_CHAT = ['messages', 'paging', 'members'];
 
 // clearState forgets everything about the session (on logout).
 export function clearState() {
@@ -35,7 +33,6 @@ export function clearState() {
   state.me = null;
   state.device = null;
   state.current = null;
-  state.pendingJoin = null;
   for (const key of ['chats', ...PER_CHAT, 'pending']) state[key].clear();
   state.online.clear();
 }
@@ -59,13 +56,10 @@ export function store(chat) {
 }
 
 // Returns true if the message is new. seq is the key: it is the same on
-// every device, whichever way the message arrived.
-// lastSeq only follows what the server delivered (history, replay, live),
-// which has no gaps: our own MessageAccepted may overtake others'
-// messages with lower seqs, and resuming after it would skip those.
+// every device, whichever way the message arrived (a history page may
+// overlap live delivery).
 export function remember(chat, m) {
   const bySeq = store(chat);
-  if (!m.local && m.seq > (state.lastSeq.get(chat) || 0)) state.lastSeq.set(chat, m.seq);
   if (bySeq.has(m.seq)) return false;
   bySeq.set(m.seq, m);
   return true;

@@ -8,7 +8,7 @@
 // (session.js).
 
 import { api, SESSION_EXPIRED } from './api.js';
-import { send } from './connection.js';
+import { client } from './connection.js';
 import { state, TOKEN_KEY } from './state.js';
 
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's longest delay, ~24.8 days
@@ -54,7 +54,10 @@ async function refresh() {
   if (!state.token) return; // logged out meanwhile
   state.token = res.token;
   localStorage.setItem(TOKEN_KEY, res.token);
-  // The open connection answers Refreshed, which plans the next refresh;
-  // without one, the next Welcome does.
-  if (!send('session', 'Refresh', { token: res.token })) scheduleRefresh(res.expiresAt);
+  // The connection answers Refreshed, which plans the next refresh
+  // (frames.js); the SDK hands the token over once connected, and uses it
+  // for every reconnect.
+  const c = client();
+  if (c) c.refresh(res.token).catch(() => scheduleRefresh(res.expiresAt));
+  else scheduleRefresh(res.expiresAt);
 }
