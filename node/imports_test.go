@@ -28,14 +28,18 @@ var layers = map[string]int{
 
 // forbidden are imports the layers alone would allow but the design
 // does not: the HTTP API reaches devices only through the chat
-// operations, and the node's packages never import the tools built on
-// them.
+// operations, the node's packages never import the tools built on
+// them, and clients/ holds other languages' clients, which the Go code
+// only embeds.
 var forbidden = map[string][]string{
 	"node/httpapi": {"node/fanout", "node/session", "node/wsconn"},
 	"node/client":  {"node/internal", "node/wsconn", "node/auth", "node/web", "store"},
 	"node/":        {"cmd/", "bench"},
 	"store":        {"node"},
 	"subjects":     {"node", "store"},
+	// The JavaScript client's Go package only embeds its files for
+	// node/web to serve.
+	"clients/": {"node", "store", "subjects", "cmd/", "bench"},
 }
 
 // layerOf returns the layer of a package path relative to the module,

@@ -578,8 +578,12 @@ function address(target) {
   throw new TypeError('natter: name a chat by its id (a string or {chat}) or a public room by {room}');
 }
 
+// matches says whether a frame about a chat is about addr's. A room's
+// name is compared ignoring case too, in case the server answers with
+// the room's stored spelling.
 function matches(addr, c) {
-  return addr.chat ? c.chat === addr.chat : c.room === addr.room;
+  if (addr.chat) return c.chat === addr.chat;
+  return typeof c.room === 'string' && (c.room === addr.room || c.room.toLowerCase() === addr.room.toLowerCase());
 }
 
 function answerFor(addr) {
