@@ -21,10 +21,12 @@ export const MAX_RESUME = 1000;
 /** Typing is sent at most this often per chat (the server fans out no more). */
 export const TYPING_INTERVAL = 2000;
 
-// Close codes after which reconnecting cannot help (docs/protocol.md).
+// Close codes after which reconnecting cannot help (docs/protocol.md):
+// the token is no good any more. Every other close is reconnected
+// (1008 too: too many devices or frames can pass; an application that
+// wants to stop then calls close() on the 'disconnect' event).
 const FATAL_CLOSE = new Map([
   [4003, 'unauthorized: the token expired or was revoked; log in again'],
-  [1008, 'the server closed the connection for a policy violation'],
 ]);
 
 const OPEN = 1; // WebSocket.OPEN, the same in every implementation
@@ -139,7 +141,12 @@ export class NatterClient extends Emitter {
     let opened = false;
     ws.onopen = () => { opened = true; };
     ws.onmessage = (ev) => { if (this.#ws === ws) this.#onData(ev.data); };
-    ws.onerror = () => {}; // a close event follows; it carries what is known
+    // Browsers follow an error with a close event; Node 20's WebSocket
+    // does not when the connection fails before it opens (a refused port
+    // while a node restarts), so that failure is taken as the close.
+    ws.onerror = () => {
+      if (this.#ws === ws && !opened) this.#onClose(1006, 'the connection failed', false, true);
+    };
     ws.onclose = (ev) => { if (this.#ws === ws) this.#onClose(ev.code, ev.reason, opened); };
     // A connection that never gets to its Welcome (a silent network) is given up.
     this.#welcomeTimer = setTimeout(() => {
@@ -158,11 +165,13 @@ export class NatterClient extends Emitter {
     return u.toString();
   }
 
-  #onClose(code, reason, wasOpen, timedOut = false) {
+  // onClose handles the end of the current socket; abandon says the
+  // socket may still be open or opening and is to be closed unheard.
+  #onClose(code, reason, wasOpen, abandon = false) {
     const ws = this.#ws;
     this.#ws = null;
     clearTimeout(this.#welcomeTimer);
-    if (timedOut && ws) detach(ws);
+    if (abandon && ws) detach(ws);
     const fatal = FATAL_CLOSE.get(code);
     if (fatal) return this.#end(code, reason || fatal);
     this.#typers.clear();

@@ -6,7 +6,7 @@
 
 /** Codes the client itself gives, beside the server's. */
 export const ClientCodes = Object.freeze({
-  /** The client was closed (close(), or the server closed it with 4003 or 1008) before an answer came. */
+  /** The client was closed (close()) before an answer came; after a 4003 close the code is 'unauthorized'. */
   CLOSED: 'closed',
   /** No answer within requestTimeout. */
   TIMEOUT: 'timeout',

@@ -175,7 +175,7 @@ export interface NatterEvents {
   disconnect: DisconnectEvent;
   /** A reconnect is planned after delay ms. */
   reconnecting: { attempt: number; delay: number };
-  /** The client is closed for good: close(), or the server refused it (4003, 1008). */
+  /** The client is closed for good: close(), or the server closed it with 4003 (the token expired or was revoked). */
   close: { code: number; reason: string };
   /** Who is typing in chat changed. */
   typers: { chat: string; users: Array<{ user: string; name: string }> };

@@ -4,10 +4,13 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { NatterClient, NatterError } from '../src/natter.js';
 import { NatterNode, cleanup, natterBinary, waitFor } from './node.mjs';
 
-const node = new NatterNode('n1', ['--allow-guests']);
+// A small resume limit, so that a long absence takes several replays.
+const RESUME_LIMIT = 5;
+const node = new NatterNode('n1', ['--allow-guests', '--resume-limit', String(RESUME_LIMIT)]);
 const clients = [];
 let failed = false;
 
@@ -32,6 +35,15 @@ function assertExactlyOnce(got, chat, want, who) {
     assert.ok(mine[i].seq > mine[i - 1].seq, `${who}: seq ${mine[i].seq} after ${mine[i - 1].seq}`);
   }
   assert.deepEqual(mine.map((m) => m.message).sort(), [...want].sort(), `${who}: every message exactly once`);
+}
+
+// closedPort is a loopback port nothing listens on (taken, then let go).
+async function closedPort() {
+  const srv = net.createServer();
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
 }
 
 let n = 0;
@@ -146,6 +158,73 @@ describe('NatterClient against a real node', { timeout: 240_000 }, () => {
     await assert.rejects(carol.send(chat, ''), (err) => err.code === 'missing_field');
     // The connection stays usable after errors.
     assert.equal((await carol.send(chat, 'still here')).chat, chat);
+  });
+
+  test('a long absence is resumed in several replays, each message once', async () => {
+    const [a, b] = await Promise.all([node.register(unique('gina')), node.register(unique('hal'))]);
+    const gina = client({ token: a.token });
+    await gina.connect();
+    const { chat } = await gina.join({ room: unique('#away') });
+    const first = await gina.send(chat, 'before');
+    const hal = client({ token: b.token });
+    await hal.connect();
+    await hal.join(chat);
+    hal.close();
+    const missed = Array.from({ length: 3 * RESUME_LIMIT + 2 }, (_, i) => `missed ${i + 1}`);
+    for (const t of missed) await gina.send(chat, t);
+    // A new client that holds the chat up to the first message.
+    const back = client({ token: b.token, resume: { [chat]: first.seq } });
+    const got = collect(back, 'NewMessage');
+    const resumed = collect(back, 'Resumed');
+    await back.connect();
+    await waitFor(() => got.length === missed.length, () => `${missed.length} missed messages (got ${got.length})`);
+    assertExactlyOnce(got, chat, missed, 'hal');
+    await waitFor(() => resumed.some((r) => !r.more), 'the last replay');
+    assert.ok(resumed.filter((r) => r.more).length >= 3, `replays with more: ${JSON.stringify(resumed)}`);
+    // Live delivery goes on after the replays.
+    await gina.send(chat, 'live again');
+    await waitFor(() => got.length === missed.length + 1, 'the live message');
+    assert.equal(got.at(-1).message, 'live again');
+  });
+
+  test('a revoked token closes the client for good', async () => {
+    const u = await node.register(unique('ivy'));
+    const c = client({ token: u.token });
+    await c.connect();
+    const closed = c.once('close');
+    const res = await fetch(`${node.http}/api/sessions`, { method: 'DELETE', headers: { Authorization: `Bearer ${u.token}` } });
+    assert.equal(res.status, 204);
+    assert.equal((await closed).code, 4003);
+    assert.equal(c.state, 'closed');
+    await assert.rejects(c.connect(), (err) => err.code === 'closed');
+  });
+
+  test('any WebSocket implementation can be handed in', async () => {
+    let made = 0;
+    class Counted extends WebSocket {
+      constructor(...args) {
+        super(...args);
+        made++;
+      }
+    }
+    const c = client({ WebSocket: Counted });
+    await c.connect();
+    assert.equal(made, 1);
+    c.reconnect(); // at once, on a new socket
+    await waitFor(() => made === 2 && c.state === 'open', 'the reconnect');
+  });
+
+  test('a refused connection is retried (also where no close event follows the error)', async () => {
+    const refused = await closedPort();
+    let calls = 0;
+    const disconnects = [];
+    // connectTimeout out of reach: only the failure itself may move the client on.
+    const c = client({ url: () => (++calls === 1 ? `ws://127.0.0.1:${refused}/ws` : node.ws), connectTimeout: 600_000 });
+    c.on('disconnect', (d) => disconnects.push(d));
+    await c.connect();
+    assert.equal(calls, 2);
+    assert.equal(disconnects.length, 1);
+    assert.equal(disconnects[0].wasOpen, false);
   });
 
   test('close rejects what is waiting and stops reconnecting', async () => {

@@ -51,17 +51,23 @@ export function connect() {
     else if (s === 'closed') setStatus('offline', 'offline');
   });
   c.on('reconnecting', ({ delay }) => countdown(delay));
-  c.on('disconnect', ({ wasOpen }) => {
+  c.on('disconnect', ({ code, wasOpen }) => {
+    if (code === 1008) return end(c, 'Disconnected by the server.'); // a policy violation
     // A refused handshake (e.g. HTTP 401) surfaces only as a close before
     // the open; ask the API whether the token is still good.
     if (!wasOpen) checkToken();
   });
-  c.on('close', ({ code }) => {
-    if (conn.client !== c) return;
-    conn.client = null;
-    hooks.end(code === 4003 ? SESSION_EXPIRED : 'Disconnected by the server.');
-  });
+  // 4003: the token expired or was revoked.
+  c.on('close', () => end(c, SESSION_EXPIRED));
   c.connect().catch(() => {}); // a close ends the session through the close event
+}
+
+// end ends the session once, for client c (not a later login's).
+function end(c, reason) {
+  if (conn.client !== c) return;
+  conn.client = null;
+  c.close();
+  hooks.end(reason);
 }
 
 function countdown(delay) {
