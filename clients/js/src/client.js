@@ -13,7 +13,8 @@ import { delay as backoffDelay } from './backoff.js';
 import { Cursors } from './cursors.js';
 import { Emitter } from './emitter.js';
 import { ClientCodes, NatterError } from './errors.js';
-import { Requests } from './requests.js';
+import { address, answerFor, bySeq, finish, matches } from './address.js';
+import { Requests, idempotent, newClientMsgId } from './requests.js';
 import { Typers } from './typing.js';
 
 /** The server's limit of chats in ?resume=; more are resumed with Resume frames. */
@@ -30,6 +31,7 @@ const FATAL_CLOSE = new Map([
 ]);
 
 const OPEN = 1; // WebSocket.OPEN, the same in every implementation
+const RETRY_DELAY = 1000; // ms before a send dropped by the limiter or refused as unavailable goes again
 
 export class NatterClient extends Emitter {
   #opts;
@@ -47,7 +49,8 @@ export class NatterClient extends Emitter {
   #typingSent = new Map(); // chat id -> time the last Typing went out
   #readWanted = new Map(); // chat id -> seq to send in MarkRead once connected
   #readSent = new Map(); // chat id -> highest seq marked read (ours or another device's)
-  #rateLimitTimer = null;
+  #retrying = new Set(); // requests to send again when retryTimer fires
+  #retryTimer = null;
 
   /**
    * @param {object} opts see natter.d.ts (NatterClientOptions)
@@ -200,7 +203,8 @@ export class NatterClient extends Emitter {
   #end(code, reason) {
     if (this.#state === 'closed') return;
     this.#drop();
-    clearTimeout(this.#rateLimitTimer);
+    clearTimeout(this.#retryTimer);
+    this.#retrying.clear();
     this.#typers.clear();
     this.#setState('closed');
     this.#requests.rejectAll(new NatterError(code === 4003 ? 'unauthorized' : ClientCodes.CLOSED, reason));
@@ -297,9 +301,15 @@ export class NatterClient extends Emitter {
   }
 
   #onError(c) {
-    if (c.code === 'rate_limited') return this.#onRateLimited();
+    // The limiter drops a frame before reading it, so its Error names no
+    // request: every waiting request that is safe to repeat (it has a
+    // clientMsgId) goes again a moment later; others time out.
+    if (c.code === 'rate_limited') return this.#retryLater(this.#requests.live().filter(idempotent));
     const req = c.ref ? this.#requests.get(c.ref) : undefined;
     if (req && (!c.type || c.type === req.type)) {
+      // Storage is unavailable for a moment: a send is retried, as it
+      // would be after a reconnect, rather than given up.
+      if (c.code === 'unavailable' && idempotent(req) && !req.ghost) return this.#retryLater([req]);
       this.#requests.delete(req.ref);
       if (!req.ghost) req.fail(new NatterError(c.code, c.message, c));
     }
@@ -308,15 +318,16 @@ export class NatterClient extends Emitter {
     }
   }
 
-  // The limiter drops a frame before reading it, so its Error names no
-  // request. Sends are safe to repeat (their clientMsgId), so those still
-  // waiting go again a moment later; other requests time out.
-  #onRateLimited() {
-    if (this.#rateLimitTimer) return;
-    this.#rateLimitTimer = setTimeout(() => {
-      this.#rateLimitTimer = null;
-      for (const req of this.#requests.live()) if (req.type === 'SendMessage') this.#transmit(req);
-    }, 1000);
+  // retryLater sends reqs again in a second (those still waiting then).
+  #retryLater(reqs) {
+    for (const req of reqs) this.#retrying.add(req);
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      const due = [...this.#retrying];
+      this.#retrying.clear();
+      for (const req of due) if (!req.finished && this.#requests.get(req.ref) === req) this.#transmit(req);
+    }, RETRY_DELAY);
   }
 
   #forgetChat(chat) {
@@ -577,39 +588,4 @@ async function resolveOption(v) {
 function detach(ws) {
   ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
   try { ws.close(1000, 'reconnecting'); } catch { /* closing a socket that never opened */ }
-}
-
-/** address turns a chat id, {chat} or {room} into the frame's addressing fields. */
-function address(target) {
-  if (typeof target === 'string' && target) return { chat: target };
-  if (target && typeof target.chat === 'string' && target.chat) return { chat: target.chat };
-  if (target && typeof target.room === 'string' && target.room) return { room: target.room };
-  throw new TypeError('natter: name a chat by its id (a string or {chat}) or a public room by {room}');
-}
-
-// matches says whether a frame about a chat is about addr's. A room's
-// name is compared ignoring case too, in case the server answers with
-// the room's stored spelling.
-function matches(addr, c) {
-  if (addr.chat) return c.chat === addr.chat;
-  return typeof c.room === 'string' && (c.room === addr.room || c.room.toLowerCase() === addr.room.toLowerCase());
-}
-
-function answerFor(addr) {
-  return (c, req) => matches(addr, c) && finish(c, req);
-}
-
-// finish completes req with c; true, for the answer handlers.
-function finish(c, req) {
-  req.done(c);
-  return true;
-}
-
-function bySeq(addr, seq, c) {
-  return matches(addr, c) && c.seq === seq;
-}
-
-function newClientMsgId() {
-  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
-  return 'm' + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
 }

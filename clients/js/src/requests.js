@@ -60,3 +60,16 @@ export class Requests {
     for (const req of all) if (!req.ghost) req.fail(err);
   }
 }
+
+// idempotent says whether req may be sent twice: its clientMsgId makes
+// the server apply it once.
+export function idempotent(req) {
+  return Boolean(req.contents.clientMsgId);
+}
+
+// newClientMsgId makes an id for a request that has none: a UUID where
+// the platform has them.
+export function newClientMsgId() {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  return 'm' + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+}
