@@ -12,6 +12,7 @@
 import { delay as backoffDelay } from './backoff.js';
 import { Cursors } from './cursors.js';
 import { Emitter } from './emitter.js';
+import { Holds } from './holds.js';
 import { ClientCodes, NatterError } from './errors.js';
 import { address, answerFor, bySeq, finish, matches } from './address.js';
 import { Requests, idempotent, newClientMsgId } from './requests.js';
@@ -19,6 +20,11 @@ import { Typers } from './typing.js';
 
 /** The server's limit of chats in ?resume=; more are resumed with Resume frames. */
 export const MAX_RESUME = 1000;
+// The resume list in the URL stays under the node's 8 KiB request line;
+// the chats past it resume with Resume frames.
+const MAX_RESUME_QUERY = 6 << 10;
+// Frames that are entries of a chat's stream, and where their seq is.
+const STREAM = { NewMessage: 'seq', MessageEdited: 'eventSeq', MessageDeleted: 'eventSeq', Reaction: 'eventSeq' };
 /** Typing is sent at most this often per chat (the server fans out no more). */
 export const TYPING_INTERVAL = 2000;
 
@@ -45,6 +51,13 @@ export class NatterClient extends Emitter {
   #me = null;
   #requests = new Requests();
   #cursors = new Cursors();
+  #holds = new Holds();
+  #guest = false; // this connection is a guest's (no token): its memberships end with it
+  #rooms = new Map(); // chat id -> public room name, for a guest to join again
+  #rejoining = new Set(); // chat ids a guest is joining again on this connection
+  #resuming = new Map(); // chat id -> afterSeq of a Resume frame not answered yet
+  #resendControl = false; // the limiter dropped frames: resend Resume and rejoin frames too
+  #overflow = []; // [chat, seq] to resume by frame after the Welcome (past the URL's budget)
   #typers = new Typers((chat, users) => this.emit('typers', { chat, users }));
   #typingSent = new Map(); // chat id -> time the last Typing went out
   #readWanted = new Map(); // chat id -> seq to send in MarkRead once connected
@@ -126,13 +139,14 @@ export class NatterClient extends Emitter {
     let url;
     let token;
     try {
-      url = this.#socketURL(await resolveOption(this.#opts.url));
       token = await resolveOption(this.#opts.token);
+      url = this.#socketURL(await resolveOption(this.#opts.url), Boolean(token));
     } catch (err) {
       this.emit('disconnect', { code: 0, reason: `natter: url or token: ${err.message}`, wasOpen: false });
       return this.#scheduleReconnect();
     }
     if (this.#state === 'closed' || this.#ws) return; // closed or reconnected meanwhile
+    this.#guest = !token;
     let ws;
     try {
       ws = token ? new this.#WS(url, ['natter', 'token.' + token]) : new this.#WS(url);
@@ -157,13 +171,27 @@ export class NatterClient extends Emitter {
     }, this.#opts.connectTimeout);
   }
 
-  // socketURL adds ?resume= with every chat we have a cursor for.
-  #socketURL(base) {
+  // socketURL adds ?resume= with every chat we have a cursor for, as
+  // many as fit; the others are resumed by frame after the Welcome. A
+  // guest resumes nothing in the URL: it is a new guest, member of
+  // nothing, until it joins its rooms again.
+  #socketURL(base, resume = true) {
     const u = new URL(String(base), globalThis.location?.href);
     if (u.protocol === 'http:') u.protocol = 'ws:';
     if (u.protocol === 'https:') u.protocol = 'wss:';
-    const resume = this.#cursors.entries().slice(0, MAX_RESUME).map(([chat, seq]) => `${chat}:${seq}`);
-    if (resume.length) u.searchParams.set('resume', resume.join(','));
+    const list = [];
+    let size = 0;
+    this.#overflow = [];
+    for (const [chat, seq] of resume ? this.#cursors.entries() : []) {
+      const item = `${chat}:${seq}`;
+      if (list.length < MAX_RESUME && size + item.length + 1 <= MAX_RESUME_QUERY) {
+        list.push(item);
+        size += item.length + 1;
+      } else {
+        this.#overflow.push([chat, seq]);
+      }
+    }
+    if (list.length) u.searchParams.set('resume', list.join(','));
     else u.searchParams.delete('resume');
     return u.toString();
   }
@@ -175,11 +203,22 @@ export class NatterClient extends Emitter {
     this.#ws = null;
     clearTimeout(this.#welcomeTimer);
     if (abandon && ws) detach(ws);
+    this.#clearConnectionState();
     const fatal = FATAL_CLOSE.get(code);
     if (fatal) return this.#end(code, reason || fatal);
     this.#typers.clear();
     this.emit('disconnect', { code, reason, wasOpen });
     this.#scheduleReconnect();
+  }
+
+  // clearConnectionState forgets what belonged to the connection that
+  // ended: held frames (the next resume replays them) and the resumes
+  // and rejoins in progress on it.
+  #clearConnectionState() {
+    this.#holds.clear();
+    this.#rejoining.clear();
+    this.#resuming.clear();
+    this.#resendControl = false;
   }
 
   #scheduleReconnect() {
@@ -195,6 +234,7 @@ export class NatterClient extends Emitter {
   #drop() {
     const ws = this.#ws;
     this.#ws = null;
+    this.#clearConnectionState();
     clearTimeout(this.#welcomeTimer);
     clearTimeout(this.#reconnectTimer);
     if (ws) detach(ws);
@@ -240,10 +280,23 @@ export class NatterClient extends Emitter {
     if (typeof type !== 'string') return this.emit('invalidFrame', { data });
     const contents = frame.message.contents ?? {};
     this.emit('frame', frame);
+    const seqField = STREAM[type];
+    if (seqField && this.#holds.holding(contents.chat)) {
+      return this.#holds.add(contents.chat, { type, contents, frame, seq: contents[seqField] });
+    }
+    this.#dispatch(type, contents, frame);
+  }
+
+  #dispatch(type, contents, frame) {
     const handle = this.#handlers[type];
     if (handle && handle(contents, frame) === false) return; // dropped (a duplicate)
     this.#requests.answer(type, contents);
     this.emit(type, contents, frame);
+  }
+
+  // release delivers what was held of chat, in seq order.
+  #release(chat) {
+    for (const { type, contents, frame } of this.#holds.release(chat)) this.#dispatch(type, contents, frame);
   }
 
   // Frame types that change the client's own state before they are events.
@@ -262,7 +315,16 @@ export class NatterClient extends Emitter {
     MessageDeleted: (c) => this.#acceptEvent(c),
     Reaction: (c) => this.#acceptEvent(c),
     Resumed: (c) => {
+      this.#resuming.delete(c.chat);
+      this.#release(c.chat);
       if (c.more) this.#resume(c.chat, Math.max(this.#cursors.point(c.chat) ?? 0, c.lastSeq ?? 0));
+    },
+    JoinedRoom: (c) => {
+      if (c.user !== this.#me?.user || !this.#rejoining.delete(c.chat)) return;
+      // A guest is in its room again: now the replay of what it missed.
+      const point = this.#cursors.point(c.chat);
+      if (point === undefined) this.#release(c.chat);
+      else this.#resume(c.chat, point);
     },
     HistoryPage: (c) => {
       const last = (c.messages ?? []).at(-1);
@@ -291,8 +353,10 @@ export class NatterClient extends Emitter {
     this.#me = c;
     this.#attempt = 0;
     this.#setState('open');
-    // Chats beyond the URL's limit resume by frame.
-    for (const [chat, seq] of this.#cursors.entries().slice(MAX_RESUME)) this.#resume(chat, seq);
+    if (this.#guest) this.#rejoin();
+    // Chats past the URL's budget resume by frame.
+    for (const [chat, seq] of this.#overflow) this.#resume(chat, seq);
+    this.#overflow = [];
     // Whatever was waiting for an answer died with the old connection (or
     // never went out): send it again, in the order it was made.
     this.#requests.dropGhosts();
@@ -300,11 +364,26 @@ export class NatterClient extends Emitter {
     for (const [chat, seq] of this.#readWanted) this.#sendRead(chat, seq);
   }
 
+  // rejoin: a guest's connection is a new guest, member of nothing. It
+  // joins its rooms again (by name), each held until its replay is done;
+  // the frames after these (resent sends) are run after the joins.
+  #rejoin() {
+    for (const [chat, room] of this.#rooms) {
+      if (!this.#cursors.has(chat)) continue;
+      this.#holds.hold(chat);
+      this.#rejoining.add(chat);
+      this.sendFrame('chat-room', 'JoinRoom', { room }, 'rejoin:' + chat);
+    }
+  }
+
   #onError(c) {
     // The limiter drops a frame before reading it, so its Error names no
     // request: every waiting request that is safe to repeat (it has a
     // clientMsgId) goes again a moment later; others time out.
-    if (c.code === 'rate_limited') return this.#retryLater(this.#requests.live().filter(idempotent));
+    if (c.code === 'rate_limited') {
+      this.#resendControl = true;
+      return this.#retryLater(this.#requests.live().filter(idempotent));
+    }
     const req = c.ref ? this.#requests.get(c.ref) : undefined;
     if (req && (!c.type || c.type === req.type)) {
       // Storage is unavailable for a moment: a send is retried, as it
@@ -313,8 +392,15 @@ export class NatterClient extends Emitter {
       this.#requests.delete(req.ref);
       if (!req.ghost) req.fail(new NatterError(c.code, c.message, c));
     }
-    if (c.type === 'Resume' && (c.code === 'not_member' || c.code === 'chat_not_found') && c.ref?.startsWith('resume:')) {
-      this.#forgetChat(c.ref.slice('resume:'.length));
+    // A resume or a guest's rejoin that failed: deliver what was held;
+    // a chat we are no longer in is not resumed again.
+    for (const prefix of ['resume:', 'rejoin:']) {
+      if (!c.ref?.startsWith(prefix)) continue;
+      const chat = c.ref.slice(prefix.length);
+      this.#rejoining.delete(chat);
+      this.#resuming.delete(chat);
+      this.#release(chat);
+      if (['not_member', 'chat_not_found', 'forbidden'].includes(c.code)) this.#forgetChat(chat);
     }
   }
 
@@ -326,19 +412,31 @@ export class NatterClient extends Emitter {
       this.#retryTimer = null;
       const due = [...this.#retrying];
       this.#retrying.clear();
+      // A dropped Resume or rejoin would hold its chat for good: they
+      // are safe to repeat (a replay is merged by seq).
+      if (this.#resendControl) {
+        this.#resendControl = false;
+        for (const chat of this.#rejoining) this.sendFrame('chat-room', 'JoinRoom', { room: this.#rooms.get(chat) }, 'rejoin:' + chat);
+        for (const [chat, seq] of this.#resuming) this.#resume(chat, seq);
+      }
       for (const req of due) if (!req.finished && this.#requests.get(req.ref) === req) this.#transmit(req);
     }, RETRY_DELAY);
   }
 
   #forgetChat(chat) {
     this.#cursors.forget(chat);
+    this.#rooms.delete(chat);
     this.#readWanted.delete(chat);
     this.#readSent.delete(chat);
     this.#typingSent.delete(chat);
   }
 
+  // resume asks for chat's messages after afterSeq, holding its live
+  // frames until the replay is done.
   #resume(chat, afterSeq) {
-    this.sendFrame('chat-room', 'Resume', { chat, afterSeq }, 'resume:' + chat);
+    if (!this.sendFrame('chat-room', 'Resume', { chat, afterSeq }, 'resume:' + chat)) return;
+    this.#holds.hold(chat);
+    this.#resuming.set(chat, afterSeq);
   }
 
   // ---- requests --------------------------------------------------------
@@ -411,6 +509,7 @@ export class NatterClient extends Emitter {
         return true;
       },
     }, { ...opts, reset: (req) => { req.members = undefined; } });
+    if (addr.room) this.#rooms.set(joined.chat, joined.room || addr.room);
     // Learn where the chat is, so that a reconnect before its first
     // message still resumes it (and misses nothing said meanwhile).
     if (!this.#cursors.has(joined.chat)) {
@@ -562,10 +661,12 @@ export class NatterClient extends Emitter {
   /**
    * track says the application holds chat's messages up to seq (say,
    * from its own storage): the chat is resumed after seq on every
-   * (re)connect and older NewMessages are dropped.
+   * (re)connect and older NewMessages are dropped. room, a public room's
+   * name, lets a guest join it again after a reconnect.
    */
-  track(chat, seq) {
+  track(chat, seq, room) {
     this.#cursors.track(chat, seq);
+    if (room) this.#rooms.set(chat, room);
   }
 
   /** untrack stops resuming chat. */

@@ -4,6 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { NatterClient, NatterError } from '../src/natter.js';
 import { NatterNode, cleanup, natterBinary, waitFor } from './node.mjs';
@@ -185,6 +186,59 @@ describe('NatterClient against a real node', { timeout: 240_000 }, () => {
     await gina.send(chat, 'live again');
     await waitFor(() => got.length === missed.length + 1, 'the live message');
     assert.equal(got.at(-1).message, 'live again');
+  });
+
+  test('chats past the URL budget resume by frame, each message once', async () => {
+    const u = await node.register(unique('jo'));
+    const writer = client({ token: u.token });
+    await writer.connect();
+    const { chat } = await writer.join({ room: unique('#many') });
+    const first = await writer.send(chat, 'seen');
+    const missed = Array.from({ length: 8 }, (_, i) => `later ${i + 1}`);
+    for (const t of missed) await writer.send(chat, t);
+    // 200 chats (unknown ones: the node refuses their resumes) before the
+    // real one: the URL holds some 150, the real chat goes by frame.
+    const reader = client({ token: u.token });
+    for (let i = 0; i < 200; i++) reader.track(randomUUID(), 1);
+    reader.track(chat, first.seq);
+    const got = collect(reader, 'NewMessage');
+    await reader.connect();
+    await waitFor(() => got.length >= missed.length, () => `the missed messages (got ${got.length})`);
+    await writer.send(chat, 'live');
+    await waitFor(() => got.some((m) => m.message === 'live'), 'the live message');
+    assertExactlyOnce(got, chat, [...missed, 'live'], 'reader');
+    // Those resumed by frame were refused by name (the ref), and are not
+    // resumed again; a refusal of one in the URL cannot name its chat.
+    await waitFor(() => Object.keys(reader.cursors()).length < 201, 'unknown chats resumed by frame forgotten');
+    assert.ok(chat in reader.cursors());
+  });
+
+  test('a guest comes back as a new guest in its rooms and misses nothing', async () => {
+    const u = await node.register(unique('kim'));
+    const user = client({ token: u.token });
+    const guest = client();
+    const got = collect(guest, 'NewMessage');
+    await Promise.all([user.connect(), guest.connect()]);
+    const before = guest.me.user;
+    const room = unique('#guests-back');
+    const { chat } = await guest.join({ room });
+    await user.join(chat);
+    const want = [];
+    const acks = [];
+    const say = (c, text) => { want.push(text); acks.push(c.send(chat, text)); };
+    say(user, 'before the restart');
+    await waitFor(() => got.length === 1, 'the first message');
+    await node.stop();
+    say(user, 'queued by the user');
+    say(guest, 'queued by the guest');
+    await node.start();
+    for (let i = 1; i <= 5; i++) say(user, `after ${i}`);
+    await Promise.all(acks);
+    await waitFor(() => got.length >= want.length, () => `${want.length} messages (got ${got.length})`);
+    assertExactlyOnce(got, chat, want, 'guest');
+    assert.notEqual(guest.me.user, before, 'a new guest');
+    const members = await user.members(chat);
+    assert.ok(members.users.includes(guest.me.user), 'the new guest is in the room');
   });
 
   test('a revoked token closes the client for good', async () => {
