@@ -191,7 +191,7 @@ func (s *Session) run(conn *Client) {
 				backoff = s.cfg.MinBackoff
 				break
 			}
-			if errors.Is(err, ErrPermanent) || isPermanentDial(err) {
+			if errors.Is(err, ErrPermanent) || s.isPermanentDial(err) {
 				s.finish(err)
 				return
 			}
@@ -261,10 +261,20 @@ func (s *Session) setRefused() {
 }
 
 // isPermanentDial reports a handshake refusal that a retry would meet
-// again: a bad request (the URL or the resume list), or a guest refused.
-func isPermanentDial(err error) bool {
+// again: a bad request (the URL or the resume list), a forbidden origin,
+// or a guest refused (the node no longer allows guests).
+func (s *Session) isPermanentDial(err error) bool {
 	var se ws.StatusError
-	return errors.As(err, &se) && (int(se) == http.StatusBadRequest || int(se) == http.StatusForbidden)
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch int(se) {
+	case http.StatusBadRequest, http.StatusForbidden:
+		return true
+	case http.StatusUnauthorized:
+		return s.cfg.Token == nil
+	}
+	return false
 }
 
 // connected takes a new connection: the Welcome, then the chats to take

@@ -67,24 +67,35 @@ func (s *Session) rejoin() {
 	type todo struct {
 		typ      string
 		contents any
+		ref      string
 	}
 	var frames []todo
 	s.mu.Lock()
 	for id, c := range s.chats {
 		switch {
 		case guest && c.room != "":
-			s.joins[c.room] = -1 // no history: the resume fills the gap
-			frames = append(frames, todo{wire.TypeJoinRoom, wire.ChatRef{Room: c.room}})
+			// With a position, no history: the resume fills the gap;
+			// without, the newest message tells the position.
+			s.joins[c.room] = 0
+			if c.known {
+				s.joins[c.room] = -1
+			}
+			frames = append(frames, todo{wire.TypeJoinRoom, wire.ChatRef{Room: c.room}, JoinRef(c.room)})
 		case !guest && c.known && !c.ready:
 			c.ready = true
-			frames = append(frames, todo{wire.TypeResume, wire.Resume{ChatRef: wire.ChatRef{Chat: id}, AfterSeq: c.lastSeq}})
+			frames = append(frames, todo{wire.TypeResume, wire.Resume{ChatRef: wire.ChatRef{Chat: id}, AfterSeq: c.lastSeq}, ""})
 		}
 	}
 	s.mu.Unlock()
 	for _, f := range frames {
-		s.send(wire.ChannelChatRoom, f.typ, f.contents, "")
+		s.send(wire.ChannelChatRoom, f.typ, f.contents, f.ref)
 	}
 }
+
+// JoinRef and JoinHistoryRef are the refs of the JoinRoom and History
+// frames Join sends: an Error about either echoes it.
+func JoinRef(room string) string        { return "join:" + room }
+func JoinHistoryRef(room string) string { return "join-history:" + room }
 
 // Join joins a public room by name (creating it). Once the node
 // confirms it (the own JoinedRoom, as an EventFrame), the session asks
@@ -98,13 +109,14 @@ func (s *Session) Join(room string, history int) error {
 	s.mu.Lock()
 	s.joins[room] = history
 	s.mu.Unlock()
-	return s.SendFrame(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: room}, "")
+	return s.SendFrame(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: room}, JoinRef(room))
 }
 
-// History asks for a page of a chat's messages (the frame History). A
-// page with no Before is the chat's newest, which also tells the session
-// the chat's position for resuming.
-func (s *Session) History(h wire.History) error {
+// History asks for a page of a chat's messages (the frame History, with
+// ref for an Error about it). A page with neither Before nor After is the
+// chat's newest, which also tells the session the chat's position for
+// resuming.
+func (s *Session) History(h wire.History, ref string) error {
 	if h.Chat == "" {
 		return errors.New("client: History: a chat id is required")
 	}
@@ -114,7 +126,7 @@ func (s *Session) History(h wire.History) error {
 		s.chat(h.Chat).newest++
 		s.mu.Unlock()
 	}
-	err := s.SendFrame(wire.ChannelChatRoom, wire.TypeHistory, h, "")
+	err := s.SendFrame(wire.ChannelChatRoom, wire.TypeHistory, h, ref)
 	if err != nil && newest {
 		s.mu.Lock()
 		s.chat(h.Chat).newest--
@@ -250,7 +262,7 @@ func (s *Session) ownMembership(joined bool, e wire.MemberEvent) {
 	case resume: // a guest back in its room: what it missed meanwhile
 		s.send(wire.ChannelChatRoom, wire.TypeResume, wire.Resume{ChatRef: wire.ChatRef{Chat: e.Chat}, AfterSeq: resumeFrom}, "")
 	case asked && history >= 0:
-		s.send(wire.ChannelChatRoom, wire.TypeHistory, wire.History{ChatRef: wire.ChatRef{Chat: e.Chat}, Limit: max(history, 1)}, "")
+		s.send(wire.ChannelChatRoom, wire.TypeHistory, wire.History{ChatRef: wire.ChatRef{Chat: e.Chat}, Limit: max(history, 1)}, JoinHistoryRef(e.Room))
 	}
 	s.flush()
 }

@@ -140,15 +140,18 @@ func (s *Session) accepted(a wire.MessageAccepted) {
 
 // refusedSend handles an Error about a pending send (its ref is the
 // clientMsgId): a rate limit or a storage hiccup sends it again later,
-// anything else ends it with the error.
+// anything else ends it with the error. The node drops a frame over the
+// rate limit unread, so its Error has no ref: then every message sent
+// and not acknowledged goes again (the node stores each id once).
 func (s *Session) refusedSend(e wire.Error) {
-	if e.Ref == "" {
+	retry := e.Code == wire.CodeRateLimited || e.Code == wire.CodeUnavailable
+	if e.Ref == "" && e.Code != wire.CodeRateLimited {
 		return
 	}
-	if e.Code == wire.CodeRateLimited || e.Code == wire.CodeUnavailable {
+	if retry {
 		s.mu.Lock()
 		for _, p := range s.pending {
-			if p.msg.ClientMsgID == e.Ref {
+			if p.sent && (e.Ref == "" || p.msg.ClientMsgID == e.Ref) {
 				p.sent, p.notNow = false, time.Now().Add(retryWait)
 			}
 		}

@@ -25,19 +25,22 @@ const testSecret = "session-test-secret-0123"
 // reconnect to.
 type testNode struct {
 	t      *testing.T
+	rate   float64 // frames per second per device
 	dir    string
 	addr   string
 	n      *node.Node
 	served chan error
 }
 
-func startNode(t *testing.T) *testNode {
+func startNode(t *testing.T) *testNode { return startNodeRate(t, 10000) }
+
+func startNodeRate(t *testing.T, rate float64) *testNode {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := &testNode{t: t, dir: t.TempDir(), addr: l.Addr().String()}
+	tn := &testNode{t: t, rate: rate, dir: t.TempDir(), addr: l.Addr().String()}
 	tn.start(l)
 	t.Cleanup(tn.stop)
 	return tn
@@ -46,7 +49,7 @@ func startNode(t *testing.T) *testNode {
 func (tn *testNode) start(l net.Listener) {
 	tn.t.Helper()
 	n, err := node.New(node.Config{DataDir: tn.dir, Secret: testSecret, AllowGuests: true,
-		RateLimit: 10000, RateBurst: 10000, DrainDelay: time.Millisecond,
+		RateLimit: tn.rate, RateBurst: int(tn.rate), DrainDelay: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tn.t.Fatalf("node.New: %v", err)
@@ -323,5 +326,41 @@ func TestSessionConnectRefused(t *testing.T) {
 		Token: func(context.Context, bool) (string, error) { return "not-a-token", nil }})
 	if err == nil {
 		t.Fatal("connected with a bad token")
+	}
+}
+
+// TestSessionRateLimited: sends over the node's rate limit are dropped
+// unread (their Error has no ref); the session sends them again until
+// every one is stored, once.
+func TestSessionRateLimited(t *testing.T) {
+	tn := startNodeRate(t, 3)
+	alice, ra := connect(t, tn, tn.register("alice"))
+	<-ra.conns
+	chat := join(t, alice, ra, "lobby")
+	var results []<-chan client.SendResult
+	for i := range 8 {
+		_, res := alice.Send(wire.SendMessage{ChatRef: wire.ChatRef{Chat: chat}, Message: fmt.Sprintf("m-%d", i)})
+		results = append(results, res)
+	}
+	for i, res := range results {
+		select {
+		case r := <-res:
+			if r.Err != nil {
+				t.Fatalf("send %d: %v", i, r.Err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("send %d not acknowledged within 60s", i)
+		}
+	}
+	ra.collect(t, chat, 8)
+	limited := false
+	for len(ra.frames) > 0 {
+		var e wire.Error
+		if f := <-ra.frames; f.Type() == wire.TypeError && f.Decode(&e) == nil && e.Code == wire.CodeRateLimited {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("the node never limited the sends: the test proves nothing")
 	}
 }
