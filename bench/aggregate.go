@@ -18,6 +18,7 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 		r.Rooms, r.RoomSize = nr, c.RoomSize
 	}
 	hs, dl, ak, hi := newMerged(), newMerged(), newMerged(), newMerged()
+	same, cross := newMerged(), newMerged()
 	var d Delivery
 	var hist HistoryStats
 	var connectNs int64
@@ -29,7 +30,7 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 		for _, m := range []struct {
 			into *merged
 			s    series
-		}{{hs, p.Handshake}, {dl, p.Deliver}, {ak, p.Ack}, {hi, p.History}} {
+		}{{hs, p.Handshake}, {dl, p.Deliver}, {ak, p.Ack}, {hi, p.History}, {same, p.DeliverSame}, {cross, p.DeliverCross}} {
 			if err := m.into.addSeries(m.s); err != nil {
 				return nil, err
 			}
@@ -58,6 +59,10 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 		r.Senders = len(senders)
 		r.Delivery = &d
 		r.DeliverLatency, r.AckLatency = summarize(dl.all), summarize(ak.all)
+		if len(c.URLs) > 1 {
+			s, x := summarize(same.all), summarize(cross.all)
+			r.DeliverSameNode, r.DeliverCrossNode = &s, &x
+		}
 		secs := c.Duration.Seconds()
 		r.DeliveriesPerSec = float64(d.Delivered) / secs
 		r.AcksPerSec = float64(d.Acked) / secs

@@ -168,7 +168,15 @@ func (c *conn) handle(p []byte, now time.Time) {
 			return
 		}
 		if c.recv.deliver(c.plan.ID, &f) && f.ok {
-			c.w.deliveries.record(c.plan.ID, now, now.Sub(time.Unix(0, f.st.sentNs)))
+			lat := now.Sub(time.Unix(0, f.st.sentNs))
+			c.w.deliveries.record(c.plan.ID, now, lat)
+			if n := len(c.w.cfg.URLs); n > 1 {
+				if nodeOf(f.st.sender, n) == nodeOf(c.plan.ID, n) {
+					c.w.sameNode.record(c.plan.ID, now, lat)
+				} else {
+					c.w.crossNode.record(c.plan.ID, now, lat)
+				}
+			}
 		}
 	case wire.TypeMessageAccepted:
 		st, ok := parseStamp(stringField(p, keyClientMsgID), '-')

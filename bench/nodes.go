@@ -84,10 +84,51 @@ func (co *coordinator) idle(ctx context.Context) error {
 	return nil
 }
 
-// readNodesAfter reads /api/stats of every node.
+// nodeSamples are readings of the local node processes at one moment.
+type nodeSamples struct {
+	at time.Time
+	s  []procSample // by node; zero where unread
+}
+
+// sampleNodes reads every local node process now.
+func (co *coordinator) sampleNodes() nodeSamples {
+	ns := nodeSamples{at: time.Now(), s: make([]procSample, len(co.nodes))}
+	for i, n := range co.nodes {
+		if n.PID == 0 {
+			continue
+		}
+		if s, err := readProc(n.PID); err == nil {
+			ns.s[i] = s
+		}
+	}
+	return ns
+}
+
+// readNodesLoaded reads the nodes at the end of the send phase: their
+// CPU use since before (the phase's start) and their RSS.
+func (co *coordinator) readNodesLoaded(before nodeSamples) {
+	el := time.Since(before.at).Seconds()
+	now := co.sampleNodes()
+	for i := range co.nodes {
+		b, a := before.s[i], now.s[i]
+		if a.RSSKiB == 0 || b.RSSKiB == 0 || el <= 0 {
+			continue
+		}
+		co.nodes[i].SendCPUPercent = float64(a.CPUTicks-b.CPUTicks) / clockTicks / el * 100
+		co.nodes[i].SendRSSKiB = a.RSSKiB
+	}
+}
+
+// readNodesAfter reads /api/stats of every node, and the peak RSS of the
+// local ones.
 func (co *coordinator) readNodesAfter(ctx context.Context) {
 	for i := range co.nodes {
 		n := &co.nodes[i]
+		if n.PID > 0 {
+			if s, err := readProc(n.PID); err == nil {
+				n.PeakRSSKiB = s.PeakKiB
+			}
+		}
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		st, err := nodeStats(sctx, n.URL)
 		cancel()

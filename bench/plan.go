@@ -51,7 +51,7 @@ func newPlan(c *Config) *Plan {
 	p := &Plan{Conns: make([]ConnPlan, c.Conns)}
 	for i := range p.Conns {
 		cp := &p.Conns[i]
-		cp.ID, cp.URL, cp.Chat = i, c.URLs[i%len(c.URLs)], -1
+		cp.ID, cp.URL, cp.Chat = i, c.URLs[nodeOf(i, len(c.URLs))], -1
 		if len(c.SourceIPs) > 0 {
 			cp.Source = c.SourceIPs[(i/len(c.URLs))%len(c.SourceIPs)]
 		}
@@ -131,3 +131,8 @@ func dialURL(cp *ConnPlan, chats []ChatPlan, token string) (string, error) {
 
 // part returns worker k's share of n connections out of w: [lo, hi).
 func part(n, w, k int) (lo, hi int) { return k * n / w, (k + 1) * n / w }
+
+// nodeOf is the index of the target URL that connection conn uses, out of
+// n: the connections go round the nodes, so a worker that sees only its
+// own connections still knows every sender's node (cross-node latency).
+func nodeOf(conn, n int) int { return conn % n }

@@ -15,6 +15,7 @@ import (
 // procSample is a reading of a local process from /proc.
 type procSample struct {
 	RSSKiB   int64 // VmRSS
+	PeakKiB  int64 // VmHWM: the highest RSS since the process started
 	Threads  int64
 	CPUTicks int64 // utime + stime, in clock ticks
 }
@@ -39,6 +40,8 @@ func readProc(pid int) (procSample, error) {
 		switch k {
 		case "VmRSS":
 			s.RSSKiB, _ = strconv.ParseInt(f[0], 10, 64)
+		case "VmHWM":
+			s.PeakKiB, _ = strconv.ParseInt(f[0], 10, 64)
 		case "Threads":
 			s.Threads, _ = strconv.ParseInt(f[0], 10, 64)
 		}

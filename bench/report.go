@@ -28,11 +28,15 @@ type Result struct {
 
 	Connect ConnectStats `json:"connect"`
 
-	Delivery         *Delivery `json:"delivery,omitempty"`
-	DeliverLatency   Latency   `json:"deliverLatency"` // publish -> deliver
-	AckLatency       Latency   `json:"ackLatency"`     // publish -> ack
-	DeliveriesPerSec float64   `json:"deliveriesPerSec"`
-	AcksPerSec       float64   `json:"acksPerSec"`
+	Delivery       *Delivery `json:"delivery,omitempty"`
+	DeliverLatency Latency   `json:"deliverLatency"` // publish -> deliver
+	AckLatency     Latency   `json:"ackLatency"`     // publish -> ack
+	// DeliverSameNode and DeliverCrossNode split DeliverLatency in a
+	// multi-node run: sender and receiver on one node, or on two.
+	DeliverSameNode  *Latency `json:"deliverSameNode,omitempty"`
+	DeliverCrossNode *Latency `json:"deliverCrossNode,omitempty"`
+	DeliveriesPerSec float64  `json:"deliveriesPerSec"`
+	AcksPerSec       float64  `json:"acksPerSec"`
 
 	History *HistoryStats `json:"history,omitempty"`
 
@@ -80,7 +84,14 @@ type NodeReport struct {
 	// IdleCPUPercent is the process's CPU use while holding the idle
 	// connections (100 = one core).
 	IdleCPUPercent float64 `json:"idleCpuPercent,omitempty"`
-	Threads        int64   `json:"threads,omitempty"`
+	// SendCPUPercent is the process's CPU use during the send phase and
+	// SendRSSKiB its RSS at the end of it (send scenarios).
+	SendCPUPercent float64 `json:"sendCpuPercent,omitempty"`
+	SendRSSKiB     int64   `json:"sendRssKiB,omitempty"`
+	// PeakRSSKiB is the process's highest RSS (VmHWM) at the end of the
+	// run, connect burst included.
+	PeakRSSKiB int64 `json:"peakRssKiB,omitempty"`
+	Threads    int64 `json:"threads,omitempty"`
 	// Goroutines from /api/stats when the node reports them.
 	Goroutines *int64         `json:"goroutines,omitempty"`
 	Stats      map[string]any `json:"stats,omitempty"`
@@ -124,6 +135,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if d := r.Delivery; d != nil {
 		lat("publish->ack", r.AckLatency)
 		lat("publish->deliver", r.DeliverLatency)
+		if r.DeliverSameNode != nil {
+			lat("  same node", *r.DeliverSameNode)
+			lat("  cross node", *r.DeliverCrossNode)
+		}
 		p("messages\tsent %d, acked %d, refused %d, unacked %d", d.Sent, d.Acked, d.Failed, d.Unacked)
 		p("deliveries\texpected %d, delivered %d, lost %d, duplicates %d, out of order %d, unexpected %d",
 			d.Expected, d.Delivered, d.Lost, d.Duplicates, d.OutOfOrder, d.Unexpected)
@@ -141,6 +156,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if n.LoadedRSSKiB > 0 {
 			line += fmt.Sprintf(": RSS %d -> %d (settled) -> %d KiB (end of hold), %d conns, %.0f B/conn, idle CPU %.1f%%, %d threads",
 				n.BaselineRSSKiB, n.SettledRSSKiB, n.LoadedRSSKiB, n.Connections, n.BytesPerConn, n.IdleCPUPercent, n.Threads)
+		}
+		if n.SendRSSKiB > 0 {
+			line += fmt.Sprintf(": sending: CPU %.1f%%, RSS %d KiB", n.SendCPUPercent, n.SendRSSKiB)
+		}
+		if n.PeakRSSKiB > 0 {
+			line += fmt.Sprintf(", peak RSS %d KiB", n.PeakRSSKiB)
 		}
 		if n.Goroutines != nil {
 			line += fmt.Sprintf(", %d goroutines", *n.Goroutines)

@@ -104,6 +104,7 @@ func (co *coordinator) run(ctx context.Context) (*Result, error) {
 		// latency windows line up with the send phase.
 		sendStart = epoch.Add(time.Duration(math.Ceil(time.Since(epoch).Seconds()+0.2)) * time.Second)
 		sendFor = c.Duration
+		load := co.sampleNodes()
 		for _, l := range co.links {
 			if err := l.send(command{Op: "send", Start: sendStart.UnixNano(), Duration: c.Duration}); err != nil {
 				return nil, err
@@ -113,6 +114,7 @@ func (co *coordinator) run(ctx context.Context) (*Result, error) {
 		go co.tick(done, sendStart, "sending")
 		err := co.gather("sent", func(_ int, e event) { senders = append(senders, e.Senders...) })
 		close(done)
+		co.readNodesLoaded(load)
 		if err != nil {
 			return nil, err
 		}

@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/natterchat/natter/node"
+	"github.com/natterchat/natter/store/storetest"
 )
 
 // startNode starts a real node (embedded NATS and JetStream in a temp
-// dir) on 127.0.0.1:0 and returns its WebSocket URL.
-func startNode(t *testing.T) string {
+// dir, or natsURL's) on 127.0.0.1:0 and returns its WebSocket URL.
+func startNode(t *testing.T, natsURL string) string {
 	t.Helper()
 	n, err := node.New(node.Config{
-		DataDir: t.TempDir(), AllowGuests: true, Secret: "0123456789abcdef0123", APIKey: "k",
+		DataDir: t.TempDir(), NATSURL: natsURL, AllowGuests: true, Secret: "0123456789abcdef0123", APIKey: "k",
 		RateLimit: 1000, RateBurst: 1000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -51,7 +52,7 @@ func TestSmokeRooms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
-	url := startNode(t)
+	url := startNode(t, "")
 	var progress bytes.Buffer
 	res, err := Run(context.Background(), Config{
 		Scenario: ScenarioRooms, URLs: []string{url}, Guests: true, APIKey: "k",
@@ -89,5 +90,47 @@ func TestSmokeRooms(t *testing.T) {
 	}
 	if bytes.Contains(page.Bytes(), []byte("<script src")) || !bytes.Contains(page.Bytes(), []byte("<svg")) {
 		t.Fatal("html page is not self-contained SVG")
+	}
+}
+
+// TestSmokeTwoNodes runs the rooms scenario over two nodes sharing one
+// NATS: rooms span the nodes, the deliveries split into same-node and
+// cross-node latency, and both nodes get their load readings.
+func TestSmokeTwoNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two nodes")
+	}
+	ns := storetest.RunServer(t)
+	urls := []string{startNode(t, ns.ClientURL()), startNode(t, ns.ClientURL())}
+	res, err := Run(context.Background(), Config{
+		Scenario: ScenarioRooms, URLs: urls, Guests: true, APIKey: "k",
+		Conns: 100, RoomSize: 10, Rate: 5, Duration: 2 * time.Second, Grace: 10 * time.Second,
+		Seed: 3, Workers: 1, ConnectRate: 2000,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var table bytes.Buffer
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", table.String())
+	if !res.OK() {
+		t.Fatalf("run failed: %v", res.Problems)
+	}
+	same, cross := res.DeliverSameNode, res.DeliverCrossNode
+	if same == nil || cross == nil || same.Count == 0 || cross.Count == 0 || same.Count+cross.Count != res.Delivery.Delivered {
+		t.Fatalf("same node %+v, cross node %+v, delivered %d", same, cross, res.Delivery.Delivered)
+	}
+	if len(res.Nodes) != 2 {
+		t.Fatalf("%d node reports", len(res.Nodes))
+	}
+	for _, n := range res.Nodes {
+		if n.SendRSSKiB == 0 || n.PeakRSSKiB < n.SendRSSKiB {
+			t.Fatalf("node %s: send RSS %d KiB, peak %d KiB (%s)", n.URL, n.SendRSSKiB, n.PeakRSSKiB, n.Note)
+		}
+	}
+	if !bytes.Contains(table.Bytes(), []byte("cross node")) {
+		t.Fatal("the table does not show the cross-node latency")
 	}
 }

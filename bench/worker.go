@@ -49,18 +49,22 @@ type event struct {
 
 // workerResult is one worker's part of a Result.
 type workerResult struct {
-	Attempted int              `json:"attempted"`
-	Connected int              `json:"connected"`
-	Failed    int              `json:"failed"`
-	ConnectNs int64            `json:"connectNs"` // first dial to last joined
-	Handshake series           `json:"handshake"`
-	Deliver   series           `json:"deliver"`
-	Ack       series           `json:"ack"`
-	History   series           `json:"history"`
-	Delivery  Delivery         `json:"delivery"`
-	HistStats HistoryStats     `json:"historyStats"`
-	Errors    map[string]int64 `json:"errors,omitempty"`
-	Examples  []string         `json:"examples,omitempty"`
+	Attempted int    `json:"attempted"`
+	Connected int    `json:"connected"`
+	Failed    int    `json:"failed"`
+	ConnectNs int64  `json:"connectNs"` // first dial to last joined
+	Handshake series `json:"handshake"`
+	Deliver   series `json:"deliver"`
+	// DeliverSame and DeliverCross split Deliver by whether the sender's
+	// node was the receiver's (multi-node runs only).
+	DeliverSame  series           `json:"deliverSame"`
+	DeliverCross series           `json:"deliverCross"`
+	Ack          series           `json:"ack"`
+	History      series           `json:"history"`
+	Delivery     Delivery         `json:"delivery"`
+	HistStats    HistoryStats     `json:"historyStats"`
+	Errors       map[string]int64 `json:"errors,omitempty"`
+	Examples     []string         `json:"examples,omitempty"`
 }
 
 // recorderShards spreads one latency series over a few locks.
@@ -95,6 +99,7 @@ type worker struct {
 	epoch time.Time
 
 	handshakes, deliveries, acks, history recorderShards
+	sameNode, crossNode                   recorderShards // deliveries by sender's node, multi-node runs
 
 	mu        sync.Mutex
 	conns     []*conn          // guarded by mu
@@ -153,6 +158,7 @@ func serveWorker(ctx context.Context, next func() (command, error), emit func(ev
 			w = &worker{cfg: cmd.Config, plan: cmd.Plan, epoch: time.Unix(0, cmd.Epoch)}
 			w.handshakes, w.deliveries = newShards(w.epoch), newShards(w.epoch)
 			w.acks, w.history = newShards(w.epoch), newShards(w.epoch)
+			w.sameNode, w.crossNode = newShards(w.epoch), newShards(w.epoch)
 			w.connectAll(ctx, emit)
 			if err := emit(event{Ev: "ready", Connected: len(w.conns), Failed: int(w.failed.Load())}); err != nil {
 				return err
@@ -382,6 +388,12 @@ func (w *worker) tally(ctx context.Context, all []SenderTally, deadline time.Tim
 		return nil, err
 	}
 	if r.Deliver, err = w.deliveries.encode(); err != nil {
+		return nil, err
+	}
+	if r.DeliverSame, err = w.sameNode.encode(); err != nil {
+		return nil, err
+	}
+	if r.DeliverCross, err = w.crossNode.encode(); err != nil {
 		return nil, err
 	}
 	if r.Ack, err = w.acks.encode(); err != nil {

@@ -38,6 +38,20 @@ type Config struct {
 	// NATSListen exposes the embedded server's client port (host:port) for
 	// the nats CLI or nodes that use NATSURL. Empty: no client port.
 	NATSListen string
+	// LeafNodeListen accepts leaf node connections (host:port) from the
+	// embedded servers of a site's nodes: this node is part of the hub.
+	// Empty: none.
+	LeafNodeListen string
+	// LeafNodeRemotes makes the embedded server a leaf of a hub
+	// (nats-leaf://hub:7422, several URLs of one hub allowed): this node
+	// is a site node and uses the hub's JetStream, with none of its own.
+	LeafNodeRemotes []string
+	// JetStreamDomain names the JetStream domain of a hub: on a hub node
+	// the embedded server's domain (the same on every hub node), on a
+	// site node the hub's domain, whose JetStream it uses. Needed with
+	// LeafNodeListen and LeafNodeRemotes; with NATSURL it names the
+	// external server's domain, if it has one. Empty: no domain.
+	JetStreamDomain string
 	// Replicas of the stream and buckets. Default: 3 when the embedded
 	// cluster has at least 3 servers (Routes lists 2 or more others),
 	// otherwise 1. With NATSURL set it to 3 for a JetStream cluster.
@@ -165,6 +179,9 @@ const (
 // validate refuses settings that cannot work together, before New starts
 // anything.
 func (c *Config) validate() error {
+	if err := c.validateLeaf(); err != nil {
+		return err
+	}
 	switch c.Sync {
 	case SyncInterval:
 	case SyncAlways:
@@ -205,9 +222,14 @@ func (c *Config) setDefaults() {
 	}
 	if c.Replicas <= 0 {
 		c.Replicas = 1
-		if c.NATSURL == "" && c.ClusterListen != "" && len(otherRoutes(c.Routes, c.ClusterListen)) >= 2 {
+		// A site node's JetStream is the hub's, whose nodes decide its
+		// replicas (a stream keeps its higher count).
+		if c.NATSURL == "" && len(c.LeafNodeRemotes) == 0 && c.ClusterListen != "" && len(otherRoutes(c.Routes, c.ClusterListen)) >= 2 {
 			c.Replicas = 3
 		}
+	}
+	if c.Store.Domain == "" {
+		c.Store.Domain = c.JetStreamDomain
 	}
 	if c.Store.Replicas <= 0 {
 		c.Store.Replicas = c.Replicas

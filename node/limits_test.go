@@ -222,12 +222,15 @@ func TestDeviceCapPerUser(t *testing.T) {
 	tn := startNode(t, func(c *Config) { c.MaxDevicesPerUser = 2 })
 	alice := tn.register("alice")
 	d1, d2 := tn.dialUser(alice), tn.dialUser(alice)
+	// Devices register after their Welcome, each on its own: the join's
+	// answer and notice show both are in before a third one comes, which
+	// would otherwise be able to take the place of the second.
+	chat := d1.joinRoom("capped")
+	d2.expect(wire.TypeJoinedRoom)
 	third := tn.dialUser(alice)
 	if code := third.closeCode(); code != 1008 {
 		t.Fatalf("third device closed with %d, want 1008", code)
 	}
-	chat := d1.joinRoom("capped")
-	d2.expect(wire.TypeJoinedRoom)
 	d1.sendMsg(chat, "still here", "", true)
 	var m wire.NewMessage
 	d2.expect(wire.TypeNewMessage).decode(t, &m)

@@ -128,6 +128,9 @@ func (n *Node) embeddedOptions() (*server.Options, error) {
 	} else if len(n.cfg.Routes) > 0 {
 		return nil, errors.New("node: routes need a cluster listen address")
 	}
+	if err := n.leafOptions(o); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -156,7 +159,7 @@ func (n *Node) openStore() error {
 		// A fresh cluster first elects its meta leader; until then every
 		// stream or bucket create only times out.
 		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := jetstreamAccountInfo(actx, n.nc)
+		_, err := n.jetstreamAccountInfo(actx)
 		acancel()
 		var st *store.JetStream
 		if err == nil {
@@ -181,8 +184,8 @@ func (n *Node) openStore() error {
 
 // jetstreamAccountInfo answers once JetStream (and in a cluster, its meta
 // leader) is available.
-func jetstreamAccountInfo(ctx context.Context, nc *nats.Conn) (*jetstream.AccountInfo, error) {
-	js, err := jetstream.New(nc)
+func (n *Node) jetstreamAccountInfo(ctx context.Context) (*jetstream.AccountInfo, error) {
+	js, err := store.NewJetStream(n.nc, n.cfg.Store.Domain)
 	if err != nil {
 		return nil, err
 	}

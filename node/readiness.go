@@ -24,7 +24,7 @@ func (n *Node) notReady(ctx context.Context) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, canaryDeadline)
 	defer cancel()
-	if _, err := jetstreamAccountInfo(ctx, n.nc); err != nil {
+	if _, err := n.jetstreamAccountInfo(ctx); err != nil {
 		return "jetstream unreachable: " + err.Error()
 	}
 	if err := n.hub.CheckLoops(ctx); err != nil {

@@ -40,6 +40,11 @@ type Config struct {
 	// Default 5s.
 	RequestTimeout time.Duration
 
+	// Domain is the JetStream domain that holds the state; empty: the
+	// JetStream of the server the connection reaches. A site's node,
+	// whose NATS server is a leaf of the hub, names the hub's domain.
+	Domain string
+
 	// Logger receives warnings the caller cannot act on (cleanup failures).
 	// Default slog.Default().
 	Logger *slog.Logger

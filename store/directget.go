@@ -39,9 +39,6 @@ import (
 //     scan, which lists current values because every bucket has History 1.
 //   - A stream that does not exist yields a "503" no responders status.
 
-// apiDirectGet is the direct get API prefix; the stream name follows.
-const apiDirectGet = "$JS.API.DIRECT.GET."
-
 // Header names of direct get replies and RePublish copies.
 const (
 	hdrStatus       = "Status"
@@ -109,7 +106,7 @@ func (s *JetStream) directGet(ctx context.Context, stream string, req directReq,
 		_ = sub.Unsubscribe() // best effort; the inbox is never reused
 		putMsgChan(ch)
 	}()
-	if err := s.nc.PublishRequest(apiDirectGet+stream, inbox, body); err != nil {
+	if err := s.nc.PublishRequest(s.api+"DIRECT.GET."+stream, inbox, body); err != nil {
 		return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, err)
 	}
 	for {

@@ -23,6 +23,7 @@ type JetStream struct {
 	cfg     Config
 	nc      *nats.Conn
 	js      jetstream.JetStream
+	api     string // JetStream API prefix: "$JS.API." or, in a domain, "$JS.<domain>.API."
 	users   jetstream.KeyValue
 	names   jetstream.KeyValue
 	chats   jetstream.KeyValue
@@ -50,11 +51,14 @@ const tombstoneTTL = time.Minute
 // durability down; lowering them is an operator's explicit stream edit.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	cfg = cfg.withDefaults()
-	js, err := jetstream.New(nc)
+	js, err := NewJetStream(nc, cfg.Domain)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	s := &JetStream{cfg: cfg, nc: nc, js: js}
+	s := &JetStream{cfg: cfg, nc: nc, js: js, api: "$JS.API."}
+	if cfg.Domain != "" {
+		s.api = "$JS." + cfg.Domain + ".API."
+	}
 	sc := s.streamConfig()
 	err = ensure(ctx, func(ctx context.Context) error {
 		sc.Replicas = s.keepReplicas(ctx, sc.Name)
@@ -172,4 +176,13 @@ func (s *JetStream) JetStream() jetstream.JetStream { return s.js }
 // earlier deadline.
 func (s *JetStream) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.cfg.RequestTimeout)
+}
+
+// NewJetStream returns a JetStream client for domain (empty: the
+// JetStream of the server nc is connected to).
+func NewJetStream(nc *nats.Conn, domain string) (jetstream.JetStream, error) {
+	if domain == "" {
+		return jetstream.New(nc)
+	}
+	return jetstream.NewWithDomain(nc, domain)
 }

@@ -50,7 +50,7 @@ func (s *JetStream) kvGet(ctx context.Context, kv jetstream.KeyValue, key string
 	bucket := kv.Bucket()
 	req, _ := json.Marshal(msgGetRequest{LastBySubject: "$KV." + bucket + "." + key})
 	lctx, lcancel := context.WithTimeout(ctx, leaderGetTimeout)
-	msg, err := s.nc.RequestWithContext(lctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, req)
+	msg, err := s.nc.RequestWithContext(lctx, s.api+"STREAM.MSG.GET.KV_"+bucket, req)
 	lcancel()
 	if err != nil {
 		if ctx.Err() != nil {

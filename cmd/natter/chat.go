@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,10 +51,9 @@ func chatCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 func newChatSession(o *chatOptions, ep chatEndpoints, stdout, stderr io.Writer) *chatSession {
 	c := &chatSession{
 		o: o, ep: ep, out: stdout, errOut: stderr, notices: stderr,
-		events:  make(chan chatEvent, 64),
-		seen:    map[uint64]bool{},
-		httpc:   &http.Client{Timeout: 20 * time.Second},
-		backoff: backoffMin,
+		seen:  map[uint64]bool{},
+		mine:  map[string]string{},
+		httpc: &http.Client{Timeout: 20 * time.Second},
 	}
 	if o.interactive() {
 		c.notices = stdout
@@ -97,12 +97,16 @@ type chatSession struct {
 	httpc   *http.Client
 	lines   <-chan string // stdin; nil when not interactive
 
-	token  string
-	conn   *client.Client
-	connN  int // the current connection's number
-	cancel context.CancelFunc
-	events chan chatEvent
+	sess   *client.Session
+	events <-chan client.Event // the session's; nil before it starts
+	connN  int                 // connections so far
+	online bool                // a connection is up
 	me     wire.Welcome
+
+	// The token, read and renewed on the session's goroutine (tokenFor).
+	tokenMu sync.Mutex
+	token   string // guarded by tokenMu
+	denied  int    // guarded by tokenMu: tokens refused in a row
 
 	chatID   string
 	roomName string
@@ -116,23 +120,25 @@ type chatSession struct {
 	joinHistory bool
 	held        []chatMsg
 
-	pending  []pendingSend
-	waiting  []string // refs of GetMembers and History awaiting answers, oldest first
+	unsent   []string          // typed before the room was joined
+	mine     map[string]string // clientMsgId -> text of the messages sent and not yet confirmed
+	waiting  []string          // refs of GetMembers and History awaiting answers, oldest first
 	refN     int
 	sendDone bool // --send was accepted
 	listened int  // --listen messages printed
 
 	quitting  bool
 	quitTimer <-chan time.Time
-	retry     <-chan time.Time
-	backoff   time.Duration
-	denied    int // dials refused with 401 in a row
 }
 
 // run is the session: log in, connect, then handle typed lines, frames
 // and reconnects on this one goroutine until finished says it is over.
 func (c *chatSession) run(ctx context.Context) error {
-	defer c.disconnect()
+	defer func() {
+		if c.sess != nil {
+			_ = c.sess.Close()
+		}
+	}()
 	if err := c.start(ctx); err != nil {
 		return err
 	}
@@ -156,19 +162,17 @@ func (c *chatSession) run(ctx context.Context) error {
 		case <-deadline:
 			return c.timeoutError(limit)
 		case <-c.quitTimer:
-			return fmt.Errorf("chat: %d message(s) not confirmed by the node", len(c.pending))
+			return fmt.Errorf("chat: %d message(s) not confirmed by the node", c.pendingSends())
 		case line, ok := <-c.stdin():
 			if !ok {
 				c.quit()
 				continue
 			}
 			c.handleLine(line)
-		case <-c.retry:
-			c.retry = nil
-			if err := c.reconnect(ctx); err != nil {
-				return err
+		case ev, ok := <-c.events:
+			if !ok {
+				return nil
 			}
-		case ev := <-c.events:
 			if err := c.handleEvent(ev); err != nil {
 				return err
 			}
@@ -181,9 +185,14 @@ func (c *chatSession) run(ctx context.Context) error {
 // are wrong, and retrying would hide it.
 func (c *chatSession) start(ctx context.Context) error {
 	if !c.o.guest {
-		if err := c.login(ctx); err != nil {
+		tok, registered, err := c.login(ctx)
+		if err != nil {
 			return err
 		}
+		if registered {
+			fmt.Fprintf(c.notices, "%s * registered user %s\n", clock(time.Now()), c.o.user)
+		}
+		c.token = tok // before the session exists: no lock needed
 	}
 	if c.o.sendSet {
 		c.sendText(c.o.send) // sent once the room is joined
@@ -222,23 +231,10 @@ func (c *chatSession) stdin() <-chan string {
 	return nil
 }
 
-// handleEvent handles a frame or the end of the current connection;
-// events of connections already given up are dropped.
-func (c *chatSession) handleEvent(ev chatEvent) error {
-	if ev.conn != c.connN {
-		return nil
-	}
-	if ev.err != nil {
-		c.connLost(ev.err)
-		return nil
-	}
-	return c.handleFrame(ev.f)
-}
-
 // finished says whether the session is over, and how.
 func (c *chatSession) finished() (bool, error) {
 	if c.o.interactive() {
-		return c.quitting && len(c.pending) == 0 && len(c.waiting) == 0, nil
+		return c.quitting && c.pendingSends() == 0 && len(c.waiting) == 0, nil
 	}
 	if !c.everJoin || c.joinHistory {
 		return false, nil

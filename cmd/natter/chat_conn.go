@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -22,168 +20,145 @@ const (
 	backoffMax = 10 * time.Second
 )
 
-// chatEvent is a frame of connection conn, or its end (err).
-type chatEvent struct {
-	conn int
-	f    client.Frame
-	err  error
-}
-
-// dialURL is the WebSocket URL with the token and, when reconnecting a
-// registered user, the resume of the room.
-func (c *chatSession) dialURL() string {
-	q := url.Values{}
-	if c.token != "" {
-		q.Set("token", c.token)
-	}
-	if c.resumes() {
-		q.Set("resume", c.chatID+":"+strconv.FormatUint(c.lastSeq, 10))
-	}
-	if len(q) == 0 {
-		return c.ep.ws
-	}
-	return c.ep.ws + "?" + q.Encode()
-}
-
-// resumes is true when a new connection resumes the room at connect
-// instead of joining it: a registered user's membership outlives its
-// connections, a guest's does not.
-func (c *chatSession) resumes() bool {
-	return !c.o.guest && c.everJoin && !c.joinHistory
-}
-
-// connect dials and starts the connection's frame pump, then joins the
-// room (first connection, guests) or has resumed it.
+// connect starts the session (node/client): its first connection's
+// failure ends natter chat; later ones are retried by the session, which
+// resumes the room and resends what the node did not confirm.
 func (c *chatSession) connect(ctx context.Context) error {
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	resumed := c.resumes()
-	conn, err := client.Dial(dctx, c.dialURL(), client.Options{})
+	cfg := client.SessionConfig{URL: c.ep.ws, MinBackoff: backoffMin, MaxBackoff: backoffMax}
+	if !c.o.guest {
+		cfg.Token = c.tokenFor
+	}
+	s, err := client.Connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	c.connN++
-	c.conn = conn
-	c.me = conn.Welcome
-	c.backoff = backoffMin
-	pctx, pcancel := context.WithCancel(ctx)
-	c.cancel = pcancel
-	go pump(pctx, c.connN, conn, c.events)
+	c.sess, c.events = s, s.Events()
+	return nil
+}
 
+// tokenFor is the session's Token, called on the session's goroutine
+// before every dial: the token from the last login, or a new login when
+// the node refused it (it expired, or the secret changed). A node that
+// refuses a fresh token too ends the session, as does a login refused
+// for the credentials.
+func (c *chatSession) tokenFor(ctx context.Context, refused bool) (string, error) {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	if !refused && c.token != "" {
+		return c.token, nil
+	}
+	if refused {
+		c.denied++
+		if c.denied > 2 {
+			return "", fmt.Errorf("%w: %w", client.ErrPermanent, authError{fmt.Sprintf("chat: the node refuses %s's token", c.o.user)})
+		}
+	}
+	tok, _, err := c.login(ctx)
+	var ae authError
+	if errors.As(err, &ae) {
+		return "", fmt.Errorf("%w: %w", client.ErrPermanent, err)
+	}
+	if err != nil {
+		c.notice("log in failed: %v", err)
+		return "", err
+	}
+	c.token = tok
+	return tok, nil
+}
+
+// handleEvent handles what the session reports: a connection, a frame,
+// a lost connection, or the end.
+func (c *chatSession) handleEvent(ev client.Event) error {
+	switch ev.Kind {
+	case client.EventConnected:
+		c.connected(ev.Welcome)
+	case client.EventFrame:
+		return c.handleFrame(ev.Frame)
+	case client.EventDisconnected:
+		c.connLost(ev)
+	case client.EventClosed:
+		return c.sessionEnded(ev.Err)
+	}
+	return nil
+}
+
+// connected takes a new connection up: the first joins the room; after
+// that, a registered user's session resumed the room in the URL, a
+// guest's joins it again (the guest is new), and a join whose history
+// never came is made again.
+func (c *chatSession) connected(w wire.Welcome) {
+	c.connN++
+	c.online = true
+	c.me = w
+	c.tokenMu.Lock()
+	c.denied = 0
+	c.tokenMu.Unlock()
 	if c.echoFrames() {
-		fmt.Fprintf(c.out, "%s\n", wire.Encode(wire.ChannelSession, wire.TypeWelcome, conn.Welcome))
+		fmt.Fprintf(c.out, "%s\n", wire.Encode(wire.ChannelSession, wire.TypeWelcome, w))
 	}
-	for i := range c.pending {
-		c.pending[i].sent = false
-	}
-	if resumed {
+	if c.connN > 1 && c.everJoin && !c.joinHistory && !c.o.guest {
 		c.joined = true
-		c.notice("reconnected to %s as %s; resuming %s", conn.Welcome.Node, conn.Welcome.Name, c.roomLabel())
-		c.flushPending()
-		return nil
+		c.notice("reconnected to %s as %s; resuming %s", w.Node, w.Name, c.roomLabel())
+		c.flushUnsent()
+		return
 	}
 	c.joined = false
-	c.sendFrame(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: c.o.room}, "join")
-	return nil
+	if c.connN > 1 && c.everJoin && c.o.guest {
+		c.notice("reconnected to %s as %s", w.Node, w.Name) // the session joins the room again
+		return
+	}
+	if c.sess != nil {
+		_ = c.sess.Join(c.o.room, max(c.o.history, 1)) // fails only when the connection is gone again
+	}
 }
 
-// reconnect logs in again if the token expired and dials; a failure
-// that retrying cannot fix ends the session.
-func (c *chatSession) reconnect(ctx context.Context) error {
-	if !c.o.guest && c.token == "" {
-		if err := c.login(ctx); err != nil {
-			var ae authError
-			if errors.As(err, &ae) {
-				return err
-			}
-			c.notice("log in failed: %v; next try in %v", err, c.backoff)
-			c.scheduleRetry()
-			return nil
-		}
-	}
-	err := c.connect(ctx)
-	if err == nil || ctx.Err() != nil {
-		c.denied = 0
-		return nil
-	}
-	var se ws.StatusError
-	if errors.As(err, &se) {
-		switch {
-		case int(se) == http.StatusUnauthorized && c.o.guest:
-			return errors.New("chat: the node no longer allows guests")
-		case int(se) == http.StatusUnauthorized:
-			// The token expired or the secret changed: log in again, once.
-			c.denied++
-			if c.denied > 1 {
-				return fmt.Errorf("chat: the node refuses %s's token: %w", c.o.user, err)
-			}
-			c.token = ""
-			c.retry = time.After(0)
-			return nil
-		case int(se) == http.StatusBadRequest:
-			return fmt.Errorf("chat: the node refused the connection: %w", err)
-		}
-	}
-	c.notice("reconnect failed: %v; next try in %v", err, c.backoff)
-	c.scheduleRetry()
-	return nil
-}
-
-// scheduleRetry arms the next reconnect after the current backoff and
-// doubles it for the one after; a successful dial resets it.
-func (c *chatSession) scheduleRetry() {
-	c.retry = time.After(c.backoff)
-	c.backoff = min(2*c.backoff, backoffMax)
-}
-
-// connLost handles the end of the current connection.
-func (c *chatSession) connLost(err error) {
-	var code ws.StatusCode
-	if c.conn != nil {
-		code = c.conn.CloseCode()
-	}
-	c.disconnect()
+// connLost handles the end of the current connection, or a reconnect
+// that failed.
+func (c *chatSession) connLost(ev client.Event) {
+	wasOnline := c.online
+	c.online, c.joined = false, false
 	// Requests die with their connection: quitting must not wait for
 	// their answers, nor should the next connection take its frames for
 	// them.
 	c.waiting = nil
-	if c.quitting && len(c.pending) == 0 {
+	if c.quitting && c.pendingSends() == 0 {
 		return
 	}
-	reason := err.Error()
-	if code != 0 {
-		reason = fmt.Sprintf("closed by the node (%d)", code)
-	}
-	if code == 4003 && !c.o.guest { // the token expired
-		c.token = ""
-	}
-	c.notice("disconnected: %s; reconnecting in %v", reason, c.backoff)
-	c.scheduleRetry()
-}
-
-// disconnect drops the current connection and stops its pump; events it
-// already queued are then ignored by their connection number.
-func (c *chatSession) disconnect() {
-	if c.conn == nil {
+	if !wasOnline {
+		c.notice("reconnect failed: %v; next try in %v", ev.Err, ev.RetryIn.Round(time.Millisecond))
 		return
 	}
-	c.cancel()
-	_ = c.conn.Close()
-	c.conn = nil
-	c.joined = false
+	reason := fmt.Sprint(ev.Err)
+	if ev.CloseCode != 0 {
+		reason = fmt.Sprintf("closed by the node (%d)", ev.CloseCode)
+	}
+	c.notice("disconnected: %s; reconnecting in %v", reason, ev.RetryIn.Round(time.Millisecond))
 }
 
-// pump forwards a connection's frames, then its end, to events.
-func pump(ctx context.Context, n int, conn *client.Client, events chan<- chatEvent) {
-	for {
-		f, err := conn.Next(ctx)
-		select {
-		case events <- chatEvent{conn: n, f: f, err: err}:
-		case <-ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
+// sessionEnded turns the session's end into natter chat's: nil when it
+// was asked to end, else what went wrong for good.
+func (c *chatSession) sessionEnded(err error) error {
+	var ae authError
+	var se ws.StatusError
+	switch {
+	case err == nil || errors.Is(err, client.ErrSessionClosed):
+		return nil
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &se) && int(se) == http.StatusUnauthorized && c.o.guest:
+		return errors.New("chat: the node no longer allows guests")
+	case errors.As(err, &se) && int(se) == http.StatusBadRequest:
+		return fmt.Errorf("chat: the node refused the connection: %w", err)
 	}
+	return fmt.Errorf("chat: %w", err)
+}
+
+// pendingSends is the number of messages not yet confirmed: those the
+// session is sending and those waiting for the room.
+func (c *chatSession) pendingSends() int {
+	n := len(c.unsent)
+	if c.sess != nil {
+		n += c.sess.Pending()
+	}
+	return n
 }

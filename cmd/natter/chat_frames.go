@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/natterchat/natter/node/client"
 	"github.com/natterchat/natter/node/wire"
@@ -29,8 +30,6 @@ func (c *chatSession) handleFrame(f client.Frame) error {
 		decoded(f, func(a wire.MessageAccepted) { c.processMessageAccepted(a, f.Raw) })
 	case wire.TypeHistoryPage:
 		decoded(f, c.processHistoryPage)
-	case wire.TypeResumed:
-		decoded(f, c.processResumed)
 	case wire.TypeOnline:
 		decoded(f, func(p wire.PresenceEvent) { c.processPresence(p, "online") })
 	case wire.TypeOffline:
@@ -122,9 +121,10 @@ func (c *chatSession) processNewMessage(m wire.NewMessage, raw []byte) {
 // processMessageAccepted handles the node's confirmation that it stored
 // a message: it is no longer resent, and --send is done.
 func (c *chatSession) processMessageAccepted(a wire.MessageAccepted, raw []byte) {
-	if _, ok := c.takePending(a.ClientMsgID); !ok {
+	if _, ok := c.mine[a.ClientMsgID]; !ok {
 		return
 	}
+	delete(c.mine, a.ClientMsgID)
 	if c.o.sendSet && !c.sendDone {
 		c.sendDone = true
 		if c.o.json {
@@ -150,14 +150,6 @@ func (c *chatSession) processHistoryPage(h wire.HistoryPage) {
 			c.markSeen(m.Seq)
 		}
 		c.notice("end of history")
-	}
-}
-
-// processResumed handles the end of a replay: the node replays a limited
-// number of messages at a time, so More asks for the next batch.
-func (c *chatSession) processResumed(r wire.Resumed) {
-	if r.Chat == c.chatID && r.More {
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeResume, wire.Resume{ChatRef: wire.ChatRef{Chat: c.chatID}, AfterSeq: r.LastSeq}, "")
 	}
 }
 
@@ -189,41 +181,30 @@ func (c *chatSession) processPing(contents json.RawMessage) {
 // it is about. Only a failed join, or a failed --send, ends the session.
 func (c *chatSession) processError(e wire.Error) error {
 	switch {
-	case e.Ref == "join":
-		return fmt.Errorf("chat: join %s: %s: %s", c.o.room, e.Code, e.Message)
-	case e.Ref == "join-history":
+	case strings.HasPrefix(e.Ref, "join-history"):
 		c.problem("history: %s: %s", e.Code, e.Message)
 		c.gotJoinHistory(wire.HistoryPage{}, !c.echoFrames())
 		return nil
+	case strings.HasPrefix(e.Ref, "join"):
+		return fmt.Errorf("chat: join %s: %s: %s", c.o.room, e.Code, e.Message)
 	}
-	if p, ok := c.takePending(e.Ref); ok {
-		return c.sendFailed(p, e)
+	if text, ok := c.mine[e.Ref]; ok {
+		if e.Code == wire.CodeRateLimited || e.Code == wire.CodeUnavailable {
+			return nil // the session sends it again with the same id
+		}
+		delete(c.mine, e.Ref)
+		return c.sendFailed(text, e)
 	}
 	c.forget(e.Ref)
-	if e.Code == wire.CodeRateLimited {
-		// The dropped frame is unknown: send what is unconfirmed again
-		// (the node stores each clientMsgId once).
-		for i := range c.pending {
-			c.pending[i].sent = false
-		}
-		c.flushPending()
-	}
 	c.problem("%s: %s", e.Code, e.Message)
 	return nil
 }
 
-// sendFailed handles the node's refusal of a message, already taken out
-// of pending.
-func (c *chatSession) sendFailed(p pendingSend, e wire.Error) error {
-	if e.Code == wire.CodeUnavailable {
-		// Storage hiccup: send again with the same id.
-		c.pending = append(c.pending, pendingSend{id: p.id, text: p.text})
-		c.flushPending()
-		return nil
-	}
+// sendFailed handles the node's refusal of a message.
+func (c *chatSession) sendFailed(text string, e wire.Error) error {
 	if !c.o.interactive() {
 		return fmt.Errorf("chat: send: %s: %s", e.Code, e.Message)
 	}
-	c.problem("not sent: %s: %s", e.Code, e.Message)
+	c.problem("not sent (%q): %s: %s", text, e.Code, e.Message)
 	return nil
 }

@@ -7,43 +7,41 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 )
 
 // login gets a token: POST /api/sessions, or with --register POST
-// /api/users when the user does not exist.
-func (c *chatSession) login(ctx context.Context) error {
+// /api/users when the user does not exist (registered says so). It runs
+// on the session's goroutine for a new login, so it writes nothing the
+// session's loop reads.
+func (c *chatSession) login(ctx context.Context) (token string, registered bool, err error) {
 	creds := map[string]string{"name": c.o.user, "password": c.o.password}
 	var out struct {
 		Token string `json:"token"`
 	}
 	status, apiErr, err := c.post(ctx, "/api/sessions", creds, &out)
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	if status == http.StatusOK {
-		c.token = out.Token
-		return nil
+		return out.Token, false, nil
 	}
 	if status != http.StatusUnauthorized {
-		return fmt.Errorf("chat: log in as %q: %s", c.o.user, apiErr)
+		return "", false, fmt.Errorf("chat: log in as %q: %s", c.o.user, apiErr)
 	}
 	if !c.o.register {
-		return authError{fmt.Sprintf("chat: log in as %q: wrong name or password (--register creates a new user)", c.o.user)}
+		return "", false, authError{fmt.Sprintf("chat: log in as %q: wrong name or password (--register creates a new user)", c.o.user)}
 	}
 	status, apiErr, err = c.post(ctx, "/api/users", creds, &out)
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	switch status {
 	case http.StatusCreated:
-		c.token = out.Token
-		fmt.Fprintf(c.notices, "%s * registered user %s\n", clock(time.Now()), c.o.user)
-		return nil
+		return out.Token, true, nil
 	case http.StatusConflict:
-		return authError{fmt.Sprintf("chat: user %q exists and the password is wrong", c.o.user)}
+		return "", false, authError{fmt.Sprintf("chat: user %q exists and the password is wrong", c.o.user)}
 	default:
-		return fmt.Errorf("chat: register %q: %s", c.o.user, apiErr)
+		return "", false, fmt.Errorf("chat: register %q: %s", c.o.user, apiErr)
 	}
 }
 

@@ -20,16 +20,16 @@ func (c *chatSession) joinedRoom(e wire.MemberEvent) {
 		}
 		c.everJoin = true
 		c.notice("%s %s as %s", verb, c.roomLabel(), c.me.Name)
-		// The newest message tells where the room stands (the resume point
-		// after a reconnect) and is the start of --history.
+		// The session asks for the newest messages (client.Session.Join):
+		// they tell where the room stands (the resume point after a
+		// reconnect) and are the start of --history.
 		c.joinHistory = true
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeHistory, wire.History{ChatRef: wire.ChatRef{Chat: c.chatID}, Limit: max(c.o.history, 1)}, "join-history")
 	} else {
-		// A guest's new identity after a reconnect: replay what it missed.
+		// A guest's new identity after a reconnect: the session resumes
+		// what it missed.
 		c.notice("rejoined %s as %s", c.roomLabel(), c.me.Name)
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeResume, wire.Resume{ChatRef: wire.ChatRef{Chat: c.chatID}, AfterSeq: c.lastSeq}, "")
 	}
-	c.flushPending()
+	c.flushUnsent()
 }
 
 // gotJoinHistory prints --history, then the live messages that came

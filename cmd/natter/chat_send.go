@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,20 +12,14 @@ import (
 // defaultHistory is the N of /history without one.
 const defaultHistory = 20
 
-// pendingSend is a message not yet acknowledged; it is sent again with
-// the same clientMsgId after a reconnect (the node stores it once).
-type pendingSend struct {
-	id, text string
-	sent     bool // on the current connection
-}
-
 // sendFrame writes a frame with a ref (echoed by an Error about it).
+// Without a connection it is dropped: requests die with their
+// connection, and messages go through sendText.
 func (c *chatSession) sendFrame(channel, typ string, contents any, ref string) {
-	if c.conn == nil {
+	if c.sess == nil {
 		return
 	}
-	// A failed write ends the connection; the pump reports it.
-	_ = c.conn.SendRef(channel, typ, contents, ref)
+	_ = c.sess.SendFrame(channel, typ, contents, ref)
 }
 
 // nextRef is a fresh ref for a request of a kind ("members-", ...); an
@@ -37,36 +29,25 @@ func (c *chatSession) nextRef(kind string) string {
 	return kind + strconv.Itoa(c.refN)
 }
 
-// sendText queues a message and sends it when the room is joined.
+// sendText sends a message to the room, or keeps it until the room is
+// joined (its chat id is known then). The session sends it with a
+// clientMsgId and again after a reconnect until the node confirms it.
 func (c *chatSession) sendText(text string) {
-	c.pending = append(c.pending, pendingSend{id: newClientMsgID(), text: text})
-	c.flushPending()
-}
-
-// flushPending sends every pending message not yet sent on this
-// connection.
-func (c *chatSession) flushPending() {
-	if !c.joined {
+	if c.sess == nil || c.chatID == "" || !c.everJoin {
+		c.unsent = append(c.unsent, text)
 		return
 	}
-	for i := range c.pending {
-		p := &c.pending[i]
-		if p.sent {
-			continue
-		}
-		p.sent = true
-		c.sendFrame(wire.ChannelChatRoom, wire.TypeSendMessage,
-			wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: p.text, ClientMsgID: p.id}, p.id)
-	}
+	id, _ := c.sess.Send(wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: text})
+	c.mine[id] = text
 }
 
-// newClientMsgID is random: the node stores one message per clientMsgId,
-// so ids must not repeat across sessions, or a new message would be
-// taken for the resend of an old one.
-func newClientMsgID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "cli-" + hex.EncodeToString(b)
+// flushUnsent sends what was typed before the room was joined.
+func (c *chatSession) flushUnsent() {
+	unsent := c.unsent
+	c.unsent = nil
+	for _, text := range unsent {
+		c.sendText(text)
+	}
 }
 
 // handleLine handles one line typed in interactive mode: a message to
@@ -128,18 +109,6 @@ func (c *chatSession) request(kind, typ string, contents any) {
 	ref := c.nextRef(kind)
 	c.waiting = append(c.waiting, ref)
 	c.sendFrame(wire.ChannelChatRoom, typ, contents, ref)
-}
-
-// takePending removes the pending message with a clientMsgId once the
-// node has stored or refused it.
-func (c *chatSession) takePending(id string) (pendingSend, bool) {
-	i := slices.IndexFunc(c.pending, func(p pendingSend) bool { return p.id == id })
-	if i < 0 {
-		return pendingSend{}, false
-	}
-	p := c.pending[i]
-	c.pending = slices.Delete(c.pending, i, i+1)
-	return p, true
 }
 
 // forget drops a request the node answered with an Error: no other

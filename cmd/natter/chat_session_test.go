@@ -43,7 +43,7 @@ func frameOf(t *testing.T, typ string, contents any) client.Frame {
 func handle(t *testing.T, c *chatSession, frames ...client.Frame) {
 	t.Helper()
 	for _, f := range frames {
-		if err := c.handleEvent(chatEvent{conn: c.connN, f: f}); err != nil {
+		if err := c.handleEvent(client.Event{Kind: client.EventFrame, Frame: f}); err != nil {
 			t.Fatalf("%s: %v", f.Type(), err)
 		}
 	}
@@ -59,7 +59,7 @@ func TestChatQuitWhileDisconnected(t *testing.T) {
 	if len(c.waiting) != 1 {
 		t.Fatalf("waiting = %v after /members", c.waiting)
 	}
-	if err := c.handleEvent(chatEvent{conn: c.connN, err: io.ErrUnexpectedEOF}); err != nil {
+	if err := c.handleEvent(client.Event{Kind: client.EventDisconnected, Err: io.ErrUnexpectedEOF}); err != nil {
 		t.Fatal(err)
 	}
 	c.quit()

@@ -259,6 +259,9 @@ func TestConfigErrors(t *testing.T) {
 		{"bad size", []string{"--max-frame-size", "big"}, nil, "--max-frame-size"},
 		{"replicas", []string{"--replicas", "7"}, nil, "--replicas must be between 0 (auto) and 5"},
 		{"routes without cluster-listen", []string{"--routes", "nats://h:6222"}, nil, "--routes needs --cluster-listen"},
+		{"leaf remote without domain", []string{"--leafnode-remote", "nats-leaf://hub:7422"}, nil, "need --jetstream-domain"},
+		{"leaf listen without domain", nil, []string{"NATTER_LEAFNODE_LISTEN", ":7422"}, "need --jetstream-domain"},
+		{"leaf remote with nats-url", []string{"--nats-url", "nats://n1:4222", "--leafnode-remote", "nats-leaf://hub:7422", "--jetstream-domain", "hub"}, nil, "--nats-url uses an external NATS"},
 		{"sync value", []string{"--sync", "sometimes"}, nil, `--sync must be always or interval, not "sometimes"`},
 		{"sync always with nats-url", []string{"--nats-url", "nats://n1:4222"}, []string{"NATTER_SYNC", "always"}, "--sync always configures the embedded NATS server"},
 	}

@@ -37,6 +37,9 @@ type options struct {
 	routes            string
 	clusterName       string
 	natsListen        string
+	leafListen        string
+	leafRemotes       string
+	jsDomain          string
 	replicas          int
 	heartbeatInterval time.Duration
 	nodeDeadAfter     time.Duration
@@ -105,7 +108,7 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.headerTimeout, "header-timeout", 2*time.Second, g, "longest time from accept to the end of a request's head (WebSocket or HTTP)")
 	s.dur(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, g, "longest time from a WebSocket request's head to the finished upgrade")
 	s.intv(&o.maxHandshakes, "max-handshakes", "N", 256, g, "concurrent WebSocket upgrades; more wait for one within --handshake-timeout")
-	s.intv(&o.maxPendingSource, "max-pending-per-source", "N", 64, g, "connections of one source address whose request head is still coming; more are closed at once (-1: no cap; raise it behind a load balancer)")
+	s.intv(&o.maxPendingSource, "max-pending-per-source", "N", 64, g, "connections of one source address whose request head is still coming, once a quarter of --max-pending is; more are closed at once (-1: no cap; raise it behind a load balancer)")
 	s.intv(&o.maxPending, "max-pending", "N", 4096, g, "connections whose request head is still coming, in all; more are closed at once")
 
 	g = groupCluster
@@ -115,6 +118,9 @@ func defineSettings(o *options) *settings {
 	s.list(&o.routes, "routes", "URLS", g, "the other nodes' route URLs, comma-separated (nats://h2:6222,nats://h3:6222); needs --cluster-listen")
 	s.str(&o.clusterName, "cluster-name", "NAME", "natter", g, "name of the embedded NATS cluster")
 	s.str(&o.natsListen, "nats-listen", "ADDR", "", g, "expose the embedded NATS server's client port (host:port), for the nats CLI or nodes using --nats-url").defaultText("no client port")
+	s.str(&o.leafListen, "leafnode-listen", "ADDR", "", g, "accept leaf node connections (host:port) from the embedded NATS servers of a site's nodes: this node is a hub node; needs --jetstream-domain").defaultText("none")
+	s.list(&o.leafRemotes, "leafnode-remote", "URLS", g, "make the embedded NATS server a leaf of a hub (nats-leaf://hub1:7422,nats-leaf://hub2:7422): this node is a site node using the hub's JetStream; needs --jetstream-domain")
+	s.str(&o.jsDomain, "jetstream-domain", "NAME", "", g, "JetStream domain: a hub node's own (the same on every hub node), a site node's hub's, or an external NATS's").defaultText("none")
 	s.intv(&o.replicas, "replicas", "N", 0, g, "JetStream replicas of the message stream and buckets (1-5)").defaultText("auto: 3 in an embedded cluster of 3 or more, else 1")
 	s.dur(&o.heartbeatInterval, "heartbeat-interval", time.Second, g, "how often the node tells the cluster it is alive")
 	s.dur(&o.nodeDeadAfter, "node-dead-after", 0, g, "how long without a heartbeat before the other nodes count a node dead and its devices offline; longer than --heartbeat-interval").defaultText("5 × --heartbeat-interval, so 5s")
@@ -245,8 +251,10 @@ func (o *options) validate() error {
 		return errors.New("--secret must be at least 16 characters")
 	case o.routes != "" && o.clusterListen == "":
 		return errors.New("--routes needs --cluster-listen")
-	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != ""):
-		return errors.New("--nats-url uses an external NATS; --cluster-listen and --nats-listen configure the embedded one")
+	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != "" || o.leafListen != "" || o.leafRemotes != ""):
+		return errors.New("--nats-url uses an external NATS; --cluster-listen, --nats-listen and the --leafnode options configure the embedded one")
+	case (o.leafListen != "" || o.leafRemotes != "") && o.jsDomain == "":
+		return errors.New("--leafnode-listen and --leafnode-remote need --jetstream-domain: the hub's JetStream domain, the same on the hub's and the site's nodes")
 	case o.sync != string(node.SyncAlways) && o.sync != string(node.SyncInterval):
 		return fmt.Errorf("--sync must be always or interval, not %q", o.sync)
 	case o.natsURL != "" && o.sync == string(node.SyncAlways):
@@ -284,6 +292,8 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		ClusterListen:       o.clusterListen,
 		ClusterName:         o.clusterName,
 		NATSListen:          o.natsListen,
+		LeafNodeListen:      o.leafListen,
+		JetStreamDomain:     o.jsDomain,
 		Sync:                node.SyncMode(o.sync),
 		Replicas:            o.replicas,
 		StartTimeout:        o.startTimeout,
@@ -320,6 +330,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 	cfg.Store.MaxMsgsPerSubject = o.maxMsgsPerChat
 	cfg.Store.Duplicates = o.dedupWindow
 	cfg.Routes = splitList(o.routes)
+	cfg.LeafNodeRemotes = splitList(o.leafRemotes)
 	cfg.AllowedOrigins = splitList(o.allowedOrigins)
 	return cfg
 }

@@ -1,7 +1,16 @@
-// Package client is a small natter WebSocket client: it dials a node,
-// reads frames on one goroutine and hands them out decoded, and writes
-// protocol frames. Tests, the cluster tooling and command-line clients use
-// it; it is not tuned for load generation (bench has its own).
+// Package client is natter's Go client of the WebSocket protocol.
+//
+// Session is what applications use: a presence on the cluster that
+// outlives its connections. It reconnects with backoff and jitter,
+// resumes every chat from the last seq it delivered, sends every message
+// with a clientMsgId and sends again what was not acknowledged, and drops
+// messages it already delivered, so that a node restart or a network
+// change loses and doubles nothing. `natter chat` is built on it.
+//
+// Client is one connection and nothing more: it dials, reads frames on
+// one goroutine and hands them out decoded, and writes protocol frames.
+// Tests and the cluster tooling use it to see exactly what a node sends.
+// Neither is tuned for load generation (natter-bench has its own).
 package client
 
 import (
