@@ -485,9 +485,10 @@ export class NatterClient extends Emitter {
 
   #transmit(req) {
     req.reset?.(req);
-    // A frame with a clientMsgId needs no ref: the server echoes the id.
-    const ref = req.contents.clientMsgId ? undefined : req.ref;
-    if (this.sendFrame(req.channel, req.type, req.contents, ref)) req.sentOn = this.#ws;
+    // The ref (a request's clientMsgId when it has one) comes back in an
+    // Error about the frame, also one the server could not read further
+    // than its type (unknown_type from an older node).
+    if (this.sendFrame(req.channel, req.type, req.contents, req.ref)) req.sentOn = this.#ws;
   }
 
   /**
