@@ -316,8 +316,11 @@ export class NatterClient extends Emitter {
     Reaction: (c) => this.#acceptEvent(c),
     Resumed: (c) => {
       this.#resuming.delete(c.chat);
-      this.#release(c.chat);
-      if (c.more) this.#resume(c.chat, Math.max(this.#cursors.point(c.chat) ?? 0, c.lastSeq ?? 0));
+      if (!c.more) return this.#release(c.chat);
+      // One part of a longer replay: deliver it, hold on to what is past
+      // it, and ask for the next part.
+      for (const { type, contents, frame } of this.#holds.releaseUpTo(c.chat, c.lastSeq)) this.#dispatch(type, contents, frame);
+      this.#resume(c.chat, Math.max(this.#cursors.point(c.chat) ?? 0, c.lastSeq ?? 0));
     },
     JoinedRoom: (c) => {
       if (c.user !== this.#me?.user || !this.#rejoining.delete(c.chat)) return;

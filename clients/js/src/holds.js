@@ -34,6 +34,20 @@ export class Holds {
     return items.sort((a, b) => a.seq - b.seq);
   }
 
+  /**
+   * releaseUpTo returns what is held of chat up to seq, in seq order, and
+   * keeps holding the rest: a replay in parts (Resumed.more) has
+   * delivered up to seq, and a live frame held beyond it may still have
+   * replayed messages before it.
+   */
+  releaseUpTo(chat, seq) {
+    const items = this.#chats.get(chat);
+    if (!items) return [];
+    const out = items.filter((i) => i.seq <= seq);
+    this.#chats.set(chat, items.filter((i) => i.seq > seq));
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
   /** clear drops every hold (the connection ended; the next resume replays). */
   clear() {
     this.#chats.clear();

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cursors } from '../src/cursors.js';
+import { Holds } from '../src/holds.js';
 import { NatterClient, backoffDelay, DEFAULT_BACKOFF } from '../src/natter.js';
 
 describe('backoff', () => {
@@ -38,6 +39,20 @@ describe('cursors', () => {
     c.track('t', 7);
     assert.equal(c.accept('t', 7), false, 'track says the application holds seq 7');
     assert.throws(() => c.track('t', -1), RangeError);
+  });
+});
+
+describe('holds', () => {
+  it('give back a replay part in seq order and keep live frames past it', () => {
+    const h = new Holds();
+    h.hold('c');
+    for (const seq of [65, 59, 61, 60]) h.add('c', { seq });
+    assert.deepEqual(h.releaseUpTo('c', 61).map((i) => i.seq), [59, 60, 61]);
+    assert.equal(h.holding('c'), true, 'still held: the next part comes');
+    h.add('c', { seq: 64 });
+    assert.deepEqual(h.release('c').map((i) => i.seq), [64, 65]);
+    assert.equal(h.holding('c'), false);
+    assert.deepEqual(h.releaseUpTo('c', 100), [], 'nothing held');
   });
 });
 
