@@ -2,10 +2,12 @@
 // token (or as a guest), reconnects with backoff and jitter when the
 // connection drops, resumes every chat it has a cursor for from its last
 // seq (in the URL, so the server holds live delivery until the replay is
-// done), resends every unanswered request after a reconnect (sends keep
-// their clientMsgId, so the server stores each once), and drops a
-// NewMessage whose seq it already delivered. Every frame is an event
-// named after its type; requests are promises.
+// done; past the URL's budget, or for a guest, which joins its rooms
+// again first, by frame with the chat held here: holds.js), resends
+// every unanswered request after a reconnect (sends keep their
+// clientMsgId, so the server stores each once), and drops a stream frame
+// whose seq it already delivered (cursors.js). Every frame is an event
+// named after its type; requests are promises (requests.js).
 // Not for: wire details of one frame kind beyond matching its answer
 // (docs/protocol.md), or any UI state.
 
