@@ -320,8 +320,8 @@ export declare class NatterClient {
 
   /** The highest seq of chat delivered as NewMessage. */
   lastSeq(chat: string): number | undefined;
-  /** The application holds chat up to seq: resume after it, drop older NewMessages. */
-  track(chat: string, seq: number): void;
+  /** The application holds chat up to seq: resume after it, drop older NewMessages. room lets a guest join it again. */
+  track(chat: string, seq: number, room?: string): void;
   untrack(chat: string): void;
   /** Where every tracked chat resumes: chat id -> seq. */
   cursors(): Record<string, number>;
