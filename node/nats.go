@@ -34,7 +34,7 @@ func (n *Node) connectNATS() error {
 			n.metrics.natsReconnects.Add(1)
 			if n.started.Load() {
 				n.log.Info("nats reconnected; checking every chat for gaps")
-				n.hub.RecheckAll()
+				n.hub.RecheckAfterReconnect()
 			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {

@@ -52,6 +52,9 @@ type chatState struct {
 	c       *localChat // the registry generation this state belongs to
 	name    string
 	lastSeq uint64 // last sequence delivered to local devices
+	// releases are devices whose replay went past lastSeq: they skip the
+	// chat until live delivery reaches what they were sent (release).
+	releases []release
 }
 
 func newDispatcher(h *Hub, buffer int) *dispatcher {
@@ -121,6 +124,7 @@ func (d *dispatcher) track(c *localChat, name string, baseline uint64) {
 func (d *dispatcher) untrack(c *localChat) {
 	d.post(func() {
 		if st := d.chats[c.id]; st != nil && st.c == c {
+			st.releaseUpTo(noCursor)
 			delete(d.chats, c.id)
 		}
 		if d.chats[c.id] == nil {
@@ -151,6 +155,21 @@ func (d *dispatcher) recheck(chatID string) {
 			d.retryLater(chatID)
 		}
 	}
+}
+
+// RecheckAfterReconnect is RecheckAll for a NATS reconnect, without its
+// window: the check reads the store only once the server has taken the
+// subscriptions the client sent again (a flush), so that a message is
+// either stored before the read or delivered live after it; and once
+// more RecheckDelay later, for a replica that answered the first read
+// without the newest messages. A message stored in that window was
+// otherwise held back until the chat's next message showed the gap.
+func (h *Hub) RecheckAfterReconnect() {
+	go func() {
+		_ = h.cfg.NC.FlushTimeout(5 * time.Second) // a failed flush: the checks still run
+		h.RecheckAll()
+		time.AfterFunc(h.cfg.RecheckDelay, h.RecheckAll)
+	}()
 }
 
 func (d *dispatcher) recheckAll() {
@@ -255,6 +274,9 @@ func (d *dispatcher) fanout(st *chatState, m *store.Message) {
 	clear(d.users)
 	clear(d.devs)
 	st.lastSeq = m.Seq
+	if len(st.releases) > 0 {
+		st.releaseUpTo(st.lastSeq)
+	}
 	mt := d.h.metrics
 	mt.MessagesFannedOut.Add(1)
 	mt.Deliveries.Add(int64(sent))
