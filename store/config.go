@@ -40,6 +40,11 @@ type Config struct {
 	// Default 5s.
 	RequestTimeout time.Duration
 
+	// CounterWindow is how long a login or registration counter of the
+	// AUTH_LIMITS stream lives after it was last raised (see Incr).
+	// Default 10m.
+	CounterWindow time.Duration
+
 	// Logger receives warnings the caller cannot act on (cleanup failures).
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -51,6 +56,7 @@ const (
 	DefaultDuplicates     = 5 * time.Minute
 	DefaultPublishTimeout = 5 * time.Second
 	DefaultRequestTimeout = 5 * time.Second
+	DefaultCounterWindow  = 10 * time.Minute
 )
 
 // Retry backoff bounds of PublishMessage.
@@ -75,6 +81,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.CounterWindow <= 0 {
+		cfg.CounterWindow = DefaultCounterWindow
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
