@@ -104,11 +104,12 @@ func (a limitAnswer) want(t *testing.T, step string, status int, max time.Durati
 // addresses on both nodes block it on both, right password included
 // (429 with Retry-After); failures from one address under different
 // names block that address and no other; registrations are capped per
-// address, bad input uncounted. Without the counters, logins and
+// address, bad input uncounted; wrong current passwords of a password
+// change count as failed logins. Without the counters, logins and
 // registrations fail closed (503).
 func TestLoginLimitsAcrossNodes(t *testing.T) {
 	ns := storetest.RunServer(t)
-	const window = time.Minute
+	const window = 5 * time.Minute
 	shared := func(c *Config) {
 		c.NATSURL = ns.ClientURL()
 		c.MaxLoginFailuresPerAccount, c.MaxLoginFailuresPerSource, c.MaxRegistrationsPerSource = 3, 4, 2
@@ -149,6 +150,38 @@ func TestLoginLimitsAcrossNodes(t *testing.T) {
 		from(t, "127.0.0.9").registerUser(a, "reg-5").want(t, "another address", http.StatusCreated, 0, "")
 	})
 
+	t.Run("wrong current passwords count", func(t *testing.T) {
+		s := from(t, "127.0.0.14")
+		s.registerUser(a, "changer").want(t, "register changer", http.StatusCreated, 0, "")
+		var login sessionAnswer
+		if st := b.api("POST", "/api/sessions", "", map[string]string{"name": "changer", "password": "password-changer"}, &login); st != http.StatusOK {
+			t.Fatalf("login: %d", st)
+		}
+		change := func(tn *testNode, current string) limitAnswer {
+			req, _ := http.NewRequest("POST", tn.url("/api/me/password"), strings.NewReader(`{"password":"`+current+`","newPassword":"a-new-password-1"}`))
+			req.Header.Set("Authorization", "Bearer "+login.Token)
+			resp, err := s.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			a := limitAnswer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+			var e struct {
+				Error json.RawMessage `json:"error"`
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			if json.Unmarshal(raw, &e) == nil && len(e.Error) > 0 {
+				_ = json.Unmarshal(e.Error, &a.err)
+			}
+			return a
+		}
+		for i, tn := range []*testNode{a, b, a} {
+			change(tn, "not-the-password").want(t, "wrong current password "+strconv.Itoa(i+1), http.StatusForbidden, 0, "")
+		}
+		change(b, "password-changer").want(t, "the right one", http.StatusTooManyRequests, window, "for this account")
+		from(t, "127.0.0.15").login(a, "changer", "password-changer").want(t, "a login", http.StatusTooManyRequests, window, "for this account")
+	})
+
 	t.Run("fail closed", func(t *testing.T) {
 		nc, err := nats.Connect(ns.ClientURL())
 		if err != nil {
@@ -162,11 +195,14 @@ func TestLoginLimitsAcrossNodes(t *testing.T) {
 		if err := js.DeleteStream(context.Background(), subjects.StreamAuthLimits); err != nil {
 			t.Fatal(err)
 		}
+		// A failed login and a registration must be counted: without
+		// the counters they are refused. (A right password needs no
+		// counter on a node that has heard every announcement for a
+		// window, so it may go through.)
 		s := from(t, "127.0.0.12")
 		for _, tn := range []*testNode{a, b} {
 			for _, r := range []limitAnswer{
 				s.login(tn, "bystander", "wrong-password"),
-				s.login(tn, "bystander", "password-bystander"),
 				s.registerUser(tn, "uncounted"),
 			} {
 				if r.status != http.StatusServiceUnavailable || r.err.Code != wire.CodeUnavailable {

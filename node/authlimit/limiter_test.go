@@ -43,7 +43,7 @@ func startLimiter(t *testing.T, srv *server.Server, cfg Config) *Limiter {
 // nothing.
 func TestLimitsAcrossNodes(t *testing.T) {
 	srv := storetest.RunServer(t)
-	cfg := Config{Window: time.Minute, MaxLoginFailuresPerAccount: 3, MaxLoginFailuresPerSource: 5, MaxRegistrationsPerSource: -1}
+	cfg := Config{Window: 10 * time.Minute, MaxLoginFailuresPerAccount: 3, MaxLoginFailuresPerSource: 5, MaxRegistrationsPerSource: -1}
 	a, b := startLimiter(t, srv, cfg), startLimiter(t, srv, cfg)
 	ctx := storetest.Ctx(t)
 	alice, src := Account("Alice"), Source(LoginSource, "127.0.0.2:4711")
@@ -68,18 +68,18 @@ func TestLimitsAcrossNodes(t *testing.T) {
 		return nil
 	})
 	blk, err := b.Check(ctx, Account("ALICE "), src)
-	if err != nil || blk.Rule != LoginAccount || blk.Wait <= 50*time.Second || blk.Wait > time.Minute {
+	if err != nil || blk.Rule != LoginAccount || blk.Wait <= 9*time.Minute || blk.Wait > 10*time.Minute {
 		t.Fatalf("b's check of the blocked account: %+v %v", blk, err)
 	}
 	// A node that missed it (a third, whose view is not complete) reads
 	// the counter.
 	c := startLimiter(t, srv, cfg)
-	if blk, err := c.Check(ctx, alice); err != nil || blk.Rule != LoginAccount || blk.Wait <= 50*time.Second {
+	if blk, err := c.Check(ctx, alice); err != nil || blk.Rule != LoginAccount || blk.Wait <= 9*time.Minute {
 		t.Fatalf("c's check of the blocked account: %+v %v", blk, err)
 	}
 	// A count past the limit (a node that had not heard yet) refuses
 	// the event itself.
-	if blk, err := c.Count(ctx, alice); err != nil || blk.Rule != LoginAccount || blk.Wait != time.Minute {
+	if blk, err := c.Count(ctx, alice); err != nil || blk.Rule != LoginAccount || blk.Wait != 10*time.Minute {
 		t.Fatalf("a failure past the limit: %+v %v", blk, err)
 	}
 	// Another account from the same source is not blocked (3 of 5).
@@ -100,7 +100,7 @@ func TestLimitsAcrossNodes(t *testing.T) {
 // with 503; a block already known still refuses.
 func TestLimitsFailClosed(t *testing.T) {
 	srv := storetest.RunServer(t)
-	cfg := Config{Window: time.Minute, MaxLoginFailuresPerAccount: 1}
+	cfg := Config{Window: 10 * time.Minute, MaxLoginFailuresPerAccount: 1}
 	l := startLimiter(t, srv, cfg)
 	ctx := storetest.Ctx(t)
 	if _, err := l.Count(ctx, Account("carol")); err != nil {
@@ -152,4 +152,31 @@ func deleteStream(nc *nats.Conn, name string) error {
 		return err
 	}
 	return js.DeleteStream(context.Background(), name)
+}
+
+// TestCompleteViewReadsNothing: once a node has heard every announcement
+// for a window, a check of an account it knows no block of asks
+// JetStream nothing (it passes with the counters gone), while counting
+// still needs them.
+func TestCompleteViewReadsNothing(t *testing.T) {
+	srv := storetest.RunServer(t)
+	l := startLimiter(t, srv, Config{Window: time.Second, MaxLoginFailuresPerAccount: 1})
+	ctx := storetest.Ctx(t)
+	if err := deleteStream(storetest.Connect(t, srv), "AUTH_LIMITS"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 30*time.Second, 50*time.Millisecond, func() error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if !l.completeLocked(time.Now()) {
+			return errors.New("the view is not complete yet")
+		}
+		return nil
+	})
+	if blk, err := l.Check(ctx, Account("erin"), Source(LoginSource, "127.0.0.2:1")); err != nil || blk.Refused() {
+		t.Fatalf("a check with a complete view: %+v %v", blk, err)
+	}
+	if _, err := l.Count(ctx, Account("erin")); err == nil {
+		t.Fatal("a count without the stream succeeded")
+	}
 }
