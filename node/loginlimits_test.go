@@ -211,4 +211,11 @@ func TestLoginLimitsAcrossNodes(t *testing.T) {
 			}
 		}
 	})
+
+	// Both nodes refused some and report it.
+	for _, tn := range []*testNode{a, b} {
+		if s := tn.Stats(); s.AuthRefused == 0 || s.AuthLimitErrors == 0 {
+			t.Errorf("node %s: authRefused %d, authLimitErrors %d; want both counted", tn.addr, s.AuthRefused, s.AuthLimitErrors)
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,10 +73,20 @@ type Config struct {
 // reads the counters again until a window has passed.
 const maxBlocks = 100_000
 
+// Metrics count what a Limiter refused and what it could not check.
+type Metrics struct {
+	// Refused counts attempts refused (429), by rule.
+	Refused map[Rule]*atomic.Int64
+	// Errors counts checks and counts that could not reach the counters
+	// (answered 503).
+	Errors atomic.Int64
+}
+
 // Limiter counts and refuses. It is safe for concurrent use.
 type Limiter struct {
-	cfg Config
-	max map[Rule]int64
+	cfg     Config
+	max     map[Rule]int64
+	metrics Metrics
 
 	mu      sync.Mutex
 	blocked map[string]time.Time // counter subject -> blocked until
@@ -115,7 +126,23 @@ func New(cfg Config) (*Limiter, error) {
 			RegisterSource: limit(cfg.MaxRegistrationsPerSource, DefaultMaxRegistrationsPerSource),
 		},
 		blocked: make(map[string]time.Time),
+		metrics: Metrics{Refused: map[Rule]*atomic.Int64{LoginAccount: {}, LoginSource: {}, RegisterSource: {}}},
 	}, nil
+}
+
+// Metrics returns the limiter's counters; the map is not changed after
+// New.
+func (l *Limiter) Metrics() *Metrics { return &l.metrics }
+
+// counted records the outcome of a check or a count in the metrics.
+func (l *Limiter) counted(b Block, err error) (Block, error) {
+	switch {
+	case err != nil:
+		l.metrics.Errors.Add(1)
+	case b.Refused():
+		l.metrics.Refused[b.Rule].Add(1)
+	}
+	return b, err
 }
 
 // Start subscribes to the blocks other nodes announce and returns the
@@ -163,6 +190,10 @@ type announcement struct {
 // the counters could not be read; the caller refuses the attempt (see
 // docs/security.md: the limits fail closed).
 func (l *Limiter) Check(ctx context.Context, keys ...Key) (Block, error) {
+	return l.counted(l.check(ctx, keys))
+}
+
+func (l *Limiter) check(ctx context.Context, keys []Key) (Block, error) {
 	now := time.Now()
 	var b Block
 	l.mu.Lock()
@@ -202,6 +233,10 @@ func (l *Limiter) Check(ctx context.Context, keys ...Key) (Block, error) {
 // one). An error means an event could not be counted; the caller refuses
 // it.
 func (l *Limiter) Count(ctx context.Context, keys ...Key) (Block, error) {
+	return l.counted(l.count(ctx, keys))
+}
+
+func (l *Limiter) count(ctx context.Context, keys []Key) (Block, error) {
 	var b Block
 	for _, k := range keys {
 		limit := l.max[k.Rule]

@@ -86,6 +86,9 @@ func TestLimitsAcrossNodes(t *testing.T) {
 	if blk, err := c.Check(ctx, Account("bob"), src); err != nil || blk.Refused() {
 		t.Fatalf("another account: %+v %v", blk, err)
 	}
+	if got := c.Metrics().Refused[LoginAccount].Load(); got != 2 {
+		t.Errorf("c refused %d attempts by the account rule, want 2", got)
+	}
 	// Registrations are off: counted never, refused never.
 	reg := Source(RegisterSource, "127.0.0.2:1")
 	for range 10 {
@@ -118,6 +121,9 @@ func TestLimitsFailClosed(t *testing.T) {
 	}
 	if blk, err := l.Check(ctx, Account("carol")); err != nil || !blk.Refused() {
 		t.Errorf("a known block: %+v %v", blk, err)
+	}
+	if got := l.Metrics().Errors.Load(); got != 2 {
+		t.Errorf("%d errors counted, want 2", got)
 	}
 }
 
