@@ -199,7 +199,7 @@ func (l *Limiter) check(ctx context.Context, keys []Key) (Block, error) {
 	l.mu.Lock()
 	complete := l.completeLocked(now)
 	for _, k := range keys {
-		if until, ok := l.blocked[k.subject]; ok && until.After(now) {
+		if until, ok := l.blocked[k.subject]; ok && until.After(now) && l.max[k.Rule] != 0 {
 			b = longer(b, Block{Rule: k.Rule, Wait: until.Sub(now)})
 		}
 	}
