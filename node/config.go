@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
 )
@@ -122,6 +123,18 @@ type Config struct {
 	// RateBurst the burst. Defaults 20 and 40.
 	RateLimit float64
 	RateBurst int
+	// MaxLoginFailuresPerAccount caps the failed logins naming one
+	// account, MaxLoginFailuresPerSource those from one source address,
+	// and MaxRegistrationsPerSource the registrations from one source
+	// address, counted cluster-wide: past the cap an attempt is refused
+	// (429) until AuthLimitWindow has passed since the last counted one.
+	// -1 turns a cap off. Defaults 10, 100 and 20.
+	MaxLoginFailuresPerAccount int
+	MaxLoginFailuresPerSource  int
+	MaxRegistrationsPerSource  int
+	// AuthLimitWindow is how long those counts last after the last
+	// counted event; the same on every node. Default 10m.
+	AuthLimitWindow time.Duration
 	// TokenTTL is how long issued tokens are valid. Default 24h.
 	TokenTTL time.Duration
 	// ResumeLimit caps the messages one Resume replays. Default 1000.
@@ -234,6 +247,11 @@ func (c *Config) setDefaults() {
 	if c.Store.Replicas <= 0 {
 		c.Store.Replicas = c.Replicas
 	}
+	if c.AuthLimitWindow <= 0 {
+		c.AuthLimitWindow = authlimit.DefaultWindow
+	}
+	// The counters' stream keeps each one for the window.
+	c.Store.CounterWindow = c.AuthLimitWindow
 	if c.DrainBatch <= 0 {
 		c.DrainBatch = 500
 	}

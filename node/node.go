@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/handshake"
@@ -50,6 +51,7 @@ type Node struct {
 	sess     *session.Server
 	conns    *wsconn.Server
 	api      *httpapi.API
+	limits   *authlimit.Limiter
 	http     *http.Server
 	metrics  metrics
 

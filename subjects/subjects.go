@@ -50,6 +50,10 @@ const (
 	BucketRoomNames = "natter_room_names"
 	// BucketMembers holds every membership twice: under MemberKey and UserChatKey.
 	BucketMembers = "natter_members"
+
+	// StreamAuthLimits holds the cluster's login and registration
+	// counters, one counter per AuthCount subject.
+	StreamAuthLimits = "AUTH_LIMITS"
 )
 
 // ChatMsg is the subject a node publishes an accepted chat message to; the
@@ -139,6 +143,20 @@ func ParseNodeRequest(subject string) (nodeID, op string, ok bool) {
 	}
 	return nodeID, op, true
 }
+
+// AuthCount is the subject of one login or registration counter in
+// StreamAuthLimits: rule names what is counted (failed logins of an
+// account, ...), key whom (a digest of the account name, a source
+// address), both single tokens. Publisher: the node that counts.
+func AuthCount(rule, key string) string { return "natter.authlimit." + rule + "." + key }
+
+// AuthCountWildcard is the StreamAuthLimits subject filter.
+const AuthCountWildcard = "natter.authlimit.*.*"
+
+// AuthBlocked announces that a counter reached its limit, so that every
+// node refuses the account or address without asking the stream.
+// Publisher: the node whose count reached it. Subscribers: every node.
+const AuthBlocked = "natter.authblocked"
 
 // UserKey is the BucketUsers key of a user.
 func UserKey(userID string) string { return userID }

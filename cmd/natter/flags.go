@@ -51,6 +51,10 @@ type options struct {
 	allowGuests    bool
 	allowedOrigins string
 	tokenTTL       time.Duration
+	loginFailAcct  int
+	loginFailSrc   int
+	registerSrc    int
+	authWindow     time.Duration
 
 	// Limits
 	maxConnections    int
@@ -132,6 +136,10 @@ func defineSettings(o *options) *settings {
 	s.boolv(&o.allowGuests, "allow-guests", false, g, "give connections without a token a guest identity for the connection's lifetime")
 	s.list(&o.allowedOrigins, "allowed-origins", "LIST", g, "browser origins (scheme://host[:port]) allowed to open WebSockets besides the node's own host, comma-separated; * for any").defaultText("own host only")
 	s.dur(&o.tokenTTL, "token-ttl", 24*time.Hour, g, "how long issued tokens are valid")
+	s.intv(&o.loginFailAcct, "max-login-failures-per-account", "N", 10, g, "failed logins naming one account, cluster-wide, before its logins are refused (429) for --auth-limit-window (-1: no cap)")
+	s.intv(&o.loginFailSrc, "max-login-failures-per-source", "N", 100, g, "failed logins from one source address, cluster-wide, before its logins are refused (429) for --auth-limit-window (-1: no cap; behind a proxy every client has its address)")
+	s.intv(&o.registerSrc, "max-registrations-per-source", "N", 20, g, "registrations from one source address, cluster-wide, before its registrations are refused (429) for --auth-limit-window (-1: no cap)")
+	s.dur(&o.authWindow, "auth-limit-window", 10*time.Minute, g, "how long a refusal lasts after the last counted failed login or registration, and how long counts last without one; the same on every node")
 
 	g = groupLimits
 	s.intv(&o.maxConnections, "max-connections", "N", 1_000_000, g, "WebSocket connections on this node; past it handshakes get 503 (the open-files limit may be lower)")
@@ -213,6 +221,10 @@ func (o *options) validate() error {
 		{"node-dead-after", o.nodeDeadAfter >= 0}, // 0: 5 × heartbeat-interval
 		{"start-timeout", o.startTimeout > 0},
 		{"token-ttl", o.tokenTTL > 0},
+		{"max-login-failures-per-account", o.loginFailAcct > 0 || o.loginFailAcct == -1},
+		{"max-login-failures-per-source", o.loginFailSrc > 0 || o.loginFailSrc == -1},
+		{"max-registrations-per-source", o.registerSrc > 0 || o.registerSrc == -1},
+		{"auth-limit-window", o.authWindow > 0},
 		{"max-connections", o.maxConnections > 0},
 		{"max-devices-per-user", o.maxDevicesPerUser > 0},
 		{"max-rooms-per-user", o.maxRoomsPerUser > 0},
@@ -232,8 +244,11 @@ func (o *options) validate() error {
 	}
 	for _, p := range positive {
 		if !p.ok {
-			if p.name == "workers" || p.name == "node-dead-after" || p.name == "message-max-age" || p.name == "max-msgs-per-chat" {
+			switch p.name {
+			case "workers", "node-dead-after", "message-max-age", "max-msgs-per-chat":
 				return fmt.Errorf("--%s must not be negative", p.name)
+			case "max-pending-per-source", "max-login-failures-per-account", "max-login-failures-per-source", "max-registrations-per-source":
+				return fmt.Errorf("--%s must be positive, or -1 for no cap", p.name)
 			}
 			return fmt.Errorf("--%s must be positive", p.name)
 		}
@@ -283,42 +298,46 @@ const maxInt = int64(^uint(0) >> 1)
 
 func (o *options) nodeConfig(log *slog.Logger) node.Config {
 	cfg := node.Config{
-		NodeID:              o.nodeID,
-		DataDir:             o.dataDir,
-		NATSURL:             o.natsURL,
-		Secret:              o.secret,
-		APIKey:              o.apiKey,
-		AllowGuests:         o.allowGuests,
-		ClusterListen:       o.clusterListen,
-		ClusterName:         o.clusterName,
-		NATSListen:          o.natsListen,
-		LeafNodeListen:      o.leafListen,
-		JetStreamDomain:     o.jsDomain,
-		Sync:                node.SyncMode(o.sync),
-		Replicas:            o.replicas,
-		StartTimeout:        o.startTimeout,
-		HeartbeatInterval:   o.heartbeatInterval,
-		NodeDeadAfter:       o.nodeDeadAfter,
-		MaxMessageLen:       o.maxMessageLen,
-		MaxRoomsPerUser:     o.maxRoomsPerUser,
-		MaxDevicesPerUser:   o.maxDevicesPerUser,
-		MaxConnections:      o.maxConnections,
-		MaxHandshakes:       o.maxHandshakes,
-		HandshakeTimeout:    o.handshakeTimeout,
-		HeaderTimeout:       o.headerTimeout,
-		MaxPendingPerSource: o.maxPendingSource,
-		MaxPending:          o.maxPending,
-		RateLimit:           o.rateLimit,
-		RateBurst:           o.rateBurst,
-		TokenTTL:            o.tokenTTL,
-		ResumeLimit:         o.resumeLimit,
-		RequestTimeout:      o.requestTimeout,
-		DrainDelay:          o.drainDelay,
-		DrainBatch:          o.drainBatch,
-		DrainInterval:       o.drainEvery,
-		Pprof:               o.debugPprof,
-		StormGCPercent:      o.stormGC,
-		Logger:              log,
+		NodeID:                     o.nodeID,
+		DataDir:                    o.dataDir,
+		NATSURL:                    o.natsURL,
+		Secret:                     o.secret,
+		APIKey:                     o.apiKey,
+		AllowGuests:                o.allowGuests,
+		ClusterListen:              o.clusterListen,
+		ClusterName:                o.clusterName,
+		NATSListen:                 o.natsListen,
+		LeafNodeListen:             o.leafListen,
+		JetStreamDomain:            o.jsDomain,
+		Sync:                       node.SyncMode(o.sync),
+		Replicas:                   o.replicas,
+		StartTimeout:               o.startTimeout,
+		HeartbeatInterval:          o.heartbeatInterval,
+		NodeDeadAfter:              o.nodeDeadAfter,
+		MaxMessageLen:              o.maxMessageLen,
+		MaxRoomsPerUser:            o.maxRoomsPerUser,
+		MaxDevicesPerUser:          o.maxDevicesPerUser,
+		MaxConnections:             o.maxConnections,
+		MaxHandshakes:              o.maxHandshakes,
+		HandshakeTimeout:           o.handshakeTimeout,
+		HeaderTimeout:              o.headerTimeout,
+		MaxPendingPerSource:        o.maxPendingSource,
+		MaxPending:                 o.maxPending,
+		RateLimit:                  o.rateLimit,
+		RateBurst:                  o.rateBurst,
+		TokenTTL:                   o.tokenTTL,
+		MaxLoginFailuresPerAccount: o.loginFailAcct,
+		MaxLoginFailuresPerSource:  o.loginFailSrc,
+		MaxRegistrationsPerSource:  o.registerSrc,
+		AuthLimitWindow:            o.authWindow,
+		ResumeLimit:                o.resumeLimit,
+		RequestTimeout:             o.requestTimeout,
+		DrainDelay:                 o.drainDelay,
+		DrainBatch:                 o.drainBatch,
+		DrainInterval:              o.drainEvery,
+		Pprof:                      o.debugPprof,
+		StormGCPercent:             o.stormGC,
+		Logger:                     log,
 	}
 	cfg.Conn.Workers = o.workers
 	cfg.Conn.MaxMessageSize = int(o.maxFrameSize)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/internal/loglimit"
 	"github.com/natterchat/natter/node/presence"
@@ -27,14 +28,16 @@ import (
 	"github.com/natterchat/natter/store"
 )
 
-// Config configures the API. Chat, Store, Presence, Tokens, Broadcast and
-// Stats are required; zero values of the others are the documented
+// Config configures the API. Chat, Store, Presence, Tokens, Limits,
+// Broadcast and Stats are required; zero values of the others are the documented
 // defaults.
 type Config struct {
 	Chat     *chat.Service
 	Store    store.Store
 	Presence *presence.View
 	Tokens   *auth.Tokens
+	// Limits counts and refuses failed logins and registrations.
+	Limits *authlimit.Limiter
 	// Broadcast sends an encoded frame to every device of the cluster.
 	Broadcast func(frame []byte) error
 	// Stats is the node's snapshot served at GET /api/stats.
@@ -56,8 +59,8 @@ type API struct {
 
 // New builds the API.
 func New(cfg Config) (*API, error) {
-	if cfg.Chat == nil || cfg.Store == nil || cfg.Presence == nil || cfg.Tokens == nil || cfg.Broadcast == nil || cfg.Stats == nil {
-		return nil, errors.New("httpapi: Chat, Store, Presence, Tokens, Broadcast and Stats are required")
+	if cfg.Chat == nil || cfg.Store == nil || cfg.Presence == nil || cfg.Tokens == nil || cfg.Limits == nil || cfg.Broadcast == nil || cfg.Stats == nil {
+		return nil, errors.New("httpapi: Chat, Store, Presence, Tokens, Limits, Broadcast and Stats are required")
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 15 * time.Second
