@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/natterchat/natter/internal/version"
 	"github.com/natterchat/natter/node/wsconn"
 )
 
@@ -32,6 +33,7 @@ func (n *Node) registerMetrics(reg prometheus.Registerer) error {
 		n.chat.Metrics().PublishAck,
 		n.hub.Metrics().PublishDeliver,
 		nodeCollector{n},
+		jetstreamCollector{n},
 	} {
 		if err := reg.Register(c); err != nil {
 			return err
@@ -60,6 +62,7 @@ var (
 	descPublishErrors = prometheus.NewDesc("natter_jetstream_publish_errors_total", "Sends that failed to be stored.", nil, nil)
 	descChatSubs      = prometheus.NewDesc("natter_chat_subscriptions", "Chats this node is subscribed to (chats with a local member online).", nil, nil)
 	descOnlineUsers   = prometheus.NewDesc("natter_presence_online_users", "Users online anywhere in the cluster, as this node sees it.", nil, nil)
+	descBuildInfo     = prometheus.NewDesc("natter_build_info", "Always 1; the labels say which build runs (natter --version).", []string{"version", "revision", "goversion"}, nil)
 )
 
 // nodeCollector exports the node's and its parts' atomics at scrape time.
@@ -68,7 +71,7 @@ type nodeCollector struct{ n *Node }
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descHandshakes, descFramesIn, descFramesOut, descClientErrors,
 		descRateLimited, descAccepted, descFannedOut, descDelivered, descQueueBytes, descCloses, descSlowConsumers,
-		descGapsDetected, descGapsRepaired, descNATSConnected, descNATSReconnect, descPublishErrors, descChatSubs, descOnlineUsers} {
+		descGapsDetected, descGapsRepaired, descNATSConnected, descNATSReconnect, descPublishErrors, descChatSubs, descOnlineUsers, descBuildInfo} {
 		ch <- d
 	}
 }
@@ -115,6 +118,8 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPublishErrors, s.PublishErrors)
 	gauge(descChatSubs, float64(s.ChatSubscriptions))
 	gauge(descOnlineUsers, float64(s.OnlineUsers))
+	bi := version.Get()
+	ch <- prometheus.MustNewConstMetric(descBuildInfo, prometheus.GaugeValue, 1, bi.Version, bi.ShortRevision(), bi.GoVersion)
 }
 
 // Stats is a snapshot of a node's state and counters (GET /api/stats).
