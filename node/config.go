@@ -154,7 +154,20 @@ type Config struct {
 	DrainBatch    int
 	DrainInterval time.Duration
 
-	// Pprof serves Go's profiler at /debug/pprof/.
+	// AdminListen is an address (host:port) where New opens the admin
+	// port: /metrics, /api/stats, the profiler at /debug/pprof/ and the
+	// health checks. When set, the public port (Serve) no longer serves
+	// /metrics, /api/stats or the profiler. Empty: no admin port, and
+	// the public port serves /metrics and /api/stats as before.
+	AdminListen string
+	// NATSMonitor is an address (host:port) for the embedded NATS
+	// server's HTTP monitoring endpoint (/varz, /jsz, /connz, ...), for
+	// the NATS tooling (nats-top, prometheus-nats-exporter, the Surveyor).
+	// Port 0 picks a free port (NATSMonitorAddr). Embedded server only:
+	// refused with NATSURL. Empty: no monitoring endpoint.
+	NATSMonitor string
+	// Pprof serves Go's profiler at /debug/pprof/ on the public port
+	// when AdminListen is empty; the admin port always serves it.
 	Pprof bool
 	// StormGCPercent is the Go collector's target (as GOGC) while a
 	// connection storm is on, when lower than the target in effect; -1
@@ -194,6 +207,9 @@ const (
 func (c *Config) validate() error {
 	if err := c.validateLeaf(); err != nil {
 		return err
+	}
+	if c.NATSMonitor != "" && c.NATSURL != "" {
+		return errors.New("node: NATSMonitor exposes the embedded NATS server's monitoring; with NATSURL use the external server's own monitoring port")
 	}
 	switch c.Sync {
 	case SyncInterval:

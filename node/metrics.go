@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/natterchat/natter/internal/version"
 	"github.com/natterchat/natter/node/wsconn"
 )
 
@@ -32,6 +33,7 @@ func (n *Node) registerMetrics(reg prometheus.Registerer) error {
 		n.chat.Metrics().PublishAck,
 		n.hub.Metrics().PublishDeliver,
 		nodeCollector{n},
+		jetstreamCollector{n},
 	} {
 		if err := reg.Register(c); err != nil {
 			return err
@@ -62,6 +64,7 @@ var (
 	descOnlineUsers   = prometheus.NewDesc("natter_presence_online_users", "Users online anywhere in the cluster, as this node sees it.", nil, nil)
 	descAuthRefused   = prometheus.NewDesc("natter_auth_refused_total", "Logins and registrations this node refused (429) by the limit that refused them.", []string{"rule"}, nil)
 	descAuthErrors    = prometheus.NewDesc("natter_auth_limit_errors_total", "Logins and registrations refused (503) because the cluster's counters could not be reached.", nil, nil)
+	descBuildInfo     = prometheus.NewDesc("natter_build_info", "Always 1; the labels say which build runs (natter --version).", []string{"version", "revision", "goversion"}, nil)
 )
 
 // nodeCollector exports the node's and its parts' atomics at scrape time.
@@ -71,7 +74,7 @@ func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descHandshakes, descFramesIn, descFramesOut, descClientErrors,
 		descRateLimited, descAccepted, descFannedOut, descDelivered, descQueueBytes, descCloses, descSlowConsumers,
 		descGapsDetected, descGapsRepaired, descNATSConnected, descNATSReconnect, descPublishErrors, descChatSubs, descOnlineUsers,
-		descAuthRefused, descAuthErrors} {
+		descAuthRefused, descAuthErrors, descBuildInfo} {
 		ch <- d
 	}
 }
@@ -123,6 +126,8 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descAuthRefused, v.Load(), string(rule))
 	}
 	counter(descAuthErrors, s.AuthLimitErrors)
+	bi := version.Get()
+	ch <- prometheus.MustNewConstMetric(descBuildInfo, prometheus.GaugeValue, 1, bi.Version, bi.ShortRevision(), bi.GoVersion)
 }
 
 // Stats is a snapshot of a node's state and counters (GET /api/stats).

@@ -170,6 +170,8 @@ node-dead-after: 10s
 log-format: json
 api-key: ~
 sync: always
+admin-listen: 127.0.0.1:9090
+nats-monitor: 127.0.0.1:8222
 `)
 	o := mustLoad(t, []string{"--config", path}, envMap())
 	cfg := o.nodeConfig(nil)
@@ -195,6 +197,9 @@ sync: always
 	}
 	if cfg.Sync != node.SyncAlways {
 		t.Errorf("sync = %q, want always", cfg.Sync)
+	}
+	if cfg.AdminListen != "127.0.0.1:9090" || cfg.NATSMonitor != "127.0.0.1:8222" {
+		t.Errorf("admin-listen %q, nats-monitor %q", cfg.AdminListen, cfg.NATSMonitor)
 	}
 }
 
@@ -271,6 +276,8 @@ func TestConfigErrors(t *testing.T) {
 		{"leaf remote with nats-url", []string{"--nats-url", "nats://n1:4222", "--leafnode-remote", "nats-leaf://hub:7422", "--jetstream-domain", "hub"}, nil, "--nats-url uses an external NATS"},
 		{"sync value", []string{"--sync", "sometimes"}, nil, `--sync must be always or interval, not "sometimes"`},
 		{"sync always with nats-url", []string{"--nats-url", "nats://n1:4222"}, []string{"NATTER_SYNC", "always"}, "--sync always configures the embedded NATS server"},
+		{"nats-monitor with nats-url", []string{"--nats-url", "nats://n1:4222", "--nats-monitor", "127.0.0.1:8222"}, nil, "--nats-monitor and the --leafnode options configure the embedded one"},
+		{"admin on the public port", []string{"--listen", ":9000"}, []string{"NATTER_ADMIN_LISTEN", ":9000"}, "--admin-listen must differ from --listen"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ type options struct {
 	leafListen        string
 	leafRemotes       string
 	jsDomain          string
+	natsMonitor       string
 	replicas          int
 	heartbeatInterval time.Duration
 	nodeDeadAfter     time.Duration
@@ -82,6 +83,7 @@ type options struct {
 	drainDelay   time.Duration
 	drainBatch   int
 	drainEvery   time.Duration
+	adminListen  string
 	debugPprof   bool
 	stormGC      int
 }
@@ -125,6 +127,7 @@ func defineSettings(o *options) *settings {
 	s.str(&o.leafListen, "leafnode-listen", "ADDR", "", g, "accept leaf node connections (host:port) from the embedded NATS servers of a site's nodes: this node is a hub node; needs --jetstream-domain").defaultText("none")
 	s.list(&o.leafRemotes, "leafnode-remote", "URLS", g, "make the embedded NATS server a leaf of a hub (nats-leaf://hub1:7422,nats-leaf://hub2:7422): this node is a site node using the hub's JetStream; needs --jetstream-domain")
 	s.str(&o.jsDomain, "jetstream-domain", "NAME", "", g, "JetStream domain: a hub node's own (the same on every hub node), a site node's hub's, or an external NATS's").defaultText("none")
+	s.str(&o.natsMonitor, "nats-monitor", "ADDR", "", g, "expose the embedded NATS server's HTTP monitoring (/varz, /jsz, ...) on host:port, for nats-top, prometheus-nats-exporter and the like").defaultText("off")
 	s.intv(&o.replicas, "replicas", "N", 0, g, "JetStream replicas of the message stream and buckets (1-5)").defaultText("auto: 3 in an embedded cluster of 3 or more, else 1")
 	s.dur(&o.heartbeatInterval, "heartbeat-interval", time.Second, g, "how often the node tells the cluster it is alive")
 	s.dur(&o.nodeDeadAfter, "node-dead-after", 0, g, "how long without a heartbeat before the other nodes count a node dead and its devices offline; longer than --heartbeat-interval").defaultText("5 × --heartbeat-interval, so 5s")
@@ -168,7 +171,8 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.drainDelay, "drain-delay", 0, g, "on SIGTERM, keep serving (not ready) this long so load balancers take the node out before devices are closed").defaultText("0")
 	s.intv(&o.drainBatch, "drain-batch", "N", 500, g, "devices closed (1001) per step of a drain, so their reconnects spread out")
 	s.dur(&o.drainEvery, "drain-interval", 50*time.Millisecond, g, "pause between two drain steps")
-	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ (keep it behind the load balancer)")
+	s.str(&o.adminListen, "admin-listen", "ADDR", "", g, "serve /metrics, /api/stats, /debug/pprof/ and the health checks on this internal address (host:port) instead of --listen").defaultText("none: /metrics and /api/stats stay on --listen")
+	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ on --listen when there is no --admin-listen (keep it behind the load balancer)")
 	s.intv(&o.stormGC, "storm-gc-percent", "N", 50, g, "Go GC target (as GOGC) while a connection storm is on, when lower than the one in effect; -1 leaves the collector alone")
 	return s
 }
@@ -191,6 +195,7 @@ func loadOptions(args []string, env func(string) (string, bool), helpOut io.Writ
 }
 
 const nodeUsageHeader = `Usage: natter [flags]           run a chat node
+       natter --version         print the build's version and exit
        natter chat [flags]      a terminal chat client (see natter chat -h)
        natter cluster [flags]   local nodes in one cluster (natter cluster -h)
 
@@ -266,10 +271,12 @@ func (o *options) validate() error {
 		return errors.New("--secret must be at least 16 characters")
 	case o.routes != "" && o.clusterListen == "":
 		return errors.New("--routes needs --cluster-listen")
-	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != "" || o.leafListen != "" || o.leafRemotes != ""):
-		return errors.New("--nats-url uses an external NATS; --cluster-listen, --nats-listen and the --leafnode options configure the embedded one")
+	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != "" || o.natsMonitor != "" || o.leafListen != "" || o.leafRemotes != ""):
+		return errors.New("--nats-url uses an external NATS; --cluster-listen, --nats-listen, --nats-monitor and the --leafnode options configure the embedded one")
 	case (o.leafListen != "" || o.leafRemotes != "") && o.jsDomain == "":
 		return errors.New("--leafnode-listen and --leafnode-remote need --jetstream-domain: the hub's JetStream domain, the same on the hub's and the site's nodes")
+	case o.adminListen != "" && o.adminListen == o.listen:
+		return errors.New("--admin-listen must differ from --listen")
 	case o.sync != string(node.SyncAlways) && o.sync != string(node.SyncInterval):
 		return fmt.Errorf("--sync must be always or interval, not %q", o.sync)
 	case o.natsURL != "" && o.sync == string(node.SyncAlways):
@@ -309,6 +316,8 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		NATSListen:                 o.natsListen,
 		LeafNodeListen:             o.leafListen,
 		JetStreamDomain:            o.jsDomain,
+		NATSMonitor:                o.natsMonitor,
+		AdminListen:                o.adminListen,
 		Sync:                       node.SyncMode(o.sync),
 		Replicas:                   o.replicas,
 		StartTimeout:               o.startTimeout,

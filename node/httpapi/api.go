@@ -69,7 +69,9 @@ func New(cfg Config) (*API, error) {
 	return &API{cfg: cfg}, nil
 }
 
-// Register adds the API's routes, everything under /api/, to mux.
+// Register adds the API's routes, everything under /api/ but /api/stats,
+// to mux. /api/stats is StatsHandler: the node serves it on the public
+// port or on its admin port.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/users", methods{http.MethodPost: a.createUser})
 	mux.Handle("/api/sessions", methods{http.MethodPost: a.createSession, http.MethodDelete: a.authed(a.revokeSessions)})
@@ -85,7 +87,6 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/chats/{id}/presence", methods{http.MethodGet: a.authed(a.presence)})
 	mux.Handle("/api/chats/{id}/messages", methods{http.MethodGet: a.authed(a.listMessages), http.MethodPost: a.authed(a.postMessage)})
 	mux.Handle("/api/broadcast", methods{http.MethodPost: a.serverAPI(a.broadcast)})
-	mux.Handle("/api/stats", methods{http.MethodGet: a.stats})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, CodeNotFound, "no API route "+r.Method+" "+r.URL.Path)
 	})
