@@ -7,29 +7,65 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/natterchat/natter/node/httpapi"
 	"github.com/natterchat/natter/node/web"
 )
 
-// Handler returns the node's HTTP handler: /ws for WebSocket upgrades
-// that arrive through net/http, the API (package httpapi), health checks,
-// metrics, the profiler when enabled, and the browser page. Serve uses it
-// for every connection that is not a raw upgrade.
+// nodeRoute is one of the node's own routes (the API's are httpapi's).
+// The mux pattern is the path alone: the handlers answer the methods they
+// serve themselves, and the route's method is the one docs/openapi.yaml
+// describes.
+type nodeRoute struct {
+	httpapi.Route
+	h http.Handler
+}
+
+// routes is the node's own route table, the one Handler serves and Routes
+// lists: /ws for WebSocket upgrades that arrive through net/http, health
+// checks, metrics, the profiler when enabled, and the browser page (with
+// its style sheet and modules, below /).
+func (n *Node) routes() []nodeRoute {
+	get := func(path string, h http.Handler) nodeRoute {
+		return nodeRoute{httpapi.Route{Method: http.MethodGet, Path: path}, h}
+	}
+	rs := []nodeRoute{
+		get("/ws", http.HandlerFunc(n.serveWebSocketHTTP)),
+		get("/websockets", http.HandlerFunc(n.serveWebSocketHTTP)),
+		get("/healthz", http.HandlerFunc(n.serveHealthz)),
+		get("/readyz", http.HandlerFunc(n.serveReadyz)),
+		get("/metrics", promhttp.HandlerFor(n.cfg.Metrics, promhttp.HandlerOpts{})),
+	}
+	if n.cfg.Pprof {
+		rs = append(rs,
+			get("/debug/pprof/", http.HandlerFunc(pprof.Index)),
+			get("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline)),
+			get("/debug/pprof/profile", http.HandlerFunc(pprof.Profile)),
+			get("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol)),
+			get("/debug/pprof/trace", http.HandlerFunc(pprof.Trace)),
+		)
+	}
+	return append(rs, get("/", web.Handler()))
+}
+
+// Routes lists every route of Handler: the node's own and the API's
+// (httpapi.Routes). docs/openapi.yaml describes each of them.
+func (n *Node) Routes() []httpapi.Route {
+	var out []httpapi.Route
+	for _, r := range n.routes() {
+		out = append(out, r.Route)
+	}
+	return append(out, httpapi.Routes()...)
+}
+
+// Handler returns the node's HTTP handler: its own routes (routes) and
+// the API (package httpapi). Serve uses it for every connection that is
+// not a raw upgrade.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/ws", n.serveWebSocketHTTP)
-	mux.HandleFunc("/websockets", n.serveWebSocketHTTP)
-	mux.HandleFunc("/healthz", n.serveHealthz)
-	mux.HandleFunc("/readyz", n.serveReadyz)
-	mux.Handle("/metrics", promhttp.HandlerFor(n.cfg.Metrics, promhttp.HandlerOpts{}))
-	n.api.Register(mux)
-	if n.cfg.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	for _, r := range n.routes() {
+		mux.Handle(r.Path, r.h)
 	}
-	mux.Handle("/", web.Handler())
+	n.api.Register(mux)
 	return mux
 }
 
