@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,7 @@ func TestSpec(t *testing.T) {
 	s := loadSpecs(t)
 	tn := startNode(t, func(c *Config) { c.Pprof = true })
 
+	t.Run("document", func(t *testing.T) { testSpecDocument(t, s) })
 	t.Run("routes", func(t *testing.T) { testSpecRoutes(t, s, tn) })
 	t.Run("frame types", func(t *testing.T) { testSpecFrameTypes(t) })
 	t.Run("error codes", func(t *testing.T) { testSpecErrorCodes(t, s) })
@@ -38,6 +41,100 @@ func TestSpec(t *testing.T) {
 		}
 		testSpecCoverage(t, s, tn)
 	})
+}
+
+// testSpecDocument checks what the schema validation does not reach in
+// docs/openapi.yaml: every $ref resolves, every path parameter is
+// declared, every operation has a unique operationId, responses and known
+// security schemes, and every example matches its schema.
+func testSpecDocument(t *testing.T, s *specs) {
+	if v, _ := s.api["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
+		t.Errorf("openapi: %q, want 3.1.x", v)
+	}
+	var walk func(v any, at []string)
+	walk = func(v any, at []string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if target, _ := s.resolve(v, at); target == nil {
+					t.Errorf("docs/openapi.yaml %s: $ref %s resolves to nothing", strings.Join(at, "."), ref)
+				}
+			}
+			for k, e := range v {
+				walk(e, append(slices.Clip(at), k))
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, append(slices.Clip(at), strconv.Itoa(i)))
+			}
+		}
+	}
+	walk(s.api, nil)
+
+	schemes, _ := s.api["components"].(map[string]any)["securitySchemes"].(map[string]any)
+	checkSecurity := func(where string, v any) {
+		list, _ := v.([]any)
+		for _, req := range list {
+			for name := range req.(map[string]any) {
+				if schemes[name] == nil {
+					t.Errorf("%s: security scheme %q is not in components.securitySchemes", where, name)
+				}
+			}
+		}
+	}
+	checkSecurity("docs/openapi.yaml", s.api["security"])
+	opIDs := make(map[string]string)
+	paths, _ := s.api["paths"].(map[string]any)
+	for _, p := range sortedKeys(paths) {
+		item := s.pathItem(p)
+		declared := func(op map[string]any) map[string]bool {
+			out := make(map[string]bool)
+			for _, list := range []any{item["parameters"], op["parameters"]} {
+				ps, _ := list.([]any)
+				for _, param := range ps {
+					pm, _ := s.resolve(param, nil)
+					if pm["in"] == "path" {
+						out[fmt.Sprint(pm["name"])] = true
+					}
+				}
+			}
+			return out
+		}
+		for _, m := range []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"} {
+			op, _ := item[m].(map[string]any)
+			if op == nil {
+				continue
+			}
+			where := "docs/openapi.yaml " + strings.ToUpper(m) + " " + p
+			id, _ := op["operationId"].(string)
+			if id == "" {
+				t.Errorf("%s has no operationId", where)
+			} else if other, dup := opIDs[id]; dup {
+				t.Errorf("%s: operationId %s is also %s's", where, id, other)
+			}
+			opIDs[id] = where
+			if r, _ := op["responses"].(map[string]any); len(r) == 0 {
+				t.Errorf("%s has no responses", where)
+			}
+			checkSecurity(where, op["security"])
+			params := declared(op)
+			for _, seg := range strings.Split(p, "/") {
+				if name, ok := strings.CutPrefix(seg, "{"); ok && !params[strings.TrimSuffix(name, "}")] {
+					t.Errorf("%s: path parameter %s is not declared (parameters, in: path)", where, seg)
+				}
+			}
+		}
+	}
+
+	schemas, _ := s.api["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, name := range sortedKeys(schemas) {
+		examples, _ := schemas[name].(map[string]any)["examples"].([]any)
+		for _, ex := range examples {
+			if err := s.compile(t, s.apiURL+"#"+pointer("components", "schemas", name)).Validate(ex); err != nil {
+				t.Errorf("docs/openapi.yaml components.schemas.%s: an example does not match: %v", name, err)
+			}
+		}
+	}
 }
 
 // testSpecRoutes compares the node's route table with the spec's paths,
