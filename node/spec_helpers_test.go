@@ -106,7 +106,8 @@ func pointer(tokens ...string) string {
 }
 
 // resolve follows a local $ref ("#/components/responses/X") of the OpenAPI
-// document; it returns the object and the tokens of where it is.
+// document; it returns the object and the tokens of where it is, nil for
+// a $ref to nothing or a chain of more than 10 (a cycle).
 func (s *specs) resolve(v any, at []string) (map[string]any, []string) {
 	for range 10 {
 		m, ok := v.(map[string]any)

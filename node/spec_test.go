@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +49,9 @@ func TestSpec(t *testing.T) {
 		testSpecCoverage(t, s, tn)
 	})
 }
+
+// operations are the operation keys of an OpenAPI path item.
+var operations = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 // testSpecDocument checks what the schema validation does not reach in
 // docs/openapi.yaml: every $ref resolves, every path parameter is
@@ -106,7 +110,7 @@ func testSpecDocument(t *testing.T, s *specs) {
 			}
 			return out
 		}
-		for _, m := range []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"} {
+		for _, m := range operations {
 			op, _ := item[m].(map[string]any)
 			if op == nil {
 				continue
@@ -169,7 +173,7 @@ func testSpecRoutes(t *testing.T, s *specs, tn *testNode) {
 	for _, p := range sortedKeys(paths) {
 		item := s.pathItem(p)
 		concrete := strings.NewReplacer("{", "", "}", "").Replace(p)
-		for _, m := range []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"} {
+		for _, m := range operations {
 			if item[m] == nil {
 				continue
 			}
@@ -247,30 +251,32 @@ func testSpecFrameTypes(t *testing.T) {
 // testSpecErrorCodes compares the error code constants of wire and
 // httpapi with the enums of the specs.
 func testSpecErrorCodes(t *testing.T, s *specs) {
-	check := func(consts map[string]string, pkg string, enum map[string]bool, where string) {
+	// check compares constants (by qualified name) with an enum, both ways.
+	check := func(consts map[string]string, enum map[string]bool, where string) {
 		values := make(map[string]bool)
 		for _, name := range sortedKeys(consts) {
 			values[consts[name]] = true
 			if !enum[consts[name]] {
-				t.Errorf("%s.%s (%q) is not in %s: add it there (and to the table of codes in docs/%s)", pkg, name, consts[name], where, map[string]string{"wire": "protocol.md", "httpapi": "api.md"}[pkg])
+				t.Errorf("%s (%q) is not in %s: add it there, and to the table of codes in docs/protocol.md (wire) or docs/api.md (httpapi)", name, consts[name], where)
 			}
 		}
 		for _, code := range sortedKeys(enum) {
 			if !values[code] {
-				t.Errorf("%s has %q, which is no %s.Code* constant: remove it, or add the constant", where, code, pkg)
+				t.Errorf("%s has %q, which is no Code* constant of node/wire or node/httpapi: remove it, or add the constant", where, code)
 			}
 		}
 	}
-	wireCodes, apiCodes := stringConsts(t, "wire", "Code"), stringConsts(t, "httpapi", "Code")
-	check(wireCodes, "wire", jsonEnum(t, filepath.Join(schemaDir, "defs.json"), "$defs", "errorCode"), "docs/schemas/defs.json $defs.errorCode")
-	all := make(map[string]string)
-	for k, v := range wireCodes {
-		all["wire."+k] = v
+	qualified := func(pkg string) map[string]string {
+		out := make(map[string]string)
+		for k, v := range stringConsts(t, pkg, "Code") {
+			out[pkg+"."+k] = v
+		}
+		return out
 	}
-	for k, v := range apiCodes {
-		all["httpapi."+k] = v
-	}
-	check(all, "wire or httpapi", enumAt(t, s.api, "docs/openapi.yaml", "components", "schemas", "ErrorCode"), "docs/openapi.yaml components.schemas.ErrorCode")
+	wireCodes, all := qualified("wire"), qualified("httpapi")
+	maps.Copy(all, wireCodes)
+	check(wireCodes, jsonEnum(t, filepath.Join(schemaDir, "defs.json"), "$defs", "errorCode"), "docs/schemas/defs.json $defs.errorCode")
+	check(all, enumAt(t, s.api, "docs/openapi.yaml", "components", "schemas", "ErrorCode"), "docs/openapi.yaml components.schemas.ErrorCode")
 }
 
 // testSpecCoverage fails for a route no call answered with success and
@@ -280,9 +286,8 @@ func testSpecCoverage(t *testing.T, s *specs, tn *testNode) {
 	for _, r := range tn.Routes() {
 		ok := false
 		for k := range s.answered {
-			if strings.HasPrefix(k, r.Method+" "+r.Path+" ") && (k[len(k)-3] == '1' || k[len(k)-3] == '2') {
-				ok = true
-			}
+			status, found := strings.CutPrefix(k, r.Method+" "+r.Path+" ")
+			ok = ok || found && (status[0] == '1' || status[0] == '2')
 		}
 		if !ok {
 			t.Errorf("route %s %s was never answered with success by TestSpec: call it in testSpecHTTP (node/spec_test.go), with its error cases", r.Method, r.Path)
@@ -291,7 +296,7 @@ func testSpecCoverage(t *testing.T, s *specs, tn *testNode) {
 	paths, _ := s.api["paths"].(map[string]any)
 	for _, p := range sortedKeys(paths) {
 		item := s.pathItem(p)
-		for _, m := range []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"} {
+		for _, m := range operations {
 			op, _ := item[m].(map[string]any)
 			responses, _ := op["responses"].(map[string]any)
 			for _, status := range sortedKeys(responses) {
