@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pb33f/libopenapi/datamodel"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/natterchat/natter/node/wire"
 )
 
@@ -32,7 +35,7 @@ func TestSpec(t *testing.T) {
 
 	t.Run("document", func(t *testing.T) { testSpecDocument(t, s) })
 	t.Run("routes", func(t *testing.T) { testSpecRoutes(t, s, tn) })
-	t.Run("frame types", func(t *testing.T) { testSpecFrameTypes(t) })
+	t.Run("frame types", func(t *testing.T) { testSpecFrameTypes(t, s) })
 	t.Run("error codes", func(t *testing.T) { testSpecErrorCodes(t, s) })
 	var users []account // registered by the http steps, for the websocket ones: bcrypt is slow under -race
 	calls := t.Run("http", func(t *testing.T) { users = testSpecHTTP(t, s, tn) })
@@ -53,14 +56,26 @@ func TestSpec(t *testing.T) {
 // operations are the operation keys of an OpenAPI path item.
 var operations = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
-// testSpecDocument checks what the schema validation does not reach in
-// docs/openapi.yaml: every $ref resolves, every path parameter is
-// declared, every operation has a unique operationId, responses and known
-// security schemes, and every example matches its schema.
+// testSpecDocument checks docs/openapi.yaml itself: it is an OpenAPI 3.1
+// document (the official schema of the OpenAPI Initiative, as libopenapi
+// embeds it), every schema in it is JSON Schema 2020-12, and what neither
+// reaches: every $ref resolves, every path parameter is declared, every
+// operation has a unique operationId, responses and known security
+// schemes, and every example matches its schema.
 func testSpecDocument(t *testing.T, s *specs) {
-	if v, _ := s.api["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
-		t.Errorf("openapi: %q, want 3.1.x", v)
+	oas, err := jsonschema.UnmarshalJSON(strings.NewReader(datamodel.OpenAPI31SchemaData))
+	if err != nil {
+		t.Fatal(err)
 	}
+	c := jsonschema.NewCompiler()
+	const oasURL = "https://spec.openapis.org/oas/3.1/schema/2022-10-07"
+	if err := c.AddResource(oasURL, oas); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MustCompile(oasURL).Validate(s.api); err != nil {
+		t.Errorf("docs/openapi.yaml is not a valid OpenAPI 3.1 document: %v", err)
+	}
+
 	var walk func(v any, at []string)
 	walk = func(v any, at []string) {
 		switch v := v.(type) {
@@ -69,6 +84,9 @@ func testSpecDocument(t *testing.T, s *specs) {
 				if target, _ := s.resolve(v, at); target == nil {
 					t.Errorf("docs/openapi.yaml %s: $ref %s resolves to nothing", strings.Join(at, "."), ref)
 				}
+			}
+			if len(at) > 0 && at[len(at)-1] == "schema" || len(at) == 3 && at[0] == "components" && at[1] == "schemas" {
+				s.compile(t, s.apiURL+"#"+pointer(at...)) // fails on a schema that is not JSON Schema 2020-12
 			}
 			for k, e := range v {
 				walk(e, append(slices.Clip(at), k))
@@ -187,8 +205,9 @@ func testSpecRoutes(t *testing.T, s *specs, tn *testNode) {
 }
 
 // testSpecFrameTypes compares wire's frame type constants with
-// wire.Frames, and wire.Frames with the schema files, both ways.
-func testSpecFrameTypes(t *testing.T) {
+// wire.Frames, and wire.Frames with the schema files, both ways; every
+// schema file must compile.
+func testSpecFrameTypes(t *testing.T, s *specs) {
 	listed := make(map[string]bool)
 	for _, f := range wire.Frames {
 		key := string(f.Dir) + "/" + f.Type
@@ -241,6 +260,7 @@ func testSpecFrameTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, file := range files {
+			s.compile(t, file)
 			if typ := strings.TrimSuffix(filepath.Base(file), ".json"); !listed[string(dir)+"/"+typ] {
 				t.Errorf("%s describes no %s frame of wire.Frames: remove it, or add the frame type to Frames in node/wire/frames.go", strings.TrimPrefix(file, "../"), dir)
 			}
