@@ -480,6 +480,8 @@ func testSpecHTTP(t *testing.T, s *specs, tn *testNode) []account {
 		call(get, msgs, "/api/chats/"+lobby+"/messages"+q, alice.Token, nil, 200)
 	}
 	call(get, msgs, "/api/chats/"+lobby+"/messages?limit=0", alice.Token, nil, 400)
+	call(get, msgs, "/api/chats/"+lobby+"/messages?limit=1001", alice.Token, nil, 400)
+	call(get, msgs, "/api/chats/"+lobby+"/messages?before=3&after=1", alice.Token, nil, 400)
 	call(get, msgs, "/api/chats/"+lobby+"/messages?before=x", alice.Token, nil, 400)
 	call(get, msgs, "/api/chats/"+lobby+"/messages", carol.Token, nil, 403)
 	call(get, msgs, "/api/chats/no-such-chat/messages", alice.Token, nil, 404)
