@@ -163,15 +163,6 @@ func TestMetricsReference(t *testing.T) {
 	}
 }
 
-func sortedKeys(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // writeMetricsDoc rewrites the reference table from the scraped families.
 func writeMetricsDoc(t *testing.T, fams map[string]*family, rows map[string]docRow, before, after string) {
 	names := make([]string, 0, len(fams))
