@@ -69,7 +69,10 @@ func ParseChatMsg(subject string) (chatID string, ok bool) {
 }
 
 // LiveChat is the subject CHAT_MSGS republishes every stored message of a
-// chat to. Subscribers: every node that holds a device of a member.
+// chat to, and that carries the chat's events (unstored notices: joins,
+// leaves, typing; published by any node, node/fanout/event.go), so that
+// both reach exactly the nodes that deliver the chat. Subscribers: every
+// node that holds a device of a member.
 func LiveChat(chatID string) string { return "live.chat." + chatID }
 
 // LiveChatWildcard matches every LiveChat subject; it is the RePublish
@@ -96,28 +99,6 @@ const UserEventsWildcard = "user.*.evt"
 // ParseUserEvents returns the user id of a UserEvents subject.
 func ParseUserEvents(subject string) (userID string, ok bool) {
 	return middle(subject, "user.", ".evt")
-}
-
-// ChatEvent carries ephemeral, unstored signals of a chat (presence
-// notices, typing). Publisher: any node. Subscribers: every node, through
-// ChatEventWildcard.
-func ChatEvent(chatID, kind string) string { return "evt.chat." + chatID + "." + kind }
-
-// ChatEventWildcard matches every ChatEvent subject. Every node subscribes
-// to it once and drops the events of chats without a local member.
-const ChatEventWildcard = "evt.chat.*.*"
-
-// ParseChatEvent returns the chat id and kind of a ChatEvent subject.
-func ParseChatEvent(subject string) (chatID, kind string, ok bool) {
-	rest, ok := strings.CutPrefix(subject, "evt.chat.")
-	if !ok {
-		return "", "", false
-	}
-	chatID, kind, ok = strings.Cut(rest, ".")
-	if !ok || !ValidID(chatID) || !ValidID(kind) {
-		return "", "", false
-	}
-	return chatID, kind, true
 }
 
 // Broadcast carries server-wide frames (the seeds' "chat" and "ping"

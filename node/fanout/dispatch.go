@@ -16,8 +16,7 @@ import (
 )
 
 // dispatcher delivers the chats hashed to it: the stream's RePublish
-// copies from live.chat.<id> and the chat's events (routed from the
-// node-wide evt.chat.*.* subscription by routeChatEvent), both on one
+// copies and the chat's events, both from live.chat.<id> on one
 // channel, so that a chat's messages and events are delivered by one
 // goroutine in the order they reach it. It owns the per-chat delivery
 // cursor and repairs gaps from the store before delivering, so every
@@ -184,11 +183,11 @@ func (d *dispatcher) retryLater(chatID string) {
 
 func (d *dispatcher) deliver(m *nats.Msg) {
 	if chatID, ok := subjects.ParseLiveChat(m.Subject); ok {
-		d.deliverLive(chatID, m)
-		return
-	}
-	if chatID, _, ok := subjects.ParseChatEvent(m.Subject); ok {
-		d.deliverEvent(chatID, m)
+		if isEvent(m) {
+			d.deliverEvent(chatID, m)
+		} else {
+			d.deliverLive(chatID, m)
+		}
 		return
 	}
 	if _, _, ok := subjects.ParseNodeRequest(m.Subject); ok {
