@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -53,6 +54,10 @@ func apiCall(ctx context.Context, method, u, token string, in, out any) error {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusTooManyRequests && strings.HasSuffix(u, "/api/users") {
+		// Every account comes from this one address.
+		return fmt.Errorf("bench: %s %s: %s: %s (start the nodes with --max-registrations-per-source -1, or use --guests)", method, u, resp.Status, bytes.TrimSpace(b))
+	}
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("bench: %s %s: %s: %s", method, u, resp.Status, bytes.TrimSpace(b))
 	}

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -20,19 +22,53 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		Table               string
 		Timeline, CDF, Rate template.HTML
 	}{R: r, Table: table.String()}
-	data.Timeline = lineChart("publish->deliver latency per second (ms)", "second of the send phase", "ms", false,
-		[]chartSeries{
-			{"p50", "#1f77b4", timelinePoints(r.Timeline, func(p TimePoint) float64 { return p.P50 })},
-			{"p99", "#d62728", timelinePoints(r.Timeline, func(p TimePoint) float64 { return p.P99 })},
-			{"max", "#999999", timelinePoints(r.Timeline, func(p TimePoint) float64 { return p.Max })},
-			{"ack p99", "#2ca02c", timelinePoints(r.AckTimeline, func(p TimePoint) float64 { return p.P99 })},
-		})
-	data.Rate = lineChart("deliveries per second", "second of the send phase", "deliveries/s", false,
-		[]chartSeries{{"deliveries", "#1f77b4", timelinePoints(r.Timeline, func(p TimePoint) float64 { return float64(p.Count) })}})
-	data.CDF = lineChart("latency CDF (x: percentile, log 'nines' scale)", "percentile", "ms", true,
-		[]chartSeries{{"publish->deliver", "#1f77b4", cdfPoints(r.CDF)}, {"publish->ack", "#2ca02c", cdfPoints(r.AckCDF)}})
+	charts := r.charts()
+	data.Timeline = template.HTML(charts[0].svg())
+	data.Rate = template.HTML(charts[1].svg())
+	data.CDF = template.HTML(charts[2].svg())
 	if err := pageTemplate.Execute(w, data); err != nil {
 		return fmt.Errorf("bench: write html: %w", err)
+	}
+	return nil
+}
+
+// charts are the report's pictures: latency over time, deliveries per
+// second and the latency distributions.
+func (r *Result) charts() [3]chart {
+	return [3]chart{
+		{title: "publish→deliver latency, per second of the send phase", xLabel: "time into the send phase", yLabel: "latency",
+			xUnit: unitSeconds, yUnit: unitMillis, series: []chartSeries{
+				{"p50", "#1f77b4", timelinePoints(r.Timeline, func(p TimePoint) float64 { return p.P50 })},
+				{"p99", "#d62728", timelinePoints(r.Timeline, func(p TimePoint) float64 { return p.P99 })},
+				{"max", "#999999", timelinePoints(r.Timeline, func(p TimePoint) float64 { return p.Max })},
+				{"ack p99", "#2ca02c", timelinePoints(r.AckTimeline, func(p TimePoint) float64 { return p.P99 })},
+			}},
+		{title: "deliveries per second", xLabel: "time into the send phase", yLabel: "deliveries/s",
+			xUnit: unitSeconds, yUnit: unitCount, series: []chartSeries{
+				{"deliveries", "#1f77b4", timelinePoints(r.Timeline, func(p TimePoint) float64 { return float64(p.Count) })},
+			}},
+		{title: "latency distribution (x: percentile on a log 'nines' scale)", xLabel: "percentile", yLabel: "latency",
+			yUnit: unitMillis, nines: true, series: []chartSeries{
+				{"publish→deliver", "#1f77b4", cdfPoints(r.CDF)},
+				{"publish→ack", "#2ca02c", cdfPoints(r.AckCDF)},
+			}},
+	}
+}
+
+// SVGFiles are the names WriteSVG gives the charts, in its order.
+var SVGFiles = [3]string{"latency-timeline.svg", "deliveries.svg", "latency-cdf.svg"}
+
+// WriteSVG writes the report's charts as standalone SVG files into dir
+// (created if needed), each file named prefix + one of SVGFiles.
+func (r *Result) WriteSVG(dir, prefix string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("bench: write svg: %w", err)
+	}
+	for i, c := range r.charts() {
+		path := filepath.Join(dir, prefix+SVGFiles[i])
+		if err := os.WriteFile(path, []byte(c.svg()+"\n"), 0o644); err != nil {
+			return fmt.Errorf("bench: write svg: %w", err)
+		}
 	}
 	return nil
 }
@@ -66,42 +102,65 @@ func cdfPoints(c []CDFPoint) []point {
 	return pts
 }
 
-// lineChart draws series as an inline SVG line chart.
-func lineChart(title, xLabel, yLabel string, nines bool, ss []chartSeries) template.HTML {
-	const W, H, L, R, T, B = 720.0, 300.0, 60.0, 110.0, 30.0, 40.0
-	maxX, maxY := 1.0, 1.0
-	for _, s := range ss {
+// chart is one line chart: its title, axes' names and units, and series.
+type chart struct {
+	title, xLabel, yLabel string
+	xUnit, yUnit          axisUnit
+	nines                 bool // x is "nines" of a percentile (cdfPoints)
+	series                []chartSeries
+}
+
+// The chart's size and margins, in SVG units. The SVG scales down to
+// the width it is given (max-width: 100% in the page).
+const (
+	chartW, chartH                             = 720.0, 300.0
+	marginL, marginR, marginT, marginB float64 = 64, 130, 30, 42
+)
+
+// svg draws the chart as a standalone SVG document (white background,
+// so that it reads the same on dark pages), with nice ticks in readable
+// units on both axes.
+func (c chart) svg() string {
+	maxX, maxY := 0.0, 0.0
+	for _, s := range c.series {
 		for _, p := range s.pts {
 			maxX, maxY = math.Max(maxX, p.x), math.Max(maxY, p.y)
 		}
 	}
-	maxY *= 1.05
-	sx := func(x float64) float64 { return L + x/maxX*(W-L-R) }
-	sy := func(y float64) float64 { return H - B - y/maxY*(H-T-B) }
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`, W, H)
-	fmt.Fprintf(&b, `<text x="%.0f" y="18" font-size="13">%s</text>`, L, template.HTMLEscapeString(title))
-	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#000"/>`, L, H-B, W-R, H-B)
-	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#000"/>`, L, T, L, H-B)
-	for i := 0; i <= 4; i++ {
-		y := maxY * float64(i) / 4
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" text-anchor="end">%.3g</text><line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#eee"/>`,
-			L-4, sy(y)+4, y, L, W-R, sy(y), sy(y))
-	}
-	if nines {
-		for n := 0.0; n <= maxX; n++ {
-			label := fmt.Sprintf("%g%%", 100*(1-math.Pow(10, -n)))
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`, sx(n), H-B+14, label)
+	var xa axis
+	if c.nines {
+		hi := math.Max(1, math.Ceil(maxX-1e-9))
+		xa = axis{lo: 0, hi: hi}
+		for n := 0; n <= int(hi); n++ {
+			xa.ticks = append(xa.ticks, float64(n))
+			xa.labels = append(xa.labels, ninesLabel(n))
 		}
 	} else {
-		for i := 0; i <= 5; i++ {
-			x := maxX * float64(i) / 5
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%.0f</text>`, sx(x), H-B+14, x)
-		}
+		xa = newAxis(0, maxX, 7, c.xUnit)
 	}
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="middle">%s</text>`, (L+W-R)/2, H-6, template.HTMLEscapeString(xLabel))
-	fmt.Fprintf(&b, `<text x="12" y="%.0f" transform="rotate(-90 12 %.0f)" text-anchor="middle">%s</text>`, (T+H-B)/2, (T+H-B)/2, template.HTMLEscapeString(yLabel))
-	for i, s := range ss {
+	ya := newAxis(0, maxY, 6, c.yUnit)
+	sx := func(x float64) float64 { return marginL + (x-xa.lo)/(xa.hi-xa.lo)*(chartW-marginL-marginR) }
+	sy := func(y float64) float64 { return chartH - marginB - (y-ya.lo)/(ya.hi-ya.lo)*(chartH-marginT-marginB) }
+	esc := template.HTMLEscapeString
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`,
+		chartW, chartH, chartW, chartH)
+	b.WriteString(`<rect width="100%" height="100%" fill="#fff"/>`)
+	fmt.Fprintf(&b, `<text x="%.0f" y="18" font-size="13">%s</text>`, marginL, esc(c.title))
+	for i, y := range ya.ticks {
+		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#e5e5e5"/><text x="%.0f" y="%.1f" text-anchor="end">%s</text>`,
+			marginL, chartW-marginR, sy(y), sy(y), marginL-5, sy(y)+4, esc(ya.labels[i]))
+	}
+	for i, x := range xa.ticks {
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f" stroke="#000"/><text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`,
+			sx(x), sx(x), chartH-marginB, chartH-marginB+4, sx(x), chartH-marginB+16, esc(xa.labels[i]))
+	}
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#000"/>`, marginL, chartH-marginB, chartW-marginR, chartH-marginB)
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#000"/>`, marginL, marginT, marginL, chartH-marginB)
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="middle">%s</text>`, (marginL+chartW-marginR)/2, chartH-6, esc(c.xLabel))
+	fmt.Fprintf(&b, `<text x="14" y="%.0f" transform="rotate(-90 14 %.0f)" text-anchor="middle">%s</text>`,
+		(marginT+chartH-marginB)/2, (marginT+chartH-marginB)/2, esc(c.yLabel))
+	for i, s := range c.series {
 		if len(s.pts) == 0 {
 			continue
 		}
@@ -113,17 +172,18 @@ func lineChart(title, xLabel, yLabel string, nines bool, ss []chartSeries) templ
 			}
 			fmt.Fprintf(&path, "%s%.1f,%.1f ", cmd, sx(p.x), sy(p.y))
 		}
-		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.5"/>`, path.String(), s.color)
+		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.5"/>`, strings.TrimSpace(path.String()), s.color)
 		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="10" height="10" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`,
-			W-R+10, T+float64(i)*16, s.color, W-R+24, T+float64(i)*16+9, template.HTMLEscapeString(s.name))
+			chartW-marginR+10, marginT+float64(i)*16, s.color, chartW-marginR+24, marginT+float64(i)*16+9, esc(s.name))
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	return b.String()
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>natter-bench {{.R.Scenario}} {{.R.RunID}}</title>
-<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}.fail{color:#b00;font-weight:bold}</style>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:sans-serif;margin:1em auto;max-width:760px;padding:0 1em}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}svg{display:block;max-width:100%;height:auto;margin:1em 0}.fail{color:#b00;font-weight:bold}</style>
 </head><body>
 <h1>natter-bench: {{.R.Scenario}}</h1>
 {{if not .R.OK}}<p class="fail">FAILED: {{range .R.Problems}}{{.}}; {{end}}</p>{{end}}

@@ -63,11 +63,7 @@ func TestSmokeRooms(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	var table bytes.Buffer
-	if err := res.WriteTable(&table); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", table.String())
+	logTable(t, res)
 	d := res.Delivery
 	if !res.OK() || d == nil {
 		t.Fatalf("run failed: %v", res.Problems)
@@ -110,11 +106,7 @@ func TestSmokeTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	var table bytes.Buffer
-	if err := res.WriteTable(&table); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", table.String())
+	table := logTable(t, res)
 	if !res.OK() {
 		t.Fatalf("run failed: %v", res.Problems)
 	}
@@ -133,4 +125,15 @@ func TestSmokeTwoNodes(t *testing.T) {
 	if !bytes.Contains(table.Bytes(), []byte("cross node")) {
 		t.Fatal("the table does not show the cross-node latency")
 	}
+}
+
+// logTable writes res's table to the test log and returns it.
+func logTable(t *testing.T, res *Result) *bytes.Buffer {
+	t.Helper()
+	var table bytes.Buffer
+	if err := res.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", table.String())
+	return &table
 }

@@ -194,8 +194,9 @@ func TestBadInputMessageLenLimit(t *testing.T) {
 }
 
 // TestBadInputRateLimit floods a device past RateLimit/RateBurst: every
-// frame is answered (processed or rejected with rate_limited), at least
-// one is rejected, and the connection stays open.
+// frame is answered (processed or rejected with rate_limited, which says
+// when to retry), at least one is rejected, and the connection stays
+// open.
 func TestBadInputRateLimit(t *testing.T) {
 	tn := startNode(t, func(c *Config) { c.RateLimit = 1; c.RateBurst = 2 })
 	a := tn.register("rate-user")
@@ -229,6 +230,10 @@ func TestBadInputRateLimit(t *testing.T) {
 			// it, so its Error comes on session without ref or type.
 			if f.Channel != wire.ChannelSession || e.Ref != "" || e.Type != "" {
 				t.Fatalf("rate_limited Error is %s, want it on session without ref or type", f.Raw)
+			}
+			// At 1 frame/s the bucket holds a frame again within 1 s.
+			if e.RetryAfter < 1 || e.RetryAfter > 1000 {
+				t.Fatalf("rate_limited Error %s: retryAfter %d ms, want 1 to 1000", f.Raw, e.RetryAfter)
 			}
 			limited++
 		default:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
 )
@@ -122,6 +123,18 @@ type Config struct {
 	// RateBurst the burst. Defaults 20 and 40.
 	RateLimit float64
 	RateBurst int
+	// MaxLoginFailuresPerAccount caps the failed logins naming one
+	// account, MaxLoginFailuresPerSource those from one source address,
+	// and MaxRegistrationsPerSource the registrations from one source
+	// address, counted cluster-wide: past the cap an attempt is refused
+	// (429) until AuthLimitWindow has passed since the last counted one.
+	// -1 turns a cap off. Defaults 10, 100 and 20.
+	MaxLoginFailuresPerAccount int
+	MaxLoginFailuresPerSource  int
+	MaxRegistrationsPerSource  int
+	// AuthLimitWindow is how long those counts last after the last
+	// counted event; the same on every node. Default 10m.
+	AuthLimitWindow time.Duration
 	// TokenTTL is how long issued tokens are valid. Default 24h.
 	TokenTTL time.Duration
 	// ResumeLimit caps the messages one Resume replays. Default 1000.
@@ -141,7 +154,20 @@ type Config struct {
 	DrainBatch    int
 	DrainInterval time.Duration
 
-	// Pprof serves Go's profiler at /debug/pprof/.
+	// AdminListen is an address (host:port) where New opens the admin
+	// port: /metrics, /api/stats, the profiler at /debug/pprof/ and the
+	// health checks. When set, the public port (Serve) no longer serves
+	// /metrics, /api/stats or the profiler. Empty: no admin port, and
+	// the public port serves /metrics and /api/stats as before.
+	AdminListen string
+	// NATSMonitor is an address (host:port) for the embedded NATS
+	// server's HTTP monitoring endpoint (/varz, /jsz, /connz, ...), for
+	// the NATS tooling (nats-top, prometheus-nats-exporter, the Surveyor).
+	// Port 0 picks a free port (NATSMonitorAddr). Embedded server only:
+	// refused with NATSURL. Empty: no monitoring endpoint.
+	NATSMonitor string
+	// Pprof serves Go's profiler at /debug/pprof/ on the public port
+	// when AdminListen is empty; the admin port always serves it.
 	Pprof bool
 	// StormGCPercent is the Go collector's target (as GOGC) while a
 	// connection storm is on, when lower than the target in effect; -1
@@ -181,6 +207,9 @@ const (
 func (c *Config) validate() error {
 	if err := c.validateLeaf(); err != nil {
 		return err
+	}
+	if c.NATSMonitor != "" && c.NATSURL != "" {
+		return errors.New("node: NATSMonitor exposes the embedded NATS server's monitoring; with NATSURL use the external server's own monitoring port")
 	}
 	switch c.Sync {
 	case SyncInterval:
@@ -234,6 +263,11 @@ func (c *Config) setDefaults() {
 	if c.Store.Replicas <= 0 {
 		c.Store.Replicas = c.Replicas
 	}
+	if c.AuthLimitWindow <= 0 {
+		c.AuthLimitWindow = authlimit.DefaultWindow
+	}
+	// The counters' stream keeps each one for the window.
+	c.Store.CounterWindow = c.AuthLimitWindow
 	if c.DrainBatch <= 0 {
 		c.DrainBatch = 500
 	}

@@ -56,8 +56,11 @@ func startNode(t testing.TB, mod func(*Config)) *testNode {
 // the same data.
 func startNodeDir(t testing.TB, dataDir string, mod func(*Config)) *testNode {
 	t.Helper()
-	// Tests send faster than people; rate limiting has its own test.
-	cfg := Config{DataDir: dataDir, Secret: testSecret, APIKey: testAPIKey, Logger: testLogger(), RateLimit: 10000, RateBurst: 10000}
+	// Tests send faster than people, and register and fail logins from
+	// one address; rate limiting and the login limits have their own
+	// tests.
+	cfg := Config{DataDir: dataDir, Secret: testSecret, APIKey: testAPIKey, Logger: testLogger(), RateLimit: 10000, RateBurst: 10000,
+		MaxLoginFailuresPerAccount: -1, MaxLoginFailuresPerSource: -1, MaxRegistrationsPerSource: -1}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -17,13 +17,14 @@ const module = "github.com/natterchat/natter/"
 // layer do not import each other.
 var layers = map[string]int{
 	"node/internal": 0, "node/wire": 0, "node/wsconn": 0, "node/auth": 0, "node/web": 0, "node/handshake": 0,
-	"node/client":   1, // a client of the protocol: wire only
-	"node/fanout":   1,
-	"node/presence": 2,
-	"node/chat":     3,
-	"node/session":  4,
-	"node/httpapi":  4,
-	"node":          5,
+	"node/client":    1, // a client of the protocol: wire only
+	"node/fanout":    1,
+	"node/authlimit": 1, // the login limits: store and node/internal
+	"node/presence":  2,
+	"node/chat":      3,
+	"node/session":   4,
+	"node/httpapi":   4,
+	"node":           5,
 }
 
 // forbidden are imports the layers alone would allow but the design

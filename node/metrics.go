@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/natterchat/natter/internal/version"
 	"github.com/natterchat/natter/node/wsconn"
 )
 
@@ -32,6 +33,7 @@ func (n *Node) registerMetrics(reg prometheus.Registerer) error {
 		n.chat.Metrics().PublishAck,
 		n.hub.Metrics().PublishDeliver,
 		nodeCollector{n},
+		jetstreamCollector{n},
 	} {
 		if err := reg.Register(c); err != nil {
 			return err
@@ -60,6 +62,9 @@ var (
 	descPublishErrors = prometheus.NewDesc("natter_jetstream_publish_errors_total", "Sends that failed to be stored.", nil, nil)
 	descChatSubs      = prometheus.NewDesc("natter_chat_subscriptions", "Chats this node is subscribed to (chats with a local member online).", nil, nil)
 	descOnlineUsers   = prometheus.NewDesc("natter_presence_online_users", "Users online anywhere in the cluster, as this node sees it.", nil, nil)
+	descAuthRefused   = prometheus.NewDesc("natter_auth_refused_total", "Logins and registrations this node refused (429) by the limit that refused them.", []string{"rule"}, nil)
+	descAuthErrors    = prometheus.NewDesc("natter_auth_limit_errors_total", "Logins and registrations refused (503) because the cluster's counters could not be reached.", nil, nil)
+	descBuildInfo     = prometheus.NewDesc("natter_build_info", "Always 1; the labels say which build runs (natter --version).", []string{"version", "revision", "goversion"}, nil)
 )
 
 // nodeCollector exports the node's and its parts' atomics at scrape time.
@@ -68,7 +73,8 @@ type nodeCollector struct{ n *Node }
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descHandshakes, descFramesIn, descFramesOut, descClientErrors,
 		descRateLimited, descAccepted, descFannedOut, descDelivered, descQueueBytes, descCloses, descSlowConsumers,
-		descGapsDetected, descGapsRepaired, descNATSConnected, descNATSReconnect, descPublishErrors, descChatSubs, descOnlineUsers} {
+		descGapsDetected, descGapsRepaired, descNATSConnected, descNATSReconnect, descPublishErrors, descChatSubs, descOnlineUsers,
+		descAuthRefused, descAuthErrors, descBuildInfo} {
 		ch <- d
 	}
 }
@@ -115,31 +121,43 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPublishErrors, s.PublishErrors)
 	gauge(descChatSubs, float64(s.ChatSubscriptions))
 	gauge(descOnlineUsers, float64(s.OnlineUsers))
+	am := n.limits.Metrics()
+	for rule, v := range am.Refused {
+		counter(descAuthRefused, v.Load(), string(rule))
+	}
+	counter(descAuthErrors, s.AuthLimitErrors)
+	bi := version.Get()
+	ch <- prometheus.MustNewConstMetric(descBuildInfo, prometheus.GaugeValue, 1, bi.Version, bi.ShortRevision(), bi.GoVersion)
 }
 
 // Stats is a snapshot of a node's state and counters (GET /api/stats).
 type Stats struct {
-	Node                string           `json:"node"`
-	Connections         int              `json:"connections"`
-	ChatSubscriptions   int              `json:"chatSubscriptions"`
-	OnlineUsers         int              `json:"onlineUsers"`
-	Handshakes          int64            `json:"handshakes"`
-	HandshakesRejected  int64            `json:"handshakesRejected"`
-	HandshakesFailed    int64            `json:"handshakesFailed"`
-	HandshakesShed      int64            `json:"handshakesShed"`
-	FramesIn            int64            `json:"framesIn"`
-	FramesOut           int64            `json:"framesOut"`
-	ClientErrors        int64            `json:"clientErrors"`
-	RateLimited         int64            `json:"rateLimited"`
-	MessagesAccepted    int64            `json:"messagesAccepted"`
-	PublishErrors       int64            `json:"publishErrors"`
-	MessagesFannedOut   int64            `json:"messagesFannedOut"`
-	MessagesDelivered   int64            `json:"messagesDelivered"`
-	GapsDetected        int64            `json:"gapsDetected"`
-	GapMessagesRepaired int64            `json:"gapMessagesRepaired"`
-	NATSReconnects      int64            `json:"natsReconnects"`
-	Goroutines          int              `json:"goroutines"`
-	Closes              map[string]int64 `json:"closes"`
+	Node                string `json:"node"`
+	Connections         int    `json:"connections"`
+	ChatSubscriptions   int    `json:"chatSubscriptions"`
+	OnlineUsers         int    `json:"onlineUsers"`
+	Handshakes          int64  `json:"handshakes"`
+	HandshakesRejected  int64  `json:"handshakesRejected"`
+	HandshakesFailed    int64  `json:"handshakesFailed"`
+	HandshakesShed      int64  `json:"handshakesShed"`
+	FramesIn            int64  `json:"framesIn"`
+	FramesOut           int64  `json:"framesOut"`
+	ClientErrors        int64  `json:"clientErrors"`
+	RateLimited         int64  `json:"rateLimited"`
+	MessagesAccepted    int64  `json:"messagesAccepted"`
+	PublishErrors       int64  `json:"publishErrors"`
+	MessagesFannedOut   int64  `json:"messagesFannedOut"`
+	MessagesDelivered   int64  `json:"messagesDelivered"`
+	GapsDetected        int64  `json:"gapsDetected"`
+	GapMessagesRepaired int64  `json:"gapMessagesRepaired"`
+	NATSReconnects      int64  `json:"natsReconnects"`
+	// AuthRefused counts logins and registrations refused by the login
+	// limits (429), AuthLimitErrors those refused because the counters
+	// could not be reached (503).
+	AuthRefused     int64            `json:"authRefused"`
+	AuthLimitErrors int64            `json:"authLimitErrors"`
+	Goroutines      int              `json:"goroutines"`
+	Closes          map[string]int64 `json:"closes"`
 }
 
 // Stats returns a snapshot of the node's counters, gathered from its
@@ -156,6 +174,11 @@ func (n *Node) Stats() Stats {
 		GapsDetected: fm.GapsDetected.Load(), GapMessagesRepaired: fm.GapMessagesRepaired.Load(), NATSReconnects: n.metrics.natsReconnects.Load(),
 		Goroutines: runtime.NumGoroutine(), Closes: make(map[string]int64),
 	}
+	am := n.limits.Metrics()
+	for _, v := range am.Refused {
+		s.AuthRefused += v.Load()
+	}
+	s.AuthLimitErrors = am.Errors.Load()
 	for r := range sm.Closes {
 		if v := sm.Closes[r].Load(); v > 0 {
 			s.Closes[wsconn.CloseReason(r).String()] = v

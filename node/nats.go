@@ -34,7 +34,7 @@ func (n *Node) connectNATS() error {
 			n.metrics.natsReconnects.Add(1)
 			if n.started.Load() {
 				n.log.Info("nats reconnected; checking every chat for gaps")
-				n.hub.RecheckAll()
+				n.hub.RecheckAfterReconnect()
 			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
@@ -60,12 +60,29 @@ func (n *Node) connectNATS() error {
 	}
 	n.ns.SetLoggerV2(newNATSLogger(n.log), false, false, false)
 	n.ns.Start()
+	if n.cfg.NATSMonitor != "" && n.ns.MonitorAddr() == nil {
+		// Start returns early, logging the reason, when the monitoring
+		// listener cannot bind.
+		return fmt.Errorf("node: embedded NATS monitoring did not start on %s (see the log)", n.cfg.NATSMonitor)
+	}
 	if !n.ns.ReadyForConnections(30 * time.Second) {
 		return errors.New("node: embedded NATS did not start within 30s")
 	}
 	n.nc, err = nats.Connect("", append(opts, nats.InProcessServer(n.ns))...)
 	if err != nil {
 		return fmt.Errorf("node: connect to embedded NATS: %w", err)
+	}
+	return nil
+}
+
+// NATSMonitorAddr returns the address of the embedded NATS server's
+// monitoring endpoint, or nil when NATSMonitor is not set.
+func (n *Node) NATSMonitorAddr() net.Addr {
+	if n.ns == nil {
+		return nil
+	}
+	if a := n.ns.MonitorAddr(); a != nil {
+		return a
 	}
 	return nil
 }
@@ -104,6 +121,16 @@ func (n *Node) embeddedOptions() (*server.Options, error) {
 			return nil, err
 		}
 		o.Host, o.Port = host, port
+	}
+	if n.cfg.NATSMonitor != "" {
+		host, port, err := splitHostPort("nats-monitor", n.cfg.NATSMonitor)
+		if err != nil {
+			return nil, err
+		}
+		if port == 0 {
+			port = server.RANDOM_PORT // nats-server reads 0 as "off"
+		}
+		o.HTTPHost, o.HTTPPort = host, port
 	}
 	if n.cfg.ClusterListen != "" {
 		host, port, err := splitHostPort("cluster-listen", n.cfg.ClusterListen)

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/handshake"
@@ -50,8 +51,13 @@ type Node struct {
 	sess     *session.Server
 	conns    *wsconn.Server
 	api      *httpapi.API
+	limits   *authlimit.Limiter
 	http     *http.Server
 	metrics  metrics
+
+	admin     *http.Server // the admin port; nil without AdminListen
+	adminAddr net.Addr
+	adminDone chan struct{} // closed when the admin server's Serve returned
 
 	admission  *handshake.Admission // connections whose request head is being read
 	handshakes chan struct{}        // semaphore of concurrent upgrades
@@ -110,6 +116,9 @@ func New(cfg Config) (*Node, error) {
 		MaxHeaderBytes:    handshake.MaxHead,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	}
+	if err := n.listenAdmin(); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	ok = true
 	attrs := []any{slog.Bool("embedded_nats", n.ns != nil), slog.String("data_dir", cfg.DataDir)}
@@ -243,6 +252,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.cancel()
 	n.loops.Wait()
 	n.orphans.Wait()
+	n.closeAdmin()
 	n.closeNATS()
 	n.log.Info("stopped")
 	return err

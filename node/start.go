@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/httpapi"
@@ -58,8 +59,19 @@ func (n *Node) build() error {
 		return err
 	}
 	n.conns = n.sess.Conns()
+	counters, ok := n.store.(authlimit.Counters)
+	if !ok {
+		return fmt.Errorf("the store %T keeps no counters for the login limits", n.store)
+	}
+	if n.limits, err = authlimit.New(authlimit.Config{
+		Counters: counters, NC: n.nc, Window: cfg.AuthLimitWindow,
+		MaxLoginFailuresPerAccount: cfg.MaxLoginFailuresPerAccount, MaxLoginFailuresPerSource: cfg.MaxLoginFailuresPerSource,
+		MaxRegistrationsPerSource: cfg.MaxRegistrationsPerSource, Log: n.log, Limiter: n.limiter,
+	}); err != nil {
+		return err
+	}
 	if n.api, err = httpapi.New(httpapi.Config{
-		Chat: n.chat, Store: n.store, Presence: n.presence, Tokens: n.tokens, Broadcast: n.broadcast,
+		Chat: n.chat, Store: n.store, Presence: n.presence, Tokens: n.tokens, Limits: n.limits, Broadcast: n.broadcast,
 		Stats: func() any { return n.Stats() }, APIKey: cfg.APIKey, RequestTimeout: cfg.RequestTimeout,
 		Log: n.log, Limiter: n.limiter,
 	}); err != nil {
@@ -92,6 +104,10 @@ func (n *Node) start() error {
 	}
 	s, err := n.presence.Serve()
 	if err != nil {
+		return err
+	}
+	n.keep(s)
+	if s, err = n.limits.Start(); err != nil {
 		return err
 	}
 	n.keep(s)

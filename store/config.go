@@ -45,6 +45,11 @@ type Config struct {
 	// whose NATS server is a leaf of the hub, names the hub's domain.
 	Domain string
 
+	// CounterWindow is how long a login or registration counter of the
+	// AUTH_LIMITS stream lives after it was last raised (see Incr).
+	// Default 10m.
+	CounterWindow time.Duration
+
 	// Logger receives warnings the caller cannot act on (cleanup failures).
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -56,6 +61,7 @@ const (
 	DefaultDuplicates     = 5 * time.Minute
 	DefaultPublishTimeout = 5 * time.Second
 	DefaultRequestTimeout = 5 * time.Second
+	DefaultCounterWindow  = 10 * time.Minute
 )
 
 // Retry backoff bounds of PublishMessage.
@@ -80,6 +86,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.CounterWindow <= 0 {
+		cfg.CounterWindow = DefaultCounterWindow
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -59,14 +59,15 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	if cfg.Domain != "" {
 		s.api = "$JS." + cfg.Domain + ".API."
 	}
-	sc := s.streamConfig()
-	err = ensure(ctx, func(ctx context.Context) error {
-		sc.Replicas = s.keepReplicas(ctx, sc.Name)
-		_, err := js.CreateOrUpdateStream(ctx, sc)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: open: stream %s: %w", subjects.StreamMessages, err)
+	for _, sc := range []jetstream.StreamConfig{s.streamConfig(), s.counterStreamConfig()} {
+		err = ensure(ctx, func(ctx context.Context) error {
+			sc.Replicas = s.keepReplicas(ctx, sc.Name)
+			_, err := js.CreateOrUpdateStream(ctx, sc)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: open: stream %s: %w", sc.Name, err)
+		}
 	}
 	buckets := []struct {
 		name string

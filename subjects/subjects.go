@@ -50,6 +50,10 @@ const (
 	BucketRoomNames = "natter_room_names"
 	// BucketMembers holds every membership twice: under MemberKey and UserChatKey.
 	BucketMembers = "natter_members"
+
+	// StreamAuthLimits holds the cluster's login and registration
+	// counters, one counter per AuthCount subject.
+	StreamAuthLimits = "AUTH_LIMITS"
 )
 
 // ChatMsg is the subject a node publishes an accepted chat message to; the
@@ -65,7 +69,10 @@ func ParseChatMsg(subject string) (chatID string, ok bool) {
 }
 
 // LiveChat is the subject CHAT_MSGS republishes every stored message of a
-// chat to. Subscribers: every node that holds a device of a member.
+// chat to, and that carries the chat's events (unstored notices: joins,
+// leaves, typing; published by any node, node/fanout/event.go), so that
+// both reach exactly the nodes that deliver the chat. Subscribers: every
+// node that holds a device of a member.
 func LiveChat(chatID string) string { return "live.chat." + chatID }
 
 // LiveChatWildcard matches every LiveChat subject; it is the RePublish
@@ -94,28 +101,6 @@ func ParseUserEvents(subject string) (userID string, ok bool) {
 	return middle(subject, "user.", ".evt")
 }
 
-// ChatEvent carries ephemeral, unstored signals of a chat (presence
-// notices, typing). Publisher: any node. Subscribers: every node, through
-// ChatEventWildcard.
-func ChatEvent(chatID, kind string) string { return "evt.chat." + chatID + "." + kind }
-
-// ChatEventWildcard matches every ChatEvent subject. Every node subscribes
-// to it once and drops the events of chats without a local member.
-const ChatEventWildcard = "evt.chat.*.*"
-
-// ParseChatEvent returns the chat id and kind of a ChatEvent subject.
-func ParseChatEvent(subject string) (chatID, kind string, ok bool) {
-	rest, ok := strings.CutPrefix(subject, "evt.chat.")
-	if !ok {
-		return "", "", false
-	}
-	chatID, kind, ok = strings.Cut(rest, ".")
-	if !ok || !ValidID(chatID) || !ValidID(kind) {
-		return "", "", false
-	}
-	return chatID, kind, true
-}
-
 // Broadcast carries server-wide frames (the seeds' "chat" and "ping"
 // channels). Publisher: any node. Subscribers: every node.
 const Broadcast = "natter.broadcast"
@@ -139,6 +124,20 @@ func ParseNodeRequest(subject string) (nodeID, op string, ok bool) {
 	}
 	return nodeID, op, true
 }
+
+// AuthCount is the subject of one login or registration counter in
+// StreamAuthLimits: rule names what is counted (failed logins of an
+// account, ...), key whom (a digest of the account name, a source
+// address), both single tokens. Publisher: the node that counts.
+func AuthCount(rule, key string) string { return "natter.authlimit." + rule + "." + key }
+
+// AuthCountWildcard is the StreamAuthLimits subject filter.
+const AuthCountWildcard = "natter.authlimit.*.*"
+
+// AuthBlocked announces that a counter reached its limit, so that every
+// node refuses the account or address without asking the stream.
+// Publisher: the node whose count reached it. Subscribers: every node.
+const AuthBlocked = "natter.authblocked"
 
 // UserKey is the BucketUsers key of a user.
 func UserKey(userID string) string { return userID }

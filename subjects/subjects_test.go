@@ -39,9 +39,6 @@ func TestRoundTrips(t *testing.T) {
 	if id, ok := ParseUserEvents(UserEvents(u)); !ok || id != u {
 		t.Errorf("ParseUserEvents: %q %v", id, ok)
 	}
-	if id, kind, ok := ParseChatEvent(ChatEvent(c, "typing")); !ok || id != c || kind != "typing" {
-		t.Errorf("ParseChatEvent: %q %q %v", id, kind, ok)
-	}
 	if id, op, ok := ParseNodeRequest(NodeRequest(n, "presence")); !ok || id != n || op != "presence" {
 		t.Errorf("ParseNodeRequest: %q %q %v", id, op, ok)
 	}

@@ -69,6 +69,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil && out.html != "" {
 		err = writeHTML(res, out.html)
 	}
+	if err == nil && out.svgDir != "" {
+		err = res.WriteSVG(out.svgDir, out.svgPrefix)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "natter-bench:", err)
 		return 1
@@ -93,8 +96,10 @@ func writeHTML(res *bench.Result, path string) error {
 }
 
 type output struct {
-	json bool
-	html string
+	json      bool
+	html      string
+	svgDir    string
+	svgPrefix string
 }
 
 func usage(w io.Writer) {
@@ -139,6 +144,8 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (bench.Config,
 	fs.StringVar(&c.RunID, "run-id", "", "names the run's rooms and users (default from the time)")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML report to this file")
+	fs.StringVar(&o.svgDir, "svg", "", "also write the report's charts as SVG files into this directory ("+strings.Join(bench.SVGFiles[:], ", ")+")")
+	fs.StringVar(&o.svgPrefix, "svg-prefix", "", "prefix of the SVG file names (e.g. rooms-)")
 	fs.DurationVar(&c.P99Max, "p99-max", 0, "fail the run when the publish->deliver p99 is longer than this (0: report latency, do not judge it)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {

@@ -12,8 +12,9 @@ import (
 
 // TestClusterEmbedded runs three nodes whose embedded NATS servers form
 // one cluster (R3): delivery to devices spread over all nodes, then
-// subscriptions following local members, then a kill -9 of the node that
-// leads the message stream during traffic.
+// subscriptions following local members, login limits counted across the
+// nodes, then a kill -9 of the node that leads the message stream during
+// traffic.
 func TestClusterEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three node processes")
@@ -21,6 +22,7 @@ func TestClusterEmbedded(t *testing.T) {
 	procs := startEmbeddedCluster(t, 3, nil)
 	t.Run("delivery", func(t *testing.T) { testClusterDelivery(t, procs, "embedded") })
 	t.Run("subscriptions", func(t *testing.T) { testSubscriptionsFollowMembers(t, procs) })
+	t.Run("login limits", func(t *testing.T) { testClusterLoginLimits(t, procs) })
 	t.Run("kill", func(t *testing.T) {
 		testNodeLoss(t, procs, false, func(t *testing.T) int {
 			leader := streamLeader(t, procs, procs[0])

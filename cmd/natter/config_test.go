@@ -64,6 +64,10 @@ func TestConfigDefaults(t *testing.T) {
 		{"rate-limit", cfg.RateLimit, 20.0},
 		{"rate-burst", cfg.RateBurst, 40},
 		{"token-ttl", cfg.TokenTTL, 24 * time.Hour},
+		{"max-login-failures-per-account", cfg.MaxLoginFailuresPerAccount, 10},
+		{"max-login-failures-per-source", cfg.MaxLoginFailuresPerSource, 100},
+		{"max-registrations-per-source", cfg.MaxRegistrationsPerSource, 20},
+		{"auth-limit-window", cfg.AuthLimitWindow, 10 * time.Minute},
 		{"resume-limit", cfg.ResumeLimit, 1000},
 		{"request-timeout", cfg.RequestTimeout, 15 * time.Second},
 		{"start-timeout", cfg.StartTimeout, 2 * time.Minute},
@@ -166,6 +170,8 @@ node-dead-after: 10s
 log-format: json
 api-key: ~
 sync: always
+admin-listen: 127.0.0.1:9090
+nats-monitor: 127.0.0.1:8222
 `)
 	o := mustLoad(t, []string{"--config", path}, envMap())
 	cfg := o.nodeConfig(nil)
@@ -191,6 +197,9 @@ sync: always
 	}
 	if cfg.Sync != node.SyncAlways {
 		t.Errorf("sync = %q, want always", cfg.Sync)
+	}
+	if cfg.AdminListen != "127.0.0.1:9090" || cfg.NATSMonitor != "127.0.0.1:8222" {
+		t.Errorf("admin-listen %q, nats-monitor %q", cfg.AdminListen, cfg.NATSMonitor)
 	}
 }
 
@@ -256,6 +265,9 @@ func TestConfigErrors(t *testing.T) {
 		{"storm gc 0", []string{"--storm-gc-percent", "0"}, nil, "--storm-gc-percent must be positive, or -1"},
 		{"storm gc -2", nil, []string{"NATTER_STORM_GC_PERCENT", "-2"}, "--storm-gc-percent must be positive, or -1"},
 		{"zero rate", []string{"--rate-limit", "0"}, nil, "--rate-limit must be positive"},
+		{"zero login cap", []string{"--max-login-failures-per-account", "0"}, nil, "--max-login-failures-per-account must be positive, or -1 for no cap"},
+		{"registration cap -2", nil, []string{"NATTER_MAX_REGISTRATIONS_PER_SOURCE", "-2"}, "--max-registrations-per-source must be positive, or -1 for no cap"},
+		{"zero auth window", []string{"--auth-limit-window", "0s"}, nil, "--auth-limit-window must be positive"},
 		{"bad size", []string{"--max-frame-size", "big"}, nil, "--max-frame-size"},
 		{"replicas", []string{"--replicas", "7"}, nil, "--replicas must be between 0 (auto) and 5"},
 		{"routes without cluster-listen", []string{"--routes", "nats://h:6222"}, nil, "--routes needs --cluster-listen"},
@@ -264,6 +276,8 @@ func TestConfigErrors(t *testing.T) {
 		{"leaf remote with nats-url", []string{"--nats-url", "nats://n1:4222", "--leafnode-remote", "nats-leaf://hub:7422", "--jetstream-domain", "hub"}, nil, "--nats-url uses an external NATS"},
 		{"sync value", []string{"--sync", "sometimes"}, nil, `--sync must be always or interval, not "sometimes"`},
 		{"sync always with nats-url", []string{"--nats-url", "nats://n1:4222"}, []string{"NATTER_SYNC", "always"}, "--sync always configures the embedded NATS server"},
+		{"nats-monitor with nats-url", []string{"--nats-url", "nats://n1:4222", "--nats-monitor", "127.0.0.1:8222"}, nil, "--nats-monitor and the --leafnode options configure the embedded one"},
+		{"admin on the public port", []string{"--listen", ":9000"}, []string{"NATTER_ADMIN_LISTEN", ":9000"}, "--admin-listen must differ from --listen"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ type options struct {
 	leafListen        string
 	leafRemotes       string
 	jsDomain          string
+	natsMonitor       string
 	replicas          int
 	heartbeatInterval time.Duration
 	nodeDeadAfter     time.Duration
@@ -51,6 +52,10 @@ type options struct {
 	allowGuests    bool
 	allowedOrigins string
 	tokenTTL       time.Duration
+	loginFailAcct  int
+	loginFailSrc   int
+	registerSrc    int
+	authWindow     time.Duration
 
 	// Limits
 	maxConnections    int
@@ -78,6 +83,7 @@ type options struct {
 	drainDelay   time.Duration
 	drainBatch   int
 	drainEvery   time.Duration
+	adminListen  string
 	debugPprof   bool
 	stormGC      int
 }
@@ -121,6 +127,7 @@ func defineSettings(o *options) *settings {
 	s.str(&o.leafListen, "leafnode-listen", "ADDR", "", g, "accept leaf node connections (host:port) from the embedded NATS servers of a site's nodes: this node is a hub node; needs --jetstream-domain").defaultText("none")
 	s.list(&o.leafRemotes, "leafnode-remote", "URLS", g, "make the embedded NATS server a leaf of a hub (nats-leaf://hub1:7422,nats-leaf://hub2:7422): this node is a site node using the hub's JetStream; needs --jetstream-domain")
 	s.str(&o.jsDomain, "jetstream-domain", "NAME", "", g, "JetStream domain: a hub node's own (the same on every hub node), a site node's hub's, or an external NATS's").defaultText("none")
+	s.str(&o.natsMonitor, "nats-monitor", "ADDR", "", g, "expose the embedded NATS server's HTTP monitoring (/varz, /jsz, ...) on host:port, for nats-top, prometheus-nats-exporter and the like").defaultText("off")
 	s.intv(&o.replicas, "replicas", "N", 0, g, "JetStream replicas of the message stream and buckets (1-5)").defaultText("auto: 3 in an embedded cluster of 3 or more, else 1")
 	s.dur(&o.heartbeatInterval, "heartbeat-interval", time.Second, g, "how often the node tells the cluster it is alive")
 	s.dur(&o.nodeDeadAfter, "node-dead-after", 0, g, "how long without a heartbeat before the other nodes count a node dead and its devices offline; longer than --heartbeat-interval").defaultText("5 × --heartbeat-interval, so 5s")
@@ -132,6 +139,10 @@ func defineSettings(o *options) *settings {
 	s.boolv(&o.allowGuests, "allow-guests", false, g, "give connections without a token a guest identity for the connection's lifetime")
 	s.list(&o.allowedOrigins, "allowed-origins", "LIST", g, "browser origins (scheme://host[:port]) allowed to open WebSockets besides the node's own host, comma-separated; * for any").defaultText("own host only")
 	s.dur(&o.tokenTTL, "token-ttl", 24*time.Hour, g, "how long issued tokens are valid")
+	s.intv(&o.loginFailAcct, "max-login-failures-per-account", "N", 10, g, "failed logins naming one account, cluster-wide, before its logins are refused (429) for --auth-limit-window (-1: no cap)")
+	s.intv(&o.loginFailSrc, "max-login-failures-per-source", "N", 100, g, "failed logins from one source address, cluster-wide, before its logins are refused (429) for --auth-limit-window (-1: no cap; behind a proxy every client has its address)")
+	s.intv(&o.registerSrc, "max-registrations-per-source", "N", 20, g, "registrations from one source address, cluster-wide, before its registrations are refused (429) for --auth-limit-window (-1: no cap)")
+	s.dur(&o.authWindow, "auth-limit-window", 10*time.Minute, g, "how long a refusal lasts after the last counted failed login or registration, and how long counts last without one; the same on every node")
 
 	g = groupLimits
 	s.intv(&o.maxConnections, "max-connections", "N", 1_000_000, g, "WebSocket connections on this node; past it handshakes get 503 (the open-files limit may be lower)")
@@ -160,7 +171,8 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.drainDelay, "drain-delay", 0, g, "on SIGTERM, keep serving (not ready) this long so load balancers take the node out before devices are closed").defaultText("0")
 	s.intv(&o.drainBatch, "drain-batch", "N", 500, g, "devices closed (1001) per step of a drain, so their reconnects spread out")
 	s.dur(&o.drainEvery, "drain-interval", 50*time.Millisecond, g, "pause between two drain steps")
-	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ (keep it behind the load balancer)")
+	s.str(&o.adminListen, "admin-listen", "ADDR", "", g, "serve /metrics, /api/stats, /debug/pprof/ and the health checks on this internal address (host:port) instead of --listen").defaultText("none: /metrics and /api/stats stay on --listen")
+	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ on --listen when there is no --admin-listen (keep it behind the load balancer)")
 	s.intv(&o.stormGC, "storm-gc-percent", "N", 50, g, "Go GC target (as GOGC) while a connection storm is on, when lower than the one in effect; -1 leaves the collector alone")
 	return s
 }
@@ -183,6 +195,7 @@ func loadOptions(args []string, env func(string) (string, bool), helpOut io.Writ
 }
 
 const nodeUsageHeader = `Usage: natter [flags]           run a chat node
+       natter --version         print the build's version and exit
        natter chat [flags]      a terminal chat client (see natter chat -h)
        natter cluster [flags]   local nodes in one cluster (natter cluster -h)
 
@@ -213,6 +226,10 @@ func (o *options) validate() error {
 		{"node-dead-after", o.nodeDeadAfter >= 0}, // 0: 5 × heartbeat-interval
 		{"start-timeout", o.startTimeout > 0},
 		{"token-ttl", o.tokenTTL > 0},
+		{"max-login-failures-per-account", o.loginFailAcct > 0 || o.loginFailAcct == -1},
+		{"max-login-failures-per-source", o.loginFailSrc > 0 || o.loginFailSrc == -1},
+		{"max-registrations-per-source", o.registerSrc > 0 || o.registerSrc == -1},
+		{"auth-limit-window", o.authWindow > 0},
 		{"max-connections", o.maxConnections > 0},
 		{"max-devices-per-user", o.maxDevicesPerUser > 0},
 		{"max-rooms-per-user", o.maxRoomsPerUser > 0},
@@ -232,8 +249,11 @@ func (o *options) validate() error {
 	}
 	for _, p := range positive {
 		if !p.ok {
-			if p.name == "workers" || p.name == "node-dead-after" || p.name == "message-max-age" || p.name == "max-msgs-per-chat" {
+			switch p.name {
+			case "workers", "node-dead-after", "message-max-age", "max-msgs-per-chat":
 				return fmt.Errorf("--%s must not be negative", p.name)
+			case "max-pending-per-source", "max-login-failures-per-account", "max-login-failures-per-source", "max-registrations-per-source":
+				return fmt.Errorf("--%s must be positive, or -1 for no cap", p.name)
 			}
 			return fmt.Errorf("--%s must be positive", p.name)
 		}
@@ -251,10 +271,12 @@ func (o *options) validate() error {
 		return errors.New("--secret must be at least 16 characters")
 	case o.routes != "" && o.clusterListen == "":
 		return errors.New("--routes needs --cluster-listen")
-	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != "" || o.leafListen != "" || o.leafRemotes != ""):
-		return errors.New("--nats-url uses an external NATS; --cluster-listen, --nats-listen and the --leafnode options configure the embedded one")
+	case o.natsURL != "" && (o.clusterListen != "" || o.natsListen != "" || o.natsMonitor != "" || o.leafListen != "" || o.leafRemotes != ""):
+		return errors.New("--nats-url uses an external NATS; --cluster-listen, --nats-listen, --nats-monitor and the --leafnode options configure the embedded one")
 	case (o.leafListen != "" || o.leafRemotes != "") && o.jsDomain == "":
 		return errors.New("--leafnode-listen and --leafnode-remote need --jetstream-domain: the hub's JetStream domain, the same on the hub's and the site's nodes")
+	case o.adminListen != "" && o.adminListen == o.listen:
+		return errors.New("--admin-listen must differ from --listen")
 	case o.sync != string(node.SyncAlways) && o.sync != string(node.SyncInterval):
 		return fmt.Errorf("--sync must be always or interval, not %q", o.sync)
 	case o.natsURL != "" && o.sync == string(node.SyncAlways):
@@ -283,42 +305,48 @@ const maxInt = int64(^uint(0) >> 1)
 
 func (o *options) nodeConfig(log *slog.Logger) node.Config {
 	cfg := node.Config{
-		NodeID:              o.nodeID,
-		DataDir:             o.dataDir,
-		NATSURL:             o.natsURL,
-		Secret:              o.secret,
-		APIKey:              o.apiKey,
-		AllowGuests:         o.allowGuests,
-		ClusterListen:       o.clusterListen,
-		ClusterName:         o.clusterName,
-		NATSListen:          o.natsListen,
-		LeafNodeListen:      o.leafListen,
-		JetStreamDomain:     o.jsDomain,
-		Sync:                node.SyncMode(o.sync),
-		Replicas:            o.replicas,
-		StartTimeout:        o.startTimeout,
-		HeartbeatInterval:   o.heartbeatInterval,
-		NodeDeadAfter:       o.nodeDeadAfter,
-		MaxMessageLen:       o.maxMessageLen,
-		MaxRoomsPerUser:     o.maxRoomsPerUser,
-		MaxDevicesPerUser:   o.maxDevicesPerUser,
-		MaxConnections:      o.maxConnections,
-		MaxHandshakes:       o.maxHandshakes,
-		HandshakeTimeout:    o.handshakeTimeout,
-		HeaderTimeout:       o.headerTimeout,
-		MaxPendingPerSource: o.maxPendingSource,
-		MaxPending:          o.maxPending,
-		RateLimit:           o.rateLimit,
-		RateBurst:           o.rateBurst,
-		TokenTTL:            o.tokenTTL,
-		ResumeLimit:         o.resumeLimit,
-		RequestTimeout:      o.requestTimeout,
-		DrainDelay:          o.drainDelay,
-		DrainBatch:          o.drainBatch,
-		DrainInterval:       o.drainEvery,
-		Pprof:               o.debugPprof,
-		StormGCPercent:      o.stormGC,
-		Logger:              log,
+		NodeID:                     o.nodeID,
+		DataDir:                    o.dataDir,
+		NATSURL:                    o.natsURL,
+		Secret:                     o.secret,
+		APIKey:                     o.apiKey,
+		AllowGuests:                o.allowGuests,
+		ClusterListen:              o.clusterListen,
+		ClusterName:                o.clusterName,
+		NATSListen:                 o.natsListen,
+		LeafNodeListen:             o.leafListen,
+		JetStreamDomain:            o.jsDomain,
+		NATSMonitor:                o.natsMonitor,
+		AdminListen:                o.adminListen,
+		Sync:                       node.SyncMode(o.sync),
+		Replicas:                   o.replicas,
+		StartTimeout:               o.startTimeout,
+		HeartbeatInterval:          o.heartbeatInterval,
+		NodeDeadAfter:              o.nodeDeadAfter,
+		MaxMessageLen:              o.maxMessageLen,
+		MaxRoomsPerUser:            o.maxRoomsPerUser,
+		MaxDevicesPerUser:          o.maxDevicesPerUser,
+		MaxConnections:             o.maxConnections,
+		MaxHandshakes:              o.maxHandshakes,
+		HandshakeTimeout:           o.handshakeTimeout,
+		HeaderTimeout:              o.headerTimeout,
+		MaxPendingPerSource:        o.maxPendingSource,
+		MaxPending:                 o.maxPending,
+		RateLimit:                  o.rateLimit,
+		RateBurst:                  o.rateBurst,
+		TokenTTL:                   o.tokenTTL,
+		MaxLoginFailuresPerAccount: o.loginFailAcct,
+		MaxLoginFailuresPerSource:  o.loginFailSrc,
+		MaxRegistrationsPerSource:  o.registerSrc,
+		AuthLimitWindow:            o.authWindow,
+		ResumeLimit:                o.resumeLimit,
+		RequestTimeout:             o.requestTimeout,
+		DrainDelay:                 o.drainDelay,
+		DrainBatch:                 o.drainBatch,
+		DrainInterval:              o.drainEvery,
+		Pprof:                      o.debugPprof,
+		StormGCPercent:             o.stormGC,
+		Logger:                     log,
 	}
 	cfg.Conn.Workers = o.workers
 	cfg.Conn.MaxMessageSize = int(o.maxFrameSize)

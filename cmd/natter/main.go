@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/natter                # embedded NATS, data in ./natter-data
 //	go run ./cmd/natter --help         # every setting, by group
+//	go run ./cmd/natter --version      # the build: version, VCS revision, Go
 //	go run ./cmd/natter cluster -n 3   # three nodes on 127.0.0.1, one NATS cluster
 //	go run ./cmd/natter chat --url ws://localhost:8080 --guest --room '#general'
 //
@@ -25,6 +26,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/natterchat/natter/internal/version"
 	"github.com/natterchat/natter/node"
 )
 
@@ -48,6 +50,9 @@ func run(args []string) error {
 		case "help":
 			_, err := parseFlags([]string{"--help"})
 			return err
+		case "version", "--version", "-version":
+			fmt.Println("natter", version.Get())
+			return nil
 		}
 	}
 	opts, err := parseFlags(args)

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	natterBin = filepath.Join(dir, "natter")
-	if out, err := exec.Command("go", "build", "-o", natterBin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-ldflags=-X "+versionVar+"="+testVersion, "-o", natterBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build natter: %v\n%s", err, out)
 		os.Exit(1)
 	}

@@ -238,16 +238,7 @@ func TestSessionThroughRestart(t *testing.T) {
 	send(0)
 	tn.restart() // sends in flight: some acknowledged, some not
 	send(each / 2)
-	for i, res := range results {
-		select {
-		case r := <-res:
-			if r.Err != nil {
-				t.Fatalf("send %d: %v", i, r.Err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatalf("send %d not acknowledged within 60s", i)
-		}
-	}
+	acknowledged(t, results)
 	for _, r := range []*recorder{ra, rb} {
 		got := r.collect(t, chat, 2*each)
 		for _, who := range []string{"alice", "bob"} {
@@ -342,16 +333,7 @@ func TestSessionRateLimited(t *testing.T) {
 		_, res := alice.Send(wire.SendMessage{ChatRef: wire.ChatRef{Chat: chat}, Message: fmt.Sprintf("m-%d", i)})
 		results = append(results, res)
 	}
-	for i, res := range results {
-		select {
-		case r := <-res:
-			if r.Err != nil {
-				t.Fatalf("send %d: %v", i, r.Err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatalf("send %d not acknowledged within 60s", i)
-		}
-	}
+	acknowledged(t, results)
 	ra.collect(t, chat, 8)
 	limited := false
 	for len(ra.frames) > 0 {
@@ -362,5 +344,20 @@ func TestSessionRateLimited(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("the node never limited the sends: the test proves nothing")
+	}
+}
+
+// acknowledged waits for every send's result and fails on an error.
+func acknowledged(t *testing.T, results []<-chan client.SendResult) {
+	t.Helper()
+	for i, res := range results {
+		select {
+		case r := <-res:
+			if r.Err != nil {
+				t.Fatalf("send %d: %v", i, r.Err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("send %d not acknowledged within 60s", i)
+		}
 	}
 }

@@ -92,7 +92,16 @@ func (h *Hub) FinishResume(dev *Device, chatID string, lastSent uint64, limit in
 	d := h.loop(chatID)
 	d.post(func() {
 		last, more := lastSent, false
-		if st := d.chats[chatID]; st != nil && st.lastSeq != noCursor && st.lastSeq > lastSent {
+		st := d.chats[chatID]
+		if st != nil && (st.lastSeq == noCursor || st.lastSeq < lastSent) {
+			// The replay read the store past what this node delivered
+			// live: the live copies up to lastSent are still to come
+			// and must skip the device, or it would get them twice.
+			st.releases = append(st.releases, release{dev: dev, seq: lastSent})
+			done(last, false, nil)
+			return
+		}
+		if st != nil && st.lastSeq > lastSent {
 			var err error
 			last, _, err = d.sendStored(dev, st, lastSent, limit)
 			if err != nil {
@@ -131,4 +140,26 @@ func (d *dispatcher) sendStored(dev *Device, st *chatState, after uint64, limit 
 		last = page[i].Seq
 	}
 	return last, len(page) == limit, nil
+}
+
+// release is a device's replay of a chat that went past the chat's
+// cursor: it skips live delivery until the cursor reaches seq.
+type release struct {
+	dev *Device
+	seq uint64
+}
+
+// releaseUpTo ends the replays up to seq (noCursor: all, the chat is no
+// longer delivered here).
+func (st *chatState) releaseUpTo(seq uint64) {
+	kept := st.releases[:0]
+	for _, r := range st.releases {
+		if seq == noCursor || r.seq <= seq {
+			r.dev.EndResume(st.c.id)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	clear(st.releases[len(kept):])
+	st.releases = kept
 }

@@ -16,8 +16,7 @@ import (
 )
 
 // dispatcher delivers the chats hashed to it: the stream's RePublish
-// copies from live.chat.<id> and the chat's events (routed from the
-// node-wide evt.chat.*.* subscription by routeChatEvent), both on one
+// copies and the chat's events, both from live.chat.<id> on one
 // channel, so that a chat's messages and events are delivered by one
 // goroutine in the order they reach it. It owns the per-chat delivery
 // cursor and repairs gaps from the store before delivering, so every
@@ -52,6 +51,9 @@ type chatState struct {
 	c       *localChat // the registry generation this state belongs to
 	name    string
 	lastSeq uint64 // last sequence delivered to local devices
+	// releases are devices whose replay went past lastSeq: they skip the
+	// chat until live delivery reaches what they were sent (release).
+	releases []release
 }
 
 func newDispatcher(h *Hub, buffer int) *dispatcher {
@@ -121,6 +123,7 @@ func (d *dispatcher) track(c *localChat, name string, baseline uint64) {
 func (d *dispatcher) untrack(c *localChat) {
 	d.post(func() {
 		if st := d.chats[c.id]; st != nil && st.c == c {
+			st.releaseUpTo(noCursor)
 			delete(d.chats, c.id)
 		}
 		if d.chats[c.id] == nil {
@@ -153,6 +156,21 @@ func (d *dispatcher) recheck(chatID string) {
 	}
 }
 
+// RecheckAfterReconnect is RecheckAll for a NATS reconnect, without its
+// window: the check reads the store only once the server has taken the
+// subscriptions the client sent again (a flush), so that a message is
+// either stored before the read or delivered live after it; and once
+// more RecheckDelay later, for a replica that answered the first read
+// without the newest messages. A message stored in that window was
+// otherwise held back until the chat's next message showed the gap.
+func (h *Hub) RecheckAfterReconnect() {
+	go func() {
+		_ = h.cfg.NC.FlushTimeout(5 * time.Second) // a failed flush: the checks still run
+		h.RecheckAll()
+		time.AfterFunc(h.cfg.RecheckDelay, h.RecheckAll)
+	}()
+}
+
 func (d *dispatcher) recheckAll() {
 	for id := range d.chats {
 		d.recheck(id)
@@ -165,11 +183,11 @@ func (d *dispatcher) retryLater(chatID string) {
 
 func (d *dispatcher) deliver(m *nats.Msg) {
 	if chatID, ok := subjects.ParseLiveChat(m.Subject); ok {
-		d.deliverLive(chatID, m)
-		return
-	}
-	if chatID, _, ok := subjects.ParseChatEvent(m.Subject); ok {
-		d.deliverEvent(chatID, m)
+		if isEvent(m) {
+			d.deliverEvent(chatID, m)
+		} else {
+			d.deliverLive(chatID, m)
+		}
 		return
 	}
 	if _, _, ok := subjects.ParseNodeRequest(m.Subject); ok {
@@ -255,6 +273,9 @@ func (d *dispatcher) fanout(st *chatState, m *store.Message) {
 	clear(d.users)
 	clear(d.devs)
 	st.lastSeq = m.Seq
+	if len(st.releases) > 0 {
+		st.releaseUpTo(st.lastSeq)
+	}
 	mt := d.h.metrics
 	mt.MessagesFannedOut.Add(1)
 	mt.Deliveries.Add(int64(sent))

@@ -13,9 +13,12 @@ import (
 
 // A chat event is a notice for the devices of a chat's members that is
 // not stored: a join or leave, and whatever kinds come later (typing,
-// receipts). It travels on subjects.ChatEvent(chat, kind) as the client
-// frame itself, encoded once by the node that publishes it, behind one
-// line that names the format and the user whose devices skip it:
+// receipts). It travels on the chat's live subject, subjects.LiveChat,
+// beside the stream's copies of its messages: only the nodes that deliver
+// the chat (those with a local member) receive it, and it needs no
+// subscription of its own. It is the client frame itself, encoded once by
+// the node that publishes it, behind one line that names the format and
+// the user whose devices skip it:
 //
 //	natter-event/1 <skip user id, or nothing>\n<client frame>
 //
@@ -24,9 +27,11 @@ import (
 // line rather than NATS headers: every node receives every join of a
 // connection storm, and a message with headers is a header map of garbage
 // per node per join (garbage that pins the pages of the connections'
-// long-lived objects, docs/benchmarks.md). Nodes of earlier versions
-// published a JSON record on the same subjects; during a rolling upgrade
-// those fail the format check and are dropped, not sent to clients.
+// long-lived objects, docs/benchmarks.md); and the stream's copies always
+// have headers, so a message without any is told apart as an event at
+// no cost. Nodes of earlier versions published events on evt.chat.<id>.*
+// to a node-wide subscription; during a rolling upgrade the two versions
+// do not see each other's events (docs/operations.md).
 
 // eventPrefix starts every chat event.
 const eventPrefix = "natter-event/1 "
@@ -58,30 +63,18 @@ func decodeEvent(data []byte) (frame []byte, skipUser string, ok bool) {
 // chatID's members on every node, except the devices of skipUser (empty:
 // none). Events are best-effort notices: the durable truth is in the
 // store.
+// kind names the event in errors.
 func (h *Hub) PublishEvent(chatID, kind string, frame []byte, skipUser string) error {
-	if err := h.cfg.NC.Publish(subjects.ChatEvent(chatID, kind), encodeEvent(frame, skipUser)); err != nil {
+	if err := h.cfg.NC.Publish(subjects.LiveChat(chatID), encodeEvent(frame, skipUser)); err != nil {
 		return fmt.Errorf("fanout: publish %s event of %s: %w", kind, chatID, err)
 	}
 	return nil
 }
 
-// routeChatEvent hands a chat event to the chat's loop when the chat has
-// local members. Chat events come through one node-wide subscription
-// (subjects.ChatEventWildcard) rather than one per chat: a subscription
-// per chat cost ~1 KiB in the client and the server, about 100 B per
-// connection in rooms of 10. The handler runs on the subscription's own
-// goroutine and never blocks: if the loop is that far behind, the notice
-// is dropped as NATS would drop it for a slow consumer.
-func (h *Hub) routeChatEvent(m *nats.Msg) {
-	chatID, _, ok := subjects.ParseChatEvent(m.Subject)
-	if !ok || h.reg.chat(chatID) == nil {
-		return
-	}
-	select {
-	case h.loop(chatID).msgs <- m:
-	default:
-		h.cfg.Limiter.Warn("fanout: dispatcher full, chat event dropped", slog.String("chat", chatID))
-	}
+// isEvent tells a chat event on a chat's live subject from the stream's
+// copy of a message, which always has headers.
+func isEvent(m *nats.Msg) bool {
+	return m.Header == nil && bytes.HasPrefix(m.Data, []byte(eventPrefix))
 }
 
 // deliverEvent queues an event's frame to the local devices of chatID's

@@ -104,12 +104,48 @@ func TestEventSkipsUser(t *testing.T) {
 		t.Fatalf("bob got %s (%v), want %s", f.Raw, ok, frame)
 	}
 	alice.nothing(t, 200*time.Millisecond)
-	// An event in an earlier version's format (a JSON record, no format
-	// header) is not sent to clients as if it were a frame.
-	if err := r.hub.cfg.NC.Publish(subjects.ChatEvent(chat, "member"), []byte(`{"type":"JoinedRoom","chat":"x"}`)); err != nil {
+	// Anything else on the chat's subject without headers (no stored
+	// message: those have headers) is not sent to clients as a frame.
+	if err := r.hub.cfg.NC.Publish(subjects.LiveChat(chat), []byte(`{"type":"JoinedRoom","chat":"x"}`)); err != nil {
 		t.Fatal(err)
 	}
 	bob.nothing(t, 200*time.Millisecond)
+}
+
+// TestEventsByInterest: a chat's events reach only the nodes that deliver
+// the chat; a node without a member of it receives nothing of them.
+func TestEventsByInterest(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Loops = 1 })
+	r.start()
+	chat, other := r.room("near"), r.room("far")
+	_, bob := r.device("bob")
+	var since uint64
+	r.hub.Link(r.hub.User("bob"), chat, &since)
+	if err := r.hub.CheckLoops(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	nc := r.hub.cfg.NC
+	before := nc.Stats().InMsgs
+	for i := range 50 {
+		if err := r.hub.PublishEvent(other, "typing", []byte(fmt.Sprintf(`{"n":%d}`, i)), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frame := []byte(`{"channel":"chat-room","message":{"type":"Typing","contents":{"user":"alice"}}}`)
+	if err := r.hub.PublishEvent(chat, "typing", frame, ""); err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := bob.Next(5 * time.Second); !ok || string(f.Raw) != string(frame) {
+		t.Fatalf("bob got %s (%v), want %s", f.Raw, ok, frame)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The node's connection got the one event of its chat (and its own
+	// flush's answer is not a message), none of the 50 of the other.
+	if got := nc.Stats().InMsgs - before; got != 1 {
+		t.Fatalf("the node received %d messages for one event of its chat and 50 of another", got)
+	}
 }
 
 // TestStateSizes guards the size of the per-connection objects of the

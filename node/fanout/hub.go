@@ -14,7 +14,6 @@ import (
 
 	"github.com/natterchat/natter/node/internal/loglimit"
 	"github.com/natterchat/natter/store"
-	"github.com/natterchat/natter/subjects"
 )
 
 // Config configures a Hub. Zero values are the documented defaults,
@@ -113,9 +112,9 @@ func New(cfg Config) (*Hub, error) {
 	return h, nil
 }
 
-// Start runs the dispatcher loops and subscribes to the chat events of
-// the cluster and to this node's readiness canaries. The caller flushes
-// the connection before taking devices, so that no early event is missed.
+// Start runs the dispatcher loops and subscribes to this node's
+// readiness canaries (a chat's messages and events come on its own
+// subscription, made when a local member links it).
 func (h *Hub) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.mu.Lock()
@@ -125,11 +124,6 @@ func (h *Hub) Start() error {
 		h.wg.Add(1)
 		go func() { defer h.wg.Done(); d.run(ctx) }()
 	}
-	s, err := h.cfg.NC.Subscribe(subjects.ChatEventWildcard, h.routeChatEvent)
-	if err != nil {
-		return fmt.Errorf("fanout: subscribe chat events: %w", err)
-	}
-	h.keep(s)
 	for k, d := range h.loops {
 		s, err := h.cfg.NC.ChanSubscribe(h.canarySubject(k), d.msgs)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/internal/loglimit"
 	"github.com/natterchat/natter/node/presence"
@@ -27,14 +28,16 @@ import (
 	"github.com/natterchat/natter/store"
 )
 
-// Config configures the API. Chat, Store, Presence, Tokens, Broadcast and
-// Stats are required; zero values of the others are the documented
+// Config configures the API. Chat, Store, Presence, Tokens, Limits,
+// Broadcast and Stats are required; zero values of the others are the documented
 // defaults.
 type Config struct {
 	Chat     *chat.Service
 	Store    store.Store
 	Presence *presence.View
 	Tokens   *auth.Tokens
+	// Limits counts and refuses failed logins and registrations.
+	Limits *authlimit.Limiter
 	// Broadcast sends an encoded frame to every device of the cluster.
 	Broadcast func(frame []byte) error
 	// Stats is the node's snapshot served at GET /api/stats.
@@ -56,8 +59,8 @@ type API struct {
 
 // New builds the API.
 func New(cfg Config) (*API, error) {
-	if cfg.Chat == nil || cfg.Store == nil || cfg.Presence == nil || cfg.Tokens == nil || cfg.Broadcast == nil || cfg.Stats == nil {
-		return nil, errors.New("httpapi: Chat, Store, Presence, Tokens, Broadcast and Stats are required")
+	if cfg.Chat == nil || cfg.Store == nil || cfg.Presence == nil || cfg.Tokens == nil || cfg.Limits == nil || cfg.Broadcast == nil || cfg.Stats == nil {
+		return nil, errors.New("httpapi: Chat, Store, Presence, Tokens, Limits, Broadcast and Stats are required")
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 15 * time.Second
@@ -66,26 +69,75 @@ func New(cfg Config) (*API, error) {
 	return &API{cfg: cfg}, nil
 }
 
-// Register adds the API's routes, everything under /api/, to mux.
+// Route is one route of the node's HTTP handler: a method and a
+// net/http.ServeMux path pattern. docs/openapi.yaml describes every route,
+// and a test of package node fails when the two differ.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// route is a Route with its handler.
+type route struct {
+	Route
+	h http.HandlerFunc
+}
+
+// routes is the API's route table, the one Register serves and Routes
+// lists.
+func (a *API) routes() []route {
+	const get, post, del = http.MethodGet, http.MethodPost, http.MethodDelete
+	return []route{
+		{Route{post, "/api/users"}, a.createUser},
+		{Route{post, "/api/sessions"}, a.createSession},
+		{Route{del, "/api/sessions"}, a.authed(a.revokeSessions)},
+		{Route{post, "/api/sessions/refresh"}, a.authed(a.refreshSession)},
+		{Route{get, "/api/me"}, a.authed(a.me)},
+		{Route{post, "/api/me/password"}, a.authed(a.changePassword)},
+		{Route{get, "/api/chats"}, a.authed(a.listChats)},
+		{Route{post, "/api/chats"}, a.authed(a.createChat)},
+		{Route{get, "/api/chats/{id}"}, a.authed(a.getChat)},
+		{Route{post, "/api/chats/{id}/join"}, a.authed(a.joinChat)},
+		{Route{post, "/api/chats/{id}/leave"}, a.authed(a.leaveChat)},
+		{Route{post, "/api/chats/{id}/members"}, a.authed(a.addMember)},
+		{Route{del, "/api/chats/{id}/members/{user}"}, a.authed(a.removeMember)},
+		{Route{get, "/api/chats/{id}/presence"}, a.authed(a.presence)},
+		{Route{get, "/api/chats/{id}/messages"}, a.authed(a.listMessages)},
+		{Route{post, "/api/chats/{id}/messages"}, a.authed(a.postMessage)},
+		{Route{post, "/api/broadcast"}, a.serverAPI(a.broadcast)},
+	}
+}
+
+// Register adds the API's routes, everything under /api/ but /api/stats,
+// to mux. A path answers the methods of its routes and others with a JSON
+// 405; a path under /api/ without a route is a JSON 404. /api/stats is
+// StatsHandler: the node serves it on the public port or on its admin
+// port.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("/api/users", methods{http.MethodPost: a.createUser})
-	mux.Handle("/api/sessions", methods{http.MethodPost: a.createSession, http.MethodDelete: a.authed(a.revokeSessions)})
-	mux.Handle("/api/sessions/refresh", methods{http.MethodPost: a.authed(a.refreshSession)})
-	mux.Handle("/api/me", methods{http.MethodGet: a.authed(a.me)})
-	mux.Handle("/api/me/password", methods{http.MethodPost: a.authed(a.changePassword)})
-	mux.Handle("/api/chats", methods{http.MethodGet: a.authed(a.listChats), http.MethodPost: a.authed(a.createChat)})
-	mux.Handle("/api/chats/{id}", methods{http.MethodGet: a.authed(a.getChat)})
-	mux.Handle("/api/chats/{id}/join", methods{http.MethodPost: a.authed(a.joinChat)})
-	mux.Handle("/api/chats/{id}/leave", methods{http.MethodPost: a.authed(a.leaveChat)})
-	mux.Handle("/api/chats/{id}/members", methods{http.MethodPost: a.authed(a.addMember)})
-	mux.Handle("/api/chats/{id}/members/{user}", methods{http.MethodDelete: a.authed(a.removeMember)})
-	mux.Handle("/api/chats/{id}/presence", methods{http.MethodGet: a.authed(a.presence)})
-	mux.Handle("/api/chats/{id}/messages", methods{http.MethodGet: a.authed(a.listMessages), http.MethodPost: a.authed(a.postMessage)})
-	mux.Handle("/api/broadcast", methods{http.MethodPost: a.serverAPI(a.broadcast)})
-	mux.Handle("/api/stats", methods{http.MethodGet: a.stats})
+	byPath := make(map[string]methods)
+	for _, r := range a.routes() {
+		m, ok := byPath[r.Path]
+		if !ok {
+			m = methods{}
+			byPath[r.Path] = m
+			mux.Handle(r.Path, m)
+		}
+		m[r.Method] = r.h
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, CodeNotFound, "no API route "+r.Method+" "+r.URL.Path)
 	})
+}
+
+// Routes lists the API's routes (without the /api/ 404 fallback).
+func Routes() []Route {
+	var a API // the handlers are built, never called
+	rs := a.routes()
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		out[i] = r.Route
+	}
+	return out
 }
 
 // methods routes by HTTP method and answers others with a JSON 405.

@@ -32,7 +32,9 @@ func (a *API) broadcast(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": true})
 }
 
-// stats serves the node's snapshot.
-func (a *API) stats(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, a.cfg.Stats())
+// StatsHandler serves the node's snapshot (GET /api/stats).
+func (a *API) StatsHandler() http.Handler {
+	return methods{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, a.cfg.Stats())
+	}}
 }

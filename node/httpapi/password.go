@@ -40,6 +40,12 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request, who chat.Id
 		WriteError(w, http.StatusBadRequest, wire.CodeInvalidField, msg)
 		return
 	}
+	// A stolen token must not be a way around the login limits: a wrong
+	// current password counts as a failed login of the account.
+	keys := loginKeys(r, who.Name)
+	if !a.checkLimits(w, r, keys...) {
+		return
+	}
 	// Hashed before the update: bcrypt takes tens of milliseconds, and
 	// the update may run more than once.
 	hash, err := auth.HashPassword(in.NewPassword)
@@ -57,7 +63,9 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request, who chat.Id
 	if errors.Is(err, errWrongPassword) {
 		// 403, not 401: the caller's token is fine, and a 401 would sign
 		// it out.
-		WriteError(w, http.StatusForbidden, wire.CodeForbidden, errWrongPassword.Error())
+		if a.countLimits(w, r, keys...) {
+			WriteError(w, http.StatusForbidden, wire.CodeForbidden, errWrongPassword.Error())
+		}
 		return
 	}
 	if err != nil {

@@ -83,6 +83,8 @@ type apiError struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// RetryAfter is the Retry-After of a 429, in seconds.
+		RetryAfter int64 `json:"retryAfter,omitempty"`
 	} `json:"error"`
 }
 

@@ -49,6 +49,10 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, wire.CodeMissingField, "name and password are required")
 		return
 	}
+	keys := loginKeys(r, in.Name)
+	if !a.checkLimits(w, r, keys...) {
+		return
+	}
 	u, err := a.cfg.Store.UserByName(r.Context(), in.Name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrInvalid) {
 		a.writeOpError(w, r, err)
@@ -59,7 +63,11 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		hash = dummyHash
 	}
 	if perr := auth.CheckPassword(hash, in.Password); perr != nil || err != nil {
-		WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "wrong name or password")
+		// Counted before the answer: a failure that cannot be counted
+		// is not told as one (503).
+		if a.countLimits(w, r, keys...) {
+			WriteError(w, http.StatusUnauthorized, CodeUnauthorized, "wrong name or password")
+		}
 		return
 	}
 	a.issueSession(w, r, http.StatusOK, u)

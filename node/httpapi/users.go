@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/natterchat/natter/node/auth"
+	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
@@ -68,6 +69,12 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if code, msg := in.validate(); code != "" {
 		WriteError(w, http.StatusBadRequest, code, msg)
+		return
+	}
+	// Every registration counts, a taken name too (it tells the name
+	// exists); a known block refuses without counting.
+	key := authlimit.Source(authlimit.RegisterSource, r.RemoteAddr)
+	if !a.checkLimits(w, r, key) || !a.countLimits(w, r, key) {
 		return
 	}
 	hash, err := auth.HashPassword(in.Password)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,12 @@ func (d *device) allow(now uint32, rate float64, burst int) bool {
 	}
 	d.tokens--
 	return true
+}
+
+// retryAfter is how long, in whole milliseconds (at least 1), until the
+// bucket that allow just found empty holds a frame again.
+func (d *device) retryAfter(rate float64) int64 {
+	return max(int64(math.Ceil((1-float64(d.tokens))/rate*1000)), 1)
 }
 
 // enqueue hands a client frame to the runner, starting it if needed.

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/wire"
@@ -38,7 +39,7 @@ func (s *Server) handleFrame(d *device, b []byte) {
 	case wire.ChannelSession:
 		err = s.processSession(r)
 	case wire.ChannelPing, wire.ChannelPresence:
-		err = wire.Errorf(wire.CodeUnknownType, "clients cannot send %q on channel %q", env.Message.Type, env.Channel)
+		err = unknownType(env)
 	default:
 		d.sendError(&s.metrics, wire.ChannelSession, r.ref, env.Message.Type, wire.Errorf(wire.CodeUnknownChannel, "unknown channel %q", env.Channel))
 		return
@@ -69,14 +70,14 @@ func (s *Server) processChatRoom(r *request) error {
 	case wire.TypeGetMembers:
 		return s.processGetMembers(r)
 	default:
-		return wire.Errorf(wire.CodeUnknownType, "unknown chat-room type %q", r.env.Message.Type)
+		return unknownType(r.env)
 	}
 }
 
 // processSession dispatches a frame of the session channel.
 func (s *Server) processSession(r *request) error {
 	if r.env.Message.Type != wire.TypeRefresh {
-		return wire.Errorf(wire.CodeUnknownType, "unknown session type %q (clients send only %q on it)", r.env.Message.Type, wire.TypeRefresh)
+		return unknownType(r.env)
 	}
 	return s.processRefresh(r)
 }
@@ -84,9 +85,19 @@ func (s *Server) processSession(r *request) error {
 // processChat dispatches a frame of the seed's global chat channel.
 func (s *Server) processChat(r *request) error {
 	if r.env.Message.Type != wire.TypeSubmitMessage {
-		return wire.Errorf(wire.CodeUnknownType, "unknown chat type %q", r.env.Message.Type)
+		return unknownType(r.env)
 	}
 	return s.processSubmit(r)
+}
+
+// unknownType refuses a frame type the server does not handle on the
+// frame's channel, naming the ones a client may send there (wire.Frames).
+func unknownType(env wire.Envelope) error {
+	types := wire.ClientTypes(env.Channel)
+	if len(types) == 0 {
+		return wire.Errorf(wire.CodeUnknownType, "clients cannot send %q on channel %q: it is the server's", env.Message.Type, env.Channel)
+	}
+	return wire.Errorf(wire.CodeUnknownType, "unknown %s type %q; clients send %s", env.Channel, env.Message.Type, strings.Join(types, ", "))
 }
 
 // decode reads the frame's contents into v.

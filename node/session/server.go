@@ -142,8 +142,9 @@ func (s *Server) OnMessage(c *wsconn.Conn, msg []byte) {
 		s.metrics.RateLimited.Add(1)
 		// Dropped before it is read: the Error names no ref or type
 		// (docs/protocol.md).
-		d.sendError(&s.metrics, wire.ChannelSession, "", "",
-			wire.Errorf(wire.CodeRateLimited, "more than %g frames per second; frame dropped", s.cfg.RateLimit))
+		e := wire.Errorf(wire.CodeRateLimited, "more than %g frames per second; frame dropped", s.cfg.RateLimit)
+		e.RetryAfter = d.retryAfter(s.cfg.RateLimit)
+		d.sendError(&s.metrics, wire.ChannelSession, "", "", e)
 		return
 	}
 	if !d.enqueue(s, append([]byte(nil), msg...)) {

@@ -27,6 +27,9 @@ type Error struct {
 	Message string `json:"message"`
 	Ref     string `json:"ref,omitempty"`
 	Type    string `json:"type,omitempty"`
+	// RetryAfter is set on rate_limited: the milliseconds until the
+	// device may send a frame again.
+	RetryAfter int64 `json:"retryAfter,omitempty"`
 }
 
 // Errorf returns an *Error with code and a formatted message.
