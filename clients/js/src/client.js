@@ -387,7 +387,7 @@ export class NatterClient extends Emitter {
     // clientMsgId) goes again a moment later; others time out.
     if (c.code === 'rate_limited') {
       this.#resendControl = true;
-      return this.#retryLater(this.#requests.live().filter(idempotent));
+      return this.#retryLater(this.#requests.live().filter(idempotent), c.retryAfter);
     }
     const req = c.ref ? this.#requests.get(c.ref) : undefined;
     if (req && (!c.type || c.type === req.type)) {
@@ -409,10 +409,12 @@ export class NatterClient extends Emitter {
     }
   }
 
-  // retryLater sends reqs again in a second (those still waiting then).
-  #retryLater(reqs) {
+  // retryLater sends reqs again in a second, or after the limiter's
+  // retryAfter (ms) if that is longer (those still waiting then).
+  #retryLater(reqs, retryAfter = 0) {
     for (const req of reqs) this.#retrying.add(req);
     if (this.#retryTimer) return;
+    const wait = Math.max(RETRY_DELAY, Number.isFinite(retryAfter) ? retryAfter : 0);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
       const due = [...this.#retrying];
@@ -425,7 +427,7 @@ export class NatterClient extends Emitter {
         for (const [chat, seq] of this.#resuming) this.#resume(chat, seq);
       }
       for (const req of due) if (!req.finished && this.#requests.get(req.ref) === req) this.#transmit(req);
-    }, RETRY_DELAY);
+    }, wait);
   }
 
   #forgetChat(chat) {

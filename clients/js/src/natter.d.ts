@@ -119,6 +119,8 @@ export interface ErrorFrame {
   ref?: string;
   /** The rejected frame's type. */
   type?: string;
+  /** rate_limited: milliseconds until the device may send again. */
+  retryAfter?: number;
 }
 
 /** A whole frame as it arrives. */
