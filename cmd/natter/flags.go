@@ -56,6 +56,7 @@ type options struct {
 	maxConnections    int
 	maxDevicesPerUser int
 	maxRoomsPerUser   int
+	receiptsMax       int
 	maxMessageLen     int
 	maxFrameSize      int64
 	maxOutboundBytes  int64
@@ -137,6 +138,7 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.maxConnections, "max-connections", "N", 1_000_000, g, "WebSocket connections on this node; past it handshakes get 503 (the open-files limit may be lower)")
 	s.intv(&o.maxDevicesPerUser, "max-devices-per-user", "N", 64, g, "connections of one user on this node")
 	s.intv(&o.maxRoomsPerUser, "max-rooms-per-user", "N", 1000, g, "chats one user may be a member of")
+	s.intv(&o.receiptsMax, "receipts-max-members", "N", 50, g, "largest group whose members all see each other's read markers (direct chats always do; 0: direct chats only)")
 	s.intv(&o.maxMessageLen, "max-message-len", "N", 4000, g, "longest message text, in characters")
 	s.size(&o.maxFrameSize, "max-frame-size", 64<<10, g, "largest inbound WebSocket message; larger ones close the connection with 1009")
 	s.size(&o.maxOutboundBytes, "max-outbound-bytes", 1<<20, g, "bytes queued for one slow connection before it is closed with 4001")
@@ -216,6 +218,7 @@ func (o *options) validate() error {
 		{"max-connections", o.maxConnections > 0},
 		{"max-devices-per-user", o.maxDevicesPerUser > 0},
 		{"max-rooms-per-user", o.maxRoomsPerUser > 0},
+		{"receipts-max-members", o.receiptsMax >= 0},
 		{"max-message-len", o.maxMessageLen > 0},
 		{"max-frame-size", o.maxFrameSize > 0},
 		{"max-outbound-bytes", o.maxOutboundBytes > 0},
@@ -232,7 +235,7 @@ func (o *options) validate() error {
 	}
 	for _, p := range positive {
 		if !p.ok {
-			if p.name == "workers" || p.name == "node-dead-after" || p.name == "message-max-age" || p.name == "max-msgs-per-chat" {
+			if p.name == "workers" || p.name == "node-dead-after" || p.name == "receipts-max-members" || p.name == "message-max-age" || p.name == "max-msgs-per-chat" {
 				return fmt.Errorf("--%s must not be negative", p.name)
 			}
 			return fmt.Errorf("--%s must be positive", p.name)
@@ -301,6 +304,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		NodeDeadAfter:       o.nodeDeadAfter,
 		MaxMessageLen:       o.maxMessageLen,
 		MaxRoomsPerUser:     o.maxRoomsPerUser,
+		ReceiptsMaxMembers:  receiptsMax(o.receiptsMax),
 		MaxDevicesPerUser:   o.maxDevicesPerUser,
 		MaxConnections:      o.maxConnections,
 		MaxHandshakes:       o.maxHandshakes,
@@ -344,4 +348,14 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// receiptsMax maps --receipts-max-members to node.Config's
+// ReceiptsMaxMembers, where 0 is the default and negative "direct chats
+// only".
+func receiptsMax(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -73,6 +73,9 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		return
 	}
 	s.tellMissed(d, u, welcomeAt, registeredAt)
+	if !who.Guest {
+		s.sendUnread(d, u) // read.go
+	}
 	chats := u.ChatIDs()
 	s.cfg.Hub.CatchUp(&d.Device, chats, resumed, pos, posErr)
 	d.ifOpen(func() {

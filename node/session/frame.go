@@ -68,6 +68,10 @@ func (s *Server) processChatRoom(r *request) error {
 		return s.processResume(r)
 	case wire.TypeGetMembers:
 		return s.processGetMembers(r)
+	case wire.TypeTyping, wire.TypeStopTyping: // typing.go
+		return s.processTyping(r, r.env.Message.Type == wire.TypeStopTyping)
+	case wire.TypeMarkRead: // read.go
+		return s.processMarkRead(r)
 	default:
 		return wire.Errorf(wire.CodeUnknownType, "unknown chat-room type %q", r.env.Message.Type)
 	}
