@@ -77,6 +77,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/chats/{id}", methods{http.MethodGet: a.authed(a.getChat)})
 	mux.Handle("/api/chats/{id}/join", methods{http.MethodPost: a.authed(a.joinChat)})
 	mux.Handle("/api/chats/{id}/leave", methods{http.MethodPost: a.authed(a.leaveChat)})
+	mux.Handle("/api/chats/{id}/read", methods{http.MethodPost: a.authed(a.markRead)})  // reads.go
+	mux.Handle("/api/chats/{id}/reads", methods{http.MethodGet: a.authed(a.chatReads)}) // reads.go
 	mux.Handle("/api/chats/{id}/members", methods{http.MethodPost: a.authed(a.addMember)})
 	mux.Handle("/api/chats/{id}/members/{user}", methods{http.MethodDelete: a.authed(a.removeMember)})
 	mux.Handle("/api/chats/{id}/presence", methods{http.MethodGet: a.authed(a.presence)})
