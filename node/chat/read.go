@@ -3,6 +3,7 @@ package chat
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -158,27 +159,39 @@ func (s *Service) ReadState(ctx context.Context, userID string, ms []store.Membe
 	)
 	for i, m := range ms {
 		cu := wire.ChatUnread{Chat: m.ChatID, LastSeq: lasts[m.ChatID], ReadSeq: max(marks[m.ChatID].Seq, m.Since)}
-		if c, err := s.storedChat(ctx, m.ChatID); err == nil {
-			cu.Room = c.Name
-		}
+		c, named := s.chats.chat(m.ChatID)
+		cu.Room = c.Name
 		out[i] = cu
-		if cu.LastSeq <= cu.ReadSeq {
+		count := cu.LastSeq > cu.ReadSeq
+		if named && !count {
 			continue
 		}
+		// The chat's name (a chat not cached here) and the count are
+		// store reads: a few at a time, so that a user of many chats
+		// waits for a fraction of them.
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, l, err := s.cfg.Store.CountUnread(ctx, out[i].Chat, userID, out[i].ReadSeq)
-			out[i].Unread, out[i].LastSeq, errs[i] = n, max(out[i].LastSeq, l), err
+			cu := &out[i]
+			if !named {
+				c, err := s.storedChat(ctx, cu.Chat)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					errs[i] = err
+					return
+				}
+				cu.Room = c.Name
+			}
+			if count {
+				n, l, err := s.cfg.Store.CountUnread(ctx, cu.Chat, userID, cu.ReadSeq)
+				cu.Unread, cu.LastSeq, errs[i] = n, max(cu.LastSeq, l), err
+			}
 		}(i)
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("read state: %w", err)
-		}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
 	}
 	return out, nil
 }
