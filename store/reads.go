@@ -27,6 +27,11 @@ type ReadMarker struct {
 // messages are counted whoever sent them.
 const MaxUnreadScan = 1000
 
+// MaxUnreadScanBytes bounds the bytes of messages one CountUnread reads:
+// JetStream ends its scan early when the messages are long (1000 of the
+// longest are tens of megabytes), and counts the rest whoever sent them.
+const MaxUnreadScanBytes = 1 << 20
+
 // Reads is the part of Store that keeps read markers (one KV key per
 // member and chat, subjects.ReadKey) and counts what is unread.
 type Reads interface {
@@ -46,8 +51,9 @@ type Reads interface {
 	LastSeqs(ctx context.Context, chatIDs []string) (map[string]uint64, error)
 	// CountUnread counts the messages of chatID after sequence after
 	// that userID did not send. It is exact for the first MaxUnreadScan
-	// messages after after; the ones past those are counted whoever sent
-	// them. last is the newest sequence counted (after when none).
+	// messages after after (JetStream: fewer when they are longer than
+	// MaxUnreadScanBytes in all); the ones past those are counted whoever
+	// sent them. last is the newest sequence counted (after when none).
 	CountUnread(ctx context.Context, chatID, userID string, after uint64) (n, last uint64, err error)
 }
 
@@ -221,13 +227,15 @@ func (s *JetStream) CountUnread(ctx context.Context, chatID, userID string, afte
 		return 0, 0, fmt.Errorf("store: count unread of %q in %q: %w: id", userID, chatID, ErrInvalid)
 	}
 	last = after
-	from, scanned := after+1, 0
+	from, scanned, bytes := after+1, 0, 0
 	for {
 		var got uint64
-		end, found, err := s.directGet(ctx, subjects.StreamMessages, directReq{Seq: from, NextFor: subjects.ChatMsg(chatID), Batch: MaxUnreadScan - scanned},
+		req := directReq{Seq: from, NextFor: subjects.ChatMsg(chatID), Batch: MaxUnreadScan - scanned, MaxBytes: MaxUnreadScanBytes - bytes}
+		end, found, err := s.directGet(ctx, subjects.StreamMessages, req,
 			func(m *nats.Msg) bool {
 				got = headerUint(m, jetstream.SequenceHeader)
 				scanned++
+				bytes += len(m.Data)
 				var snd sender
 				if json.Unmarshal(m.Data, &snd) != nil || snd.User != userID {
 					n++
@@ -244,7 +252,7 @@ func (s *JetStream) CountUnread(ctx context.Context, chatID, userID string, afte
 		if end.pending == 0 {
 			return n, last, nil
 		}
-		if scanned >= MaxUnreadScan {
+		if scanned >= MaxUnreadScan || bytes >= MaxUnreadScanBytes/2 {
 			// Past the scan: counted whoever sent them, and the newest
 			// is the chat's last.
 			n += end.pending
