@@ -101,9 +101,6 @@ func (s *Service) hasReceipts(ctx context.Context, c store.Chat) bool {
 	return err == nil && len(ms) <= s.cfg.ReceiptsMaxMembers
 }
 
-// HasReceipts is hasReceipts for the HTTP API.
-func (s *Service) HasReceipts(ctx context.Context, c store.Chat) bool { return s.hasReceipts(ctx, c) }
-
 // userNoticePrefix starts a user event that is a client frame for every
 // device of the user, as it is: a read marker in a chat without receipts.
 // Other user events are JSON objects, which never start with it.
