@@ -24,7 +24,7 @@ type JetStream struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	api     string // JetStream API prefix: "$JS.API." or, in a domain, "$JS.<domain>.API."
-	reads   jetstream.KeyValue // read markers (reads.go)
+	reads   jetstream.KeyValue
 	users   jetstream.KeyValue
 	names   jetstream.KeyValue
 	chats   jetstream.KeyValue
