@@ -241,7 +241,7 @@ function step(name, fn, timeout = 45_000) {
 
 // ---- the scenario -----------------------------------------------------
 
-describe('natter browser chat on a 2-node cluster', { timeout: 110_000 }, () => {
+describe('natter browser chat on a 2-node cluster', { timeout: 160_000 }, () => {
   // Setup is a step, not a before() hook, so that a cluster that does
   // not start counts as a failed test in the summary.
   step('the 2-node cluster starts and the browser launches', async () => {
@@ -371,6 +371,45 @@ describe('natter browser chat on a 2-node cluster', { timeout: 110_000 }, () => 
     await sendMessage(bob, 'back online');
     await expectMessage(alice, 'bob', 'back online');
     assertOrderedUnique(await messages(alice), 'alice');
+  });
+
+  step('bob typing shows on alice\'s page; unread badges are the same on all of alice\'s devices', async () => {
+    await bob.page.fill('#message-input', 'I am typ');
+    await alice.page.locator('#typing', { hasText: 'bob is typing…' }).waitFor();
+    await bob.page.fill('#message-input', '');
+    await alice.page.waitForFunction(() => document.getElementById('typing').textContent === '');
+    // A second chat, where bob writes while alice reads the room.
+    const room = await alice.page.locator('#rooms li[data-chat-id].active').getAttribute('data-chat-id');
+    const aliceToken = await alice.page.evaluate(() => localStorage.getItem('natter.token'));
+    const bobToken = await bob.page.evaluate(() => localStorage.getItem('natter.token'));
+    const call = async (method, url, token, body) => {
+      const res = await fetch(url, {
+        method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+      const text = await res.text();
+      assert.ok(res.status < 300, `${method} ${url}: ${res.status} ${text}`);
+      return JSON.parse(text);
+    };
+    const me = await call('GET', `${nodes[1].url}/api/me`, bobToken);
+    const side = await call('POST', `${nodes[0].url}/api/chats`, aliceToken, { name: 'side', kind: 'private', members: [me.user] });
+    const badge = (page, n) => page.locator(`#rooms li[data-chat-id="${side.id}"]${n ? `[data-unread="${n}"]` : ':not([data-unread])'}`);
+    await badge(alice.page, 0).waitFor();
+    for (const text of ['side 1', 'side 2']) await call('POST', `${nodes[1].url}/api/chats/${side.id}/messages`, bobToken, { text });
+    await badge(alice.page, 2).waitFor(); // counted live
+    // Another device of alice starts from the same count (Unread).
+    const page2 = await alice.context.newPage();
+    page2.setDefaultTimeout(STEP_TIMEOUT);
+    page2.on('pageerror', (err) => alice.errors.push(err.message));
+    await page2.goto(nodes[0].url + '/');
+    await badge(page2, 2).waitFor();
+    // Read on one device, cleared on the other.
+    await alice.page.click(`#rooms li[data-chat-id="${side.id}"] button`);
+    await expectMessage(alice, 'bob', 'side 2');
+    await badge(page2, 0).waitFor();
+    await page2.close();
+    await alice.page.click(`#rooms li[data-chat-id="${room}"] button`);
+    await alice.page.locator('#room-title', { hasText: ROOM }).waitFor();
   });
 
   step('bob scrolls back through a long history', async () => {

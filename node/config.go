@@ -95,6 +95,10 @@ type Config struct {
 	MaxMessageLen int
 	// MaxRoomsPerUser caps a user's memberships. Default 1000.
 	MaxRoomsPerUser int
+	// ReceiptsMaxMembers is the largest group whose members all get each
+	// other's read markers (direct chats always do). Default 50;
+	// negative: direct chats only.
+	ReceiptsMaxMembers int
 	// MaxDevicesPerUser caps a user's connections on this node. Default 64.
 	MaxDevicesPerUser int
 	// MaxConnections caps this node's WebSocket connections; past it the

@@ -47,6 +47,7 @@ func (n *Node) build() error {
 		Store: n.store, NC: n.nc, Hub: n.hub, Presence: n.presence, Recent: n.recent, Tokens: n.tokens,
 		MaxMessageLen: cfg.MaxMessageLen, MaxRoomsPerUser: cfg.MaxRoomsPerUser, RequestTimeout: cfg.RequestTimeout,
 		Log: n.log, Limiter: n.limiter,
+		ReceiptsMaxMembers: cfg.ReceiptsMaxMembers,
 	}); err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func TestOpenIdempotentAndUpdates(t *testing.T) {
 	if c := info.Config; c.MaxAge != time.Minute || c.Duplicates != time.Minute {
 		t.Fatalf("MaxAge %v, Duplicates %v: want the dedup window clipped to MaxAge, 1m", c.MaxAge, c.Duplicates)
 	}
-	for _, b := range []string{subjects.BucketUsers, subjects.BucketUserNames, subjects.BucketChats,
+	for _, b := range []string{subjects.BucketReads, subjects.BucketUsers, subjects.BucketUserNames, subjects.BucketChats,
 		subjects.BucketRoomNames, subjects.BucketMembers} {
 		kv, err := st.JetStream().KeyValue(ctx, b)
 		if err != nil {

@@ -24,6 +24,7 @@ type JetStream struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	api     string // JetStream API prefix: "$JS.API." or, in a domain, "$JS.<domain>.API."
+	reads   jetstream.KeyValue
 	users   jetstream.KeyValue
 	names   jetstream.KeyValue
 	chats   jetstream.KeyValue
@@ -73,6 +74,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		name string
 		kv   *jetstream.KeyValue
 	}{
+		{subjects.BucketReads, &s.reads},
 		{subjects.BucketUsers, &s.users},
 		{subjects.BucketUserNames, &s.names},
 		{subjects.BucketChats, &s.chats},

@@ -78,6 +78,7 @@ type Memory struct {
 	userNames map[string]string // userNameKey -> user id
 	chats     map[string]Chat
 	rooms     map[string]string                 // public room name -> chat id
+	reads     map[string]ReadMarker             // by subjects.ReadKey; memory_reads.go
 	byChat    map[string]map[string]*membership // by chat id, then user id
 	byUser    map[string]map[string]*membership // by user id, then chat id
 	memberRev uint64                            // last membership's rev
@@ -112,6 +113,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 // every exported method of every type, 3 MB of the node's binary.
 // TestStoreMethodsListed keeps it equal to the interface.
 var storeMethods = map[string]bool{
+	"MarkRead": true, "ReadMarkers": true, "ChatReadMarkers": true, "LastSeqs": true, "CountUnread": true,
 	"CreateUser": true, "User": true, "UserByName": true, "UpdateUser": true,
 	"CreateChat": true, "Chat": true, "PublicRoom": true, "EnsurePublicRoom": true,
 	"AddMember": true, "RemoveMember": true, "Member": true, "Members": true, "UserChats": true,

@@ -123,6 +123,9 @@ const (
 // Store is natter's durable state. All methods are safe for concurrent use
 // and honour ctx for cancellation and deadlines.
 type Store interface {
+	// Reads are the members' read markers and unread counts (reads.go).
+	Reads
+
 	// CreateUser stores a new user; names are unique case-insensitively
 	// (ErrNameTaken). u.ID must be a valid subject token.
 	CreateUser(ctx context.Context, u User) error

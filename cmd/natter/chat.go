@@ -127,6 +127,8 @@ type chatSession struct {
 	sendDone bool // --send was accepted
 	listened int  // --listen messages printed
 
+	state chatState // typing and read state (chat_state.go)
+
 	quitting  bool
 	quitTimer <-chan time.Time
 }

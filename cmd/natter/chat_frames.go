@@ -43,7 +43,15 @@ func (c *chatSession) handleFrame(f client.Frame) error {
 		if f.Decode(&e) == nil {
 			return c.processError(e)
 		}
+	// typing and read state: chat_state.go
+	case wire.TypeTyping, wire.TypeStopTyping:
+		decoded(f, func(e wire.TypingEvent) { c.processTyping(e, f.Type() == wire.TypeStopTyping) })
+	case wire.TypeUnread:
+		decoded(f, c.processUnread)
+	case wire.TypeReadMarker:
+		decoded(f, c.processReadMarker)
 	}
+	c.markRead()
 	return nil
 }
 

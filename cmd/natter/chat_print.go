@@ -11,6 +11,7 @@ import (
 // printMessage prints a message of the room: [15:04:05] name: text, or
 // the frame with --json.
 func (c *chatSession) printMessage(m wire.NewMessage, raw []byte) {
+	c.shown(m) // chat_state.go
 	if c.o.json {
 		if raw == nil {
 			raw = wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, m)

@@ -61,6 +61,7 @@ type options struct {
 	maxConnections    int
 	maxDevicesPerUser int
 	maxRoomsPerUser   int
+	receiptsMax       int
 	maxMessageLen     int
 	maxFrameSize      int64
 	maxOutboundBytes  int64
@@ -148,6 +149,7 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.maxConnections, "max-connections", "N", 1_000_000, g, "WebSocket connections on this node; past it handshakes get 503 (the open-files limit may be lower)")
 	s.intv(&o.maxDevicesPerUser, "max-devices-per-user", "N", 64, g, "connections of one user on this node")
 	s.intv(&o.maxRoomsPerUser, "max-rooms-per-user", "N", 1000, g, "chats one user may be a member of")
+	s.intv(&o.receiptsMax, "receipts-max-members", "N", 50, g, "largest group whose members all see each other's read markers (direct chats always do; 0: direct chats only)")
 	s.intv(&o.maxMessageLen, "max-message-len", "N", 4000, g, "longest message text, in characters")
 	s.size(&o.maxFrameSize, "max-frame-size", 64<<10, g, "largest inbound WebSocket message; larger ones close the connection with 1009")
 	s.size(&o.maxOutboundBytes, "max-outbound-bytes", 1<<20, g, "bytes queued for one slow connection before it is closed with 4001")
@@ -233,6 +235,7 @@ func (o *options) validate() error {
 		{"max-connections", o.maxConnections > 0},
 		{"max-devices-per-user", o.maxDevicesPerUser > 0},
 		{"max-rooms-per-user", o.maxRoomsPerUser > 0},
+		{"receipts-max-members", o.receiptsMax >= 0},
 		{"max-message-len", o.maxMessageLen > 0},
 		{"max-frame-size", o.maxFrameSize > 0},
 		{"max-outbound-bytes", o.maxOutboundBytes > 0},
@@ -250,7 +253,7 @@ func (o *options) validate() error {
 	for _, p := range positive {
 		if !p.ok {
 			switch p.name {
-			case "workers", "node-dead-after", "message-max-age", "max-msgs-per-chat":
+			case "workers", "node-dead-after", "receipts-max-members", "message-max-age", "max-msgs-per-chat":
 				return fmt.Errorf("--%s must not be negative", p.name)
 			case "max-pending-per-source", "max-login-failures-per-account", "max-login-failures-per-source", "max-registrations-per-source":
 				return fmt.Errorf("--%s must be positive, or -1 for no cap", p.name)
@@ -325,6 +328,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		NodeDeadAfter:              o.nodeDeadAfter,
 		MaxMessageLen:              o.maxMessageLen,
 		MaxRoomsPerUser:            o.maxRoomsPerUser,
+		ReceiptsMaxMembers:         receiptsMax(o.receiptsMax),
 		MaxDevicesPerUser:          o.maxDevicesPerUser,
 		MaxConnections:             o.maxConnections,
 		MaxHandshakes:              o.maxHandshakes,
@@ -372,4 +376,14 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// receiptsMax maps --receipts-max-members to node.Config's
+// ReceiptsMaxMembers, where 0 is the default and negative "direct chats
+// only".
+func receiptsMax(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -99,6 +99,8 @@ func (a *API) routes() []route {
 		{Route{get, "/api/chats/{id}"}, a.authed(a.getChat)},
 		{Route{post, "/api/chats/{id}/join"}, a.authed(a.joinChat)},
 		{Route{post, "/api/chats/{id}/leave"}, a.authed(a.leaveChat)},
+		{Route{post, "/api/chats/{id}/read"}, a.authed(a.markRead)},  // reads.go
+		{Route{get, "/api/chats/{id}/reads"}, a.authed(a.chatReads)}, // reads.go
 		{Route{post, "/api/chats/{id}/members"}, a.authed(a.addMember)},
 		{Route{del, "/api/chats/{id}/members/{user}"}, a.authed(a.removeMember)},
 		{Route{get, "/api/chats/{id}/presence"}, a.authed(a.presence)},

@@ -33,6 +33,8 @@ const (
 // status.
 func Status(code string) int {
 	switch code {
+	case wire.CodeSeqOutOfRange: // read state
+		return http.StatusBadRequest
 	case wire.CodeBadJSON, wire.CodeMissingField, wire.CodeInvalidField, wire.CodeMessageTooLong, CodeInvalidID, CodeInvalidJSON:
 		return http.StatusBadRequest
 	case CodeUnauthorized:

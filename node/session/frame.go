@@ -69,6 +69,10 @@ func (s *Server) processChatRoom(r *request) error {
 		return s.processResume(r)
 	case wire.TypeGetMembers:
 		return s.processGetMembers(r)
+	case wire.TypeTyping, wire.TypeStopTyping: // typing.go
+		return s.processTyping(r, r.env.Message.Type == wire.TypeStopTyping)
+	case wire.TypeMarkRead: // read.go
+		return s.processMarkRead(r)
 	default:
 		return unknownType(r.env)
 	}

@@ -7,6 +7,7 @@
 //   session.js login view + session, chats.js chat list + open chat,
 //   messages.js messages + sends, history.js history pages,
 //   members.js members + presence, notice.js notices + announcements,
+//   read-state.js typing + unread badges + MarkRead,
 //   room-list.js, message-list.js, member-list.js rendering.
 
 import { $ } from './dom.js';
@@ -16,6 +17,7 @@ import { onFrame } from './frames.js';
 import { onMessagesScroll } from './history.js';
 import { retryPending, sendMessage } from './messages.js';
 import { hideNotice } from './notice.js';
+import { wireReadState } from './read-state.js';
 import { authenticate, enterApp, logout, onApiError } from './session.js';
 import { state } from './state.js';
 import { setRefreshEnd } from './token-refresh.js';
@@ -67,6 +69,7 @@ function start() {
   wireSession();
   wireRooms();
   wireMessages();
+  wireReadState();
   if (state.token) enterApp();
   else $('name').focus();
 }

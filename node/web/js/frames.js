@@ -14,6 +14,7 @@ import { renderMessages } from './message-list.js';
 import { addMessages, onAccepted, resendPending, sendFailed } from './messages.js';
 import { announce, showNotice } from './notice.js';
 import { historyLoaded, state } from './state.js';
+import { onReadMarker, onTyping, onUnread, stopShowing } from './read-state.js';
 import { scheduleRefresh } from './token-refresh.js';
 
 const handlers = {
@@ -22,7 +23,7 @@ const handlers = {
   'chat-room/MemberList': onMemberList,
   'chat-room/JoinedRoom': onJoinedRoom,
   'chat-room/LeftRoom': onLeftRoom,
-  'chat-room/NewMessage': (c) => addMessages(c.chat, [c], true),
+  'chat-room/NewMessage': (c) => { addMessages(c.chat, [c], true); stopShowing(c); },
   'chat-room/MessageAccepted': onAccepted,
   'chat-room/HistoryPage': onHistoryPage,
   'chat-room/Resumed': onResumed,
@@ -30,6 +31,11 @@ const handlers = {
   'ping/Ping': (c) => announce(`Ping ${JSON.stringify(c)}`),
   'presence/Online': (c) => setOnline(c.user, true),
   'presence/Offline': (c) => setOnline(c.user, false),
+  // typing and read state: read-state.js
+  'chat-room/Typing': (c) => onTyping(c, false),
+  'chat-room/StopTyping': (c) => onTyping(c, true),
+  'chat-room/Unread': onUnread,
+  'chat-room/ReadMarker': onReadMarker,
 };
 
 // onFrame handles the text of one frame; unknown or malformed frames are ignored.

@@ -12,6 +12,7 @@ import {
   replaceMessageEl, scrollToBottom,
 } from './message-list.js';
 import { renderRooms } from './room-list.js';
+import { countsUnread } from './read-state.js';
 import { isMine, remember, state, store } from './state.js';
 
 // addMessages merges messages of one chat; live ones of other chats count
@@ -29,7 +30,7 @@ export function addMessages(chat, list, live) {
     if (isNew && isMine(m) && dropPending(chat, m)) ownSent = true;
     if (!isNew) continue;
     if (open) insertMessageEl(m);
-    else if (live && !isMine(m)) { known.unread++; renderRooms(); }
+    else if (live && countsUnread(chat, m)) { known.unread++; renderRooms(); }
   }
   if (open && (atBottom || ownSent)) scrollToBottom();
 }
