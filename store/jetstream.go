@@ -28,6 +28,7 @@ type JetStream struct {
 	chats   jetstream.KeyValue
 	rooms   jetstream.KeyValue
 	members jetstream.KeyValue
+	states  jetstream.KeyValue
 
 	// The stream position request in flight, shared by every caller
 	// that comes while it is (see Position).
@@ -73,6 +74,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		{subjects.BucketChats, &s.chats},
 		{subjects.BucketRoomNames, &s.rooms},
 		{subjects.BucketMembers, &s.members},
+		{subjects.BucketMessageStates, &s.states},
 	}
 	for _, b := range buckets {
 		bc := s.bucketConfig(b.name)

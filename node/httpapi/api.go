@@ -81,6 +81,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/chats/{id}/members/{user}", methods{http.MethodDelete: a.authed(a.removeMember)})
 	mux.Handle("/api/chats/{id}/presence", methods{http.MethodGet: a.authed(a.presence)})
 	mux.Handle("/api/chats/{id}/messages", methods{http.MethodGet: a.authed(a.listMessages), http.MethodPost: a.authed(a.postMessage)})
+	mux.Handle("/api/chats/{id}/messages/{seq}", methods{http.MethodPatch: a.authed(a.editMessage), http.MethodDelete: a.authed(a.deleteMessage)})
+	mux.Handle("/api/chats/{id}/messages/{seq}/reactions", methods{http.MethodPost: a.authed(a.react)})
 	mux.Handle("/api/broadcast", methods{http.MethodPost: a.serverAPI(a.broadcast)})
 	mux.Handle("/api/stats", methods{http.MethodGet: a.stats})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

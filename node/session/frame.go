@@ -68,6 +68,8 @@ func (s *Server) processChatRoom(r *request) error {
 		return s.processResume(r)
 	case wire.TypeGetMembers:
 		return s.processGetMembers(r)
+	case wire.TypeEditMessage, wire.TypeDeleteMessage, wire.TypeReact:
+		return s.processChange(r)
 	default:
 		return wire.Errorf(wire.CodeUnknownType, "unknown chat-room type %q", r.env.Message.Type)
 	}
