@@ -31,6 +31,12 @@ func (c *chatSession) handleFrame(f client.Frame) error {
 		decoded(f, c.processHistoryPage)
 	case wire.TypeResumed:
 		decoded(f, c.processResumed)
+	case wire.TypeMessageEdited:
+		decoded(f, c.processMessageEdited)
+	case wire.TypeMessageDeleted:
+		decoded(f, c.processMessageDeleted)
+	case wire.TypeReaction:
+		decoded(f, c.processReaction)
 	case wire.TypeOnline:
 		decoded(f, func(p wire.PresenceEvent) { c.processPresence(p, "online") })
 	case wire.TypeOffline:
@@ -217,7 +223,7 @@ func (c *chatSession) processError(e wire.Error) error {
 func (c *chatSession) sendFailed(p pendingSend, e wire.Error) error {
 	if e.Code == wire.CodeUnavailable {
 		// Storage hiccup: send again with the same id.
-		c.pending = append(c.pending, pendingSend{id: p.id, text: p.text})
+		c.pending = append(c.pending, pendingSend{id: p.id, text: p.text, replyTo: p.replyTo})
 		c.flushPending()
 		return nil
 	}

@@ -18,7 +18,8 @@ const defaultHistory = 20
 // the same clientMsgId after a reconnect (the node stores it once).
 type pendingSend struct {
 	id, text string
-	sent     bool // on the current connection
+	replyTo  uint64 // the message it answers (/reply), 0 for none
+	sent     bool   // on the current connection
 }
 
 // sendFrame writes a frame with a ref (echoed by an Error about it).
@@ -56,7 +57,7 @@ func (c *chatSession) flushPending() {
 		}
 		p.sent = true
 		c.sendFrame(wire.ChannelChatRoom, wire.TypeSendMessage,
-			wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: p.text, ClientMsgID: p.id}, p.id)
+			wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: p.text, ClientMsgID: p.id, ReplyTo: p.replyTo}, p.id)
 	}
 }
 
@@ -94,8 +95,16 @@ func (c *chatSession) command(cmd, arg string) {
 		c.request("members-", wire.TypeGetMembers, wire.ChatRef{Chat: c.chatID})
 	case "/history":
 		c.historyCommand(arg)
+	case "/edit":
+		c.editCommand(arg)
+	case "/delete":
+		c.deleteCommand(arg)
+	case "/react", "/unreact":
+		c.reactCommand(arg, cmd == "/react")
+	case "/reply":
+		c.replyCommand(arg)
 	case "/help":
-		fmt.Fprintln(c.out, "commands: /members, /history [N], /quit; a line starting with // sends the text after one slash")
+		fmt.Fprintln(c.out, "commands: /members, /history [N], /edit SEQ TEXT, /delete SEQ, /react SEQ EMOJI, /unreact SEQ EMOJI, /reply SEQ TEXT, /quit; a line starting with // sends the text after one slash")
 	default:
 		c.problem("unknown command %s (/help lists them)", cmd)
 	}
