@@ -72,6 +72,7 @@ func (s *Service) historyEntries(ctx context.Context, chatID string, p store.Pag
 	case p.Before > 0:
 		hi = p.Before - 1
 	}
+	p.Limit = limit
 	messages := 0
 	for round := 0; round < historyRounds && messages < limit; round++ {
 		page, err := s.cfg.Store.Messages(ctx, chatID, p)
@@ -83,7 +84,8 @@ func (s *Service) historyEntries(ctx context.Context, chatID string, p store.Pag
 				messages++
 			}
 		}
-		full := len(page) == p.Limit || p.Limit == 0 && len(page) == store.DefaultPageLimit
+		// A short page is the end of the chat (or its start, backwards).
+		full := len(page) > 0 && len(page) == limit
 		if forward {
 			entries = append(entries, page...)
 			if !full {
