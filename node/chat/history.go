@@ -33,7 +33,8 @@ type Folded struct {
 }
 
 // historyRounds bounds the pages History reads to fill one with messages
-// when the chat's newest entries are mostly edits and reactions.
+// when the chat's newest entries are mostly edits and reactions; each
+// round reads twice as many entries as the last, up to MaxPageLimit.
 const historyRounds = 8
 
 // History reads a page of a chat's messages for a member, folded. A page
@@ -75,6 +76,11 @@ func (s *Service) historyEntries(ctx context.Context, chatID string, p store.Pag
 	p.Limit = limit
 	messages := 0
 	for round := 0; round < historyRounds && messages < limit; round++ {
+		if round > 0 {
+			// Still short: the entries are mostly changes; read more at
+			// once.
+			p.Limit = min(2*p.Limit, store.MaxPageLimit)
+		}
 		page, err := s.cfg.Store.Messages(ctx, chatID, p)
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("read history: %w", err)
@@ -85,18 +91,18 @@ func (s *Service) historyEntries(ctx context.Context, chatID string, p store.Pag
 			}
 		}
 		// A short page is the end of the chat (or its start, backwards).
-		full := len(page) > 0 && len(page) == limit
+		full := len(page) > 0 && len(page) == p.Limit
 		if forward {
 			entries = append(entries, page...)
 			if !full {
-				return entries, lo, ^uint64(0), nil
+				return trim(entries, lo, ^uint64(0), limit, true)
 			}
 			p.After = page[len(page)-1].Seq
 			hi = p.After
 		} else {
 			entries = append(page, entries...)
 			if !full {
-				return entries, 0, hi, nil
+				return trim(entries, 0, hi, limit, false)
 			}
 			p.Before = page[0].Seq
 			lo = p.Before
@@ -106,25 +112,35 @@ func (s *Service) historyEntries(ctx context.Context, chatID string, p store.Pag
 }
 
 // trim keeps limit messages of entries, the oldest when reading forward
-// and the newest otherwise, and narrows the span to what it keeps.
+// and the newest otherwise, and narrows the span to end at the last
+// message it keeps: the tombstones beyond belong to the next page, which
+// a client asks for from that message.
 func trim(entries []store.Message, lo, hi uint64, limit int, forward bool) ([]store.Message, uint64, uint64, error) {
-	n := 0
+	n, last := 0, uint64(0)
 	if forward {
 		for i := range entries {
 			if entries[i].Kind == "" {
 				if n++; n > limit {
-					return entries[:i], lo, entries[i].Seq - 1, nil
+					return entries[:i], lo, last, nil
 				}
+				last = entries[i].Seq
 			}
+		}
+		if hi != ^uint64(0) && last != 0 {
+			hi = last // more follow: the page ends at its last message
 		}
 		return entries, lo, hi, nil
 	}
 	for i := len(entries) - 1; i >= 0; i-- {
 		if entries[i].Kind == "" {
 			if n++; n > limit {
-				return entries[i+1:], entries[i].Seq + 1, hi, nil
+				return entries[i+1:], last, hi, nil
 			}
+			last = entries[i].Seq
 		}
+	}
+	if lo != 0 && last != 0 {
+		lo = last // more come before: the page starts at its first message
 	}
 	return entries, lo, hi, nil
 }
