@@ -24,7 +24,9 @@ func (s *Memory) Message(ctx context.Context, chatID string, seq uint64) (Messag
 	if i == len(chat) || chat[i].msg.Seq != seq {
 		return Message{}, fmt.Errorf("store: message %s/%d: %w", chatID, seq, ErrNotFound)
 	}
-	return stored(chat[i].msg)
+	m, err := stored(chat[i].msg)
+	m.ChatID, m.Seq = chatID, seq // not in the JSON
+	return m, err
 }
 
 // EraseMessages implements Store.
