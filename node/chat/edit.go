@@ -157,10 +157,10 @@ func (s *Service) authorize(ctx context.Context, who Identity, c store.Chat, tar
 			return nil
 		}
 		m, err := s.cfg.Store.Member(ctx, c.ID, who.ID)
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrNotMember) { // a guest's membership is not stored
 			return fmt.Errorf("read membership: %w", err)
 		}
-		if m.Role != store.RoleOwner {
+		if err != nil || m.Role != store.RoleOwner {
 			return wire.Errorf(wire.CodeNotSender, "only the sender or the chat's owner can delete a message")
 		}
 	case store.KindReact:

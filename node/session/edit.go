@@ -13,8 +13,8 @@ import (
 // the frame's clientMsgId when it has no ref.
 func (s *Server) processChange(r *request) error {
 	var (
-		ref chat.Change
-		cr  wire.ChatRef
+		ch chat.Change
+		cr wire.ChatRef
 	)
 	switch r.env.Message.Type {
 	case wire.TypeEditMessage:
@@ -22,27 +22,27 @@ func (s *Server) processChange(r *request) error {
 		if err := r.decode(&in); err != nil {
 			return err
 		}
-		cr, ref = in.ChatRef, chat.Change{Kind: store.KindEdit, Seq: in.Seq, Text: in.Message, ClientMsgID: in.ClientMsgID}
+		cr, ch = in.ChatRef, chat.Change{Kind: store.KindEdit, Seq: in.Seq, Text: in.Message, ClientMsgID: in.ClientMsgID}
 	case wire.TypeDeleteMessage:
 		var in wire.DeleteMessage
 		if err := r.decode(&in); err != nil {
 			return err
 		}
-		cr, ref = in.ChatRef, chat.Change{Kind: store.KindDelete, Seq: in.Seq, ClientMsgID: in.ClientMsgID}
+		cr, ch = in.ChatRef, chat.Change{Kind: store.KindDelete, Seq: in.Seq, ClientMsgID: in.ClientMsgID}
 	default:
 		var in wire.React
 		if err := r.decode(&in); err != nil {
 			return err
 		}
-		cr, ref = in.ChatRef, chat.Change{Kind: store.KindReact, Seq: in.Seq, Emoji: in.Emoji, On: in.On == nil || *in.On, ClientMsgID: in.ClientMsgID}
+		cr, ch = in.ChatRef, chat.Change{Kind: store.KindReact, Seq: in.Seq, Emoji: in.Emoji, On: in.On == nil || *in.On, ClientMsgID: in.ClientMsgID}
 	}
 	if r.ref == "" {
-		r.ref = ref.ClientMsgID
+		r.ref = ch.ClientMsgID
 	}
 	c, err := s.cfg.Chat.Resolve(r.ctx, cr)
 	if err != nil {
 		return err
 	}
-	_, err = s.cfg.Chat.Apply(r.ctx, r.d.who(), c, ref)
+	_, err = s.cfg.Chat.Apply(r.ctx, r.d.who(), c, ch)
 	return err
 }
