@@ -65,10 +65,7 @@ func (s *Service) Apply(ctx context.Context, who Identity, c store.Chat, ch Chan
 		ChatID: c.ID, UserID: who.ID, UserName: who.Name, PostedAt: time.Now().UTC(),
 		Kind: ch.Kind, Target: ch.Seq, Text: ch.Text, Emoji: ch.Emoji, On: ch.On,
 	}
-	e.ID = messageID(who.ID, c.ID, ch.ClientMsgID)
-	if ch.ClientMsgID != "" {
-		e.ID = messageID(who.ID, c.ID, string(ch.Kind)+":"+ch.ClientMsgID)
-	}
+	e.ID = changeID(who.ID, c.ID, ch)
 	seq, _, err := s.cfg.Store.PublishMessage(ctx, e)
 	if err != nil {
 		s.metrics.PublishErrors.Add(1)
@@ -92,6 +89,16 @@ func (s *Service) Apply(ctx context.Context, who Identity, c store.Chat, ch Chan
 		}
 	}
 	return e, nil
+}
+
+// changeID is the id a change is stored under: random, or derived from
+// its clientMsgId within its kind, so that a retried change is one entry
+// and an edit never takes the id of a send or a reaction.
+func changeID(userID, chatID string, ch Change) string {
+	if ch.ClientMsgID == "" {
+		return messageID(userID, chatID, "")
+	}
+	return messageID(userID, chatID, string(ch.Kind)+":"+ch.ClientMsgID)
 }
 
 // validChange checks a change's fields.
