@@ -78,6 +78,11 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	}
 	for _, b := range buckets {
 		bc := s.bucketConfig(b.name)
+		if b.name == subjects.BucketMessageStates {
+			// A state is written after its message, so it expires
+			// after it too, and does not outlive it by more than MaxAge.
+			bc.TTL = cfg.MaxAge
+		}
 		var kv jetstream.KeyValue
 		err := ensure(ctx, func(ctx context.Context) error {
 			bc.Replicas = s.keepReplicas(ctx, "KV_"+b.name)
