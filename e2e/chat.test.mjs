@@ -1,7 +1,8 @@
 // End-to-end test of natter's browser page: two users in two browser
 // contexts, each on a different node of a 2-node cluster, chat with each
 // other; history survives a reload; a network drop is repaired by
-// reconnect + resume with every message shown exactly once, in order.
+// reconnect + resume with every message shown exactly once, in order; an
+// edit and a reaction reach the other node's page.
 //
 //   NATTER_BIN=/path/to/natter node --test e2e/
 //
@@ -448,6 +449,20 @@ describe('natter browser chat on a 2-node cluster', { timeout: 160_000 }, () => 
     // Still live at the bottom.
     await sendMessage(alice, 'the newest one');
     await expectMessage(bob, 'alice', 'the newest one');
+  });
+
+  step('bob edits his message and alice reacts to it, across the nodes', async () => {
+    const seq = await bob.page.locator('#messages .message[data-seq]', { hasText: 'hi alice! bob here, on node 2' }).first().getAttribute('data-seq');
+    const rowOf = (u) => u.page.locator(`#messages .message[data-seq="${seq}"]`);
+    bob.page.once('dialog', (d) => d.accept('hi alice! (edited by bob)'));
+    await rowOf(bob).locator('button[data-action="edit"]').click();
+    for (const u of [alice, bob]) {
+      await rowOf(u).locator('.edited').waitFor();
+      assert.equal(await rowOf(u).locator('.text').textContent(), 'hi alice! (edited by bob)', u.label);
+    }
+    assert.equal(await rowOf(alice).locator('button[data-action="edit"]').count(), 0, 'alice may not edit bob\'s message');
+    await rowOf(alice).locator('button[data-action="react"][data-emoji="👍"]').click();
+    for (const u of [alice, bob]) await rowOf(u).locator('button[data-action="react"]', { hasText: '👍 1' }).waitFor();
   });
 
   step('bob leaves the room', async () => {

@@ -30,6 +30,7 @@ type JetStream struct {
 	chats   jetstream.KeyValue
 	rooms   jetstream.KeyValue
 	members jetstream.KeyValue
+	states  jetstream.KeyValue
 
 	// The stream position request in flight, shared by every caller
 	// that comes while it is (see Position).
@@ -80,9 +81,15 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		{subjects.BucketChats, &s.chats},
 		{subjects.BucketRoomNames, &s.rooms},
 		{subjects.BucketMembers, &s.members},
+		{subjects.BucketMessageStates, &s.states},
 	}
 	for _, b := range buckets {
 		bc := s.bucketConfig(b.name)
+		if b.name == subjects.BucketMessageStates {
+			// A state is written after its message, so it expires
+			// after it too, and does not outlive it by more than MaxAge.
+			bc.TTL = cfg.MaxAge
+		}
 		var kv jetstream.KeyValue
 		err := ensure(ctx, func(ctx context.Context) error {
 			bc.Replicas = s.keepReplicas(ctx, "KV_"+b.name)

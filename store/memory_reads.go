@@ -109,7 +109,7 @@ func (s *Memory) CountUnread(ctx context.Context, chatID, userID string, after u
 	last = after
 	for k, m := range chat[i:] {
 		last = m.msg.Seq
-		if k >= MaxUnreadScan || m.msg.UserID != userID {
+		if k >= MaxUnreadScan || (m.msg.UserID != userID && m.msg.Kind == "") {
 			n++
 		}
 	}

@@ -214,9 +214,11 @@ func (s *JetStream) multiLast(ctx context.Context, stream string, subs []string,
 	return nil
 }
 
-// sender is the part of a stored message CountUnread reads.
+// sender is the part of a stored entry CountUnread reads: who sent it,
+// and whether it is a message (no kind) or a change of one.
 type sender struct {
-	User string `json:"user"`
+	User string    `json:"user"`
+	Kind EntryKind `json:"kind"`
 }
 
 // CountUnread implements Reads with batched direct gets from after+1: one
@@ -237,7 +239,9 @@ func (s *JetStream) CountUnread(ctx context.Context, chatID, userID string, afte
 				scanned++
 				bytes += len(m.Data)
 				var snd sender
-				if json.Unmarshal(m.Data, &snd) != nil || snd.User != userID {
+				// Edits, deletions and reactions are entries, not
+				// messages: nobody reads them as unread.
+				if json.Unmarshal(m.Data, &snd) != nil || (snd.User != userID && snd.Kind == "") {
 					n++
 				}
 				return true

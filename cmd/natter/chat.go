@@ -120,7 +120,7 @@ type chatSession struct {
 	joinHistory bool
 	held        []chatMsg
 
-	unsent   []string          // typed before the room was joined
+	unsent   []unsentMsg       // typed before the room was joined
 	mine     map[string]string // clientMsgId -> text of the messages sent and not yet confirmed
 	waiting  []string          // refs of GetMembers and History awaiting answers, oldest first
 	refN     int

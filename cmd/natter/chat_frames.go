@@ -30,6 +30,12 @@ func (c *chatSession) handleFrame(f client.Frame) error {
 		decoded(f, func(a wire.MessageAccepted) { c.processMessageAccepted(a, f.Raw) })
 	case wire.TypeHistoryPage:
 		decoded(f, c.processHistoryPage)
+	case wire.TypeMessageEdited:
+		decoded(f, c.processMessageEdited)
+	case wire.TypeMessageDeleted:
+		decoded(f, c.processMessageDeleted)
+	case wire.TypeReaction:
+		decoded(f, c.processReaction)
 	case wire.TypeOnline:
 		decoded(f, func(p wire.PresenceEvent) { c.processPresence(p, "online") })
 	case wire.TypeOffline:

@@ -19,6 +19,10 @@ func (c *chatSession) printMessage(m wire.NewMessage, raw []byte) {
 		fmt.Fprintf(c.out, "%s\n", raw)
 		return
 	}
+	if c.o.interactive() {
+		fmt.Fprintln(c.out, messageLine(m))
+		return
+	}
 	fmt.Fprintf(c.out, "%s %s: %s\n", clock(m.PostedAt), m.Name, m.Message)
 }
 

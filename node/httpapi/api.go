@@ -86,7 +86,7 @@ type route struct {
 // routes is the API's route table, the one Register serves and Routes
 // lists.
 func (a *API) routes() []route {
-	const get, post, del = http.MethodGet, http.MethodPost, http.MethodDelete
+	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
 	return []route{
 		{Route{post, "/api/users"}, a.createUser},
 		{Route{post, "/api/sessions"}, a.createSession},
@@ -106,6 +106,9 @@ func (a *API) routes() []route {
 		{Route{get, "/api/chats/{id}/presence"}, a.authed(a.presence)},
 		{Route{get, "/api/chats/{id}/messages"}, a.authed(a.listMessages)},
 		{Route{post, "/api/chats/{id}/messages"}, a.authed(a.postMessage)},
+		{Route{patch, "/api/chats/{id}/messages/{seq}"}, a.authed(a.editMessage)},    // edits.go
+		{Route{del, "/api/chats/{id}/messages/{seq}"}, a.authed(a.deleteMessage)},    // edits.go
+		{Route{post, "/api/chats/{id}/messages/{seq}/reactions"}, a.authed(a.react)}, // edits.go
 		{Route{post, "/api/broadcast"}, a.serverAPI(a.broadcast)},
 	}
 }

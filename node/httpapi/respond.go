@@ -53,6 +53,16 @@ func Status(code string) int {
 		return http.StatusServiceUnavailable
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case wire.CodeBadEmoji:
+		return http.StatusBadRequest
+	case wire.CodeNotSender:
+		return http.StatusForbidden
+	case wire.CodeMessageNotFound:
+		return http.StatusNotFound
+	case wire.CodeMessageDeleted:
+		return http.StatusGone
+	case wire.CodeTooManyReactions:
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

@@ -73,6 +73,8 @@ func (s *Server) processChatRoom(r *request) error {
 		return s.processTyping(r, r.env.Message.Type == wire.TypeStopTyping)
 	case wire.TypeMarkRead: // read.go
 		return s.processMarkRead(r)
+	case wire.TypeEditMessage, wire.TypeDeleteMessage, wire.TypeReact: // edit.go
+		return s.processChange(r)
 	default:
 		return unknownType(r.env)
 	}

@@ -59,6 +59,8 @@ var conformance = []struct {
 	{"position", testPosition},
 	{"position covers acked", testPositionCoversAcked},
 	{"canceled context", testCanceled},
+	{"entries", testEntries},
+	{"message states", testMessageStates},
 }
 
 // liveConformance is the table of RunLiveConformance's cases.

@@ -133,6 +133,18 @@ func testUnreadCounts(t *testing.T, st store.Store) {
 	if n, l, err := st.CountUnread(ctx, "empty", "u1", 0); err != nil || n != 0 || l != 0 {
 		t.Errorf("CountUnread of an empty chat = %d, %d, %v", n, l, err)
 	}
+	// Another user's reaction and edit are entries of the chat (its last
+	// seq moves) but no unread messages.
+	react, _, err := st.PublishMessage(ctx, store.Message{ChatID: "c1", ID: "c1-react", UserID: "u2", Kind: store.KindReact, Target: seqs[1], Emoji: "👍", On: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PublishMessage(ctx, store.Message{ChatID: "c1", ID: "c1-edit", UserID: "u2", Kind: store.KindEdit, Target: seqs[1], Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, l, err := st.CountUnread(ctx, "c1", "u1", seqs[5]); err != nil || n != 0 || l <= react {
+		t.Errorf("CountUnread after a reaction and an edit = %d, %d, %v; want 0 unread, last past %d", n, l, err, react)
+	}
 }
 
 // testUnreadPastScan: past MaxUnreadScan messages the count goes on,

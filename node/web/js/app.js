@@ -6,6 +6,7 @@
 //   connection.js WebSocket + reconnect/resume, frames.js frame dispatch,
 //   session.js login view + session, chats.js chat list + open chat,
 //   messages.js messages + sends, history.js history pages,
+//   edits.js edits, deletions, reactions and replies,
 //   members.js members + presence, notice.js notices + announcements,
 //   read-state.js typing + unread badges + MarkRead,
 //   room-list.js, message-list.js, member-list.js rendering.
@@ -13,6 +14,7 @@
 import { $ } from './dom.js';
 import { createPrivate, joinRoom, openChat } from './chats.js';
 import { onBrowserOffline, onBrowserOnline, sendRoom, setConnectionHooks } from './connection.js';
+import { onMessageAction } from './edits.js';
 import { onFrame } from './frames.js';
 import { onMessagesScroll } from './history.js';
 import { retryPending, sendMessage } from './messages.js';
@@ -60,6 +62,8 @@ function wireMessages() {
   $('messages').addEventListener('click', (ev) => {
     const btn = ev.target.closest('button[data-retry]');
     if (btn) retryPending(btn.dataset.retry);
+    const action = ev.target.closest('button[data-action]');
+    if (action) onMessageAction(action);
   });
 }
 

@@ -8,6 +8,7 @@
 import { $ } from './dom.js';
 import { loadChats, onJoinedRoom, onLeftRoom } from './chats.js';
 import { connected, send } from './connection.js';
+import { onMessageDeleted, onMessageEdited, onReaction } from './edits.js';
 import { forgetRequests, onHistoryPage, requestHistory } from './history.js';
 import { onMemberList, setOnline } from './members.js';
 import { renderMessages } from './message-list.js';
@@ -27,6 +28,9 @@ const handlers = {
   'chat-room/MessageAccepted': onAccepted,
   'chat-room/HistoryPage': onHistoryPage,
   'chat-room/Resumed': onResumed,
+  'chat-room/MessageEdited': onMessageEdited,
+  'chat-room/MessageDeleted': onMessageDeleted,
+  'chat-room/Reaction': onReaction,
   'chat/NewMessageReceived': (c) => announce(typeof c === 'string' ? c : String(c.content ?? '')),
   'ping/Ping': (c) => announce(`Ping ${JSON.stringify(c)}`),
   'presence/Online': (c) => setOnline(c.user, true),

@@ -7,6 +7,7 @@
 import { $ } from './dom.js';
 import { ensureChat } from './chats.js';
 import { send } from './connection.js';
+import { takeReply } from './edits.js';
 import {
   appendPendingEl, insertMessageEl, isAtBottom, removePendingEl, renderMessages,
   replaceMessageEl, scrollToBottom,
@@ -77,12 +78,13 @@ export function sendMessage() {
   const text = input.value;
   if (!state.current || !text.trim()) return;
   const clientMsgId = crypto.randomUUID();
-  state.pending.set(clientMsgId, { chat: state.current, text, failed: false });
+  const replyTo = takeReply();
+  state.pending.set(clientMsgId, { chat: state.current, text, failed: false, replyTo });
   input.value = '';
   appendPendingEl(clientMsgId, state.pending.get(clientMsgId));
   scrollToBottom();
   // If offline, the message stays pending and is sent on the next Welcome.
-  send('chat-room', 'SendMessage', { chat: state.current, message: text, clientMsgId });
+  send('chat-room', 'SendMessage', { chat: state.current, message: text, clientMsgId, replyTo });
 }
 
 export function retryPending(clientMsgId) {
@@ -90,7 +92,7 @@ export function retryPending(clientMsgId) {
   if (!p) return;
   p.failed = false;
   renderMessages('keep');
-  send('chat-room', 'SendMessage', { chat: p.chat, message: p.text, clientMsgId });
+  send('chat-room', 'SendMessage', { chat: p.chat, message: p.text, clientMsgId, replyTo: p.replyTo });
 }
 
 // resendPending is called on Welcome: every unacknowledged message goes
@@ -98,7 +100,7 @@ export function retryPending(clientMsgId) {
 export function resendPending() {
   for (const [clientMsgId, p] of state.pending) {
     p.failed = false;
-    send('chat-room', 'SendMessage', { chat: p.chat, message: p.text, clientMsgId });
+    send('chat-room', 'SendMessage', { chat: p.chat, message: p.text, clientMsgId, replyTo: p.replyTo });
   }
 }
 

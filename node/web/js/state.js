@@ -24,6 +24,7 @@ export const state = {
   online: new Set(), // user ids known to be online
   pending: new Map(), // clientMsgId -> {chat, text, failed}
   pendingJoin: null, // lower-cased room name we asked to join, to open it
+  replyTo: null, // seq the next message answers (edits.js)
 };
 
 // The maps that hold something per chat id.
