@@ -80,13 +80,20 @@ const peekLen = len("GET /websockets?")
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
-// serveConn reads the start of the request line and routes the
-// connection: WebSocket upgrades of /ws to the raw upgrader, the rest to
+// serveConn finishes the TLS handshake (when the node terminates TLS),
+// reads the start of the request line and routes the connection: WebSocket upgrades of /ws to the raw upgrader, the rest to
 // the HTTP server. It runs on a goroutine of its own; release ends the
 // connection's admission once its head is read.
 func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 	defer release()
 	_ = conn.SetDeadline(time.Now().Add(n.cfg.HeaderTimeout))
+	if n.tls != nil {
+		tc := n.handshakeTLS(conn)
+		if tc == nil {
+			return
+		}
+		conn = tc
+	}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(conn)
 	defer func() {
