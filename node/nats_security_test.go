@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
@@ -128,4 +129,67 @@ func TestRedactURLs(t *testing.T) {
 	if strings.Contains(got, "secret") || strings.Contains(got, "tok3n") || !strings.Contains(got, "h3:4222") {
 		t.Fatalf("redactURLs: %q", got)
 	}
+}
+
+// TestExternalNATSWithCreds: an external NATS in operator mode (JWT
+// accounts); the node connects with a user's credentials file, and a
+// user of an account the server does not know is refused at start.
+func TestExternalNATSWithCreds(t *testing.T) {
+	okp, _ := nkeys.CreateOperator()
+	opub, _ := okp.PublicKey()
+	oc := jwt.NewOperatorClaims(opub)
+	if _, err := oc.Encode(okp); err != nil {
+		t.Fatal(err)
+	}
+	account := func(jetStream bool) (nkeys.KeyPair, string) {
+		akp, _ := nkeys.CreateAccount()
+		apub, _ := akp.PublicKey()
+		ac := jwt.NewAccountClaims(apub)
+		if jetStream {
+			ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
+		}
+		ajwt, err := ac.Encode(okp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return akp, ajwt
+	}
+	credsFor := func(akp nkeys.KeyPair) string {
+		ukp, _ := nkeys.CreateUser()
+		upub, _ := ukp.PublicKey()
+		ujwt, err := jwt.NewUserClaims(upub).Encode(akp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed, _ := ukp.Seed()
+		creds, err := jwt.FormatUserConfig(ujwt, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "user.creds")
+		if err := os.WriteFile(path, creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	known, knownJWT := account(true)
+	unknown, _ := account(true)
+	system, systemJWT := account(false) // the system account may not have JetStream
+	resolver := &server.MemAccResolver{}
+	knownPub, _ := known.PublicKey()
+	systemPub, _ := system.PublicKey()
+	for pub, j := range map[string]string{knownPub: knownJWT, systemPub: systemJWT} {
+		if err := resolver.Store(pub, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns := storetest.RunServerWith(t, t.TempDir(), func(o *server.Options) {
+		o.TrustedOperators = []*jwt.OperatorClaims{oc}
+		o.AccountResolver = resolver
+		o.SystemAccount = systemPub
+	})
+	tn := startNode(t, func(c *Config) { c.NATSURL, c.NATSCredsFile = ns.ClientURL(), credsFor(known) })
+	tn.register("credsuser")
+
+	wantStartError(t, Config{NATSURL: ns.ClientURL(), NATSCredsFile: credsFor(unknown)}, "authorization violation")
 }
