@@ -20,8 +20,10 @@ import (
 // Serve accepts connections on l until Shutdown. WebSocket upgrades of
 // /ws and /websockets are recognised from the request line and upgraded
 // on the raw connection (no http.Request, no per-connection HTTP state);
-// every other connection is handed to the node's HTTP server. It returns
-// http.ErrServerClosed after Shutdown.
+// every other connection is handed to the node's HTTP server. With
+// Config.TLSCertFile every connection is TLS, handshaken before its
+// request line is read (tls.go). It returns http.ErrServerClosed after
+// Shutdown.
 func (n *Node) Serve(l net.Listener) error {
 	hl := newConnListener(l.Addr())
 	n.mu.Lock()
