@@ -1,11 +1,13 @@
 package node
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -67,17 +69,7 @@ func TestTLSServesPageAPIAndWSS(t *testing.T) {
 		t.Fatal("GET / over TLS: no TLS state")
 	}
 
-	body := strings.NewReader(`{"name":"tlsuser","password":"password-tlsuser"}`)
-	resp, err = hc.Post(base+"/api/users", "application/json", body)
-	if err != nil {
-		t.Fatalf("register over TLS: %v", err)
-	}
-	var sess struct{ Token, WsURL string }
-	err = json.NewDecoder(resp.Body).Decode(&sess)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusCreated {
-		t.Fatalf("register over TLS: %d %v", resp.StatusCode, err)
-	}
+	sess := registerTLS(t, hc, tn, "tlsuser")
 	if want := "wss://" + tn.addr + "/ws?token="; !strings.HasPrefix(sess.WsURL, want) {
 		t.Fatalf("wsUrl %q, want it to start with %q", sess.WsURL, want)
 	}
@@ -126,6 +118,25 @@ func TestTLSServesPageAPIAndWSS(t *testing.T) {
 	if _, err := tls.Dial("tcp", tn.addr, &tls.Config{}); err == nil {
 		t.Fatal("a TLS client without the CA accepted the node's certificate")
 	}
+}
+
+// tlsSession is a registration's answer.
+type tlsSession struct{ Token, WsURL string }
+
+// registerTLS registers a user through the API over TLS.
+func registerTLS(t *testing.T, hc *http.Client, tn *testNode, name string) tlsSession {
+	t.Helper()
+	body := strings.NewReader(fmt.Sprintf(`{"name":%q,"password":"password-%s"}`, name, name))
+	resp, err := hc.Post("https://"+tn.addr+"/api/users", "application/json", body)
+	if err != nil {
+		t.Fatalf("register over TLS: %v", err)
+	}
+	defer resp.Body.Close()
+	var sess tlsSession
+	if err := json.NewDecoder(resp.Body).Decode(&sess); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register over TLS: %d %v", resp.StatusCode, err)
+	}
+	return sess
 }
 
 // handshakeSerial makes a TLS handshake with the node and returns the
@@ -254,5 +265,78 @@ func replaceFile(t *testing.T, src, dst string) {
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTLSStalledHandshake: a client that opens a TCP connection to the
+// TLS port and sends nothing, or half a ClientHello, is closed after
+// --header-timeout like one that stalls its request head; a client
+// behind it is served meanwhile.
+func TestTLSStalledHandshake(t *testing.T) {
+	tn, ca, _ := startTLSNode(t, func(c *Config) { c.HeaderTimeout = 300 * time.Millisecond })
+	for _, sent := range []string{"", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"} {
+		conn, err := net.DialTimeout("tcp", tn.addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, sent); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := handshakeSerial(tn.addr, ca.Pool()); err != nil {
+			t.Fatalf("a handshake behind a stalled one: %v", err)
+		}
+		// Bounded wait for the node to end it (no timing claim).
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		n, err := io.Copy(io.Discard, conn)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("the node kept a stalled TLS handshake (%q sent) open", sent)
+		}
+		t.Logf("stalled handshake (%d bytes sent) closed after %d bytes from the node: %v", len(sent), n, err)
+		conn.Close()
+	}
+}
+
+// TestTLSUpgradeAfterHTTP: on a TLS keep-alive connection that served a
+// plain request first, an upgrade reaches /ws through net/http (and a
+// hijacked connection) and serves the protocol.
+func TestTLSUpgradeAfterHTTP(t *testing.T) {
+	tn, ca, _ := startTLSNode(t, nil)
+	a := registerTLS(t, httpsClient(t, ca.Pool()), tn, "tls-keepalive")
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", tn.addr, &tls.Config{RootCAs: ca.Pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: "+tn.addr+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz over TLS: %v %v", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	req := "GET /ws?token=" + a.Token + " HTTP/1.1\r\nHost: " + tn.addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade over TLS after a request: %v %v", resp, err)
+	}
+	hdr, err := ws.ReadHeader(br)
+	if err != nil {
+		t.Fatalf("read the first frame: %v", err)
+	}
+	payload := make([]byte, hdr.Length)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(payload, []byte(wire.TypeWelcome)) {
+		t.Fatalf("first frame %q, want a Welcome", payload)
 	}
 }
