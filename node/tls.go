@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/natterchat/natter/node/wsconn"
 )
 
 // TLS termination at the node.
@@ -50,7 +52,9 @@ const plainHTTPResponse = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain;
 // deadline. On failure it answers a plain HTTP request with 400, closes
 // the connection and returns nil.
 func (n *Node) handshakeTLS(conn net.Conn) *tls.Conn {
-	tc := tls.Server(conn, n.tls)
+	// Over a PollConn, so that wsconn can serve the connection from its
+	// epoll poller once it is a WebSocket.
+	tc := tls.Server(wsconn.NewPollConn(conn), n.tls)
 	err := tc.Handshake()
 	if err == nil {
 		return tc
