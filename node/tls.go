@@ -22,15 +22,17 @@ import (
 // handshake the *tls.Conn takes the place of the TCP connection on both
 // paths: the raw WebSocket upgrader and the HTTP server.
 //
-// A WebSocket connection over TLS cannot join the epoll poller: the
-// poller reads the socket's fd, which carries TLS records, not frames.
-// wsconn serves any connection without a file descriptor on its
-// goroutine transport (a reader and a writer goroutine per connection
-// feeding the same worker pool, parser, queues and session handler), and
-// a *tls.Conn has none, so TLS WebSocket connections take that path
-// without a special case. The cost is the two goroutines' stacks, the
-// reader's buffer and crypto/tls's record buffers per connection
-// (docs/benchmarks.md, "TLS at the node").
+// A WebSocket connection over TLS cannot be read by the epoll poller as
+// is: the socket carries TLS records, not frames. The *tls.Conn is
+// therefore made over a wsconn.PollConn: blocking, with deadlines, for
+// the handshake and the request head; once the connection is attached,
+// wsconn detaches it from the runtime's poller and drives the tls.Conn
+// from epoll with non-blocking reads and writes (wsconn's tlsTransport),
+// so a TLS WebSocket costs no goroutine, only crypto/tls's state and
+// buffers (docs/benchmarks.md, "TLS at the node"). A connection that
+// reaches /ws through net/http (an upgrade after other requests on a
+// keep-alive connection) is handed over wrapped and takes wsconn's
+// goroutine transport instead, with the same session handler.
 
 // ReloadTLS reads the certificate files again now (as the periodic check
 // does; cmd/natter calls it on SIGHUP). A pair that does not load keeps

@@ -49,7 +49,7 @@ func httpsClient(t *testing.T, pool *x509.CertPool) *http.Client {
 
 // TestTLSServesPageAPIAndWSS: a node with a certificate serves the page,
 // the API and WebSockets over TLS on its one port; the API's wsUrl says
-// wss; a device sends and receives over wss (the goroutine transport);
+// wss; a device sends and receives over wss (served from epoll);
 // plain HTTP and ws:// to the same port fail cleanly.
 func TestTLSServesPageAPIAndWSS(t *testing.T) {
 	tn, ca, _ := startTLSNode(t, nil)
