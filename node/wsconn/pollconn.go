@@ -55,6 +55,9 @@ func (p *PollConn) Read(b []byte) (int, error) {
 	if !p.detached {
 		return p.Conn.Read(b)
 	}
+	if p.fd < 0 {
+		return 0, net.ErrClosed
+	}
 	n, err := sysRead(p.fd, b)
 	switch {
 	case err == errWouldBlock:

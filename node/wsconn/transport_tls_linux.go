@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -149,6 +150,8 @@ func (t *tlsTransport) shutdownWrite() {
 }
 
 func (t *tlsTransport) close() {
-	t.pc.out = nil
+	// The fd number may be reused once closed: a late Close of the
+	// tls.Conn (its close_notify) must not write to it.
+	t.pc.out, t.pc.werr, t.pc.fd = nil, net.ErrClosed, -1
 	t.fdTransport.close()
 }

@@ -1,6 +1,12 @@
 package wsconn
 
-import "testing"
+import (
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
 
 // TestTLSOverPollConnUsesPoller: a TLS connection over a PollConn is
 // served from epoll (no goroutines of its own), and one whose TLS is not
@@ -26,6 +32,23 @@ func TestTLSOverPollConnUsesPoller(t *testing.T) {
 	}
 	if got := c.readText(t); got != "back" {
 		t.Fatalf("client got %q", got)
+	}
+
+	// The close handshake over TLS, then a late Close of the tls.Conn
+	// must not write to the fd number, which may belong to another
+	// socket by now.
+	c.sc.Close(ReasonGoingAway, "bye")
+	c.expectClose(t, ws.StatusGoingAway)
+	ts.rec.waitClosed(t, c.sc, ReasonGoingAway)
+	if tr.pc.fd != -1 {
+		t.Fatalf("PollConn fd %d after the transport closed, want -1", tr.pc.fd)
+	}
+	_ = tr.tc.Close()
+	if _, err := tr.pc.Write([]byte("late")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a write after the transport closed: %v, want net.ErrClosed", err)
+	}
+	if _, err := tr.pc.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a read after the transport closed: %v, want net.ErrClosed", err)
 	}
 
 	cfg.forceGoroutine = true
