@@ -120,6 +120,10 @@ func (n *Node) start() error {
 	n.loops.Add(2)
 	go func() { defer n.loops.Done(); n.runEvents(ctx, events) }()
 	go func() { defer n.loops.Done(); n.watchStorms(ctx) }()
+	if n.certs != nil {
+		n.loops.Add(1)
+		go func() { defer n.loops.Done(); n.certs.watch(ctx, n.cfg.TLSReloadInterval) }()
+	}
 	return nil
 }
 

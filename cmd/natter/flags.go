@@ -57,6 +57,21 @@ type options struct {
 	registerSrc    int
 	authWindow     time.Duration
 
+	// Transport security
+	tlsCert         string
+	tlsKey          string
+	tlsReload       time.Duration
+	clusterTLSCert  string
+	clusterTLSKey   string
+	clusterTLSCA    string
+	clusterUser     string
+	clusterPassword string
+	natsCreds       string
+	natsNKey        string
+	natsTLSCert     string
+	natsTLSKey      string
+	natsTLSCA       string
+
 	// Limits
 	maxConnections    int
 	maxDevicesPerUser int
@@ -94,12 +109,13 @@ const (
 	groupNetwork  = "Network"
 	groupCluster  = "Cluster"
 	groupSecurity = "Security"
+	groupTLS      = "Transport security"
 	groupLimits   = "Limits"
 	groupStorage  = "Storage"
 	groupOps      = "Logging and operations"
 )
 
-var groupOrder = []string{groupNetwork, groupCluster, groupSecurity, groupLimits, groupStorage, groupOps}
+var groupOrder = []string{groupNetwork, groupCluster, groupSecurity, groupTLS, groupLimits, groupStorage, groupOps}
 
 // defineSettings declares every node setting, bound to o's fields, with
 // its default (the node's own default where node.Config has one).
@@ -144,6 +160,21 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.loginFailSrc, "max-login-failures-per-source", "N", 100, g, "failed logins from one source address, cluster-wide, before its logins are refused (429) for --auth-limit-window (-1: no cap; behind a proxy every client has its address)")
 	s.intv(&o.registerSrc, "max-registrations-per-source", "N", 20, g, "registrations from one source address, cluster-wide, before its registrations are refused (429) for --auth-limit-window (-1: no cap)")
 	s.dur(&o.authWindow, "auth-limit-window", 10*time.Minute, g, "how long a refusal lasts after the last counted failed login or registration, and how long counts last without one; the same on every node")
+
+	g = groupTLS
+	s.str(&o.tlsCert, "tls-cert", "FILE", "", g, "serve the page, the API and wss over TLS with this certificate (PEM, chain after the leaf); needs --tls-key").defaultText("none: plain HTTP and ws")
+	s.str(&o.tlsKey, "tls-key", "FILE", "", g, "the private key (PEM) of --tls-cert")
+	s.dur(&o.tlsReload, "tls-reload-interval", 5*time.Second, g, "how often the --tls-cert and --tls-key files are checked for a change (also on SIGHUP); new handshakes get a changed pair, one that does not load keeps the old")
+	s.str(&o.clusterTLSCert, "cluster-tls-cert", "FILE", "", g, "certificate (PEM) the embedded NATS server presents on its routes, both ways; needs --cluster-tls-key, --cluster-tls-ca and --cluster-listen").defaultText("none: routes in the clear")
+	s.str(&o.clusterTLSKey, "cluster-tls-key", "FILE", "", g, "the private key (PEM) of --cluster-tls-cert")
+	s.str(&o.clusterTLSCA, "cluster-tls-ca", "FILE", "", g, "CA (PEM) that signed the other nodes' route certificates; routes from others are refused")
+	s.str(&o.clusterUser, "cluster-user", "NAME", "", g, "user every route must present (with --cluster-password), the same on every node").defaultText("none: routes unauthenticated")
+	s.str(&o.clusterPassword, "cluster-password", "S", "", g, "password of --cluster-user")
+	s.str(&o.natsCreds, "nats-creds", "FILE", "", g, "NATS credentials file (user JWT and NKey seed) for --nats-url").defaultText("none")
+	s.str(&o.natsNKey, "nats-nkey", "FILE", "", g, "file holding an NKey user seed (SU...) for --nats-url; not with --nats-creds").defaultText("none")
+	s.str(&o.natsTLSCert, "nats-tls-cert", "FILE", "", g, "client certificate (PEM) presented to --nats-url; needs --nats-tls-key").defaultText("none")
+	s.str(&o.natsTLSKey, "nats-tls-key", "FILE", "", g, "the private key (PEM) of --nats-tls-cert")
+	s.str(&o.natsTLSCA, "nats-tls-ca", "FILE", "", g, "CA (PEM) the --nats-url server's certificate is checked against").defaultText("the system's roots")
 
 	g = groupLimits
 	s.intv(&o.maxConnections, "max-connections", "N", 1_000_000, g, "WebSocket connections on this node; past it handshakes get 503 (the open-files limit may be lower)")
@@ -286,6 +317,22 @@ func (o *options) validate() error {
 		// The external server's own setting decides; accepting the flag
 		// would promise fsyncs that do not happen.
 		return errors.New("--sync always configures the embedded NATS server; with --nats-url set sync_interval: always in the external server's jetstream block instead")
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case o.tlsReload <= 0:
+		return errors.New("--tls-reload-interval must be positive")
+	case (o.clusterTLSCert == "") != (o.clusterTLSKey == "") || (o.clusterTLSCert == "") != (o.clusterTLSCA == ""):
+		return errors.New("--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca go together")
+	case (o.clusterUser == "") != (o.clusterPassword == ""):
+		return errors.New("--cluster-user and --cluster-password go together")
+	case (o.clusterTLSCert != "" || o.clusterUser != "") && o.clusterListen == "":
+		return errors.New("--cluster-tls-* and --cluster-user secure the embedded NATS server's routes: they need --cluster-listen")
+	case (o.natsTLSCert == "") != (o.natsTLSKey == ""):
+		return errors.New("--nats-tls-cert and --nats-tls-key go together")
+	case (o.natsCreds != "" || o.natsNKey != "" || o.natsTLSCert != "" || o.natsTLSCA != "") && o.natsURL == "":
+		return errors.New("--nats-creds, --nats-nkey and --nats-tls-* are for an external NATS: they need --nats-url")
+	case o.natsCreds != "" && o.natsNKey != "":
+		return errors.New("--nats-creds and --nats-nkey are two ways to authenticate; give one")
 	case o.replicas < 0 || o.replicas > 5:
 		return errors.New("--replicas must be between 0 (auto) and 5")
 	case o.idleTimeout <= o.pingInterval:
@@ -350,6 +397,19 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		DrainInterval:              o.drainEvery,
 		Pprof:                      o.debugPprof,
 		StormGCPercent:             o.stormGC,
+		TLSCertFile:                o.tlsCert,
+		TLSKeyFile:                 o.tlsKey,
+		TLSReloadInterval:          o.tlsReload,
+		ClusterTLSCertFile:         o.clusterTLSCert,
+		ClusterTLSKeyFile:          o.clusterTLSKey,
+		ClusterTLSCAFile:           o.clusterTLSCA,
+		ClusterUser:                o.clusterUser,
+		ClusterPassword:            o.clusterPassword,
+		NATSCredsFile:              o.natsCreds,
+		NATSNKeyFile:               o.natsNKey,
+		NATSTLSCertFile:            o.natsTLSCert,
+		NATSTLSKeyFile:             o.natsTLSKey,
+		NATSTLSCAFile:              o.natsTLSCA,
 		Logger:                     log,
 	}
 	cfg.Conn.Workers = o.workers
