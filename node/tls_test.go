@@ -87,6 +87,7 @@ func TestTLSServesPageAPIAndWSS(t *testing.T) {
 		}
 		c := &client{Client: wc, t: t, tn: tn}
 		c.expect(wire.TypeWelcome).decode(t, &c.welcome)
+		c.expect(wire.TypeUnread).decode(t, &c.unread) // a user's device gets its read state next
 		return c
 	}
 	c := dial()
