@@ -1,7 +1,8 @@
 // End-to-end test of natter's browser page: two users in two browser
 // contexts, each on a different node of a 2-node cluster, chat with each
 // other; history survives a reload; a network drop is repaired by
-// reconnect + resume with every message shown exactly once, in order.
+// reconnect + resume with every message shown exactly once, in order; an
+// edit and a reaction reach the other node's page.
 //
 //   NATTER_BIN=/path/to/natter node --test e2e/
 //
@@ -241,7 +242,7 @@ function step(name, fn, timeout = 45_000) {
 
 // ---- the scenario -----------------------------------------------------
 
-describe('natter browser chat on a 2-node cluster', { timeout: 110_000 }, () => {
+describe('natter browser chat on a 2-node cluster', { timeout: 160_000 }, () => {
   // Setup is a step, not a before() hook, so that a cluster that does
   // not start counts as a failed test in the summary.
   step('the 2-node cluster starts and the browser launches', async () => {
@@ -373,6 +374,45 @@ describe('natter browser chat on a 2-node cluster', { timeout: 110_000 }, () => 
     assertOrderedUnique(await messages(alice), 'alice');
   });
 
+  step('bob typing shows on alice\'s page; unread badges are the same on all of alice\'s devices', async () => {
+    await bob.page.fill('#message-input', 'I am typ');
+    await alice.page.locator('#typing', { hasText: 'bob is typing…' }).waitFor();
+    await bob.page.fill('#message-input', '');
+    await alice.page.waitForFunction(() => document.getElementById('typing').textContent === '');
+    // A second chat, where bob writes while alice reads the room.
+    const room = await alice.page.locator('#rooms li[data-chat-id].active').getAttribute('data-chat-id');
+    const aliceToken = await alice.page.evaluate(() => localStorage.getItem('natter.token'));
+    const bobToken = await bob.page.evaluate(() => localStorage.getItem('natter.token'));
+    const call = async (method, url, token, body) => {
+      const res = await fetch(url, {
+        method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: body && JSON.stringify(body),
+      });
+      const text = await res.text();
+      assert.ok(res.status < 300, `${method} ${url}: ${res.status} ${text}`);
+      return JSON.parse(text);
+    };
+    const me = await call('GET', `${nodes[1].url}/api/me`, bobToken);
+    const side = await call('POST', `${nodes[0].url}/api/chats`, aliceToken, { name: 'side', kind: 'private', members: [me.user] });
+    const badge = (page, n) => page.locator(`#rooms li[data-chat-id="${side.id}"]${n ? `[data-unread="${n}"]` : ':not([data-unread])'}`);
+    await badge(alice.page, 0).waitFor();
+    for (const text of ['side 1', 'side 2']) await call('POST', `${nodes[1].url}/api/chats/${side.id}/messages`, bobToken, { text });
+    await badge(alice.page, 2).waitFor(); // counted live
+    // Another device of alice starts from the same count (Unread).
+    const page2 = await alice.context.newPage();
+    page2.setDefaultTimeout(STEP_TIMEOUT);
+    page2.on('pageerror', (err) => alice.errors.push(err.message));
+    await page2.goto(nodes[0].url + '/');
+    await badge(page2, 2).waitFor();
+    // Read on one device, cleared on the other.
+    await alice.page.click(`#rooms li[data-chat-id="${side.id}"] button`);
+    await expectMessage(alice, 'bob', 'side 2');
+    await badge(page2, 0).waitFor();
+    await page2.close();
+    await alice.page.click(`#rooms li[data-chat-id="${room}"] button`);
+    await alice.page.locator('#room-title', { hasText: ROOM }).waitFor();
+  });
+
   step('bob scrolls back through a long history', async () => {
     // 80 more messages through the HTTP API (node 1), as alice.
     const chat = await alice.page.locator('#rooms li[data-chat-id].active').getAttribute('data-chat-id');
@@ -409,6 +449,20 @@ describe('natter browser chat on a 2-node cluster', { timeout: 110_000 }, () => 
     // Still live at the bottom.
     await sendMessage(alice, 'the newest one');
     await expectMessage(bob, 'alice', 'the newest one');
+  });
+
+  step('bob edits his message and alice reacts to it, across the nodes', async () => {
+    const seq = await bob.page.locator('#messages .message[data-seq]', { hasText: 'hi alice! bob here, on node 2' }).first().getAttribute('data-seq');
+    const rowOf = (u) => u.page.locator(`#messages .message[data-seq="${seq}"]`);
+    bob.page.once('dialog', (d) => d.accept('hi alice! (edited by bob)'));
+    await rowOf(bob).locator('button[data-action="edit"]').click();
+    for (const u of [alice, bob]) {
+      await rowOf(u).locator('.edited').waitFor();
+      assert.equal(await rowOf(u).locator('.text').textContent(), 'hi alice! (edited by bob)', u.label);
+    }
+    assert.equal(await rowOf(alice).locator('button[data-action="edit"]').count(), 0, 'alice may not edit bob\'s message');
+    await rowOf(alice).locator('button[data-action="react"][data-emoji="👍"]').click();
+    for (const u of [alice, bob]) await rowOf(u).locator('button[data-action="react"]', { hasText: '👍 1' }).waitFor();
   });
 
   step('bob leaves the room', async () => {

@@ -78,6 +78,45 @@ type Config struct {
 	// setting (sync_interval in its jetstream block) decides.
 	Sync SyncMode
 
+	// TLSCertFile and TLSKeyFile (PEM) make the node serve TLS itself on
+	// the listeners given to Serve: the page, the API and wss. Both or
+	// neither. The files are read again every TLSReloadInterval and on
+	// ReloadTLS; a changed pair that loads serves every new handshake,
+	// one that does not keeps the current certificate and logs an error.
+	// Empty: plain HTTP and ws (TLS ends at a proxy, if anywhere).
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSReloadInterval is how often the certificate files are checked
+	// for a change. Default 5s.
+	TLSReloadInterval time.Duration
+
+	// ClusterTLSCertFile, ClusterTLSKeyFile and ClusterTLSCAFile (PEM)
+	// put the embedded server's routes under mutual TLS: each server
+	// presents the certificate and accepts only peers whose certificate
+	// the CA signed; the certificate must name the hosts the routes
+	// dial. All three or none; they need ClusterListen.
+	ClusterTLSCertFile string
+	ClusterTLSKeyFile  string
+	ClusterTLSCAFile   string
+	// ClusterUser and ClusterPassword are the credentials every route
+	// must present (and this server presents on the routes it dials).
+	// Both or neither; they need ClusterListen.
+	ClusterUser     string
+	ClusterPassword string
+
+	// NATSCredsFile is a NATS credentials file (user JWT and NKey seed)
+	// for NATSURL.
+	NATSCredsFile string
+	// NATSNKeyFile is a file holding an NKey user seed (SU...) for
+	// NATSURL. Not together with NATSCredsFile.
+	NATSNKeyFile string
+	// NATSTLSCertFile and NATSTLSKeyFile are the client certificate
+	// presented to NATSURL (both or neither); NATSTLSCAFile is the CA the
+	// server's certificate is checked against (default: the system's).
+	NATSTLSCertFile string
+	NATSTLSKeyFile  string
+	NATSTLSCAFile   string
+
 	// Secret signs tokens (HS256). Default: generated into DataDir/secret.
 	// Every node of a cluster needs the same secret.
 	Secret string
@@ -95,6 +134,10 @@ type Config struct {
 	MaxMessageLen int
 	// MaxRoomsPerUser caps a user's memberships. Default 1000.
 	MaxRoomsPerUser int
+	// ReceiptsMaxMembers is the largest group whose members all get each
+	// other's read markers (direct chats always do). Default 50;
+	// negative: direct chats only.
+	ReceiptsMaxMembers int
 	// MaxDevicesPerUser caps a user's connections on this node. Default 64.
 	MaxDevicesPerUser int
 	// MaxConnections caps this node's WebSocket connections; past it the
@@ -223,7 +266,7 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("node: Sync must be %q or %q, not %q", SyncAlways, SyncInterval, c.Sync)
 	}
-	return nil
+	return c.validateTransport()
 }
 
 // setDefaults applies the defaults of the settings the node uses itself;
@@ -273,6 +316,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DrainInterval <= 0 {
 		c.DrainInterval = 50 * time.Millisecond
+	}
+	if c.TLSReloadInterval <= 0 {
+		c.TLSReloadInterval = 5 * time.Second
 	}
 	if c.StormGCPercent == 0 {
 		c.StormGCPercent = 50

@@ -11,7 +11,9 @@
 // cluster's presence view), chat (the chat operations), session (the
 // WebSocket protocol) and httpapi (the HTTP API). This package holds what
 // is the node's own: configuration, the embedded NATS server and the
-// store, accepting and upgrading connections (serve.go, upgrade.go), the
+// store and the security of its links (nats_security.go), accepting
+// connections, terminating TLS and upgrading (serve.go, tls.go,
+// tlscert.go, upgrade.go), the
 // node-wide event loop (events.go), readiness, metrics, memory around
 // connection storms, and the drain.
 //

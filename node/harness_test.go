@@ -162,6 +162,8 @@ type client struct {
 	t       testing.TB
 	tn      *testNode // the node it is connected to
 	welcome wire.Welcome
+	// unread is the Unread a user's device gets right after its Welcome.
+	unread wire.Unread
 	// strict makes waitFor refuse the frames it would skip (see waitFor).
 	strict bool
 	// own is the sending device's own copy of the last sendMsg with echo.
@@ -177,6 +179,15 @@ func (tn *testNode) dial(path string) *client {
 	}
 	f := c.expect(wire.TypeWelcome)
 	f.decode(tn.t, &c.welcome)
+	if c.welcome.ExpiresAt != nil { // a user's device, not a guest's
+		f, err := c.find(wire.TypeUnread, true, 10*time.Second)
+		switch {
+		case err == nil:
+			f.decode(tn.t, &c.unread)
+		case !c.closed(): // a device closed in its setup has none
+			tn.t.Fatal(err)
+		}
+	}
 	return c
 }
 
@@ -203,6 +214,16 @@ func (tn *testNode) dialWith(d ws.Dialer, path string) (*client, error) {
 // dialUser connects as a registered user.
 func (tn *testNode) dialUser(a account) *client {
 	return tn.dial("/ws?token=" + a.Token)
+}
+
+// closed reports whether the connection has ended.
+func (c *client) closed() bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // send writes a text frame; only the test's goroutine may call it (see

@@ -45,9 +45,13 @@ func (n *Node) connectNATS() error {
 	}
 	var err error
 	if n.cfg.NATSURL != "" {
-		n.nc, err = nats.Connect(n.cfg.NATSURL, opts...)
+		auth, err := n.externalAuth()
 		if err != nil {
-			return fmt.Errorf("node: connect to NATS %s: %w", n.cfg.NATSURL, err)
+			return err
+		}
+		n.nc, err = nats.Connect(n.cfg.NATSURL, append(opts, auth...)...)
+		if err != nil {
+			return fmt.Errorf("node: connect to NATS %s: %w", redactURLs(n.cfg.NATSURL), err)
 		}
 		return nil
 	}
@@ -138,6 +142,9 @@ func (n *Node) embeddedOptions() (*server.Options, error) {
 			return nil, err
 		}
 		o.Cluster = server.ClusterOpts{Name: n.cfg.ClusterName, Host: host, Port: port}
+		if err := n.secureRoutes(&o.Cluster); err != nil {
+			return nil, err
+		}
 		if o.DontListen {
 			// nats-server starts routing only once its client listener is
 			// up, so a clustered server needs one: a random port on
@@ -148,9 +155,9 @@ func (n *Node) embeddedOptions() (*server.Options, error) {
 		for _, r := range n.cfg.Routes {
 			u, err := url.Parse(strings.TrimSpace(r))
 			if err != nil || u.Scheme != "nats" || u.Host == "" {
-				return nil, fmt.Errorf("node: route %q is not a URL like nats://host:6222", r)
+				return nil, fmt.Errorf("node: route %q is not a URL like nats://host:6222", redactURLs(r))
 			}
-			o.Routes = append(o.Routes, u)
+			o.Routes = append(o.Routes, withRouteUser(u, n.cfg.ClusterUser, n.cfg.ClusterPassword))
 		}
 	} else if len(n.cfg.Routes) > 0 {
 		return nil, errors.New("node: routes need a cluster listen address")

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,8 @@ type Node struct {
 	limits   *authlimit.Limiter
 	http     *http.Server
 	metrics  metrics
+	certs    *certReloader // nil without TLSCertFile
+	tls      *tls.Config   // nil without TLSCertFile: accepted connections are plain
 
 	admin     *http.Server // the admin port; nil without AdminListen
 	adminAddr net.Addr
@@ -111,7 +114,8 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	n.http = &http.Server{
-		Handler:           n.Handler(),
+		Handler:           withTLSState(n.Handler()),
+		ConnContext:       connTLSState,
 		ReadHeaderTimeout: cfg.HeaderTimeout,
 		MaxHeaderBytes:    handshake.MaxHead,
 		IdleTimeout:       2 * time.Minute,
@@ -149,6 +153,14 @@ func (n *Node) prepare() error {
 	}
 	if n.tokens, err = auth.NewTokens(secret, n.cfg.TokenTTL); err != nil {
 		return fmt.Errorf("node: %w", err)
+	}
+	if n.cfg.TLSCertFile != "" {
+		// Loaded before NATS and the store: a certificate that does not
+		// load ends the start at once.
+		if n.certs, err = newCertReloader(n.cfg.TLSCertFile, n.cfg.TLSKeyFile, n.log); err != nil {
+			return err
+		}
+		n.tls = serverTLSConfig(n.certs)
 	}
 	return nil
 }

@@ -20,8 +20,10 @@ import (
 // Serve accepts connections on l until Shutdown. WebSocket upgrades of
 // /ws and /websockets are recognised from the request line and upgraded
 // on the raw connection (no http.Request, no per-connection HTTP state);
-// every other connection is handed to the node's HTTP server. It returns
-// http.ErrServerClosed after Shutdown.
+// every other connection is handed to the node's HTTP server. With
+// Config.TLSCertFile every connection is TLS, handshaken before its
+// request line is read (tls.go). It returns http.ErrServerClosed after
+// Shutdown.
 func (n *Node) Serve(l net.Listener) error {
 	hl := newConnListener(l.Addr())
 	n.mu.Lock()
@@ -80,13 +82,20 @@ const peekLen = len("GET /websockets?")
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
-// serveConn reads the start of the request line and routes the
-// connection: WebSocket upgrades of /ws to the raw upgrader, the rest to
+// serveConn finishes the TLS handshake (when the node terminates TLS),
+// reads the start of the request line and routes the connection: WebSocket upgrades of /ws to the raw upgrader, the rest to
 // the HTTP server. It runs on a goroutine of its own; release ends the
 // connection's admission once its head is read.
 func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 	defer release()
 	_ = conn.SetDeadline(time.Now().Add(n.cfg.HeaderTimeout))
+	if n.tls != nil {
+		tc := n.handshakeTLS(conn)
+		if tc == nil {
+			return
+		}
+		conn = tc
+	}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(conn)
 	defer func() {

@@ -47,6 +47,7 @@ func (n *Node) build() error {
 		Store: n.store, NC: n.nc, Hub: n.hub, Presence: n.presence, Recent: n.recent, Tokens: n.tokens,
 		MaxMessageLen: cfg.MaxMessageLen, MaxRoomsPerUser: cfg.MaxRoomsPerUser, RequestTimeout: cfg.RequestTimeout,
 		Log: n.log, Limiter: n.limiter,
+		ReceiptsMaxMembers: cfg.ReceiptsMaxMembers,
 	}); err != nil {
 		return err
 	}
@@ -119,6 +120,10 @@ func (n *Node) start() error {
 	n.loops.Add(2)
 	go func() { defer n.loops.Done(); n.runEvents(ctx, events) }()
 	go func() { defer n.loops.Done(); n.watchStorms(ctx) }()
+	if n.certs != nil {
+		n.loops.Add(1)
+		go func() { defer n.loops.Done(); n.certs.watch(ctx, n.cfg.TLSReloadInterval) }()
+	}
 	return nil
 }
 

@@ -46,8 +46,8 @@ func TestOpenIdempotentAndUpdates(t *testing.T) {
 	if c := info.Config; c.MaxAge != time.Minute || c.Duplicates != time.Minute {
 		t.Fatalf("MaxAge %v, Duplicates %v: want the dedup window clipped to MaxAge, 1m", c.MaxAge, c.Duplicates)
 	}
-	for _, b := range []string{subjects.BucketUsers, subjects.BucketUserNames, subjects.BucketChats,
-		subjects.BucketRoomNames, subjects.BucketMembers} {
+	for _, b := range []string{subjects.BucketReads, subjects.BucketUsers, subjects.BucketUserNames, subjects.BucketChats,
+		subjects.BucketRoomNames, subjects.BucketMembers, subjects.BucketMessageStates} {
 		kv, err := st.JetStream().KeyValue(ctx, b)
 		if err != nil {
 			t.Fatalf("bucket %s: %v", b, err)
@@ -65,6 +65,14 @@ func TestOpenIdempotentAndUpdates(t *testing.T) {
 		}
 		if !kvs.CachedInfo().Config.AllowDirect {
 			t.Errorf("bucket %s: AllowDirect off; listings need direct gets", b)
+		}
+		// Message states expire with the messages (MaxAge), the rest never.
+		want := time.Duration(0)
+		if b == subjects.BucketMessageStates {
+			want = time.Minute
+		}
+		if got := kvs.CachedInfo().Config.MaxAge; got != want {
+			t.Errorf("bucket %s: MaxAge %v, want %v", b, got, want)
 		}
 	}
 }

@@ -67,6 +67,8 @@ type directReq struct {
 	Batch     int      `json:"batch,omitempty"`
 	MultiLast []string `json:"multi_last,omitempty"`
 	UpToSeq   uint64   `json:"up_to_seq,omitempty"`
+	// MaxBytes ends a batch once this many bytes were sent (CountUnread).
+	MaxBytes int `json:"max_bytes,omitempty"`
 }
 
 // batchEnd is what a "204 EOB" status reports.
@@ -180,6 +182,13 @@ type kvEntry struct {
 // kvList returns the current, not deleted entries of bucket whose keys match
 // filter (a key pattern with wildcards), in ascending revision order.
 func (s *JetStream) kvList(ctx context.Context, bucket, filter string) ([]kvEntry, error) {
+	return s.kvListAny(ctx, bucket, filter)
+}
+
+// kvListAny is kvList of the keys that match any of filters. Only a
+// single filter falls back to a scan when more than 1024 keys match, so
+// callers give several only when they match fewer (exact keys).
+func (s *JetStream) kvListAny(ctx context.Context, bucket string, filters ...string) ([]kvEntry, error) {
 	stream, prefix := "KV_"+bucket, "$KV."+bucket+"."
 	latest := make(map[string]kvEntry)
 	deleted := make(map[string]uint64)
@@ -201,16 +210,20 @@ func (s *JetStream) kvList(ctx context.Context, bucket, filter string) ([]kvEntr
 		latest[key] = kvEntry{key: key, value: m.Data, seq: seq}
 	}
 
-	req := directReq{MultiLast: []string{prefix + filter}, Batch: kvBatch}
+	subjs := make([]string, len(filters))
+	for i, f := range filters {
+		subjs[i] = prefix + f
+	}
+	req := directReq{MultiLast: subjs, Batch: kvBatch}
 	for {
 		end, found, err := s.directGet(ctx, stream, req, func(m *nats.Msg) bool { record(m); return true })
-		if errors.Is(err, errTooManyResults) {
+		if errors.Is(err, errTooManyResults) && len(filters) == 1 {
 			// Above 1024 keys: scan the prefix instead. History 1 means
 			// the scan sees (about) one message per key; record keeps the
 			// newest should a key be rewritten while we page.
 			clear(latest)
 			clear(deleted)
-			err = s.scan(ctx, stream, prefix+filter, 0, maxBatch, func(m *nats.Msg, _ uint64) bool { record(m); return true })
+			err = s.scan(ctx, stream, subjs[0], 0, maxBatch, func(m *nats.Msg, _ uint64) bool { record(m); return true })
 			if err != nil {
 				return nil, err
 			}

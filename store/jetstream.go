@@ -24,11 +24,13 @@ type JetStream struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	api     string // JetStream API prefix: "$JS.API." or, in a domain, "$JS.<domain>.API."
+	reads   jetstream.KeyValue
 	users   jetstream.KeyValue
 	names   jetstream.KeyValue
 	chats   jetstream.KeyValue
 	rooms   jetstream.KeyValue
 	members jetstream.KeyValue
+	states  jetstream.KeyValue
 
 	// The stream position request in flight, shared by every caller
 	// that comes while it is (see Position).
@@ -73,14 +75,21 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		name string
 		kv   *jetstream.KeyValue
 	}{
+		{subjects.BucketReads, &s.reads},
 		{subjects.BucketUsers, &s.users},
 		{subjects.BucketUserNames, &s.names},
 		{subjects.BucketChats, &s.chats},
 		{subjects.BucketRoomNames, &s.rooms},
 		{subjects.BucketMembers, &s.members},
+		{subjects.BucketMessageStates, &s.states},
 	}
 	for _, b := range buckets {
 		bc := s.bucketConfig(b.name)
+		if b.name == subjects.BucketMessageStates {
+			// A state is written after its message, so it expires
+			// after it too, and does not outlive it by more than MaxAge.
+			bc.TTL = cfg.MaxAge
+		}
 		var kv jetstream.KeyValue
 		err := ensure(ctx, func(ctx context.Context) error {
 			bc.Replicas = s.keepReplicas(ctx, "KV_"+b.name)

@@ -77,16 +77,18 @@ type Memory struct {
 	users     map[string]User   // by id
 	userNames map[string]string // userNameKey -> user id
 	chats     map[string]Chat
-	rooms     map[string]string                 // public room name -> chat id
-	byChat    map[string]map[string]*membership // by chat id, then user id
-	byUser    map[string]map[string]*membership // by user id, then chat id
-	memberRev uint64                            // last membership's rev
-	msgs      map[string][]storedMsg            // by chat, ascending
-	lastSeq   uint64                            // the "stream's" last sequence
-	dedup     map[string]dedupEntry             // by message id
-	dedupIDs  []string                          // dedup's ids, oldest first
-	failures  map[string]error                  // Fail's switches by method
-	dropLive  int                               // live copies DropLive still drops
+	rooms     map[string]string                  // public room name -> chat id
+	reads     map[string]ReadMarker              // by subjects.ReadKey; memory_reads.go
+	byChat    map[string]map[string]*membership  // by chat id, then user id
+	byUser    map[string]map[string]*membership  // by user id, then chat id
+	memberRev uint64                             // last membership's rev
+	msgs      map[string][]storedMsg             // by chat, ascending
+	lastSeq   uint64                             // the "stream's" last sequence
+	dedup     map[string]dedupEntry              // by message id
+	dedupIDs  []string                           // dedup's ids, oldest first
+	failures  map[string]error                   // Fail's switches by method
+	dropLive  int                                // live copies DropLive still drops
+	states    map[string]map[uint64]MessageState // by chat, then message seq; memory_edits.go
 }
 
 var _ Store = (*Memory)(nil)
@@ -104,6 +106,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		msgs:      make(map[string][]storedMsg),
 		dedup:     make(map[string]dedupEntry),
 		failures:  make(map[string]error),
+		states:    make(map[string]map[uint64]MessageState),
 	}
 }
 
@@ -112,10 +115,12 @@ func NewMemory(cfg MemoryConfig) *Memory {
 // every exported method of every type, 3 MB of the node's binary.
 // TestStoreMethodsListed keeps it equal to the interface.
 var storeMethods = map[string]bool{
+	"MarkRead": true, "ReadMarkers": true, "ChatReadMarkers": true, "LastSeqs": true, "CountUnread": true,
 	"CreateUser": true, "User": true, "UserByName": true, "UpdateUser": true,
 	"CreateChat": true, "Chat": true, "PublicRoom": true, "EnsurePublicRoom": true,
 	"AddMember": true, "RemoveMember": true, "Member": true, "Members": true, "UserChats": true,
 	"PublishMessage": true, "Messages": true, "LastSeq": true, "Position": true,
+	"Message": true, "EraseMessages": true, "UpdateMessageState": true, "MessageStates": true, "DeletedMessages": true,
 }
 
 // Fail is a test hook: it makes every later call of the Store method

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -66,10 +65,8 @@ func validMessage(m Message) error {
 		return fmt.Errorf("%w: user id %q", ErrInvalid, m.UserID)
 	case m.DeviceID != "" && !subjects.ValidID(m.DeviceID):
 		return fmt.Errorf("%w: device id %q", ErrInvalid, m.DeviceID)
-	case strings.TrimSpace(m.Text) == "":
-		return fmt.Errorf("%w: empty text", ErrInvalid)
 	}
-	return nil
+	return validEntry(m)
 }
 
 // LastSeq implements Store with one direct get by last subject.

@@ -99,6 +99,16 @@ type Message struct {
 	DeviceID string    `json:"device,omitempty"`
 	Text     string    `json:"message"`
 	PostedAt time.Time `json:"postedAt"`
+
+	// An entry that changes an earlier message (see edits.go) has a Kind
+	// and names that message's Seq as Target; a message has neither.
+	Kind   EntryKind `json:"kind,omitempty"`
+	Target uint64    `json:"target,omitempty"`
+	Emoji  string    `json:"emoji,omitempty"` // KindReact: the reaction
+	On     bool      `json:"on,omitempty"`    // KindReact: added, not taken back
+	// ReplyTo is the message this one answers, with what a client needs
+	// to draw the quote.
+	ReplyTo *Reply `json:"replyTo,omitempty"`
 }
 
 // Page selects messages of one chat. At most one of Before and After is
@@ -123,6 +133,9 @@ const (
 // Store is natter's durable state. All methods are safe for concurrent use
 // and honour ctx for cancellation and deadlines.
 type Store interface {
+	// Reads are the members' read markers and unread counts (reads.go).
+	Reads
+
 	// CreateUser stores a new user; names are unique case-insensitively
 	// (ErrNameTaken). u.ID must be a valid subject token.
 	CreateUser(ctx context.Context, u User) error
@@ -179,4 +192,23 @@ type Store interface {
 	// from the stream leader: every message stored later has a higher
 	// sequence.
 	Position(ctx context.Context) (uint64, error)
+
+	// Message returns the chat's entry at seq (ErrNotFound if there is
+	// none, it was erased, or seq belongs to another chat).
+	Message(ctx context.Context, chatID string, seq uint64) (Message, error)
+	// EraseMessages removes the chat's entries at seqs from storage,
+	// overwriting them; seqs already gone are skipped.
+	EraseMessages(ctx context.Context, chatID string, seqs []uint64) error
+	// UpdateMessageState changes the state of the chat's message at seq
+	// with update, applied to its current value (the zero state if none)
+	// and stored only if no other writer changed it since (update may
+	// run more than once). It returns the stored state. A state that
+	// becomes Deleted is also listed by DeletedMessages.
+	UpdateMessageState(ctx context.Context, chatID string, seq uint64, update func(*MessageState) error) (MessageState, error)
+	// MessageStates returns the states of those of the chat's messages at
+	// seqs (at most MaxPageLimit) that have one.
+	MessageStates(ctx context.Context, chatID string, seqs []uint64) (map[uint64]MessageState, error)
+	// DeletedMessages lists the sequences of the chat's deleted messages,
+	// ascending.
+	DeletedMessages(ctx context.Context, chatID string) ([]uint64, error)
 }

@@ -12,6 +12,7 @@ package subjects
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 )
 
@@ -50,6 +51,9 @@ const (
 	BucketRoomNames = "natter_room_names"
 	// BucketMembers holds every membership twice: under MemberKey and UserChatKey.
 	BucketMembers = "natter_members"
+	// BucketMessageStates maps MessageStateKey -> the state of an edited,
+	// deleted or reacted-to message, and DeletedKey -> a deletion marker.
+	BucketMessageStates = "natter_msg_states"
 
 	// StreamAuthLimits holds the cluster's login and registration
 	// counters, one counter per AuthCount subject.
@@ -219,3 +223,27 @@ const Heartbeat = "natter.heartbeat"
 // NodeOpPresence is the NodeRequest operation that answers a node's
 // current devices.
 const NodeOpPresence = "presence"
+
+// MessageStateKey is the BucketMessageStates key of a message's state.
+func MessageStateKey(chatID string, seq uint64) string {
+	return chatID + "." + strconv.FormatUint(seq, 10)
+}
+
+// DeletedKey is the BucketMessageStates key marking a message deleted;
+// DeletedWildcard(chatID) lists a chat's.
+func DeletedKey(chatID string, seq uint64) string {
+	return chatID + ".d." + strconv.FormatUint(seq, 10)
+}
+
+// DeletedWildcard matches every DeletedKey of a chat.
+func DeletedWildcard(chatID string) string { return chatID + ".d.*" }
+
+// ParseDeletedKey returns the message sequence of a DeletedKey.
+func ParseDeletedKey(key string) (seq uint64, ok bool) {
+	i := strings.LastIndexByte(key, '.')
+	if i < 0 {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(key[i+1:], 10, 64)
+	return seq, err == nil && seq > 0
+}

@@ -120,12 +120,14 @@ type chatSession struct {
 	joinHistory bool
 	held        []chatMsg
 
-	unsent   []string          // typed before the room was joined
+	unsent   []unsentMsg       // typed before the room was joined
 	mine     map[string]string // clientMsgId -> text of the messages sent and not yet confirmed
 	waiting  []string          // refs of GetMembers and History awaiting answers, oldest first
 	refN     int
 	sendDone bool // --send was accepted
 	listened int  // --listen messages printed
+
+	state chatState // typing and read state (chat_state.go)
 
 	quitting  bool
 	quitTimer <-chan time.Time

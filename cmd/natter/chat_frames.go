@@ -30,6 +30,12 @@ func (c *chatSession) handleFrame(f client.Frame) error {
 		decoded(f, func(a wire.MessageAccepted) { c.processMessageAccepted(a, f.Raw) })
 	case wire.TypeHistoryPage:
 		decoded(f, c.processHistoryPage)
+	case wire.TypeMessageEdited:
+		decoded(f, c.processMessageEdited)
+	case wire.TypeMessageDeleted:
+		decoded(f, c.processMessageDeleted)
+	case wire.TypeReaction:
+		decoded(f, c.processReaction)
 	case wire.TypeOnline:
 		decoded(f, func(p wire.PresenceEvent) { c.processPresence(p, "online") })
 	case wire.TypeOffline:
@@ -43,7 +49,15 @@ func (c *chatSession) handleFrame(f client.Frame) error {
 		if f.Decode(&e) == nil {
 			return c.processError(e)
 		}
+	// typing and read state: chat_state.go
+	case wire.TypeTyping, wire.TypeStopTyping:
+		decoded(f, func(e wire.TypingEvent) { c.processTyping(e, f.Type() == wire.TypeStopTyping) })
+	case wire.TypeUnread:
+		decoded(f, c.processUnread)
+	case wire.TypeReadMarker:
+		decoded(f, c.processReadMarker)
 	}
+	c.markRead()
 	return nil
 }
 

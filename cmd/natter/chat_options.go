@@ -35,9 +35,15 @@ const chatUsage = `Usage: natter chat --url URL --room ROOM (--user NAME --passw
 
 A terminal chat client. Without --send or --listen it is interactive: each
 line typed is sent to the room; incoming messages print as
-"[15:04:05] name: text". Commands: /members, /history [N], /quit (or end
-of input), /help; a line starting with // sends the text after one slash.
+"[15:04:05] #SEQ name: text". Commands: /members, /history [N],
+/edit SEQ TEXT, /delete SEQ, /react SEQ EMOJI, /unreact SEQ EMOJI,
+/reply SEQ TEXT, /quit (or end of input), /help; a line starting with //
+sends the text after one slash. Edits, deletions and reactions print as
+they come ("* alice edited #12: ...").
 When the connection drops it reconnects and resumes where it left off.
+It says which chats have unread messages when it connects and who in the
+room is typing; the room's messages it prints count as read on every
+device of the user.
 
 For scripts: --send TEXT sends one message and exits when the node has
 stored it (non-zero on an error); --listen N prints the next N messages of

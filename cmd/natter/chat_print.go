@@ -11,11 +11,16 @@ import (
 // printMessage prints a message of the room: [15:04:05] name: text, or
 // the frame with --json.
 func (c *chatSession) printMessage(m wire.NewMessage, raw []byte) {
+	c.shown(m) // chat_state.go
 	if c.o.json {
 		if raw == nil {
 			raw = wire.Encode(wire.ChannelChatRoom, wire.TypeNewMessage, m)
 		}
 		fmt.Fprintf(c.out, "%s\n", raw)
+		return
+	}
+	if c.o.interactive() {
+		fmt.Fprintln(c.out, messageLine(m))
 		return
 	}
 	fmt.Fprintf(c.out, "%s %s: %s\n", clock(m.PostedAt), m.Name, m.Message)

@@ -12,6 +12,12 @@ import (
 // defaultHistory is the N of /history without one.
 const defaultHistory = 20
 
+// unsentMsg is a message typed before the room was joined.
+type unsentMsg struct {
+	text    string
+	replyTo uint64 // the message it answers (/reply), 0 for none
+}
+
 // sendFrame writes a frame with a ref (echoed by an Error about it).
 // Without a connection it is dropped: requests die with their
 // connection, and messages go through sendText.
@@ -29,15 +35,19 @@ func (c *chatSession) nextRef(kind string) string {
 	return kind + strconv.Itoa(c.refN)
 }
 
-// sendText sends a message to the room, or keeps it until the room is
-// joined (its chat id is known then). The session sends it with a
-// clientMsgId and again after a reconnect until the node confirms it.
-func (c *chatSession) sendText(text string) {
+// sendText sends a message to the room.
+func (c *chatSession) sendText(text string) { c.sendReply(text, 0) }
+
+// sendReply sends a message to the room that answers message replyTo (0:
+// none), or keeps it until the room is joined (its chat id is known
+// then). The session sends it with a clientMsgId and again after a
+// reconnect until the node confirms it.
+func (c *chatSession) sendReply(text string, replyTo uint64) {
 	if c.sess == nil || c.chatID == "" || !c.everJoin {
-		c.unsent = append(c.unsent, text)
+		c.unsent = append(c.unsent, unsentMsg{text, replyTo})
 		return
 	}
-	id, _ := c.sess.Send(wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: text})
+	id, _ := c.sess.Send(wire.SendMessage{ChatRef: wire.ChatRef{Chat: c.chatID}, Message: text, ReplyTo: replyTo})
 	c.mine[id] = text
 }
 
@@ -45,8 +55,8 @@ func (c *chatSession) sendText(text string) {
 func (c *chatSession) flushUnsent() {
 	unsent := c.unsent
 	c.unsent = nil
-	for _, text := range unsent {
-		c.sendText(text)
+	for _, m := range unsent {
+		c.sendReply(m.text, m.replyTo)
 	}
 }
 
@@ -75,8 +85,16 @@ func (c *chatSession) command(cmd, arg string) {
 		c.request("members-", wire.TypeGetMembers, wire.ChatRef{Chat: c.chatID})
 	case "/history":
 		c.historyCommand(arg)
+	case "/edit":
+		c.editCommand(arg)
+	case "/delete":
+		c.deleteCommand(arg)
+	case "/react", "/unreact":
+		c.reactCommand(arg, cmd == "/react")
+	case "/reply":
+		c.replyCommand(arg)
 	case "/help":
-		fmt.Fprintln(c.out, "commands: /members, /history [N], /quit; a line starting with // sends the text after one slash")
+		fmt.Fprintln(c.out, "commands: /members, /history [N], /edit SEQ TEXT, /delete SEQ, /react SEQ EMOJI, /unreact SEQ EMOJI, /reply SEQ TEXT, /quit; a line starting with // sends the text after one slash")
 	default:
 		c.problem("unknown command %s (/help lists them)", cmd)
 	}

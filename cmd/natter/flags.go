@@ -57,10 +57,26 @@ type options struct {
 	registerSrc    int
 	authWindow     time.Duration
 
+	// Transport security
+	tlsCert         string
+	tlsKey          string
+	tlsReload       time.Duration
+	clusterTLSCert  string
+	clusterTLSKey   string
+	clusterTLSCA    string
+	clusterUser     string
+	clusterPassword string
+	natsCreds       string
+	natsNKey        string
+	natsTLSCert     string
+	natsTLSKey      string
+	natsTLSCA       string
+
 	// Limits
 	maxConnections    int
 	maxDevicesPerUser int
 	maxRoomsPerUser   int
+	receiptsMax       int
 	maxMessageLen     int
 	maxFrameSize      int64
 	maxOutboundBytes  int64
@@ -93,12 +109,13 @@ const (
 	groupNetwork  = "Network"
 	groupCluster  = "Cluster"
 	groupSecurity = "Security"
+	groupTLS      = "Transport security"
 	groupLimits   = "Limits"
 	groupStorage  = "Storage"
 	groupOps      = "Logging and operations"
 )
 
-var groupOrder = []string{groupNetwork, groupCluster, groupSecurity, groupLimits, groupStorage, groupOps}
+var groupOrder = []string{groupNetwork, groupCluster, groupSecurity, groupTLS, groupLimits, groupStorage, groupOps}
 
 // defineSettings declares every node setting, bound to o's fields, with
 // its default (the node's own default where node.Config has one).
@@ -144,10 +161,26 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.registerSrc, "max-registrations-per-source", "N", 20, g, "registrations from one source address, cluster-wide, before its registrations are refused (429) for --auth-limit-window (-1: no cap)")
 	s.dur(&o.authWindow, "auth-limit-window", 10*time.Minute, g, "how long a refusal lasts after the last counted failed login or registration, and how long counts last without one; the same on every node")
 
+	g = groupTLS
+	s.str(&o.tlsCert, "tls-cert", "FILE", "", g, "serve the page, the API and wss over TLS with this certificate (PEM, chain after the leaf); needs --tls-key").defaultText("none: plain HTTP and ws")
+	s.str(&o.tlsKey, "tls-key", "FILE", "", g, "the private key (PEM) of --tls-cert")
+	s.dur(&o.tlsReload, "tls-reload-interval", 5*time.Second, g, "how often the --tls-cert and --tls-key files are checked for a change (also on SIGHUP); new handshakes get a changed pair, one that does not load keeps the old")
+	s.str(&o.clusterTLSCert, "cluster-tls-cert", "FILE", "", g, "certificate (PEM) the embedded NATS server presents on its routes, both ways; needs --cluster-tls-key, --cluster-tls-ca and --cluster-listen").defaultText("none: routes in the clear")
+	s.str(&o.clusterTLSKey, "cluster-tls-key", "FILE", "", g, "the private key (PEM) of --cluster-tls-cert")
+	s.str(&o.clusterTLSCA, "cluster-tls-ca", "FILE", "", g, "CA (PEM) that signed the other nodes' route certificates; routes from others are refused")
+	s.str(&o.clusterUser, "cluster-user", "NAME", "", g, "user every route must present (with --cluster-password), the same on every node").defaultText("none: routes unauthenticated")
+	s.str(&o.clusterPassword, "cluster-password", "S", "", g, "password of --cluster-user")
+	s.str(&o.natsCreds, "nats-creds", "FILE", "", g, "NATS credentials file (user JWT and NKey seed) for --nats-url").defaultText("none")
+	s.str(&o.natsNKey, "nats-nkey", "FILE", "", g, "file holding an NKey user seed (SU...) for --nats-url; not with --nats-creds").defaultText("none")
+	s.str(&o.natsTLSCert, "nats-tls-cert", "FILE", "", g, "client certificate (PEM) presented to --nats-url; needs --nats-tls-key").defaultText("none")
+	s.str(&o.natsTLSKey, "nats-tls-key", "FILE", "", g, "the private key (PEM) of --nats-tls-cert")
+	s.str(&o.natsTLSCA, "nats-tls-ca", "FILE", "", g, "CA (PEM) the --nats-url server's certificate is checked against").defaultText("the system's roots")
+
 	g = groupLimits
 	s.intv(&o.maxConnections, "max-connections", "N", 1_000_000, g, "WebSocket connections on this node; past it handshakes get 503 (the open-files limit may be lower)")
 	s.intv(&o.maxDevicesPerUser, "max-devices-per-user", "N", 64, g, "connections of one user on this node")
 	s.intv(&o.maxRoomsPerUser, "max-rooms-per-user", "N", 1000, g, "chats one user may be a member of")
+	s.intv(&o.receiptsMax, "receipts-max-members", "N", 50, g, "largest group whose members all see each other's read markers (direct chats always do; 0: direct chats only)")
 	s.intv(&o.maxMessageLen, "max-message-len", "N", 4000, g, "longest message text, in characters")
 	s.size(&o.maxFrameSize, "max-frame-size", 64<<10, g, "largest inbound WebSocket message; larger ones close the connection with 1009")
 	s.size(&o.maxOutboundBytes, "max-outbound-bytes", 1<<20, g, "bytes queued for one slow connection before it is closed with 4001")
@@ -233,6 +266,7 @@ func (o *options) validate() error {
 		{"max-connections", o.maxConnections > 0},
 		{"max-devices-per-user", o.maxDevicesPerUser > 0},
 		{"max-rooms-per-user", o.maxRoomsPerUser > 0},
+		{"receipts-max-members", o.receiptsMax >= 0},
 		{"max-message-len", o.maxMessageLen > 0},
 		{"max-frame-size", o.maxFrameSize > 0},
 		{"max-outbound-bytes", o.maxOutboundBytes > 0},
@@ -250,7 +284,7 @@ func (o *options) validate() error {
 	for _, p := range positive {
 		if !p.ok {
 			switch p.name {
-			case "workers", "node-dead-after", "message-max-age", "max-msgs-per-chat":
+			case "workers", "node-dead-after", "receipts-max-members", "message-max-age", "max-msgs-per-chat":
 				return fmt.Errorf("--%s must not be negative", p.name)
 			case "max-pending-per-source", "max-login-failures-per-account", "max-login-failures-per-source", "max-registrations-per-source":
 				return fmt.Errorf("--%s must be positive, or -1 for no cap", p.name)
@@ -283,6 +317,22 @@ func (o *options) validate() error {
 		// The external server's own setting decides; accepting the flag
 		// would promise fsyncs that do not happen.
 		return errors.New("--sync always configures the embedded NATS server; with --nats-url set sync_interval: always in the external server's jetstream block instead")
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case o.tlsReload <= 0:
+		return errors.New("--tls-reload-interval must be positive")
+	case (o.clusterTLSCert == "") != (o.clusterTLSKey == "") || (o.clusterTLSCert == "") != (o.clusterTLSCA == ""):
+		return errors.New("--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca go together")
+	case (o.clusterUser == "") != (o.clusterPassword == ""):
+		return errors.New("--cluster-user and --cluster-password go together")
+	case (o.clusterTLSCert != "" || o.clusterUser != "") && o.clusterListen == "":
+		return errors.New("--cluster-tls-* and --cluster-user secure the embedded NATS server's routes: they need --cluster-listen")
+	case (o.natsTLSCert == "") != (o.natsTLSKey == ""):
+		return errors.New("--nats-tls-cert and --nats-tls-key go together")
+	case (o.natsCreds != "" || o.natsNKey != "" || o.natsTLSCert != "" || o.natsTLSCA != "") && o.natsURL == "":
+		return errors.New("--nats-creds, --nats-nkey and --nats-tls-* are for an external NATS: they need --nats-url")
+	case o.natsCreds != "" && o.natsNKey != "":
+		return errors.New("--nats-creds and --nats-nkey are two ways to authenticate; give one")
 	case o.replicas < 0 || o.replicas > 5:
 		return errors.New("--replicas must be between 0 (auto) and 5")
 	case o.idleTimeout <= o.pingInterval:
@@ -325,6 +375,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		NodeDeadAfter:              o.nodeDeadAfter,
 		MaxMessageLen:              o.maxMessageLen,
 		MaxRoomsPerUser:            o.maxRoomsPerUser,
+		ReceiptsMaxMembers:         receiptsMax(o.receiptsMax),
 		MaxDevicesPerUser:          o.maxDevicesPerUser,
 		MaxConnections:             o.maxConnections,
 		MaxHandshakes:              o.maxHandshakes,
@@ -346,6 +397,19 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		DrainInterval:              o.drainEvery,
 		Pprof:                      o.debugPprof,
 		StormGCPercent:             o.stormGC,
+		TLSCertFile:                o.tlsCert,
+		TLSKeyFile:                 o.tlsKey,
+		TLSReloadInterval:          o.tlsReload,
+		ClusterTLSCertFile:         o.clusterTLSCert,
+		ClusterTLSKeyFile:          o.clusterTLSKey,
+		ClusterTLSCAFile:           o.clusterTLSCA,
+		ClusterUser:                o.clusterUser,
+		ClusterPassword:            o.clusterPassword,
+		NATSCredsFile:              o.natsCreds,
+		NATSNKeyFile:               o.natsNKey,
+		NATSTLSCertFile:            o.natsTLSCert,
+		NATSTLSKeyFile:             o.natsTLSKey,
+		NATSTLSCAFile:              o.natsTLSCA,
 		Logger:                     log,
 	}
 	cfg.Conn.Workers = o.workers
@@ -372,4 +436,14 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// receiptsMax maps --receipts-max-members to node.Config's
+// ReceiptsMaxMembers, where 0 is the default and negative "direct chats
+// only".
+func receiptsMax(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,17 +67,26 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.listen, err)
 	}
-	stopStarting := answerStarting(l)
+	startingTLS, err := opts.startingTLS()
+	if err != nil {
+		l.Close()
+		return err
+	}
+	stopStarting := answerStarting(l, startingTLS)
 	n, err := node.New(cfg)
 	stopStarting()
 	if err != nil {
 		l.Close()
 		return err
 	}
-	fmt.Printf("natter node %s: open %s in a browser (WebSocket at %s)\n", n.ID(), pageURL(l.Addr()), wsURL(l.Addr()))
+	secure := startingTLS != nil
+	fmt.Printf("natter node %s: open %s in a browser (WebSocket at %s)\n", n.ID(), pageURL(l.Addr(), secure), wsURL(l.Addr(), secure))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if secure {
+		go reloadOnHangup(ctx, n)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- n.Serve(l) }()
 
@@ -102,12 +112,49 @@ func run(args []string) error {
 
 // pageURL turns a listen address into a URL a browser on this machine can
 // open (":8080" listens everywhere; localhost reaches it).
-func pageURL(a net.Addr) string {
+func pageURL(a net.Addr, secure bool) string {
+	if secure {
+		return "https://" + hostPort(a) + "/"
+	}
 	return "http://" + hostPort(a) + "/"
 }
 
-func wsURL(a net.Addr) string {
+func wsURL(a net.Addr, secure bool) string {
+	if secure {
+		return "wss://" + hostPort(a) + "/ws"
+	}
 	return "ws://" + hostPort(a) + "/ws"
+}
+
+// reloadOnHangup reads the TLS certificate files again on every SIGHUP
+// until ctx ends (the node also checks them every
+// --tls-reload-interval); the node logs the outcome.
+func reloadOnHangup(ctx context.Context, n *node.Node) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_ = n.ReloadTLS()
+		}
+	}
+}
+
+// startingTLS is the TLS configuration of the "starting" answers while
+// the node starts: the certificate as it is now. Loading it here also
+// stops a node whose certificate does not load before anything starts.
+func (o *options) startingTLS() (*tls.Config, error) {
+	if o.tlsCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s and --tls-key %s: %w", o.tlsCert, o.tlsKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}, nil
 }
 
 func hostPort(a net.Addr) string {

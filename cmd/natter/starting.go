@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -13,9 +14,10 @@ import (
 // until JetStream is ready (up to minutes in a fresh cluster).
 const startingResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nstarting\n"
 
-// answerStarting serves startingResponse on l until the returned stop
-// function is called; l stays open for the node to take over.
-func answerStarting(l net.Listener) (stop func()) {
+// answerStarting serves startingResponse on l, over TLS when tc is not
+// nil, until the returned stop function is called; l stays open for the
+// node to take over.
+func answerStarting(l net.Listener, tc *tls.Config) (stop func()) {
 	tl, ok := l.(*net.TCPListener)
 	if !ok {
 		return func() {}
@@ -40,6 +42,9 @@ func answerStarting(l net.Listener) (stop func()) {
 				continue
 			}
 			_ = c.SetDeadline(time.Now().Add(time.Second))
+			if tc != nil {
+				c = tls.Server(c, tc) // handshakes on the first read, within the deadline
+			}
 			// Read the request head first: a response that arrives before
 			// the request confuses HTTP clients.
 			buf := make([]byte, 4096)

@@ -153,7 +153,7 @@ func checkLeaders(t testing.TB, procs []*proc, via *proc, streams []string, down
 }
 
 // storeStreams are the stream and the buckets' streams a node uses.
-var storeStreams = []string{subjects.StreamMessages, "KV_" + subjects.BucketUsers, "KV_" + subjects.BucketUserNames,
+var storeStreams = []string{subjects.StreamMessages, "KV_" + subjects.BucketReads, "KV_" + subjects.BucketUsers, "KV_" + subjects.BucketUserNames,
 	"KV_" + subjects.BucketChats, "KV_" + subjects.BucketRoomNames, "KV_" + subjects.BucketMembers}
 
 // storedMessages reads chat's messages from whichever replica answers

@@ -71,6 +71,9 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 // view and, when the user has devices here, its cache and subscriptions;
 // then it tells those devices.
 func (s *Service) ApplyUserEvent(userID string, data []byte) {
+	if s.applyUserNotice(userID, data) { // read.go
+		return
+	}
 	var ev userEvent
 	err := json.Unmarshal(data, &ev)
 	if err == nil && ev.Type == eventRevoked {

@@ -20,6 +20,8 @@ type Post struct {
 	// NoEcho keeps the message from the sending device (echo:false);
 	// the sender's other devices still get it.
 	NoEcho bool
+	// ReplyTo is the seq of the message this one answers, 0 for none.
+	ReplyTo uint64
 }
 
 // Send validates and stores a message; the fan-out delivers it. dev is
@@ -35,6 +37,11 @@ func (s *Service) Send(ctx context.Context, who Identity, dev *fanout.Device, c 
 	m = store.Message{
 		ChatID: c.ID, ID: messageID(who.ID, c.ID, p.ClientMsgID), UserID: who.ID, UserName: who.Name,
 		Text: p.Text, PostedAt: time.Now().UTC(),
+	}
+	if p.ReplyTo != 0 {
+		if m.ReplyTo, err = s.replyTo(ctx, c.ID, p.ReplyTo); err != nil {
+			return m, false, err
+		}
 	}
 	noEcho := dev != nil && p.NoEcho
 	if dev != nil {
@@ -69,6 +76,9 @@ func (s *Service) validPost(p Post) error {
 	if p.ClientMsgID != "" && !subjects.ValidID(p.ClientMsgID) {
 		return wire.Errorf(wire.CodeInvalidField, "clientMsgId must be 1-64 characters of [A-Za-z0-9_-]")
 	}
+	if p.ReplyTo >= maxClientSeq {
+		return wire.Errorf(wire.CodeInvalidField, "replyTo is out of range")
+	}
 	return nil
 }
 
@@ -78,18 +88,4 @@ func (s *Service) ValidText(text string) error {
 		return wire.Errorf(wire.CodeMessageTooLong, "message has %d characters, the limit is %d", l, s.cfg.MaxMessageLen)
 	}
 	return nil
-}
-
-// History reads a page of a chat's messages for a member.
-func (s *Service) History(ctx context.Context, who Identity, chatID string, p store.Page) ([]store.Message, error) {
-	if p.Before != 0 && (p.After != 0 || p.Forward) {
-		return nil, wire.Errorf(wire.CodeInvalidField, "give before or after, not both")
-	}
-	if p.Limit < 0 || p.Limit > store.MaxPageLimit {
-		return nil, wire.Errorf(wire.CodeInvalidField, "limit must be between 1 and %d", store.MaxPageLimit)
-	}
-	if err := s.RequireMember(ctx, who.ID, chatID); err != nil {
-		return nil, err
-	}
-	return s.cfg.Store.Messages(ctx, chatID, p)
 }

@@ -45,6 +45,10 @@ type Config struct {
 	MaxMessageLen int
 	// MaxRoomsPerUser caps a user's memberships. Default 1000.
 	MaxRoomsPerUser int
+	// ReceiptsMaxMembers is the largest group (stored members) whose
+	// members all get each other's ReadMarker; direct chats always do.
+	// Default DefaultReceiptsMaxMembers; negative: direct chats only.
+	ReceiptsMaxMembers int
 	// RequestTimeout bounds the store work of ending a guest. Default 15s.
 	RequestTimeout time.Duration
 
@@ -68,6 +72,7 @@ type Metrics struct {
 type Service struct {
 	cfg     Config
 	metrics *Metrics
+	typing  typingThrottle // throttle.go
 	chats   *chatCache
 	members *memberCache
 	known   knownUsers
@@ -89,6 +94,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 15 * time.Second
+	}
+	if cfg.ReceiptsMaxMembers == 0 {
+		cfg.ReceiptsMaxMembers = DefaultReceiptsMaxMembers
 	}
 	cfg.Log, cfg.Limiter = loglimit.Defaults(cfg.Log, cfg.Limiter)
 	m := &Metrics{PublishAck: prometheus.NewHistogram(prometheus.HistogramOpts{

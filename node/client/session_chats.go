@@ -181,13 +181,19 @@ func (s *Session) observe(f Frame) bool {
 		if f.Decode(&m) != nil || m.Chat == "" {
 			return true
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		c := s.chat(m.Chat)
-		if c.known && m.Seq <= c.lastSeq {
-			return false
+		return s.advance(m.Chat, m.Seq)
+	case wire.TypeMessageEdited, wire.TypeMessageDeleted, wire.TypeReaction:
+		// A change of a message is an entry of the chat too, at its
+		// eventSeq: a resume replays it, so it moves the position and
+		// is dropped when delivered already.
+		var e struct {
+			Chat     string `json:"chat"`
+			EventSeq uint64 `json:"eventSeq"`
 		}
-		c.lastSeq, c.known = m.Seq, true
+		if f.Decode(&e) != nil || e.Chat == "" || e.EventSeq == 0 {
+			return true
+		}
+		return s.advance(e.Chat, e.EventSeq)
 	case wire.TypeHistoryPage:
 		var h wire.HistoryPage
 		if f.Decode(&h) == nil {
@@ -265,4 +271,17 @@ func (s *Session) ownMembership(joined bool, e wire.MemberEvent) {
 		s.send(wire.ChannelChatRoom, wire.TypeHistory, wire.History{ChatRef: wire.ChatRef{Chat: e.Chat}, Limit: max(history, 1)}, JoinHistoryRef(e.Room))
 	}
 	s.flush()
+}
+
+// advance moves a chat's position to seq, an entry just received; false
+// when the entry was delivered already.
+func (s *Session) advance(chatID string, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chat(chatID)
+	if c.known && seq <= c.lastSeq {
+		return false
+	}
+	c.lastSeq, c.known = seq, true
+	return true
 }

@@ -86,7 +86,7 @@ type route struct {
 // routes is the API's route table, the one Register serves and Routes
 // lists.
 func (a *API) routes() []route {
-	const get, post, del = http.MethodGet, http.MethodPost, http.MethodDelete
+	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
 	return []route{
 		{Route{post, "/api/users"}, a.createUser},
 		{Route{post, "/api/sessions"}, a.createSession},
@@ -99,11 +99,16 @@ func (a *API) routes() []route {
 		{Route{get, "/api/chats/{id}"}, a.authed(a.getChat)},
 		{Route{post, "/api/chats/{id}/join"}, a.authed(a.joinChat)},
 		{Route{post, "/api/chats/{id}/leave"}, a.authed(a.leaveChat)},
+		{Route{post, "/api/chats/{id}/read"}, a.authed(a.markRead)},  // reads.go
+		{Route{get, "/api/chats/{id}/reads"}, a.authed(a.chatReads)}, // reads.go
 		{Route{post, "/api/chats/{id}/members"}, a.authed(a.addMember)},
 		{Route{del, "/api/chats/{id}/members/{user}"}, a.authed(a.removeMember)},
 		{Route{get, "/api/chats/{id}/presence"}, a.authed(a.presence)},
 		{Route{get, "/api/chats/{id}/messages"}, a.authed(a.listMessages)},
 		{Route{post, "/api/chats/{id}/messages"}, a.authed(a.postMessage)},
+		{Route{patch, "/api/chats/{id}/messages/{seq}"}, a.authed(a.editMessage)},    // edits.go
+		{Route{del, "/api/chats/{id}/messages/{seq}"}, a.authed(a.deleteMessage)},    // edits.go
+		{Route{post, "/api/chats/{id}/messages/{seq}/reactions"}, a.authed(a.react)}, // edits.go
 		{Route{post, "/api/broadcast"}, a.serverAPI(a.broadcast)},
 	}
 }

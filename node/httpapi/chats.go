@@ -111,6 +111,7 @@ type chatWithRole struct {
 	store.Chat
 	Role     string    `json:"role"`
 	JoinedAt time.Time `json:"joinedAt"`
+	readState
 }
 
 func (a *API) listChats(w http.ResponseWriter, r *http.Request, who chat.Identity) {
@@ -120,6 +121,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request, who chat.Identit
 		return
 	}
 	out := make([]chatWithRole, 0, len(ms))
+	kept := ms[:0]
 	for _, m := range ms {
 		c, err := a.cfg.Store.Chat(r.Context(), m.ChatID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -129,6 +131,10 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request, who chat.Identit
 			return
 		}
 		out = append(out, chatWithRole{Chat: c, Role: m.Role, JoinedAt: m.JoinedAt})
+		kept = append(kept, m)
+	}
+	if !a.addReadState(w, r, who, kept, out) { // reads.go
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chats": out})
 }

@@ -10,15 +10,21 @@ import (
 	"github.com/natterchat/natter/store"
 )
 
-// apiMessage is a message in API answers.
+// apiMessage is a message in API answers; a deleted one has only its
+// seq and deleted.
 type apiMessage struct {
 	Seq      uint64    `json:"seq"`
-	ID       string    `json:"id"`
-	User     string    `json:"user"`
-	Name     string    `json:"name"`
+	ID       string    `json:"id,omitempty"`
+	User     string    `json:"user,omitempty"`
+	Name     string    `json:"name,omitempty"`
 	Device   string    `json:"device,omitempty"`
-	Message  string    `json:"message"`
-	PostedAt time.Time `json:"postedAt"`
+	Message  string    `json:"message,omitempty"`
+	PostedAt time.Time `json:"postedAt,omitzero"`
+	// Replies, edits, deletions and reactions (edits.go).
+	ReplyTo   *wire.ReplyRef      `json:"replyTo,omitempty"`
+	EditedAt  *time.Time          `json:"editedAt,omitempty"`
+	Deleted   bool                `json:"deleted,omitempty"`
+	Reactions map[string][]string `json:"reactions,omitempty"`
 }
 
 func (a *API) listMessages(w http.ResponseWriter, r *http.Request, who chat.Identity) {
@@ -36,8 +42,10 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request, who chat.Iden
 		return
 	}
 	out := make([]apiMessage, len(msgs))
-	for i, m := range msgs {
-		out[i] = apiMessage{Seq: m.Seq, ID: m.ID, User: m.UserID, Name: m.UserName, Device: m.DeviceID, Message: m.Text, PostedAt: m.PostedAt}
+	for i := range msgs {
+		m := chat.HistoryMessage(c.Name, &msgs[i])
+		out[i] = apiMessage{Seq: m.Seq, ID: m.ID, User: m.User, Name: m.Name, Device: m.Device, Message: m.Message, PostedAt: m.PostedAt,
+			ReplyTo: m.ReplyTo, EditedAt: m.EditedAt, Deleted: m.Deleted, Reactions: m.Reactions}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chat": c.ID, "messages": out})
 }
@@ -81,11 +89,12 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request, who chat.Ident
 	var in struct {
 		Text        string `json:"text"`
 		ClientMsgID string `json:"clientMsgId"`
+		ReplyTo     uint64 `json:"replyTo"`
 	}
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	m, dup, err := a.cfg.Chat.Send(r.Context(), who, nil, c, chat.Post{Text: in.Text, ClientMsgID: in.ClientMsgID})
+	m, dup, err := a.cfg.Chat.Send(r.Context(), who, nil, c, chat.Post{Text: in.Text, ClientMsgID: in.ClientMsgID, ReplyTo: in.ReplyTo})
 	if err != nil {
 		a.writeOpError(w, r, err)
 		return

@@ -33,6 +33,8 @@ const (
 // status.
 func Status(code string) int {
 	switch code {
+	case wire.CodeSeqOutOfRange: // read state
+		return http.StatusBadRequest
 	case wire.CodeBadJSON, wire.CodeMissingField, wire.CodeInvalidField, wire.CodeMessageTooLong, CodeInvalidID, CodeInvalidJSON:
 		return http.StatusBadRequest
 	case CodeUnauthorized:
@@ -51,6 +53,16 @@ func Status(code string) int {
 		return http.StatusServiceUnavailable
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case wire.CodeBadEmoji:
+		return http.StatusBadRequest
+	case wire.CodeNotSender:
+		return http.StatusForbidden
+	case wire.CodeMessageNotFound:
+		return http.StatusNotFound
+	case wire.CodeMessageDeleted:
+		return http.StatusGone
+	case wire.CodeTooManyReactions:
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

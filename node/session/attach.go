@@ -72,6 +72,9 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	if !ok {
 		return
 	}
+	if !who.Guest {
+		s.sendUnread(d, u) // read.go
+	}
 	s.tellMissed(d, u, welcomeAt, registeredAt)
 	chats := u.ChatIDs()
 	s.cfg.Hub.CatchUp(&d.Device, chats, resumed, pos, posErr)

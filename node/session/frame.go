@@ -69,6 +69,12 @@ func (s *Server) processChatRoom(r *request) error {
 		return s.processResume(r)
 	case wire.TypeGetMembers:
 		return s.processGetMembers(r)
+	case wire.TypeTyping, wire.TypeStopTyping: // typing.go
+		return s.processTyping(r, r.env.Message.Type == wire.TypeStopTyping)
+	case wire.TypeMarkRead: // read.go
+		return s.processMarkRead(r)
+	case wire.TypeEditMessage, wire.TypeDeleteMessage, wire.TypeReact: // edit.go
+		return s.processChange(r)
 	default:
 		return unknownType(r.env)
 	}

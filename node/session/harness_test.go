@@ -183,8 +183,18 @@ func (f frame) decode(t testing.TB, v any) {
 	}
 }
 
-// dial connects as who and reads its Welcome.
+// dial connects as who and reads its Welcome, and a stored user's Unread.
 func (r *rig) dial(who chat.Identity, st Start) *client {
+	r.t.Helper()
+	c := r.dialWelcome(who, st)
+	if !who.Guest {
+		c.expect(wire.TypeUnread)
+	}
+	return c
+}
+
+// dialWelcome connects as who and reads its Welcome only.
+func (r *rig) dialWelcome(who chat.Identity, st Start) *client {
 	r.t.Helper()
 	r.who <- who
 	r.start <- st

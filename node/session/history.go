@@ -22,7 +22,7 @@ func (s *Server) processHistory(r *request) error {
 	}
 	page := wire.HistoryPage{Room: c.Name, Chat: c.ID, Messages: make([]wire.NewMessage, len(msgs))}
 	for i := range msgs {
-		page.Messages[i] = chat.NewMessage(c.Name, &msgs[i])
+		page.Messages[i] = chat.HistoryMessage(c.Name, &msgs[i])
 	}
 	r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeHistoryPage, page)
 	return nil

@@ -22,7 +22,7 @@ func (s *Server) processSend(r *request) error {
 	if err != nil {
 		return err
 	}
-	post := chat.Post{Text: in.Message, ClientMsgID: in.ClientMsgID, NoEcho: in.Echo != nil && !*in.Echo}
+	post := chat.Post{Text: in.Message, ClientMsgID: in.ClientMsgID, NoEcho: in.Echo != nil && !*in.Echo, ReplyTo: in.ReplyTo}
 	m, dup, err := s.cfg.Chat.Send(r.ctx, r.d.who(), &r.d.Device, c, post)
 	if err != nil {
 		return err

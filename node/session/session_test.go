@@ -126,7 +126,7 @@ func TestChatsUnreadableAtConnect(t *testing.T) {
 	r := newRig(t, nil)
 	alice := r.user("alice")
 	r.mem.Fail("UserChats", errors.New("store down"))
-	a := r.dial(alice, Start{})
+	a := r.dialWelcome(alice, Start{})
 	if code := a.closeCode(); code != 1013 {
 		t.Fatalf("close code %d, want 1013", code)
 	}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -145,6 +146,14 @@ func appendStrings(b []byte, name string, ss []string) []byte {
 }
 
 func (m NewMessage) appendJSON(b []byte) []byte {
+	if m.EditedAt != nil || m.Deleted || m.Reactions != nil {
+		// History only, never on the fan-out's path.
+		out, err := json.Marshal(m)
+		if err != nil {
+			panic("wire: encode NewMessage: " + err.Error())
+		}
+		return append(b, out...)
+	}
 	b = append(b, '{')
 	b = appendStringField(b, true, "room", m.Room)
 	b = appendStringField(b, false, "user", m.User)
@@ -156,6 +165,19 @@ func (m NewMessage) appendJSON(b []byte) []byte {
 	b = appendTimeField(b, "postedAt", m.PostedAt)
 	if m.Device != "" {
 		b = appendStringField(b, false, "device", m.Device)
+	}
+	if r := m.ReplyTo; r != nil {
+		b = appendField(b, false, "replyTo")
+		b = strconv.AppendUint(append(b, `{"seq":`...), r.Seq, 10)
+		b = appendStringField(b, false, "user", r.User)
+		if r.Name != "" {
+			b = appendStringField(b, false, "name", r.Name)
+		}
+		b = appendStringField(b, false, "excerpt", r.Excerpt)
+		if r.Deleted {
+			b = appendBoolField(b, "deleted", true)
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}')
 }
@@ -234,7 +256,11 @@ func (w Welcome) appendJSON(b []byte) []byte {
 
 // The size hints: the strings' lengths and the fields' names and marks.
 func (m NewMessage) sizeHint() int {
-	return 140 + len(m.Room) + len(m.User) + len(m.Message) + len(m.Chat) + len(m.Name) + len(m.ID) + len(m.Device)
+	n := 140 + len(m.Room) + len(m.User) + len(m.Message) + len(m.Chat) + len(m.Name) + len(m.ID) + len(m.Device)
+	if r := m.ReplyTo; r != nil {
+		n += 70 + len(r.User) + len(r.Name) + len(r.Excerpt)
+	}
+	return n
 }
 func (e MemberEvent) sizeHint() int {
 	return 40 + len(e.Room) + len(e.Chat) + len(e.User) + len(e.Name)

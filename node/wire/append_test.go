@@ -57,6 +57,10 @@ func randContents(r *rand.Rand) []any {
 	return []any{
 		NewMessage{Room: randString(r), User: randString(r), Message: randString(r), Chat: randString(r), Name: randString(r),
 			Seq: r.Uint64(), ID: randString(r), PostedAt: randTime(r), Device: randString(r)},
+		NewMessage{Room: randString(r), User: randString(r), Message: randString(r), Chat: randString(r), Name: randString(r),
+			Seq: r.Uint64(), ID: randString(r), PostedAt: randTime(r),
+			ReplyTo: &ReplyRef{Seq: r.Uint64(), User: randString(r), Name: randString(r), Excerpt: randString(r), Deleted: r.IntN(2) == 0}},
+		NewMessage{Seq: r.Uint64(), Deleted: true, Reactions: map[string][]string{randString(r): randStrings(r)}},
 		MemberEvent{Room: randString(r), Chat: randString(r), User: randString(r), Name: randString(r)},
 		MemberList{Room: randString(r), Chat: randString(r), Users: randStrings(r), Online: randStrings(r), Members: members},
 		MessageAccepted{Room: randString(r), Chat: randString(r), ClientMsgID: randString(r), ID: randString(r), Seq: r.Uint64(), Duplicate: r.IntN(2) == 0},

@@ -52,6 +52,8 @@ type SendMessage struct {
 	ClientMsgID string `json:"clientMsgId,omitempty"`
 	// Echo false keeps the message from the sending device; nil means true.
 	Echo *bool `json:"echo,omitempty"`
+	// ReplyTo is the seq of the message this one answers.
+	ReplyTo uint64 `json:"replyTo,omitempty"`
 }
 
 // History asks for a page of a chat's messages.
@@ -126,6 +128,13 @@ type NewMessage struct {
 	ID       string    `json:"id"`
 	PostedAt time.Time `json:"postedAt"`
 	Device   string    `json:"device,omitempty"`
+	// ReplyTo is the message this one answers (edits.go).
+	ReplyTo *ReplyRef `json:"replyTo,omitempty"`
+	// History only: what later entries did to the message. A deleted
+	// message keeps only its seq (and room, chat).
+	EditedAt  *time.Time          `json:"editedAt,omitempty"`
+	Deleted   bool                `json:"deleted,omitempty"`
+	Reactions map[string][]string `json:"reactions,omitempty"` // emoji -> user ids
 }
 
 // MessageAccepted acknowledges a stored SendMessage to its device.

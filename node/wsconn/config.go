@@ -1,6 +1,7 @@
 package wsconn
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -51,6 +52,10 @@ type Config struct {
 	// forceGoroutine makes Attach use the goroutine-per-connection transport
 	// even when an fd is available, so tests exercise it on Linux.
 	forceGoroutine bool
+	// testTLS makes the tests' server and clients speak TLS, with this
+	// server configuration, so that the suite runs over both TLS
+	// transports too. Only tests read it.
+	testTLS *tls.Config
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -12,12 +12,18 @@
 // byte-bounded queue; the pool flushes each queue with writev. Pings and idle
 // timeouts run on one timer wheel for all connections.
 //
+// A server-side *tls.Conn made over a [PollConn] is served from epoll too:
+// Attach detaches the PollConn from the runtime's poller and the run reads
+// and writes through the tls.Conn without blocking (tlsTransport; see
+// [PollConn] for how crypto/tls is kept from blocking or failing).
+//
 // On other systems, and on Linux for connections that expose no file
-// descriptor (TLS, net.Pipe), a goroutine-per-connection transport feeds the
-// same worker pool, so behaviour is identical and only the cost differs.
+// descriptor (net.Pipe, a TLS connection not over a PollConn, a wrapped
+// one), a goroutine-per-connection transport feeds the same worker pool, so
+// behaviour is identical and only the cost differs.
 //
 // It is not the HTTP upgrade (see package node), not the chat protocol (the
-// [Handler] gets raw text messages) and not TLS.
+// [Handler] gets raw text messages) and not the TLS handshake.
 //
 // # Serialization and fd safety
 //

@@ -3,17 +3,22 @@ package wsconn
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/natterchat/natter/internal/testcerts"
 )
 
 // waitFor polls cond until it holds or the (generous) deadline passes.
@@ -108,6 +113,7 @@ type testServer struct {
 	rec      *recorder
 	addr     string
 	attached chan *Conn
+	tls      bool // clients dial wss
 }
 
 func testConfig() Config {
@@ -138,7 +144,7 @@ func startServerBuffered(t testing.TB, cfg Config, rec *recorder, buffered []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{srv: srv, rec: rec, addr: ln.Addr().String(), attached: make(chan *Conn, 4096)}
+	ts := &testServer{srv: srv, rec: rec, addr: ln.Addr().String(), attached: make(chan *Conn, 4096), tls: cfg.testTLS != nil}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -146,6 +152,15 @@ func startServerBuffered(t testing.TB, cfg Config, rec *recorder, buffered []byt
 			nc, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if cfg.testTLS != nil {
+				tc := tls.Server(NewPollConn(nc), cfg.testTLS)
+				_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+				if err := tc.Handshake(); err != nil {
+					nc.Close()
+					continue
+				}
+				nc = tc
 			}
 			if _, err := ws.Upgrade(nc); err != nil {
 				nc.Close()
@@ -179,7 +194,11 @@ func (ts *testServer) dial(t testing.TB) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	nc, br, _, err := ws.Dial(ctx, "ws://"+ts.addr+"/")
+	d, url := ws.Dialer{}, "ws://"+ts.addr+"/"
+	if ts.tls {
+		d.TLSConfig, url = &tls.Config{RootCAs: testTLSPool}, "wss://"+ts.addr+"/"
+	}
+	nc, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +374,7 @@ func goroutinesSettle(t testing.TB, n int) {
 }
 
 // forEachTransport runs f against the epoll transport (on Linux) and the
-// goroutine-per-connection fallback.
+// goroutine-per-connection fallback, each over plain TCP and over TLS.
 func forEachTransport(t *testing.T, f func(t *testing.T, cfg Config)) {
 	t.Run("poller", func(t *testing.T) { f(t, testConfig()) })
 	t.Run("goroutine", func(t *testing.T) {
@@ -363,6 +382,39 @@ func forEachTransport(t *testing.T, f func(t *testing.T, cfg Config)) {
 		cfg.forceGoroutine = true
 		f(t, cfg)
 	})
+	t.Run("tls-poller", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.testTLS = testTLSConfig(t)
+		f(t, cfg)
+	})
+	t.Run("tls-goroutine", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.forceGoroutine = true
+		cfg.testTLS = testTLSConfig(t)
+		f(t, cfg)
+	})
+}
+
+var (
+	testTLSOnce sync.Once
+	testTLSCert tls.Certificate
+	testTLSPool *x509.CertPool
+)
+
+// testTLSConfig is a server TLS configuration with a certificate for
+// 127.0.0.1 from a test CA (testTLSPool), made once per test binary.
+func testTLSConfig(t *testing.T) *tls.Config {
+	testTLSOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wsconn-tls-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		ca := testcerts.NewCA(t, dir, "ca")
+		testTLSCert = ca.Issue(t, dir, "server", "127.0.0.1").TLS(t)
+		testTLSPool = ca.Pool()
+	})
+	return &tls.Config{Certificates: []tls.Certificate{testTLSCert}}
 }
 
 func newBufReader(nc net.Conn) *bufio.Reader { return bufio.NewReader(nc) }

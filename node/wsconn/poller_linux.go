@@ -3,6 +3,7 @@
 package wsconn
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -37,7 +38,8 @@ type poller struct {
 
 // workerSys is the Linux part of a worker's scratch space.
 type workerSys struct {
-	iov []unix.Iovec
+	iov      []unix.Iovec
+	tlsBatch []byte // frames copied into one TLS record (tlsTransport), grown on first use
 }
 
 func (w *workerSys) init() { w.iov = make([]unix.Iovec, maxIov) }
@@ -144,8 +146,9 @@ func (p *poller) closeFds() {
 	p.epf.Close() // closes epfd
 }
 
-// newTransport uses epoll for a connection with an fd and the goroutine
-// transport otherwise.
+// newTransport uses epoll for a connection with an fd, and for a TLS
+// connection over a PollConn (tlsTransport), and the goroutine transport
+// otherwise.
 //
 // The epoll transport keeps a duplicate of the socket's fd and closes nc at
 // once: the net.TCPConn, its netFD, its two cached addresses and the
@@ -154,6 +157,11 @@ func (p *poller) closeFds() {
 func (s *Server) newTransport(c *Conn, nc net.Conn) (transport, error) {
 	if s.poll == nil || s.cfg.forceGoroutine {
 		return newGoTransport(c, nc), nil
+	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		if pc, ok := tc.NetConn().(*PollConn); ok {
+			return s.newTLSTransport(c, tc, pc)
+		}
 	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
@@ -288,4 +296,40 @@ func (s *Server) lookup(id uint64) *Conn {
 	c := sh.m[id]
 	sh.mu.RUnlock()
 	return c
+}
+
+// sysRead reads fd without blocking: errWouldBlock for EAGAIN, (0, nil)
+// for EOF.
+func sysRead(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, p)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, errWouldBlock
+		default:
+			return 0, err
+		}
+	}
+}
+
+// sysWrite writes fd without blocking: errWouldBlock when it takes
+// nothing now.
+func sysWrite(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, p)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, errWouldBlock
+		default:
+			return 0, err
+		}
+	}
 }

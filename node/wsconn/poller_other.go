@@ -2,7 +2,10 @@
 
 package wsconn
 
-import "net"
+import (
+	"errors"
+	"net"
+)
 
 // poller is absent off Linux: every connection uses the goroutine transport.
 type poller struct{}
@@ -23,3 +26,9 @@ func (p *poller) closeFds() {}
 func (s *Server) newTransport(c *Conn, nc net.Conn) (transport, error) {
 	return newGoTransport(c, nc), nil
 }
+
+// errNoPoller: a PollConn is never detached where there is no epoll.
+var errNoPoller = errors.New("wsconn: no poller on this system")
+
+func sysRead(int, []byte) (int, error)  { return 0, errNoPoller }
+func sysWrite(int, []byte) (int, error) { return 0, errNoPoller }

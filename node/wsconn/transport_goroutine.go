@@ -11,7 +11,7 @@ import (
 // that blocks in Read and hands each chunk to the connection's run, and a
 // writer that performs one (possibly blocking) vectored write at a time. It
 // is the fallback where there is no epoll (non-Linux builds) or no fd
-// (TLS, net.Pipe); the worker pool still does all parsing and queueing, so
+// (net.Pipe, TLS not over a PollConn); the worker pool still does all parsing and queueing, so
 // behaviour is the same as with epoll, only the cost differs.
 type goTransport struct {
 	c        *Conn

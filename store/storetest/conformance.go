@@ -48,6 +48,10 @@ var conformance = []struct {
 	{"chats", testChats},
 	{"ensure public room race", testEnsurePublicRoomRace},
 	{"membership", testMembership},
+	{"read markers", testReadMarkers},
+	{"read marker race", testReadMarkerRace},
+	{"unread counts", testUnreadCounts},
+	{"unread past the scan", testUnreadPastScan},
 	{"invalid ids", testInvalidIDs},
 	{"message pages", testMessagePages},
 	{"publish duplicate", testPublishDuplicate},
@@ -55,6 +59,8 @@ var conformance = []struct {
 	{"position", testPosition},
 	{"position covers acked", testPositionCoversAcked},
 	{"canceled context", testCanceled},
+	{"entries", testEntries},
+	{"message states", testMessageStates},
 }
 
 // liveConformance is the table of RunLiveConformance's cases.

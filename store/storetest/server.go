@@ -25,6 +25,13 @@ func RunServer(t testing.TB) *server.Server {
 // test can stop a server and start a new one on the same data.
 func RunServerDir(t testing.TB, storeDir string) *server.Server {
 	t.Helper()
+	return RunServerWith(t, storeDir, nil)
+}
+
+// RunServerWith is RunServerDir with the options adjusted by mod before
+// the server starts (authentication, TLS); mod may be nil.
+func RunServerWith(t testing.TB, storeDir string, mod func(*server.Options)) *server.Server {
+	t.Helper()
 	opts := &server.Options{
 		Host:      "127.0.0.1",
 		Port:      -1,
@@ -32,6 +39,9 @@ func RunServerDir(t testing.TB, storeDir string) *server.Server {
 		NoSigs:    true,
 		JetStream: true,
 		StoreDir:  storeDir,
+	}
+	if mod != nil {
+		mod(opts)
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

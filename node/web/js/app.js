@@ -7,16 +7,20 @@
 //   does reconnect, resume, resend and dedupe), frames.js frame handlers,
 //   session.js login view + session, chats.js chat list + open chat,
 //   messages.js messages + sends, history.js history pages,
+//   edits.js edits, deletions, reactions and replies,
 //   members.js members + presence, notice.js notices + announcements,
+//   read-state.js typing + unread badges + MarkRead,
 //   room-list.js, message-list.js, member-list.js rendering.
 
 import { $ } from './dom.js';
 import { createPrivate, joinRoom, leaveChat, openChat } from './chats.js';
 import { onBrowserOffline, onBrowserOnline, setConnectionHooks } from './connection.js';
+import { onMessageAction } from './edits.js';
 import { handlers } from './frames.js';
 import { onMessagesScroll } from './history.js';
 import { retryPending, sendMessage } from './messages.js';
 import { hideNotice } from './notice.js';
+import { wireReadState } from './read-state.js';
 import { authenticate, enterApp, logout, onApiError } from './session.js';
 import { state } from './state.js';
 import { setRefreshEnd } from './token-refresh.js';
@@ -57,6 +61,8 @@ function wireMessages() {
   $('messages').addEventListener('click', (ev) => {
     const btn = ev.target.closest('button[data-retry]');
     if (btn) retryPending(btn.dataset.retry);
+    const action = ev.target.closest('button[data-action]');
+    if (action) onMessageAction(action);
   });
 }
 
@@ -66,6 +72,7 @@ function start() {
   wireSession();
   wireRooms();
   wireMessages();
+  wireReadState();
   if (state.token) enterApp();
   else $('name').focus();
 }

@@ -7,12 +7,14 @@
 import { $ } from './dom.js';
 import { loadChats, onJoinedRoom, onLeftRoom } from './chats.js';
 import { send } from './connection.js';
+import { onMessageDeleted, onMessageEdited, onReaction } from './edits.js';
 import { requestHistory } from './history.js';
 import { onMemberList, setOnline } from './members.js';
 import { renderMessages } from './message-list.js';
 import { addMessages } from './messages.js';
 import { announce, showNotice } from './notice.js';
 import { historyLoaded, state } from './state.js';
+import { onReadMarker, onTyping, onUnread, stopShowing } from './read-state.js';
 import { scheduleRefresh } from './token-refresh.js';
 
 export const handlers = {
@@ -21,11 +23,19 @@ export const handlers = {
   MemberList: onMemberList,
   JoinedRoom: onJoinedRoom,
   LeftRoom: onLeftRoom,
-  NewMessage: (c) => addMessages(c.chat, [c], true),
+  NewMessage: (c) => { addMessages(c.chat, [c], true); stopShowing(c); },
+  MessageEdited: onMessageEdited,
+  MessageDeleted: onMessageDeleted,
+  Reaction: onReaction,
   NewMessageReceived: (c) => announce(typeof c === 'string' ? c : String(c.content ?? '')),
   Ping: (c) => announce(`Ping ${JSON.stringify(c)}`),
   Online: (c) => setOnline(c.user, true),
   Offline: (c) => setOnline(c.user, false),
+  // typing and read state: read-state.js
+  Typing: (c) => onTyping(c, false),
+  StopTyping: (c) => onTyping(c, true),
+  Unread: onUnread,
+  ReadMarker: onReadMarker,
   Error: onErrorFrame,
 };
 

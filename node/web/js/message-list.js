@@ -31,10 +31,43 @@ export function renderMessages(scroll) {
 function messageEl(m) {
   const node = el('div', 'message');
   node.dataset.seq = String(m.seq);
+  if (m.deleted) {
+    node.classList.add('deleted');
+    node.append(el('div', 'text', 'Message deleted'));
+    return node;
+  }
   if (m.id) node.dataset.id = m.id;
   if (isMine(m)) node.classList.add('own');
-  node.append(metaEl(m.name || m.user || 'unknown', m.postedAt), el('div', 'text', m.message));
+  const meta = metaEl(m.name || m.user || 'unknown', m.postedAt);
+  if (m.editedAt) meta.append(el('span', 'edited', '(edited)'));
+  if (m.replyTo) {
+    const q = m.replyTo;
+    node.append(el('blockquote', 'quote', `${q.name || q.user}: ${q.deleted ? 'message deleted' : q.excerpt}`));
+  }
+  node.append(meta, el('div', 'text', m.message), actionsEl(m));
   return node;
+}
+
+// actionsEl is a message's reactions (click to toggle yours) and its
+// buttons: reply and 👍 for all, edit and delete for one's own.
+function actionsEl(m) {
+  const row = el('div', 'actions');
+  const button = (action, label, emoji) => {
+    const b = el('button', `action ${action}`, label);
+    b.type = 'button';
+    b.dataset.action = action;
+    b.dataset.seq = String(m.seq);
+    if (emoji) b.dataset.emoji = emoji;
+    return b;
+  };
+  const reactions = m.reactions || {};
+  for (const emoji of Object.keys(reactions).sort()) {
+    row.append(button('react', `${emoji} ${reactions[emoji].length}`, emoji));
+  }
+  if (!reactions['👍']) row.append(button('react', '👍', '👍'));
+  row.append(button('reply', 'Reply'));
+  if (isMine(m)) row.append(button('edit', 'Edit'), button('delete', 'Delete'));
+  return row;
 }
 
 function pendingEl(clientMsgId, p) {

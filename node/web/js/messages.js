@@ -7,11 +7,13 @@
 import { $ } from './dom.js';
 import { ensureChat } from './chats.js';
 import { client } from './connection.js';
+import { takeReply } from './edits.js';
 import {
   appendPendingEl, insertMessageEl, isAtBottom, removePendingEl, renderMessages,
   replaceMessageEl, scrollToBottom,
 } from './message-list.js';
 import { renderRooms } from './room-list.js';
+import { countsUnread } from './read-state.js';
 import { isMine, remember, state, store } from './state.js';
 
 // addMessages merges messages of one chat; live ones of other chats count
@@ -29,7 +31,7 @@ export function addMessages(chat, list, live) {
     if (isNew && isMine(m) && dropPending(chat, m)) ownSent = true;
     if (!isNew) continue;
     if (open) insertMessageEl(m);
-    else if (live && !isMine(m)) { known.unread++; renderRooms(); }
+    else if (live && countsUnread(chat, m)) { known.unread++; renderRooms(); }
   }
   if (open && (atBottom || ownSent)) scrollToBottom();
 }
@@ -76,7 +78,8 @@ export function sendMessage() {
   const text = input.value;
   if (!state.current || !text.trim() || !client()) return;
   const clientMsgId = crypto.randomUUID();
-  state.pending.set(clientMsgId, { chat: state.current, text, failed: false });
+  const replyTo = takeReply();
+  state.pending.set(clientMsgId, { chat: state.current, text, failed: false, replyTo });
   input.value = '';
   appendPendingEl(clientMsgId, state.pending.get(clientMsgId));
   scrollToBottom();
@@ -89,7 +92,7 @@ function transmit(clientMsgId) {
   const p = state.pending.get(clientMsgId);
   const c = client();
   if (!p || !c) return;
-  c.send(p.chat, p.text, { clientMsgId }).then(onAccepted, () => sendFailed(clientMsgId));
+  c.send(p.chat, p.text, { clientMsgId, replyTo: p.replyTo ?? undefined }).then(onAccepted, () => sendFailed(clientMsgId));
 }
 
 export function retryPending(clientMsgId) {

@@ -22,6 +22,7 @@ export const state = {
   members: new Map(), // chat id -> Map(user id -> {user, name, role, online})
   online: new Set(), // user ids known to be online
   pending: new Map(), // clientMsgId -> {chat, text, failed}
+  replyTo: null, // seq the next message answers (edits.js)
 };
 
 // The maps that hold something per chat id.
