@@ -604,12 +604,17 @@ export class NatterClient extends Emitter {
   }
 
   /**
-   * refresh hands the connection a newer token of the same user (and
-   * uses it for every reconnect); resolves with Refreshed {expiresAt}.
+   * refresh hands the connection a newer token of the same user (and,
+   * once accepted, uses it for every reconnect); resolves with Refreshed
+   * {expiresAt}.
    */
   refresh(token, opts) {
-    this.#opts.token = token;
-    return this.#request('Refresh', { token }, { Refreshed: finish }, { ...opts, channel: 'session' });
+    // Kept for reconnects once the node took it: a token it refused would
+    // only fail the next handshake.
+    return this.#request('Refresh', { token }, { Refreshed: finish }, { ...opts, channel: 'session' }).then((r) => {
+      this.#opts.token = token;
+      return r;
+    });
   }
 
   // ---- typing and read state ---------------------------------------------

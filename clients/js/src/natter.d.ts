@@ -309,7 +309,7 @@ export declare class NatterClient {
   delete(target: ChatTarget, seq: number, opts?: ChangeOptions): Promise<MessageDeleted>;
   /** Adds (on, the default) or takes back (on: false) our reaction. */
   react(target: ChatTarget, seq: number, emoji: string, on?: boolean, opts?: ChangeOptions): Promise<Reaction>;
-  /** Hands the connection a newer token (also used for every reconnect). */
+  /** Hands the connection a newer token (once accepted, also used for every reconnect). */
   refresh(token: string, opts?: RequestOptions): Promise<Refreshed>;
 
   /** Call on every keystroke: at most one Typing per chat every 2 s. */

@@ -241,6 +241,22 @@ describe('NatterClient against a real node', { timeout: 240_000 }, () => {
     assert.ok(members.users.includes(guest.me.user), 'the new guest is in the room');
   });
 
+  test('a newer token is handed to the connection and used for reconnects', async () => {
+    const u = await node.register(unique('lee'));
+    const c = client({ token: u.token });
+    const first = await c.connect();
+    const res = await fetch(`${node.http}/api/sessions/refresh`, { method: 'POST', headers: { Authorization: `Bearer ${u.token}` } });
+    assert.equal(res.status, 200);
+    const fresh = await res.json();
+    const refreshed = await c.refresh(fresh.token);
+    assert.ok(Date.parse(refreshed.expiresAt) >= Date.parse(first.expiresAt), 'a refresh never shortens');
+    await assert.rejects(c.refresh('not-a-token'), (err) => err.code === 'unauthorized' && err.type === 'Refresh');
+    c.reconnect();
+    const again = await c.once('Welcome');
+    assert.equal(again.user, u.user);
+    assert.equal(again.expiresAt, fresh.expiresAt, 'the reconnect used the newer token');
+  });
+
   test('a revoked token closes the client for good', async () => {
     const u = await node.register(unique('ivy'));
     const c = client({ token: u.token });
