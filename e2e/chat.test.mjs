@@ -465,6 +465,32 @@ describe('natter browser chat on a 2-node cluster', { timeout: 160_000 }, () => 
     for (const u of [alice, bob]) await rowOf(u).locator('button[data-action="react"]', { hasText: '👍 1' }).waitFor();
   });
 
+  step('in a direct chat alice sees when bob has read her message', async () => {
+    const room = await alice.page.locator('#rooms li[data-chat-id].active').getAttribute('data-chat-id');
+    const aliceToken = await alice.page.evaluate(() => localStorage.getItem('natter.token'));
+    const bobToken = await bob.page.evaluate(() => localStorage.getItem('natter.token'));
+    const me = await (await fetch(`${nodes[1].url}/api/me`, { headers: { Authorization: `Bearer ${bobToken}` } })).json();
+    const res = await fetch(`${nodes[0].url}/api/chats`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${aliceToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'direct', members: [me.user] }),
+    });
+    const body = await res.text();
+    assert.ok(res.status < 300, `create the direct chat: ${res.status} ${body}`);
+    const direct = JSON.parse(body).id;
+    const entry = (u) => u.page.locator(`#rooms li[data-chat-id="${direct}"] button`);
+    await entry(alice).click();
+    await sendMessage(alice, 'just between us');
+    const row = alice.page.locator('#messages .message[data-seq]', { hasText: 'just between us' });
+    assert.equal(await row.locator('.seen').count(), 0, 'seen before bob opened the chat');
+    await entry(bob).click(); // bob reads it: his page marks the chat read
+    await expectMessage(bob, 'alice', 'just between us');
+    await row.locator('.seen').waitFor(); // alice's ReadMarker from bob's marker
+    await alice.page.click(`#rooms li[data-chat-id="${room}"] button`);
+    await bob.page.click(`#rooms li[data-chat-id="${room}"] button`);
+    await alice.page.locator('#room-title', { hasText: ROOM }).waitFor();
+  });
+
   step('bob leaves the room', async () => {
     await bob.page.click('#leave-room');
     await bob.page.locator('#rooms li[data-chat-id]', { hasText: ROOM }).waitFor({ state: 'detached' });

@@ -12,6 +12,7 @@ import { requestHistory } from './history.js';
 import { renderMembers } from './member-list.js';
 import { addMember, removeMember } from './members.js';
 import { renderMessages } from './message-list.js';
+import { loadReceipts } from './receipts.js';
 import { renderRoomHeader, renderRooms } from './room-list.js';
 import { ROOM_KEY, dropChat, historyLoaded, state } from './state.js';
 
@@ -29,9 +30,11 @@ export async function loadChats() {
   renderRooms();
 }
 
+// ensureChat adds a chat learnt from a frame; without its kind, a chat
+// without a name is a direct chat (rooms and groups have names).
 export function ensureChat(id, name, kind) {
   if (!state.chats.has(id)) {
-    state.chats.set(id, { id, name: name || '', kind: kind || 'public', unread: 0 });
+    state.chats.set(id, { id, name: name || '', kind: kind || (name ? 'public' : 'direct'), unread: 0 });
     renderRooms();
   }
   return state.chats.get(id);
@@ -52,6 +55,7 @@ export function openChat(id) {
     state.chats.get(id).unread = 0;
     if (!historyLoaded(id)) requestHistory(id);
     send('chat-room', 'GetMembers', { chat: id });
+    loadReceipts(id);
   } else {
     localStorage.removeItem(ROOM_KEY);
   }

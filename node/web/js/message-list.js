@@ -40,6 +40,7 @@ function messageEl(m) {
   if (isMine(m)) node.classList.add('own');
   const meta = metaEl(m.name || m.user || 'unknown', m.postedAt);
   if (m.editedAt) meta.append(el('span', 'edited', '(edited)'));
+  if (isMine(m) && m.seq <= (state.seen.get(state.current) || 0)) meta.append(el('span', 'seen', '✓✓ seen'));
   if (m.replyTo) {
     const q = m.replyTo;
     node.append(el('blockquote', 'quote', `${q.name || q.user}: ${q.deleted ? 'message deleted' : q.excerpt}`));

@@ -11,6 +11,7 @@
 import { $ } from './dom.js';
 import { ensureChat } from './chats.js';
 import { client, send } from './connection.js';
+import { seenBy } from './receipts.js';
 import { renderRooms } from './room-list.js';
 import { isMine, state, store } from './state.js';
 
@@ -53,9 +54,11 @@ export function countsUnread(chat, m) {
 }
 
 // onReadMarker: our own marker moved (on this or another device) sets the
-// badge to the others' messages after it; others' markers are receipts.
+// badge to the others' messages after it; others' markers are receipts
+// (receipts.js).
 export function onReadMarker(c) {
-  if (!state.me || c.user !== state.me.user) return;
+  if (!state.me) return;
+  if (c.user !== state.me.user) return seenBy(c.chat, c.seq);
   const r = readOf(c.chat);
   if (c.seq < r.readSeq) return;
   r.readSeq = c.seq;

@@ -20,13 +20,14 @@ export const state = {
   messages: new Map(), // chat id -> Map(seq -> message)
   paging: new Map(), // chat id -> {loading, loaded, done}
   members: new Map(), // chat id -> Map(user id -> {user, name, role, online})
+  seen: new Map(), // direct chat id -> the newest seq the other member has read (receipts.js)
   online: new Set(), // user ids known to be online
   pending: new Map(), // clientMsgId -> {chat, text, failed}
   replyTo: null, // seq the next message answers (edits.js)
 };
 
 // The maps that hold something per chat id.
-const PER_CHAT = ['messages', 'paging', 'members'];
+const PER_CHAT = ['messages', 'paging', 'members', 'seen'];
 
 // clearState forgets everything about the session (on logout).
 export function clearState() {
