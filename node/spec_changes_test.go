@@ -2,10 +2,12 @@ package node
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/natterchat/natter/node/wire"
 )
@@ -159,14 +161,27 @@ func testSpecFramesChanges(t *testing.T, ca, cb *specClient, room string) {
 	ca.send(t, `{"channel":"chat-room","message":{"type":"DeleteMessage","contents":{"chat":%q,"seq":%d,"clientMsgId":"spec-ws-delete"}}}`, room, first)
 	ca.expect(t, wire.TypeMessageDeleted)
 	cb.expect(t, wire.TypeMessageDeleted)
-	cb.send(t, `{"channel":"chat-room","message":{"type":"DeleteMessage","contents":{"chat":%q,"seq":%d}}}`, room, first)
-	cb.expectError(t, wire.ChannelChatRoom, wire.CodeMessageDeleted)
 	cb.send(t, `{"channel":"chat-room","message":{"type":"React","contents":{"chat":%q,"seq":999999999,"emoji":"👍"}}}`, room)
 	cb.expectError(t, wire.ChannelChatRoom, wire.CodeMessageNotFound)
 
-	// History folds it all in; Resume replays the changes as their frames.
-	cb.send(t, `{"channel":"chat-room","message":{"type":"History","contents":{"chat":%q,"after":0}}}`, room)
-	cb.expect(t, wire.TypeHistoryPage)
+	// History folds it all in: the tombstone shows once the deletion is
+	// folded into the message's state, which happens after its frame
+	// went out. Then the deleted message refuses changes.
+	checkFor(t, 15*time.Second, func() error {
+		cb.send(t, `{"channel":"chat-room","message":{"type":"History","contents":{"chat":%q,"after":0}}}`, room)
+		var page wire.HistoryPage
+		cb.expect(t, wire.TypeHistoryPage).decode(t, &page)
+		for _, m := range page.Messages {
+			if m.Seq == first && m.Deleted {
+				return nil
+			}
+		}
+		return fmt.Errorf("no tombstone at %d in %+v", first, page.Messages)
+	})
+	cb.send(t, `{"channel":"chat-room","message":{"type":"React","contents":{"chat":%q,"seq":%d,"emoji":"👍"}}}`, room, first)
+	cb.expectError(t, wire.ChannelChatRoom, wire.CodeMessageDeleted)
+
+	// Resume replays the changes as their frames.
 	cb.send(t, `{"channel":"chat-room","message":{"type":"Resume","contents":{"chat":%q,"afterSeq":0}}}`, room)
 	cb.expect(t, wire.TypeResumed)
 }
