@@ -487,6 +487,8 @@ func testSpecHTTP(t *testing.T, s *specs, tn *testNode) []account {
 	call(get, msgs, "/api/chats/no-such-chat/messages", alice.Token, nil, 404)
 	call(get, msgs, "/api/chats/"+lobby+"/messages", "", nil, 401)
 
+	testSpecHTTPChanges(t, s, tn, alice, bob, carol, secret) // spec_changes_test.go
+
 	// The server API and the node.
 	call(post, "/api/broadcast", "/api/broadcast", testAPIKey, m{"channel": "ping", "message": m{"type": "Ping", "contents": 1}}, 202)
 	call(post, "/api/broadcast", "/api/broadcast", testAPIKey, m{"message": m{"type": "Ping"}}, 400)
@@ -710,8 +712,9 @@ func testSpecFrames(t *testing.T, s *specs, tn *testNode, a, b, o account) {
 	ca.client.send(`{"channel":"presence","message":{"type":"Online","contents":{}}}`)
 	ca.expectError(t, wire.ChannelPresence, wire.CodeUnknownType)
 
+	testSpecFramesChanges(t, ca, cb, room) // spec_changes_test.go
+
 	cb.send(t, `{"channel":"chat-room","message":{"type":"LeaveRoom","contents":{"chat":%q}}}`, room)
 	cb.expect(t, wire.TypeLeftRoom)
 	ca.expect(t, wire.TypeLeftRoom)
-
 }

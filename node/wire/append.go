@@ -145,10 +145,35 @@ func appendStrings(b []byte, name string, ss []string) []byte {
 	return append(b, ']')
 }
 
+// MarshalJSON writes a deleted message as its tombstone {room, chat, seq,
+// deleted: true} (docs/protocol.md), whichever encoder writes it: a
+// HistoryPage goes through encoding/json.
+func (m NewMessage) MarshalJSON() ([]byte, error) {
+	if m.Deleted {
+		return m.appendTombstone(nil), nil
+	}
+	type plain NewMessage // without this method
+	return json.Marshal(plain(m))
+}
+
+// appendTombstone writes a deleted message: only where it was.
+func (m NewMessage) appendTombstone(b []byte) []byte {
+	b = append(b, '{')
+	b = appendStringField(b, true, "room", m.Room)
+	b = appendStringField(b, false, "chat", m.Chat)
+	b = appendUintField(b, "seq", m.Seq)
+	b = appendBoolField(b, "deleted", true)
+	return append(b, '}')
+}
+
 func (m NewMessage) appendJSON(b []byte) []byte {
-	if m.EditedAt != nil || m.Deleted || m.Reactions != nil {
+	if m.Deleted {
+		return m.appendTombstone(b)
+	}
+	if m.EditedAt != nil || m.Reactions != nil {
 		// History only, never on the fan-out's path.
-		out, err := json.Marshal(m)
+		type plain NewMessage // without MarshalJSON
+		out, err := json.Marshal(plain(m))
 		if err != nil {
 			panic("wire: encode NewMessage: " + err.Error())
 		}

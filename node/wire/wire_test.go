@@ -87,3 +87,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestTombstoneShape: a deleted message in a HistoryPage is only where it
+// was, {room, chat, seq, deleted: true}, not a message of empty fields.
+func TestTombstoneShape(t *testing.T) {
+	page := HistoryPage{Room: "r", Chat: "c", Messages: []NewMessage{{Room: "r", Chat: "c", Seq: 3, Deleted: true, User: "gone"}}}
+	got := string(Encode(ChannelChatRoom, TypeHistoryPage, page))
+	want := `{"channel":"chat-room","message":{"type":"HistoryPage","contents":{"room":"r","chat":"c","messages":[{"room":"r","chat":"c","seq":3,"deleted":true}]}}}`
+	if got != want {
+		t.Fatalf("Encode = %s, want %s", got, want)
+	}
+	var back NewMessage
+	if err := json.Unmarshal([]byte(`{"room":"r","chat":"c","seq":3,"deleted":true}`), &back); err != nil || !back.Deleted || back.Seq != 3 {
+		t.Fatalf("decode tombstone: %+v, %v", back, err)
+	}
+}
