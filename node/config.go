@@ -57,6 +57,13 @@ type Config struct {
 	// cluster has at least 3 servers (Routes lists 2 or more others),
 	// otherwise 1. With NATSURL set it to 3 for a JetStream cluster.
 	Replicas int
+	// Streams is how many message streams chats are spread over, by a
+	// hash of the chat id (store.Partition), so that with 3 or more nodes
+	// the sends are not all ordered by one stream leader. It is fixed
+	// when the cluster is created: a node started with another number
+	// refuses to start (docs/cluster.md says how to change it).
+	// Default 1: the one stream CHAT_MSGS.
+	Streams int
 	// StartTimeout bounds waiting for JetStream at start (a cluster needs
 	// its meta leader and enough peers for the replicas). Default 2m.
 	StartTimeout time.Duration
@@ -305,6 +312,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Store.Replicas <= 0 {
 		c.Store.Replicas = c.Replicas
+	}
+	if c.Streams <= 0 {
+		c.Streams = 1
+	}
+	if c.Store.Streams <= 0 {
+		c.Store.Streams = c.Streams
 	}
 	if c.AuthLimitWindow <= 0 {
 		c.AuthLimitWindow = authlimit.DefaultWindow

@@ -205,6 +205,9 @@ func (n *Node) openStore() error {
 			n.store = st
 			return nil
 		}
+		if errors.Is(err, store.ErrStreamsChanged) || errors.Is(err, store.ErrInvalid) {
+			return fmt.Errorf("node: open store: %w", err) // waiting would not change it
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("node: open store (JetStream not ready within %v): %w", n.cfg.StartTimeout, err)
 		}

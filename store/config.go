@@ -12,6 +12,13 @@ type Config struct {
 	// cluster so a node loss does not lose messages.
 	Replicas int
 
+	// Streams is the number of message streams chats are spread over
+	// (by Partition of the chat id). Default 1: the one stream
+	// CHAT_MSGS. It is recorded at the cluster's first start and must
+	// be the same on every later start (ErrStreamsChanged); at most
+	// MaxStreams.
+	Streams int
+
 	// Duplicates is the stream's dedup window: a publish repeated with the
 	// same message id within it is stored once and acked with the original
 	// sequence. Default 5m. It is clipped to MaxAge when MaxAge is shorter
@@ -74,6 +81,9 @@ const (
 func (cfg Config) withDefaults() Config {
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = DefaultReplicas
+	}
+	if cfg.Streams <= 0 {
+		cfg.Streams = 1
 	}
 	if cfg.Duplicates <= 0 {
 		cfg.Duplicates = DefaultDuplicates

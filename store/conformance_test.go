@@ -14,6 +14,12 @@ func TestConformanceJetStream(t *testing.T) {
 	storetest.RunConformance(t, func(t *testing.T) store.Store { return newEnv(t).st })
 }
 
+// TestConformanceJetStreamThreeStreams: the contract holds with chats
+// spread over three message streams.
+func TestConformanceJetStreamThreeStreams(t *testing.T) {
+	storetest.RunConformance(t, func(t *testing.T) store.Store { return newEnvWith(t, store.Config{Streams: 3}).st })
+}
+
 // TestConformanceMemory: Memory keeps the same contract, so that tests of
 // the node on Memory hold for JetStream too.
 func TestConformanceMemory(t *testing.T) {
@@ -25,6 +31,15 @@ func TestConformanceMemory(t *testing.T) {
 func TestLiveConformanceJetStream(t *testing.T) {
 	storetest.RunLiveConformance(t, func(t *testing.T) (store.Store, *nats.Conn) {
 		e := newEnv(t)
+		return e.st, e.nc
+	})
+}
+
+// TestLiveConformanceJetStreamThreeStreams: every stream's RePublish
+// copies go to the same live subjects.
+func TestLiveConformanceJetStreamThreeStreams(t *testing.T) {
+	storetest.RunLiveConformance(t, func(t *testing.T) (store.Store, *nats.Conn) {
+		e := newEnvWith(t, store.Config{Streams: 3})
 		return e.st, e.nc
 	})
 }

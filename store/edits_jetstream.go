@@ -28,8 +28,9 @@ func (s *JetStream) Message(ctx context.Context, chatID string, seq uint64) (Mes
 	}
 	ctx, cancel := s.requestContext(ctx)
 	defer cancel()
+	stream, subject := s.msgStream(chatID)
 	req, _ := json.Marshal(seqGetRequest{Seq: seq})
-	reply, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+subjects.StreamMessages, req)
+	reply, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, req)
 	if err != nil {
 		if IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -47,7 +48,7 @@ func (s *JetStream) Message(ctx context.Context, chatID string, seq uint64) (Mes
 		return Message{}, fmt.Errorf("store: message %s/%d: %w: %s (%d)", chatID, seq, ErrUnavailable, resp.Error.Description, resp.Error.ErrCode)
 	case resp.Message == nil:
 		return Message{}, fmt.Errorf("store: message %s/%d: empty answer", chatID, seq)
-	case resp.Message.Subject != subjects.ChatMsg(chatID):
+	case resp.Message.Subject != subject:
 		return Message{}, fmt.Errorf("store: message %s/%d: %w", chatID, seq, ErrNotFound)
 	}
 	var m Message
@@ -65,7 +66,8 @@ func (s *JetStream) EraseMessages(ctx context.Context, chatID string, seqs []uin
 	if len(seqs) == 0 {
 		return nil
 	}
-	st, err := s.js.Stream(ctx, subjects.StreamMessages)
+	stream, _ := s.msgStream(chatID)
+	st, err := s.js.Stream(ctx, stream)
 	if err != nil {
 		return fmt.Errorf("store: erase messages of %s: %w", chatID, err)
 	}

@@ -19,9 +19,15 @@ type env struct {
 
 func newEnv(t testing.TB) env {
 	t.Helper()
+	return newEnvWith(t, store.Config{})
+}
+
+// newEnvWith is newEnv with the store opened with cfg.
+func newEnvWith(t testing.TB, cfg store.Config) env {
+	t.Helper()
 	srv := storetest.RunServer(t)
 	nc := storetest.Connect(t, srv)
-	st, err := store.Open(storetest.Ctx(t), nc, store.Config{})
+	st, err := store.Open(storetest.Ctx(t), nc, cfg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

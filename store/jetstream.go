@@ -15,7 +15,7 @@ import (
 )
 
 // JetStream is the Store on NATS JetStream: chat messages in the CHAT_MSGS
-// stream, everything else in KV buckets. Reads that list (messages, members,
+// stream (or in K streams, Config.Streams), everything else in KV buckets. Reads that list (messages, members,
 // devices) use direct gets, never consumers, because every consumer create
 // is a Raft proposal on the meta leader.
 type JetStream struct {
@@ -23,7 +23,8 @@ type JetStream struct {
 	cfg     Config
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	api     string // JetStream API prefix: "$JS.API." or, in a domain, "$JS.<domain>.API."
+	api     string   // JetStream API prefix: "$JS.API." or, in a domain, "$JS.<domain>.API."
+	streams []string // the message streams, by partition (msgStream)
 	reads   jetstream.KeyValue
 	users   jetstream.KeyValue
 	names   jetstream.KeyValue
@@ -45,14 +46,21 @@ var _ Store = (*JetStream)(nil)
 // members) does not leave markers behind that every listing must skip.
 const tombstoneTTL = time.Minute
 
-// Open creates or updates the CHAT_MSGS stream and the KV buckets with cfg
-// and returns a store on them. It is idempotent and runs at every start, so
+// Open creates or updates the message streams and the KV buckets with cfg
+// and returns a store on them. The number of message streams is recorded
+// at the cluster's first start; a later Open with another number fails
+// with ErrStreamsChanged before it creates anything. With more than one
+// stream and replicas, it then spreads the streams' leaders over the
+// servers (spreadLeaders). It is idempotent and runs at every start, so
 // a changed Config (MaxAge, Replicas, ...) is applied to existing state —
 // except that replicas are never lowered: a node started with a smaller
 // count (one route, no --replicas) must not quietly take the cluster's
 // durability down; lowering them is an operator's explicit stream edit.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	cfg = cfg.withDefaults()
+	if cfg.Streams > MaxStreams {
+		return nil, fmt.Errorf("store: open: %w: %d message streams, at most %d", ErrInvalid, cfg.Streams, MaxStreams)
+	}
 	js, err := NewJetStream(nc, cfg.Domain)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -61,7 +69,17 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	if cfg.Domain != "" {
 		s.api = "$JS." + cfg.Domain + ".API."
 	}
-	for _, sc := range []jetstream.StreamConfig{s.streamConfig(), s.counterStreamConfig()} {
+	for p := range cfg.Streams {
+		s.streams = append(s.streams, subjects.MessageStream(p, cfg.Streams))
+	}
+	var cluster jetstream.KeyValue
+	if err := s.openBucket(ctx, subjects.BucketCluster, &cluster); err != nil {
+		return nil, err
+	}
+	if err := s.recordStreams(ctx, cluster); err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	for _, sc := range append(s.messageStreamConfigs(), s.counterStreamConfig()) {
 		err = ensure(ctx, func(ctx context.Context) error {
 			sc.Replicas = s.keepReplicas(ctx, sc.Name)
 			_, err := js.CreateOrUpdateStream(ctx, sc)
@@ -84,25 +102,32 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		{subjects.BucketMessageStates, &s.states},
 	}
 	for _, b := range buckets {
-		bc := s.bucketConfig(b.name)
-		if b.name == subjects.BucketMessageStates {
-			// A state is written after its message, so it expires
-			// after it too, and does not outlive it by more than MaxAge.
-			bc.TTL = cfg.MaxAge
+		if err := s.openBucket(ctx, b.name, b.kv); err != nil {
+			return nil, err
 		}
-		var kv jetstream.KeyValue
-		err := ensure(ctx, func(ctx context.Context) error {
-			bc.Replicas = s.keepReplicas(ctx, "KV_"+b.name)
-			var err error
-			kv, err = js.CreateOrUpdateKeyValue(ctx, bc)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store: open: bucket %s: %w", b.name, err)
-		}
-		*b.kv = kv
 	}
+	s.spreadLeaders(ctx)
 	return s, nil
+}
+
+// openBucket creates or updates bucket name and sets *kv to it.
+func (s *JetStream) openBucket(ctx context.Context, name string, kv *jetstream.KeyValue) error {
+	bc := s.bucketConfig(name)
+	if name == subjects.BucketMessageStates {
+		// A state is written after its message, so it expires
+		// after it too, and does not outlive it by more than MaxAge.
+		bc.TTL = s.cfg.MaxAge
+	}
+	err := ensure(ctx, func(ctx context.Context) error {
+		bc.Replicas = s.keepReplicas(ctx, "KV_"+name)
+		var err error
+		*kv, err = s.js.CreateOrUpdateKeyValue(ctx, bc)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: open: bucket %s: %w", name, err)
+	}
+	return nil
 }
 
 // ensureTry bounds one create-or-update attempt in ensure.
@@ -145,24 +170,6 @@ func (s *JetStream) keepReplicas(ctx context.Context, stream string) int {
 		return have
 	}
 	return s.cfg.Replicas
-}
-
-// streamConfig is the CHAT_MSGS configuration (docs/cluster.md).
-func (s *JetStream) streamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:              subjects.StreamMessages,
-		Subjects:          []string{subjects.ChatMsgWildcard},
-		Storage:           jetstream.FileStorage,
-		Replicas:          s.cfg.Replicas,
-		AllowDirect:       true,
-		Duplicates:        s.cfg.Duplicates,
-		MaxAge:            s.cfg.MaxAge,
-		MaxMsgsPerSubject: s.cfg.MaxMsgsPerSubject,
-		RePublish: &jetstream.RePublish{
-			Source:      subjects.ChatMsgWildcard,
-			Destination: subjects.RePublishDestination,
-		},
-	}
 }
 
 // bucketConfig is the configuration shared by every bucket: one value per

@@ -195,11 +195,12 @@ func (s *Memory) LastSeq(ctx context.Context, chatID string) (uint64, error) {
 
 // Position implements Store: the last sequence given to any message, even
 // one no longer kept, as a stream's last sequence is.
-func (s *Memory) Position(ctx context.Context) (uint64, error) {
+// Memory has one stream.
+func (s *Memory) Position(ctx context.Context) (Position, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.begin(ctx, "Position"); err != nil {
-		return 0, fmt.Errorf("store: stream position: %w", err)
+		return nil, fmt.Errorf("store: stream position: %w", err)
 	}
-	return s.lastSeq, nil
+	return Position{s.lastSeq}, nil
 }

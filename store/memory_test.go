@@ -267,8 +267,8 @@ func TestMemoryLimits(t *testing.T) {
 		if got := pageSeqs(t, st, "b"); got != "[6]" {
 			t.Fatalf("chat b keeps %s", got)
 		}
-		if p := storetest.Must[uint64](t)(st.Position(ctx)); p != 6 {
-			t.Fatalf("Position = %d", p)
+		if p := storetest.Must[store.Position](t)(st.Position(ctx)); p.Of("a") != 6 {
+			t.Fatalf("Position = %v", p)
 		}
 	})
 
@@ -303,8 +303,8 @@ func TestMemoryLimits(t *testing.T) {
 		if n := storetest.Must[uint64](t)(st.LastSeq(ctx, "a")); n != 0 {
 			t.Fatalf("at 100s LastSeq(a) = %d, want 0", n)
 		}
-		if p := storetest.Must[uint64](t)(st.Position(ctx)); p != 3 {
-			t.Fatalf("Position = %d, want 3", p)
+		if p := storetest.Must[store.Position](t)(st.Position(ctx)); p.Of("a") != 3 {
+			t.Fatalf("Position = %v, want 3", p)
 		}
 		publish(t, st, "a", 1) // 4 at 100s
 		var prevs []uint64

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,13 +29,13 @@ func (s *JetStream) PublishMessage(ctx context.Context, m Message) (seq uint64, 
 	if err != nil {
 		return 0, false, fmt.Errorf("store: publish message %s: %w", m.ID, err)
 	}
-	subject := subjects.ChatMsg(m.ChatID)
+	stream, subject := s.msgStream(m.ChatID)
 	wait := minRetryWait
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)
 		ack, err := s.js.PublishMsg(actx, &nats.Msg{Subject: subject, Data: data},
 			jetstream.WithMsgID(m.ID),
-			jetstream.WithExpectStream(subjects.StreamMessages),
+			jetstream.WithExpectStream(stream),
 			jetstream.WithRetryAttempts(0)) // we retry, with our backoff and the same id
 		cancel()
 		if err == nil {
@@ -74,7 +75,8 @@ func (s *JetStream) LastSeq(ctx context.Context, chatID string) (uint64, error) 
 	if !subjects.ValidID(chatID) {
 		return 0, fmt.Errorf("store: last seq of %q: %w: chat id", chatID, ErrInvalid)
 	}
-	m, err := s.getOne(ctx, subjects.StreamMessages, directReq{LastFor: subjects.ChatMsg(chatID)})
+	stream, subject := s.msgStream(chatID)
+	m, err := s.getOne(ctx, stream, directReq{LastFor: subject})
 	if err != nil || m == nil {
 		if err != nil {
 			err = fmt.Errorf("store: last seq of %s: %w", chatID, err)
@@ -88,33 +90,25 @@ func (s *JetStream) LastSeq(ctx context.Context, chatID string) (uint64, error) 
 // once done is closed.
 type positionFlight struct {
 	done chan struct{}
-	seq  uint64
+	pos  Position
 	err  error
 }
 
-// Position implements Store with a stream info request (answered by the
-// stream leader). Callers that come while a request is in flight share
+// Position implements Store with a stream info request to each message
+// stream (answered by its leader), all at once. Callers that come while a request is in flight share
 // its answer: every device's connect asks, and in a connection storm one
 // request serves many. Sharing keeps the contract, because the shared
 // request is answered after it was sent and so before any of its callers
 // returns; its position may be a moment older than the caller's own would
 // have been, which only means a few more messages to catch up.
-func (s *JetStream) Position(ctx context.Context) (uint64, error) {
+func (s *JetStream) Position(ctx context.Context) (Position, error) {
 	s.posMu.Lock()
 	f := s.posFlight
 	if f == nil {
 		f = &positionFlight{done: make(chan struct{})}
 		s.posFlight = f
 		s.posMu.Unlock()
-		// Not the caller's ctx: the others must not fail with it.
-		rctx, cancel := s.requestContext(context.Background())
-		st, err := s.js.Stream(rctx, subjects.StreamMessages)
-		cancel()
-		if err != nil {
-			f.err = fmt.Errorf("store: stream position: %w", err)
-		} else {
-			f.seq = st.CachedInfo().State.LastSeq
-		}
+		f.pos, f.err = s.readPosition()
 		s.posMu.Lock()
 		s.posFlight = nil
 		s.posMu.Unlock()
@@ -124,10 +118,37 @@ func (s *JetStream) Position(ctx context.Context) (uint64, error) {
 	}
 	select {
 	case <-f.done:
-		return f.seq, f.err
+		return f.pos, f.err
 	case <-ctx.Done():
-		return 0, fmt.Errorf("store: stream position: %w", ctx.Err())
+		return nil, fmt.Errorf("store: stream position: %w", ctx.Err())
 	}
+}
+
+// readPosition asks every message stream for its last sequence, in
+// parallel.
+func (s *JetStream) readPosition() (Position, error) {
+	// Not a caller's ctx: the callers sharing the flight must not fail
+	// with it.
+	rctx, cancel := s.requestContext(context.Background())
+	defer cancel()
+	pos := make(Position, len(s.streams))
+	errs := make([]error, len(s.streams))
+	var wg sync.WaitGroup
+	for p, name := range s.streams {
+		wg.Go(func() {
+			st, err := s.js.Stream(rctx, name)
+			if err != nil {
+				errs[p] = fmt.Errorf("%s: %w", name, err)
+				return
+			}
+			pos[p] = st.CachedInfo().State.LastSeq
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("store: stream position: %w", err)
+	}
+	return pos, nil
 }
 
 // Messages implements Store with batched direct gets on the chat's subject.
@@ -177,7 +198,8 @@ func pageLimit(chatID string, p Page) (int, error) {
 // messagesAfter reads forward from after+1: one batch in the common case.
 func (s *JetStream) messagesAfter(ctx context.Context, chatID string, after uint64, limit int) ([]Message, error) {
 	out := make([]Message, 0, min(limit, 64))
-	err := s.scan(ctx, subjects.StreamMessages, subjects.ChatMsg(chatID), after+1, limit, func(m *nats.Msg, _ uint64) bool {
+	stream, subject := s.msgStream(chatID)
+	err := s.scan(ctx, stream, subject, after+1, limit, func(m *nats.Msg, _ uint64) bool {
 		if msg, ok := s.decodeStored(m); ok {
 			out = append(out, msg)
 		}
@@ -192,7 +214,7 @@ func (s *JetStream) messagesAfter(ctx context.Context, chatID string, after uint
 // first message. Each message is read once; the cost beyond the answer is
 // at most one batch per window read past its end.
 func (s *JetStream) messagesBefore(ctx context.Context, chatID string, before uint64, limit int) ([]Message, error) {
-	subject := subjects.ChatMsg(chatID)
+	stream, subject := s.msgStream(chatID)
 	var (
 		got   []Message // ascending, all in [lo, before)
 		floor uint64    // the chat's first sequence once known
@@ -206,7 +228,7 @@ func (s *JetStream) messagesBefore(ctx context.Context, chatID string, before ui
 		}
 		lo = max(lo, floor)
 		var chunk []Message
-		err := s.scan(ctx, subjects.StreamMessages, subject, lo, int(min(hi-lo, maxBatch)), func(m *nats.Msg, seq uint64) bool {
+		err := s.scan(ctx, stream, subject, lo, int(min(hi-lo, maxBatch)), func(m *nats.Msg, seq uint64) bool {
 			if seq >= hi {
 				return false
 			}
@@ -228,7 +250,7 @@ func (s *JetStream) messagesBefore(ctx context.Context, chatID string, before ui
 		if floor == 0 {
 			// First time short: find where the chat starts, so a sparse
 			// chat stops widening there instead of at sequence 1.
-			first, err := s.getOne(ctx, subjects.StreamMessages, directReq{NextFor: subject})
+			first, err := s.getOne(ctx, stream, directReq{NextFor: subject})
 			if err != nil {
 				return nil, err
 			}

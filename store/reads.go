@@ -176,18 +176,22 @@ func (s *JetStream) LastSeqs(ctx context.Context, chatIDs []string) (map[string]
 	if err := validIDs("chat", chatIDs); err != nil {
 		return nil, fmt.Errorf("store: last seqs: %w", err)
 	}
-	subs := make([]string, len(chatIDs))
-	for i, c := range chatIDs {
-		subs[i] = subjects.ChatMsg(c)
+	// One multi_last per stream, with the subjects of its chats.
+	subs := make(map[string][]string, len(s.streams))
+	for _, c := range chatIDs {
+		stream, subject := s.msgStream(c)
+		subs[stream] = append(subs[stream], subject)
 	}
 	out := make(map[string]uint64, len(chatIDs))
-	err := s.multiLast(ctx, subjects.StreamMessages, subs, func(m *nats.Msg) {
-		if c, ok := subjects.ParseChatMsg(m.Header.Get(jetstream.SubjectHeader)); ok {
-			out[c] = headerUint(m, jetstream.SequenceHeader)
+	for stream, ss := range subs {
+		err := s.multiLast(ctx, stream, ss, func(m *nats.Msg) {
+			if c, ok := subjects.ParseChatMsg(m.Header.Get(jetstream.SubjectHeader)); ok {
+				out[c] = headerUint(m, jetstream.SequenceHeader)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: last seqs in %s: %w", stream, err)
 		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: last seqs: %w", err)
 	}
 	return out, nil
 }
@@ -229,11 +233,12 @@ func (s *JetStream) CountUnread(ctx context.Context, chatID, userID string, afte
 		return 0, 0, fmt.Errorf("store: count unread of %q in %q: %w: id", userID, chatID, ErrInvalid)
 	}
 	last = after
+	stream, subject := s.msgStream(chatID)
 	from, scanned, bytes := after+1, 0, 0
 	for {
 		var got uint64
-		req := directReq{Seq: from, NextFor: subjects.ChatMsg(chatID), Batch: MaxUnreadScan - scanned, MaxBytes: MaxUnreadScanBytes - bytes}
-		end, found, err := s.directGet(ctx, subjects.StreamMessages, req,
+		req := directReq{Seq: from, NextFor: subject, Batch: MaxUnreadScan - scanned, MaxBytes: MaxUnreadScanBytes - bytes}
+		end, found, err := s.directGet(ctx, stream, req,
 			func(m *nats.Msg) bool {
 				got = headerUint(m, jetstream.SequenceHeader)
 				scanned++

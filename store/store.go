@@ -2,7 +2,8 @@
 // credentials, chats, memberships and every chat message.
 //
 // Store is the contract the node relies on; JetStream implements it on one
-// stream (CHAT_MSGS) and a few KV buckets, all named by package subjects and
+// message stream (CHAT_MSGS), or K of them that chats are spread over by
+// Partition, and a few KV buckets, all named by package subjects and
 // bootstrapped idempotently by Open. Production nodes use JetStream.
 //
 // Memory implements the same contract in process memory, for tests of the
@@ -87,9 +88,11 @@ type Member struct {
 	Since uint64 `json:"since,omitempty"`
 }
 
-// Message is one stored chat message. Seq is the CHAT_MSGS stream sequence:
-// strictly increasing within a chat (and across chats), gaps between one
-// chat's messages are other chats' messages.
+// Message is one stored chat message. Seq is the sequence of its chat's
+// message stream (CHAT_MSGS, or the chat's Partition of K): strictly
+// increasing within a chat (and across the chats of one stream), gaps
+// between one chat's messages are other chats' messages. Sequences of
+// chats in different streams are not comparable.
 type Message struct {
 	ChatID   string    `json:"-"`
 	Seq      uint64    `json:"-"`
@@ -188,10 +191,10 @@ type Store interface {
 	Messages(ctx context.Context, chatID string, p Page) ([]Message, error)
 	// LastSeq returns the sequence of the chat's newest message, 0 if none.
 	LastSeq(ctx context.Context, chatID string) (uint64, error)
-	// Position returns the stream's last sequence over all chats, read
-	// from the stream leader: every message stored later has a higher
-	// sequence.
-	Position(ctx context.Context) (uint64, error)
+	// Position returns every message stream's last sequence, read from
+	// the stream leaders: every message of a chat stored later has a
+	// higher sequence than the position's Of(chat).
+	Position(ctx context.Context) (Position, error)
 
 	// Message returns the chat's entry at seq (ErrNotFound if there is
 	// none, it was erased, or seq belongs to another chat).

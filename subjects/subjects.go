@@ -38,7 +38,9 @@ func ValidID(s string) bool {
 
 // Stream and bucket names.
 const (
-	// StreamMessages stores every chat message on ChatMsg subjects.
+	// StreamMessages stores every chat message on ChatMsg subjects when
+	// the cluster has one message stream; with K of them it is the
+	// prefix of their names (MessageStream).
 	StreamMessages = "CHAT_MSGS"
 
 	// BucketUsers maps UserKey -> user record.
@@ -55,24 +57,77 @@ const (
 	// deleted or reacted-to message, and DeletedKey -> a deletion marker.
 	BucketMessageStates = "natter_msg_states"
 
+	// BucketCluster holds records about the cluster as a whole: the
+	// number of message streams it was created with.
+	BucketCluster = "natter_cluster"
+
 	// StreamAuthLimits holds the cluster's login and registration
 	// counters, one counter per AuthCount subject.
 	StreamAuthLimits = "AUTH_LIMITS"
 )
 
-// ChatMsg is the subject a node publishes an accepted chat message to; the
-// CHAT_MSGS stream stores it. Publisher: the node that accepted the send.
+// ChatMsg is the subject a node publishes an accepted chat message to when
+// the cluster has one message stream; the CHAT_MSGS stream stores it.
+// Publisher: the node that accepted the send.
 func ChatMsg(chatID string) string { return "chat." + chatID + ".msg" }
 
 // ChatMsgWildcard is the CHAT_MSGS stream's subject filter.
 const ChatMsgWildcard = "chat.*.msg"
 
-// ParseChatMsg returns the chat id of a ChatMsg subject.
-func ParseChatMsg(subject string) (chatID string, ok bool) {
-	return middle(subject, "chat.", ".msg")
+// MessageStream names partition p of a cluster's k message streams:
+// StreamMessages when k is 1 (the name from before partitions, so that
+// existing state keeps working), CHAT_MSGS_<p> otherwise.
+func MessageStream(p, k int) string {
+	if k <= 1 {
+		return StreamMessages
+	}
+	return StreamMessages + "_" + strconv.Itoa(p)
 }
 
-// LiveChat is the subject CHAT_MSGS republishes every stored message of a
+// ChatMsgIn is the subject a message of chatID, in partition p of k, is
+// published to: ChatMsg when k is 1, chat.<p>.<chatID>.msg otherwise, so
+// that every stream captures a subject set of its own.
+func ChatMsgIn(p, k int, chatID string) string {
+	if k <= 1 {
+		return ChatMsg(chatID)
+	}
+	return "chat." + strconv.Itoa(p) + "." + chatID + ".msg"
+}
+
+// ChatMsgFilter is the subject filter of partition p of k message
+// streams, and its RePublish source: its only wildcard is the chat id, so
+// RePublishDestination maps every partition to the same LiveChat
+// subjects.
+func ChatMsgFilter(p, k int) string {
+	if k <= 1 {
+		return ChatMsgWildcard
+	}
+	return "chat." + strconv.Itoa(p) + ".*.msg"
+}
+
+// ParseChatMsg returns the chat id of a ChatMsg or ChatMsgIn subject.
+func ParseChatMsg(subject string) (chatID string, ok bool) {
+	rest, ok := strings.CutPrefix(subject, "chat.")
+	if !ok {
+		return "", false
+	}
+	rest, ok = strings.CutSuffix(rest, ".msg")
+	if !ok {
+		return "", false
+	}
+	if part, id, two := strings.Cut(rest, "."); two {
+		if _, err := strconv.ParseUint(part, 10, 31); err != nil {
+			return "", false
+		}
+		rest = id
+	}
+	if !ValidID(rest) {
+		return "", false
+	}
+	return rest, true
+}
+
+// LiveChat is the subject CHAT_MSGS (every message stream) republishes every stored message of a
 // chat to, and that carries the chat's events (unstored notices: joins,
 // leaves, typing; published by any node, node/fanout/event.go), so that
 // both reach exactly the nodes that deliver the chat. Subscribers: every

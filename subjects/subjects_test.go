@@ -33,6 +33,11 @@ func TestRoundTrips(t *testing.T) {
 	if id, ok := ParseChatMsg(ChatMsg(c)); !ok || id != c {
 		t.Errorf("ParseChatMsg: %q %v", id, ok)
 	}
+	for _, k := range []int{1, 3} {
+		if id, ok := ParseChatMsg(ChatMsgIn(k-1, k, c)); !ok || id != c {
+			t.Errorf("ParseChatMsg(ChatMsgIn(%d, %d)): %q %v", k-1, k, id, ok)
+		}
+	}
 	if id, ok := ParseLiveChat(LiveChat(c)); !ok || id != c {
 		t.Errorf("ParseLiveChat: %q %v", id, ok)
 	}
@@ -50,8 +55,19 @@ func TestRoundTrips(t *testing.T) {
 	}
 }
 
+// TestOneStreamNamesUnchanged: with one message stream the names are
+// those from before partitions, byte for byte, so existing state works.
+func TestOneStreamNamesUnchanged(t *testing.T) {
+	if MessageStream(0, 1) != "CHAT_MSGS" || ChatMsgIn(0, 1, "c") != "chat.c.msg" || ChatMsgFilter(0, 1) != "chat.*.msg" {
+		t.Fatalf("one stream: %q %q %q", MessageStream(0, 1), ChatMsgIn(0, 1, "c"), ChatMsgFilter(0, 1))
+	}
+	if MessageStream(2, 3) != "CHAT_MSGS_2" || ChatMsgIn(2, 3, "c") != "chat.2.c.msg" || ChatMsgFilter(2, 3) != "chat.2.*.msg" {
+		t.Fatalf("three streams: %q %q %q", MessageStream(2, 3), ChatMsgIn(2, 3, "c"), ChatMsgFilter(2, 3))
+	}
+}
+
 func TestParseRejects(t *testing.T) {
-	for _, s := range []string{"chat..msg", "chat.a.b.msg", "chat.*.msg", "chat.a.msgx", "live.chat.", "live.chat.a.b", "x"} {
+	for _, s := range []string{"chat..msg", "chat.a.b.msg", "chat.*.msg", "chat.1.*.msg", "chat.-1.a.msg", "chat.1.a.b.msg", "chat.a.msgx", "live.chat.", "live.chat.a.b", "x"} {
 		if _, ok := ParseChatMsg(s); ok {
 			t.Errorf("ParseChatMsg(%q) accepted", s)
 		}
@@ -79,8 +95,14 @@ func FuzzBuildParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		valid := ValidID(a) && ValidID(b)
-		if id, ok := ParseChatMsg(ChatMsg(a)); ok != ValidID(a) || (ok && id != a) {
+		// An invalid id of one stream's subject may read as a valid one of
+		// a partitioned subject ("1.b" as partition 1, chat b), but never
+		// as itself; natter builds subjects of valid ids only.
+		if id, ok := ParseChatMsg(ChatMsg(a)); (ValidID(a) && (!ok || id != a)) || (!ValidID(a) && ok && id == a) {
 			t.Fatalf("ChatMsg(%q): %q %v", a, id, ok)
+		}
+		if id, ok := ParseChatMsg(ChatMsgIn(2, 3, a)); ok != ValidID(a) || (ok && id != a) {
+			t.Fatalf("ChatMsgIn(2, 3, %q): %q %v", a, id, ok)
 		}
 		if id, ok := ParseLiveChat(LiveChat(a)); ok != ValidID(a) || (ok && id != a) {
 			t.Fatalf("LiveChat(%q): %q %v", a, id, ok)

@@ -42,6 +42,7 @@ type options struct {
 	jsDomain          string
 	natsMonitor       string
 	replicas          int
+	streams           int
 	heartbeatInterval time.Duration
 	nodeDeadAfter     time.Duration
 	startTimeout      time.Duration
@@ -146,6 +147,7 @@ func defineSettings(o *options) *settings {
 	s.str(&o.jsDomain, "jetstream-domain", "NAME", "", g, "JetStream domain: a hub node's own (the same on every hub node), a site node's hub's, or an external NATS's").defaultText("none")
 	s.str(&o.natsMonitor, "nats-monitor", "ADDR", "", g, "expose the embedded NATS server's HTTP monitoring (/varz, /jsz, ...) on host:port, for nats-top, prometheus-nats-exporter and the like").defaultText("off")
 	s.intv(&o.replicas, "replicas", "N", 0, g, "JetStream replicas of the message stream and buckets (1-5)").defaultText("auto: 3 in an embedded cluster of 3 or more, else 1")
+	s.intv(&o.streams, "streams", "K", 1, g, "message streams chats are spread over by a hash of the chat id, their leaders on different nodes (1-64); fixed when the cluster is created, every node must give the same (docs/cluster.md)")
 	s.dur(&o.heartbeatInterval, "heartbeat-interval", time.Second, g, "how often the node tells the cluster it is alive")
 	s.dur(&o.nodeDeadAfter, "node-dead-after", 0, g, "how long without a heartbeat before the other nodes count a node dead and its devices offline; longer than --heartbeat-interval").defaultText("5 × --heartbeat-interval, so 5s")
 	s.dur(&o.startTimeout, "start-timeout", 2*time.Minute, g, "how long to wait at start for JetStream (a cluster needs its meta leader and enough peers)")
@@ -335,6 +337,8 @@ func (o *options) validate() error {
 		return errors.New("--nats-creds and --nats-nkey are two ways to authenticate; give one")
 	case o.replicas < 0 || o.replicas > 5:
 		return errors.New("--replicas must be between 0 (auto) and 5")
+	case o.streams < 1 || o.streams > store.MaxStreams:
+		return fmt.Errorf("--streams must be between 1 and %d", store.MaxStreams)
 	case o.idleTimeout <= o.pingInterval:
 		return fmt.Errorf("--idle-timeout must be longer than --ping-interval (%v <= %v)", o.idleTimeout, o.pingInterval)
 	case o.nodeDeadAfter != 0 && o.nodeDeadAfter <= o.heartbeatInterval:
@@ -370,6 +374,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		AdminListen:                o.adminListen,
 		Sync:                       node.SyncMode(o.sync),
 		Replicas:                   o.replicas,
+		Streams:                    o.streams,
 		StartTimeout:               o.startTimeout,
 		HeartbeatInterval:          o.heartbeatInterval,
 		NodeDeadAfter:              o.nodeDeadAfter,

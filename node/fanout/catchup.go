@@ -11,11 +11,11 @@ import (
 
 // CatchUp ends a new device's Hold: every chat not in resumed is first
 // marked resuming, so that releasing the hold lets no live message through
-// before the chat's catch-up from pos (the store position read before the
-// device's Welcome), which then runs on the chat's loop. Chats in resumed
+// before the chat's catch-up from pos.Of(chat) (the store position read
+// before the device's Welcome; a chat is caught up from its own stream's), which then runs on the chat's loop. Chats in resumed
 // are replayed by the client's own resume. With posErr (the position
 // could not be read) the hold just ends.
-func (h *Hub) CatchUp(d *Device, chats []string, resumed map[string]bool, pos uint64, posErr error) {
+func (h *Hub) CatchUp(d *Device, chats []string, resumed map[string]bool, pos store.Position, posErr error) {
 	if posErr != nil {
 		h.cfg.Limiter.Warn("read stream position", slog.Any("err", posErr))
 		d.Release()
@@ -30,7 +30,7 @@ func (h *Hub) CatchUp(d *Device, chats []string, resumed map[string]bool, pos ui
 	}
 	d.Release()
 	for _, chat := range todo {
-		h.loop(chat).catchUp(d, chat, pos)
+		h.loop(chat).catchUp(d, chat, pos.Of(chat))
 	}
 }
 

@@ -2,7 +2,10 @@ package fanout
 
 import (
 	"context"
+	"fmt"
 	"testing"
+
+	"github.com/natterchat/natter/store"
 )
 
 // TestCatchUpBeforeTracked: a device whose user links a chat that
@@ -15,7 +18,11 @@ func TestCatchUpBeforeTracked(t *testing.T) {
 	r := newRig(t, func(c *Config) { c.Loops = 1 })
 	r.start()
 	chat := r.room("tracked-late")
-	pos := r.publish(chat, "before") // the position before the Welcome
+	r.publish(chat, "before")
+	pos, err := r.store.Position(context.Background()) // the position before the Welcome
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, p := r.device("bob")
 	u := r.hub.User("bob")
 
@@ -57,7 +64,7 @@ func TestCatchUpOfChatGoneBeforeTracked(t *testing.T) {
 		t.Fatal("the chat was linked already")
 	}
 	d.Hold()
-	r.hub.CatchUp(d, []string{chat}, nil, 0, nil)
+	r.hub.CatchUp(d, []string{chat}, nil, nil, nil)
 	r.hub.Unlink(u, chat)
 	if err := r.hub.CheckLoops(context.Background()); err != nil {
 		t.Fatal(err)
@@ -100,5 +107,71 @@ func TestResumeAheadOfLiveDelivery(t *testing.T) {
 	next := r.publish(chat, "next")
 	if m := p.next(t); m.Seq != next {
 		t.Fatalf("delivered %+v, want only the message after the replay (seq %d); seq %d came twice", m, next, replayed)
+	}
+}
+
+// TestCatchUpThreeStreams: with chats spread over three message streams,
+// whose sequences are not comparable, a new device is caught up in each
+// chat from its own stream's position: a chat whose stream is behind
+// another's still gets the message stored after the Welcome.
+func TestCatchUpThreeStreams(t *testing.T) {
+	const k = 3
+	r := newRigOn(t, store.Config{Streams: k}, func(c *Config) { c.Loops = 1 })
+	r.start()
+	chats := make([]string, k)
+	for i, found := 0, 0; found < k; i++ {
+		if i == 200 {
+			t.Fatal("no room in every stream")
+		}
+		c := r.room(fmt.Sprintf("room-%d", i))
+		if p := store.Partition(c, k); chats[p] == "" {
+			chats[p] = c
+			found++
+		}
+	}
+	// The first chat's stream runs ahead of the others.
+	for range 5 {
+		r.publish(chats[0], "ahead")
+	}
+	for _, c := range chats[1:] {
+		r.publish(c, "before")
+	}
+	pos, err := r.store.Position(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pos) != k || pos.Of(chats[0]) != 5 || pos.Of(chats[1]) != 1 {
+		t.Fatalf("position %v, want 5 for the first chat and 1 for the others", pos)
+	}
+	d, p := r.device("bob")
+	u := r.hub.User("bob")
+	for _, c := range chats {
+		u.addChat(c)
+		if _, created := r.hub.reg.addChatUser(c, u); !created {
+			t.Fatal("the chat was linked already")
+		}
+	}
+	missed := make(map[string]uint64, k)
+	for _, c := range chats {
+		missed[c] = r.publish(c, "between")
+	}
+	d.Hold()
+	r.hub.CatchUp(d, chats, nil, pos, nil)
+	for _, c := range chats {
+		r.hub.subscribe(r.hub.reg.chat(c), nil)
+	}
+	if err := r.hub.cfg.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for range k {
+		m := p.next(t)
+		if m.Message != "between" || missed[m.Chat] != m.Seq {
+			t.Fatalf("delivery %+v, want one of the messages stored after the position %v", m, missed)
+		}
+		delete(missed, m.Chat)
+	}
+	live := r.publish(chats[1], "live")
+	if m := p.next(t); m.Seq != live || m.Message != "live" || m.Chat != chats[1] {
+		t.Fatalf("delivery %+v, want the live one (seq %d)", m, live)
 	}
 }

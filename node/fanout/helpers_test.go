@@ -47,11 +47,17 @@ func (nopHandler) OnClose(*wsconn.Conn, wsconn.CloseReason) {}
 // tests that deliver through NATS call start.
 func newRig(tb testing.TB, mod func(*Config)) *rig {
 	tb.Helper()
+	return newRigOn(tb, store.Config{}, mod)
+}
+
+// newRigOn is newRig on a store opened with sc.
+func newRigOn(tb testing.TB, sc store.Config, mod func(*Config)) *rig {
+	tb.Helper()
 	ns := storetest.RunServer(tb)
 	nc := storetest.Connect(tb, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := store.Open(ctx, nc, store.Config{})
+	st, err := store.Open(ctx, nc, sc)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/node/wsconn"
+	"github.com/natterchat/natter/store"
 )
 
 // Start is what a handshake asked for besides the identity: chats to
@@ -45,7 +46,7 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	// chats are caught up from the store's position before the Welcome
 	// (their subscriptions may only begin during the setup below), and
 	// until then the hold keeps live messages from overtaking them.
-	var pos uint64
+	var pos store.Position
 	var posErr error
 	if !who.Guest { // a guest starts with no chats to catch up
 		pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -25,15 +25,15 @@ func fill(t testing.TB, st store.Store, chats []string, perChat int) map[string]
 	t.Helper()
 	ctx := Ctx(t)
 	want := make(map[string][]stored)
-	var last uint64
+	last := make(map[string]uint64) // of each chat: sequences increase within one
 	for range perChat {
 		for _, c := range chats {
 			id := fmt.Sprintf("%s-m%d", c, msgCounter.Add(1))
 			seq, dup, err := st.PublishMessage(ctx, store.Message{ChatID: c, ID: id, UserID: "u1", DeviceID: "d1", Text: "text " + id})
-			if err != nil || dup || seq <= last {
-				t.Fatalf("publish %s = %d dup=%v %v (last %d)", id, seq, dup, err, last)
+			if err != nil || dup || seq <= last[c] {
+				t.Fatalf("publish %s = %d dup=%v %v (last %d)", id, seq, dup, err, last[c])
 			}
-			last = seq
+			last[c] = seq
 			want[c] = append(want[c], stored{seq, id})
 		}
 	}
@@ -168,16 +168,23 @@ func testPublishDuplicate(t *testing.T, st store.Store) {
 	}
 }
 
+// streamSeq is a sequence in one message stream (a partition).
+type streamSeq struct {
+	part int
+	seq  uint64
+}
+
 // testConcurrentSequences: concurrent publishes to several chats get
-// distinct sequences, and each chat lists exactly its own messages in
-// ascending order.
+// distinct sequences within each message stream, and each chat lists
+// exactly its own messages in ascending order.
 func testConcurrentSequences(t *testing.T, st store.Store) {
 	ctx := Ctx(t)
 	const workers, each = 4, 30
 	chats := []string{"a", "b", "c"}
+	k := len(Must[store.Position](t)(st.Position(ctx)))
 	var (
 		mu   sync.Mutex
-		seqs = make(map[uint64]string) // seq -> chat
+		seqs = make(map[streamSeq]string) // seq -> chat
 		wg   sync.WaitGroup
 	)
 	for w := range workers {
@@ -190,10 +197,11 @@ func testConcurrentSequences(t *testing.T, st store.Store) {
 					return
 				}
 				mu.Lock()
-				if other, ok := seqs[seq]; ok {
+				key := streamSeq{store.Partition(c, k), seq}
+				if other, ok := seqs[key]; ok {
 					t.Errorf("sequence %d given twice (%s, %s)", seq, other, c)
 				}
-				seqs[seq] = c
+				seqs[key] = c
 				mu.Unlock()
 			}
 		})
@@ -202,19 +210,19 @@ func testConcurrentSequences(t *testing.T, st store.Store) {
 	if t.Failed() {
 		return
 	}
-	var highest uint64
-	for seq := range seqs {
-		highest = max(highest, seq)
-	}
-	if p := Must[uint64](t)(st.Position(ctx)); p != highest {
-		t.Fatalf("Position = %d, want the highest sequence %d", p, highest)
+	p := Must[store.Position](t)(st.Position(ctx))
+	for _, c := range chats {
+		if want := highestAlike(p, seqs, c); p.Of(c) != want {
+			t.Fatalf("Position of %s = %d, want the highest sequence of its stream %d", c, p.Of(c), want)
+		}
 	}
 	total := 0
 	for _, c := range chats {
 		got := Must[[]store.Message](t)(st.Messages(ctx, c, store.Page{Forward: true, Limit: store.MaxPageLimit}))
 		for i, m := range got {
-			if seqs[m.Seq] != c || (i > 0 && m.Seq <= got[i-1].Seq) {
-				t.Fatalf("chat %s: [%d] = seq %d (of chat %q)", c, i, m.Seq, seqs[m.Seq])
+			key := streamSeq{store.Partition(c, k), m.Seq}
+			if seqs[key] != c || (i > 0 && m.Seq <= got[i-1].Seq) {
+				t.Fatalf("chat %s: [%d] = seq %d (of chat %q)", c, i, m.Seq, seqs[key])
 			}
 		}
 		total += len(got)
@@ -224,22 +232,46 @@ func testConcurrentSequences(t *testing.T, st store.Store) {
 	}
 }
 
-// testPosition: the stream's position is the newest sequence of any chat.
+// highestAlike returns the highest of seqs given in chat's stream: a
+// position is the newest sequence of any chat of the stream.
+func highestAlike(p store.Position, seqs map[streamSeq]string, chat string) uint64 {
+	part := store.Partition(chat, len(p))
+	var highest uint64
+	for key := range seqs {
+		if key.part == part {
+			highest = max(highest, key.seq)
+		}
+	}
+	return highest
+}
+
+// testPosition: a chat's position is the newest sequence of any chat of
+// its stream.
 func testPosition(t *testing.T, st store.Store) {
 	ctx := Ctx(t)
-	if p, err := st.Position(ctx); err != nil || p != 0 {
-		t.Fatalf("empty stream position = %d, %v", p, err)
+	chats := []string{"a", "b", "c", "d", "a", "e"}
+	p, err := st.Position(ctx)
+	if err != nil || len(p) == 0 {
+		t.Fatalf("empty stream position = %v, %v", p, err)
 	}
-	var last uint64
-	for i, chat := range []string{"a", "b", "a"} {
+	for _, c := range chats {
+		if p.Of(c) != 0 {
+			t.Fatalf("empty stream position of %s = %d", c, p.Of(c))
+		}
+	}
+	seqs := make(map[streamSeq]string)
+	for i, chat := range chats {
 		seq, _, err := st.PublishMessage(ctx, store.Message{ChatID: chat, ID: fmt.Sprintf("m%d", i), UserID: "u", Text: "x", PostedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		last = seq
+		seqs[streamSeq{store.Partition(chat, len(p)), seq}] = chat
 	}
-	if p, err := st.Position(ctx); err != nil || p != last {
-		t.Fatalf("position = %d, %v; want %d", p, err, last)
+	p = Must[store.Position](t)(st.Position(ctx))
+	for _, c := range chats {
+		if want := highestAlike(p, seqs, c); p.Of(c) != want {
+			t.Fatalf("position of %s = %d; want %d", c, p.Of(c), want)
+		}
 	}
 }
 
@@ -276,8 +308,8 @@ func testPositionCoversAcked(t *testing.T, st store.Store) {
 					t.Error(err)
 					return
 				}
-				if p < before {
-					t.Errorf("position %d older than sequence %d acked before the call", p, before)
+				if p.Of("a") < before {
+					t.Errorf("position %d older than sequence %d acked before the call", p.Of("a"), before)
 					return
 				}
 			}

@@ -1,0 +1,89 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/store/storetest"
+	"github.com/natterchat/natter/subjects"
+)
+
+// TestStreamsRecorded: the number of message streams is recorded at the
+// first start; a later start with another number is refused, naming the
+// recorded one, and one with the same number opens.
+func TestStreamsRecorded(t *testing.T) {
+	ctx := storetest.Ctx(t)
+	e := newEnvWith(t, store.Config{Streams: 3})
+	for p := range 3 {
+		if _, err := e.st.JetStream().Stream(ctx, subjects.MessageStream(p, 3)); err != nil {
+			t.Fatalf("stream %d: %v", p, err)
+		}
+	}
+	for _, k := range []int{0, 1, 2} { // 0: the default, 1
+		_, err := store.Open(ctx, e.nc, store.Config{Streams: k})
+		if !errors.Is(err, store.ErrStreamsChanged) || !strings.Contains(err.Error(), "the cluster has 3") {
+			t.Fatalf("Open with %d streams on a cluster of 3: %v", k, err)
+		}
+	}
+	if _, err := e.st.JetStream().Stream(ctx, subjects.StreamMessages); err == nil {
+		t.Fatal("a refused Open created CHAT_MSGS")
+	}
+	if _, err := store.Open(ctx, e.nc, store.Config{Streams: 3}); err != nil {
+		t.Fatalf("Open with the recorded count: %v", err)
+	}
+	if _, err := store.Open(ctx, e.nc, store.Config{Streams: store.MaxStreams + 1}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("Open with %d streams: %v", store.MaxStreams+1, err)
+	}
+}
+
+// TestStreamsOfOldCluster: a cluster from before the count was recorded
+// has CHAT_MSGS; it opens with one stream (and keeps its messages), and a
+// node asking for more is refused rather than hide them.
+func TestStreamsOfOldCluster(t *testing.T) {
+	ctx := storetest.Ctx(t)
+	e := newEnv(t)
+	seq, _, err := e.st.PublishMessage(ctx, store.Message{ChatID: "c", ID: "m1", UserID: "u", Text: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Forget the record, as a cluster from before it.
+	if err := e.st.JetStream().DeleteKeyValue(ctx, subjects.BucketCluster); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Open(ctx, e.nc, store.Config{Streams: 3}); !errors.Is(err, store.ErrStreamsChanged) || !strings.Contains(err.Error(), subjects.StreamMessages) {
+		t.Fatalf("Open with 3 streams on an old cluster: %v", err)
+	}
+	st, err := store.Open(ctx, e.nc, store.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := storetest.Must[uint64](t)(st.LastSeq(ctx, "c")); got != seq {
+		t.Fatalf("LastSeq after reopening = %d, want %d", got, seq)
+	}
+}
+
+// TestPartitionSpreads: the hash puts chats in every stream, about evenly,
+// and a chat always in the same one.
+func TestPartitionSpreads(t *testing.T) {
+	const k, n = 3, 3000
+	var counts [k]int
+	for i := range n {
+		id := fmt.Sprintf("chat-%d", i)
+		p := store.Partition(id, k)
+		if p != store.Partition(id, k) {
+			t.Fatalf("%s moves", id)
+		}
+		counts[p]++
+	}
+	for p, c := range counts {
+		if c < n/k/2 {
+			t.Fatalf("stream %d holds %d of %d chats: %v", p, c, n, counts)
+		}
+	}
+	if store.Partition("anything", 1) != 0 {
+		t.Fatal("one stream is not partition 0")
+	}
+}
