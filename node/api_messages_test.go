@@ -89,8 +89,11 @@ func TestAPIPresence(t *testing.T) {
 
 // TestAPIMessages covers posting and paging, idempotent posts and the
 // checks on them.
-func TestAPIMessages(t *testing.T) {
-	tn := startNode(t, nil)
+func TestAPIMessages(t *testing.T) { testAPIMessages(t, nil) }
+
+// testAPIMessages is TestAPIMessages on nodes adjusted by mod.
+func testAPIMessages(t *testing.T, mod func(*Config)) {
+	tn := startNode(t, mod)
 	a := tn.register("msg-a")
 	out := tn.register("msg-out")
 	// A connected member receives what is posted over HTTP. It connects

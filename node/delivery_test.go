@@ -70,8 +70,11 @@ func (c *client) sendMsg(chat, text, clientMsgID string, echo bool) wire.Message
 // reaches all four devices exactly once with the same seq; with echo
 // false the sending device alone does not get it; a non-member gets
 // nothing.
-func TestFanoutDevices(t *testing.T) {
-	tn := startNode(t, nil)
+func TestFanoutDevices(t *testing.T) { testFanoutDevices(t, nil) }
+
+// testFanoutDevices is TestFanoutDevices on nodes adjusted by mod.
+func testFanoutDevices(t *testing.T, mod func(*Config)) {
+	tn := startNode(t, mod)
 	alice, bob, carol := tn.register("alice"), tn.register("bob"), tn.register("carol")
 	a1, a2 := tn.dialUser(alice), tn.dialUser(alice)
 	b1, b2 := tn.dialUser(bob), tn.dialUser(bob)
@@ -185,8 +188,11 @@ func TestRestartKeepsState(t *testing.T) {
 
 // TestClientMsgIDIdempotent: the same clientMsgId twice, also across a
 // reconnect, stores one message and both acks carry the same seq.
-func TestClientMsgIDIdempotent(t *testing.T) {
-	tn := startNode(t, nil)
+func TestClientMsgIDIdempotent(t *testing.T) { testClientMsgIDIdempotent(t, nil) }
+
+// testClientMsgIDIdempotent is TestClientMsgIDIdempotent on nodes adjusted by mod.
+func testClientMsgIDIdempotent(t *testing.T, mod func(*Config)) {
+	tn := startNode(t, mod)
 	alice := tn.register("alice")
 	a := tn.dialUser(alice)
 	chat := a.joinRoom("dedup")
@@ -220,8 +226,11 @@ func TestClientMsgIDIdempotent(t *testing.T) {
 // busy gets, gap-free and in order, every message stored after its
 // Welcome — including those stored while the node was still setting the
 // device up (subscribing to its chats).
-func TestNothingLostAroundConnect(t *testing.T) {
-	tn := startNode(t, nil)
+func TestNothingLostAroundConnect(t *testing.T) { testNothingLostAroundConnect(t, nil) }
+
+// testNothingLostAroundConnect is TestNothingLostAroundConnect on nodes adjusted by mod.
+func testNothingLostAroundConnect(t *testing.T, mod func(*Config)) {
+	tn := startNode(t, mod)
 	alice, bob := tn.register("alice"), tn.register("bob")
 	a := tn.dialUser(alice)
 	chat := a.joinRoom("busy-connect")

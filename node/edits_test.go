@@ -137,8 +137,11 @@ func (c *client) wantError(code string) {
 // TestEditDeleteReactReply runs every new frame and error on one node,
 // then checks that the history a new device reads equals what a device
 // that was there all along folded from the frames.
-func TestEditDeleteReactReply(t *testing.T) {
-	tn := startNode(t, nil)
+func TestEditDeleteReactReply(t *testing.T) { testEditDeleteReactReply(t, nil) }
+
+// testEditDeleteReactReply is TestEditDeleteReactReply on nodes adjusted by mod.
+func testEditDeleteReactReply(t *testing.T, mod func(*Config)) {
+	tn := startNode(t, mod)
 	alice, bob, carol := tn.register("alice"), tn.register("bob"), tn.register("carol")
 	a := tn.dialUser(alice)
 	chat := a.joinRoom("edits")

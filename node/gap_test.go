@@ -18,9 +18,17 @@ import (
 // sequence. How many copies a reconnect loses is up to timing; fanout's
 // TestGapDetectedAndRepaired loses them on purpose and shows the gap
 // detected and repaired.
-func TestGapRepairAcrossReconnects(t *testing.T) {
+func TestGapRepairAcrossReconnects(t *testing.T) { testGapRepairAcrossReconnects(t, nil) }
+
+// testGapRepairAcrossReconnects is TestGapRepairAcrossReconnects on nodes adjusted by mod.
+func testGapRepairAcrossReconnects(t *testing.T, mod func(*Config)) {
 	ns := storetest.RunServer(t)
-	shared := func(c *Config) { c.NATSURL = ns.ClientURL() }
+	shared := func(c *Config) {
+		c.NATSURL = ns.ClientURL()
+		if mod != nil {
+			mod(c)
+		}
+	}
 	a := startNode(t, shared)
 	b := startNode(t, shared)
 	alice, bob := a.register("alice"), a.register("bob")

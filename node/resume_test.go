@@ -10,8 +10,11 @@ import (
 
 // TestResume: a device goes away, 50 messages are sent, it reconnects
 // with Resume and gets exactly those 50 in order, then live ones.
-func TestResume(t *testing.T) {
-	tn := startNode(t, nil)
+func TestResume(t *testing.T) { testResume(t, nil) }
+
+// testResume is TestResume on nodes adjusted by mod.
+func testResume(t *testing.T, mod func(*Config)) {
+	tn := startNode(t, mod)
 	alice, bob := tn.register("alice"), tn.register("bob")
 	a := tn.dialUser(alice)
 	chat := a.joinRoom("resume")
@@ -56,8 +59,11 @@ func TestResume(t *testing.T) {
 // TestResumeDuringTraffic resumes at connect while messages keep
 // flowing: the replay and the live messages join without a gap or a
 // duplicate.
-func TestResumeDuringTraffic(t *testing.T) {
-	tn := startNode(t, nil)
+func TestResumeDuringTraffic(t *testing.T) { testResumeDuringTraffic(t, nil) }
+
+// testResumeDuringTraffic is TestResumeDuringTraffic on nodes adjusted by mod.
+func testResumeDuringTraffic(t *testing.T, mod func(*Config)) {
+	tn := startNode(t, mod)
 	alice, bob := tn.register("alice"), tn.register("bob")
 	a := tn.dialUser(alice)
 	chat := a.joinRoom("busy")
