@@ -132,7 +132,10 @@ func (s *JetStream) spreadLeaders(ctx context.Context) {
 	infos := make([]*jetstream.StreamInfo, len(s.streams))
 	var servers []string
 	for p, name := range s.streams {
-		st, err := s.js.Stream(ctx, name)
+		// Answered by the stream's leader: none while one is elected.
+		rctx, cancel := s.requestContext(ctx)
+		st, err := s.js.Stream(rctx, name)
+		cancel()
 		if err != nil || st.CachedInfo().Cluster == nil {
 			s.cfg.Logger.Warn("store: place stream leaders: stream info", "stream", name, "err", err)
 			return

@@ -1,11 +1,15 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/natterchat/natter/internal/testwait"
 	"github.com/natterchat/natter/store"
 	"github.com/natterchat/natter/store/storetest"
 	"github.com/natterchat/natter/subjects"
@@ -85,5 +89,68 @@ func TestPartitionSpreads(t *testing.T) {
 	}
 	if store.Partition("anything", 1) != 0 {
 		t.Fatal("one stream is not partition 0")
+	}
+}
+
+// TestStreamLeadersSpread: on three servers, three message streams of
+// three replicas end up with their leaders on three different servers,
+// so that no one server orders every send; the stores opened on each
+// server at once agree on the placement.
+func TestStreamLeadersSpread(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-server JetStream cluster")
+	}
+	srvs := storetest.RunCluster(t, 3)
+	ctx := storetest.Ctx(t)
+	cfg := store.Config{Replicas: 3, Streams: 3}
+	stores := make([]*store.JetStream, len(srvs))
+	errs := make([]error, len(srvs))
+	var wg sync.WaitGroup
+	for i, srv := range srvs {
+		nc := storetest.Connect(t, srv)
+		wg.Go(func() { stores[i], errs[i] = store.Open(ctx, nc, cfg) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	js := stores[0].JetStream()
+	testwait.For(t, 30*time.Second, 100*time.Millisecond, func() error {
+		leaders := make(map[string]string)
+		for p := range 3 {
+			name := subjects.MessageStream(p, 3)
+			// Answered by the leader: not while one is elected.
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			st, err := js.Stream(rctx, name)
+			cancel()
+			if err != nil {
+				return err
+			}
+			l := st.CachedInfo().Cluster.Leader
+			if l == "" {
+				return fmt.Errorf("%s has no leader", name)
+			}
+			if other, ok := leaders[l]; ok {
+				return fmt.Errorf("%s and %s both led by %s", other, name, l)
+			}
+			leaders[l] = name
+		}
+		return nil
+	})
+	// Sends go to each stream, and each chat reads back its own
+	// through another server (direct gets may be answered by a replica
+	// a moment behind).
+	for i := range 30 {
+		c := fmt.Sprintf("chat-%d", i)
+		seq, _, err := stores[i%3].PublishMessage(ctx, store.Message{ChatID: c, ID: "m-" + c, UserID: "u", Text: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testwait.For(t, 10*time.Second, 20*time.Millisecond, func() error {
+			if got, err := stores[(i+1)%3].LastSeq(ctx, c); err != nil || got != seq {
+				return fmt.Errorf("LastSeq(%s) = %d, %v; want %d", c, got, err, seq)
+			}
+			return nil
+		})
 	}
 }
