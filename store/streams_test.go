@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/natterchat/natter/internal/testwait"
 	"github.com/natterchat/natter/store"
 	"github.com/natterchat/natter/store/storetest"
@@ -152,5 +154,26 @@ func TestStreamLeadersSpread(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+// TestPartitionIsTheServers: Partition is the NATS server's partition
+// subject mapping on the chat id token, so that a server-side transform
+// (a stream source's, when a cluster's messages are copied into another
+// number of streams, docs/cluster.md) files every chat where natter
+// looks for it.
+func TestPartitionIsTheServers(t *testing.T) {
+	for _, k := range []int{2, 3, 7} {
+		tr, err := server.NewSubjectTransform(subjects.ChatMsgWildcard, fmt.Sprintf("chat.{{partition(%d,1)}}.{{wildcard(1)}}.msg", k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 500 {
+			id := fmt.Sprintf("c-%d-%x", i, i*7919)
+			got, err := tr.Match(subjects.ChatMsg(id))
+			if want := subjects.ChatMsgIn(store.Partition(id, k), k, id); err != nil || got != want {
+				t.Fatalf("k=%d: the server maps %s to %q (%v), natter to %q", k, id, got, err, want)
+			}
+		}
 	}
 }
