@@ -17,7 +17,7 @@ var (
 	descJSStorage = prometheus.NewDesc("natter_jetstream_storage_bytes",
 		"File storage in use by the account's streams, as JetStream reports it; absent while JetStream does not answer.", nil, nil)
 	descJSStreams = prometheus.NewDesc("natter_jetstream_streams",
-		"Streams in the account (the message stream and the KV buckets); absent while JetStream does not answer.", nil, nil)
+		"Streams in the account (the message streams and the KV buckets); absent while JetStream does not answer.", nil, nil)
 )
 
 // jetstreamCollector asks JetStream for the account's info at scrape
