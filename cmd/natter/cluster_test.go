@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/natterchat/natter/store/storetest"
+	"github.com/natterchat/natter/subjects"
 )
 
 // TestClusterEmbedded runs three nodes whose embedded NATS servers form
@@ -24,9 +25,41 @@ func TestClusterEmbedded(t *testing.T) {
 	t.Run("subscriptions", func(t *testing.T) { testSubscriptionsFollowMembers(t, procs) })
 	t.Run("login limits", func(t *testing.T) { testClusterLoginLimits(t, procs) })
 	t.Run("kill", func(t *testing.T) {
-		testNodeLoss(t, procs, false, func(t *testing.T) int {
-			leader := streamLeader(t, procs, procs[0])
+		testNodeLoss(t, procs, 1, false, func(t *testing.T, stream string) int {
+			leader := streamLeaderOf(t, procs, procs[0], stream)
 			t.Logf("%s leads the message stream: it is the node killed", procs[leader].name)
+			return leader
+		})
+	})
+}
+
+// TestClusterThreeStreams: three embedded nodes with the chats spread
+// over three message streams, whose leaders are on three different
+// nodes; delivery across the nodes, then a kill -9 of the node that
+// leads the stream of the room's chat during traffic: per-chat order,
+// dedup and resume hold as with one stream.
+func TestClusterThreeStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three node processes")
+	}
+	procs := startEmbeddedCluster(t, 3, func(int) []string { return []string{"--streams", "3"} })
+	checkFor(t, 60*time.Second, func() error {
+		leaders := map[int]string{}
+		for p := range 3 {
+			name := subjects.MessageStream(p, 3)
+			l := streamLeaderOf(t, procs, procs[0], name)
+			if other, ok := leaders[l]; ok {
+				return fmt.Errorf("%s leads %s and %s", procs[l].name, other, name)
+			}
+			leaders[l] = name
+		}
+		return nil
+	})
+	t.Run("delivery", func(t *testing.T) { testClusterDelivery(t, procs, "embedded") })
+	t.Run("kill", func(t *testing.T) {
+		testNodeLoss(t, procs, 3, false, func(t *testing.T, stream string) int {
+			leader := streamLeaderOf(t, procs, procs[0], stream)
+			t.Logf("%s leads %s, the room's stream: it is the node killed", procs[leader].name, stream)
 			return leader
 		})
 	})
@@ -56,7 +89,9 @@ func TestClusterSharedNATS(t *testing.T) {
 	t.Run("delivery", func(t *testing.T) { testClusterDelivery(t, procs, "shared") })
 	// The stream lives on the external server, so no node leads it and
 	// losing a node elects nothing: drain a fixed one.
-	t.Run("drain", func(t *testing.T) { testNodeLoss(t, procs, true, func(*testing.T) int { return drainVictim }) })
+	t.Run("drain", func(t *testing.T) {
+		testNodeLoss(t, procs, 1, true, func(*testing.T, string) int { return drainVictim })
+	})
 }
 
 func addrsOf(procs []*proc) []string {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/natterchat/natter/node/client"
 	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/store"
+	"github.com/natterchat/natter/subjects"
 )
 
 // lossRoom is the room of a node-loss test: three users with a device
@@ -103,8 +105,12 @@ func (r *lossRoom) clientsOn(name string) []*client.Client {
 // on the survivors shows the node's devices gone within 10 s of a kill
 // (at once after a drain); the stored history holds exactly the acked
 // messages.
-func testNodeLoss(t *testing.T, procs []*proc, graceful bool, victim func(*testing.T) int) {
+//
+// The cluster has k message streams; victim is given the one that holds
+// the room's chat.
+func testNodeLoss(t *testing.T, procs []*proc, k int, graceful bool, victim func(t *testing.T, stream string) int) {
 	r := newLossRoom(t, procs)
+	stream := subjects.MessageStream(store.Partition(r.chat, k), k)
 	const perDevice = 110
 	s := startSenders(t, sendPlan{lanes: len(r.devs), perLane: perDevice, warmup: 30, pause: 60 * time.Millisecond,
 		perSend: 60 * time.Second, within: 3 * time.Minute},
@@ -112,7 +118,7 @@ func testNodeLoss(t *testing.T, procs []*proc, graceful bool, victim func(*testi
 			return r.devs[i], fmt.Sprintf("d%d-%d", i, k), fmt.Sprintf("message %d of %s", k, r.devs[i].name)
 		})
 	s.awaitWarm(t, 2*time.Minute)
-	lost := victim(t)
+	lost := victim(t, stream)
 	p := procs[lost]
 	r.daveDevs[lost].abandon()
 	if graceful {
@@ -128,7 +134,7 @@ func testNodeLoss(t *testing.T, procs []*proc, graceful bool, victim func(*testi
 	r.checkPresenceAfterLoss(t, lost, presenceBound)
 	t.Logf("presence correct %v after %s was lost (graceful=%v)", time.Since(lostAt).Round(100*time.Millisecond), p.name, graceful)
 	if !graceful {
-		checkNewLeader(t, procs, lost, 30*time.Second)
+		checkNewLeader(t, procs, stream, lost, 30*time.Second)
 	}
 
 	acked := s.wait(t)

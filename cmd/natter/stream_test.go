@@ -53,11 +53,17 @@ func procIndex(procs []*proc, server string) int {
 // the node whose embedded server leads it.
 func streamLeader(t testing.TB, procs []*proc, via *proc) int {
 	t.Helper()
+	return streamLeaderOf(t, procs, via, subjects.StreamMessages)
+}
+
+// streamLeaderOf is streamLeader of the message stream named stream.
+func streamLeaderOf(t testing.TB, procs []*proc, via *proc, stream string) int {
+	t.Helper()
 	var leader int
 	// A leader is elected shortly after the stream is created, and a
 	// busy machine may be slow to report it: wait for one.
 	checkFor(t, 30*time.Second, func() error {
-		info, err := streamInfo(via, subjects.StreamMessages)
+		info, err := streamInfo(via, stream)
 		if err != nil {
 			return err
 		}
@@ -79,9 +85,10 @@ func streamLeader(t testing.TB, procs []*proc, via *proc) int {
 	return leader
 }
 
-// checkNewLeader waits until a node other than lost leads the stream,
-// asking the survivors: the election that losing the leader forces.
-func checkNewLeader(t testing.TB, procs []*proc, lost int, within time.Duration) {
+// checkNewLeader waits until a node other than lost leads the message
+// stream named stream, asking the survivors: the election that losing
+// the leader forces.
+func checkNewLeader(t testing.TB, procs []*proc, stream string, lost int, within time.Duration) {
 	t.Helper()
 	checkFor(t, within, func() error {
 		var last error
@@ -89,7 +96,7 @@ func checkNewLeader(t testing.TB, procs []*proc, lost int, within time.Duration)
 			if i == lost {
 				continue
 			}
-			info, err := streamInfo(p, subjects.StreamMessages)
+			info, err := streamInfo(p, stream)
 			if err != nil {
 				last = err
 				continue
