@@ -206,7 +206,7 @@ func (n *Node) openStore() error {
 			return nil
 		}
 		if errors.Is(err, store.ErrStreamsChanged) || errors.Is(err, store.ErrInvalid) {
-			return fmt.Errorf("node: open store: %w", err) // waiting would not change it
+			return err // waiting would not change it; New names the step
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("node: open store (JetStream not ready within %v): %w", n.cfg.StartTimeout, err)

@@ -77,7 +77,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 		return nil, err
 	}
 	if err := s.recordStreams(ctx, cluster); err != nil {
-		return nil, fmt.Errorf("store: open: %w", err)
+		return nil, err // says what failed: "store: ... stream count ..."
 	}
 	for _, sc := range append(s.messageStreamConfigs(), s.counterStreamConfig()) {
 		err = ensure(ctx, func(ctx context.Context) error {
