@@ -114,6 +114,14 @@ type receiver struct {
 
 const maxExamples = 5
 
+// last is the newest seq of the chat the receiver got: where a
+// reconnecting connection resumes.
+func (r *receiver) last() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastSeq
+}
+
 // deliver records one NewMessage; it reports whether it was new (not a
 // duplicate), so that its latency is recorded once.
 func (r *receiver) deliver(connID int, f *newMessageFields) bool {

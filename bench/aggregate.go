@@ -19,6 +19,8 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 	}
 	hs, dl, ak, hi := newMerged(), newMerged(), newMerged(), newMerged()
 	same, cross := newMerged(), newMerged()
+	rh, live := newMerged(), newMerged()
+	var storm stormStats
 	var d Delivery
 	var hist HistoryStats
 	var connectNs int64
@@ -30,12 +32,16 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 		for _, m := range []struct {
 			into *merged
 			s    series
-		}{{hs, p.Handshake}, {dl, p.Deliver}, {ak, p.Ack}, {hi, p.History}, {same, p.DeliverSame}, {cross, p.DeliverCross}} {
+		}{{hs, p.Handshake}, {dl, p.Deliver}, {ak, p.Ack}, {hi, p.History}, {same, p.DeliverSame}, {cross, p.DeliverCross}, {rh, p.Reconnect}, {live, p.DuringStorm}} {
 			if err := m.into.addSeries(m.s); err != nil {
 				return nil, err
 			}
 		}
 		d.add(p.Delivery)
+		storm.Attempted += p.Storm.Attempted
+		storm.Done += p.Storm.Done
+		storm.Failed += p.Storm.Failed
+		storm.Ns = max(storm.Ns, p.Storm.Ns)
 		hist.Requests += p.HistStats.Requests
 		hist.Pages += p.HistStats.Pages
 		hist.Messages += p.HistStats.Messages
@@ -73,6 +79,20 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 		co.problems(r, &d)
 		r.Examples = append(r.Examples, d.Examples...)
 		d.Examples = nil
+	}
+	if c.Scenario == ScenarioReconnect {
+		rc := &ReconnectStats{Attempted: storm.Attempted, Done: storm.Done, Failed: storm.Failed,
+			Seconds: float64(storm.Ns) / 1e9, Handshake: summarize(rh.all), Live: summarize(live.all)}
+		if rc.Seconds > 0 {
+			rc.PerSec = float64(rc.Done) / rc.Seconds
+		}
+		r.Reconnect = rc
+		if rc.Failed > 0 {
+			r.Problems = append(r.Problems, fmt.Sprintf("%d of %d connections failed to reconnect", rc.Failed, rc.Attempted))
+		}
+		if rc.Attempted == 0 {
+			r.Problems = append(r.Problems, "the storm reconnected nothing")
+		}
 	}
 	if c.Scenario == ScenarioHistory {
 		hist.Latency = summarize(hi.all)

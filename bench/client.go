@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -40,15 +41,19 @@ type conn struct {
 	joined   chan struct{} // closed when the chat is joined (MemberList)
 	joinOnce sync.Once
 
-	recv   receiver
-	send   *sender // nil unless a sender
+	recv   *receiver // kept across a reconnect (reconnect scenario)
+	send   *sender   // nil unless a sender
 	hist   historyState
 	closed chan struct{} // closed when the reader ends
+	// dropped: the bench closed the connection to reconnect it, so its
+	// reader's end is no error.
+	dropped atomic.Bool
 }
 
-// dial opens cp's connection and reads its Welcome. It returns the
-// handshake latency (dial to Welcome).
-func dial(ctx context.Context, w *worker, cp *ConnPlan, rawURL string) (*conn, time.Duration, error) {
+// dial opens cp's connection and reads its Welcome, recording its
+// deliveries in recv (nil: a fresh receiver). It returns the handshake
+// latency (dial to Welcome).
+func dial(ctx context.Context, w *worker, cp *ConnPlan, rawURL string, recv *receiver) (*conn, time.Duration, error) {
 	start := time.Now()
 	nd := net.Dialer{Timeout: 10 * time.Second}
 	if cp.Source != "" {
@@ -62,7 +67,10 @@ func dial(ctx context.Context, w *worker, cp *ConnPlan, rawURL string) (*conn, t
 	if br == nil {
 		br = bufio.NewReaderSize(nc, readBufferSize)
 	}
-	c := &conn{plan: cp, nc: nc, br: br, w: w, joined: make(chan struct{}), closed: make(chan struct{})}
+	if recv == nil {
+		recv = &receiver{}
+	}
+	c := &conn{plan: cp, nc: nc, br: br, w: w, recv: recv, joined: make(chan struct{}), closed: make(chan struct{})}
 	if cp.Sender {
 		c.send = &sender{}
 	}
@@ -146,7 +154,7 @@ func (c *conn) run() {
 	for {
 		p, op, err := c.readFrame()
 		if err != nil {
-			if !c.w.closing.Load() && !errors.Is(err, net.ErrClosed) {
+			if !c.w.closing.Load() && !c.dropped.Load() && !errors.Is(err, net.ErrClosed) {
 				c.w.countError("read_error")
 			}
 			return
@@ -170,6 +178,11 @@ func (c *conn) handle(p []byte, now time.Time) {
 		if c.recv.deliver(c.plan.ID, &f) && f.ok {
 			lat := now.Sub(time.Unix(0, f.st.sentNs))
 			c.w.deliveries.record(c.plan.ID, now, lat)
+			if c.send != nil && c.w.storming.Load() {
+				// A sender stays connected through a reconnect storm:
+				// its deliveries are the live traffic meanwhile.
+				c.w.duringStorm.record(c.plan.ID, now, lat)
+			}
 			if n := len(c.w.cfg.URLs); n > 1 {
 				if nodeOf(f.st.sender, n) == nodeOf(c.plan.ID, n) {
 					c.w.sameNode.record(c.plan.ID, now, lat)

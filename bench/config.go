@@ -17,10 +17,11 @@ const (
 	ScenarioDirect    = "direct"
 	ScenarioBroadcast = "broadcast"
 	ScenarioHistory   = "history"
+	ScenarioReconnect = "reconnect"
 )
 
 // Scenarios lists every scenario, in the order of the usage text.
-var Scenarios = []string{ScenarioConnect, ScenarioIdle, ScenarioRooms, ScenarioDirect, ScenarioBroadcast, ScenarioHistory}
+var Scenarios = []string{ScenarioConnect, ScenarioIdle, ScenarioRooms, ScenarioDirect, ScenarioBroadcast, ScenarioHistory, ScenarioReconnect}
 
 // ErrConfig prefixes every configuration error.
 var ErrConfig = errors.New("bench: config")
@@ -162,7 +163,7 @@ func (c *Config) rooms() int {
 // sends reports whether the scenario sends messages.
 func (c *Config) sends() bool {
 	switch c.Scenario {
-	case ScenarioRooms, ScenarioDirect, ScenarioBroadcast, ScenarioHistory:
+	case ScenarioRooms, ScenarioDirect, ScenarioBroadcast, ScenarioHistory, ScenarioReconnect:
 		return true
 	}
 	return false
@@ -188,6 +189,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: --workers above 64", ErrConfig)
 	case (c.Conns+c.Workers-1)/c.Workers > 18000:
 		return fmt.Errorf("%w: %d connections per worker would exceed the open-files limit; use more --workers", ErrConfig, (c.Conns+c.Workers-1)/c.Workers)
+	case c.Scenario == ScenarioReconnect && c.Guests:
+		return fmt.Errorf("%w: reconnect resumes registered users' chats; a guest's membership ends with its connection (drop --guests)", ErrConfig)
 	case c.Scenario == ScenarioDirect && c.Conns%2 != 0:
 		return fmt.Errorf("%w: direct needs an even --conns", ErrConfig)
 	}

@@ -40,6 +40,9 @@ type Result struct {
 
 	History *HistoryStats `json:"history,omitempty"`
 
+	// Reconnect is the reconnect scenario's storm.
+	Reconnect *ReconnectStats `json:"reconnect,omitempty"`
+
 	Errors map[string]int64 `json:"errors,omitempty"`
 	Nodes  []NodeReport     `json:"nodes,omitempty"`
 
@@ -50,6 +53,20 @@ type Result struct {
 
 	Problems []string `json:"problems,omitempty"`
 	Examples []string `json:"examples,omitempty"`
+}
+
+// ReconnectStats is a reconnect storm: every connection but the senders'
+// dropped at once and dialed again with resume.
+type ReconnectStats struct {
+	Attempted int     `json:"attempted"`
+	Done      int     `json:"done"`
+	Failed    int     `json:"failed"`
+	Seconds   float64 `json:"seconds"` // first drop to last re-Welcome (the slowest worker)
+	PerSec    float64 `json:"perSec"`
+	Handshake Latency `json:"handshake"` // dial to Welcome, resume included
+	// Live is publish->deliver of the senders' own connections, which
+	// stay connected, while the storm lasted.
+	Live Latency `json:"live"`
 }
 
 // ConnectStats is the connect phase: every connection dialed, upgraded,
@@ -143,6 +160,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 		p("deliveries\texpected %d, delivered %d, lost %d, duplicates %d, out of order %d, unexpected %d",
 			d.Expected, d.Delivered, d.Lost, d.Duplicates, d.OutOfOrder, d.Unexpected)
 		p("rates\t%.0f deliveries/s, %.0f acks/s", r.DeliveriesPerSec, r.AcksPerSec)
+	}
+	if rc := r.Reconnect; rc != nil {
+		p("reconnect\t%d/%d re-admitted with resume, %d failed, %.1f s, %.0f conns/s", rc.Done, rc.Attempted, rc.Failed, rc.Seconds, rc.PerSec)
+		lat("re-handshake", rc.Handshake)
+		lat("live meanwhile", rc.Live)
 	}
 	if h := r.History; h != nil {
 		p("history\t%d requests, %d pages, %d messages, %d bad pages", h.Requests, h.Pages, h.Messages, h.BadPages)

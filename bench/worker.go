@@ -57,14 +57,19 @@ type workerResult struct {
 	Deliver   series `json:"deliver"`
 	// DeliverSame and DeliverCross split Deliver by whether the sender's
 	// node was the receiver's (multi-node runs only).
-	DeliverSame  series           `json:"deliverSame"`
-	DeliverCross series           `json:"deliverCross"`
-	Ack          series           `json:"ack"`
-	History      series           `json:"history"`
-	Delivery     Delivery         `json:"delivery"`
-	HistStats    HistoryStats     `json:"historyStats"`
-	Errors       map[string]int64 `json:"errors,omitempty"`
-	Examples     []string         `json:"examples,omitempty"`
+	DeliverSame  series `json:"deliverSame"`
+	DeliverCross series `json:"deliverCross"`
+	// Reconnect scenario: the storm's re-handshakes (dial to Welcome), the
+	// senders' deliveries while it lasted, and its counts.
+	Reconnect   series           `json:"reconnect"`
+	DuringStorm series           `json:"duringStorm"`
+	Storm       stormStats       `json:"storm"`
+	Ack         series           `json:"ack"`
+	History     series           `json:"history"`
+	Delivery    Delivery         `json:"delivery"`
+	HistStats   HistoryStats     `json:"historyStats"`
+	Errors      map[string]int64 `json:"errors,omitempty"`
+	Examples    []string         `json:"examples,omitempty"`
 }
 
 // recorderShards spreads one latency series over a few locks.
@@ -100,6 +105,9 @@ type worker struct {
 
 	handshakes, deliveries, acks, history recorderShards
 	sameNode, crossNode                   recorderShards // deliveries by sender's node, multi-node runs
+	reconnects, duringStorm               recorderShards // reconnect scenario: re-handshakes, senders' deliveries meanwhile
+	storming                              atomic.Bool    // a reconnect storm is on
+	storm                                 stormStats     // guarded by mu
 
 	mu        sync.Mutex
 	conns     []*conn          // guarded by mu
@@ -159,6 +167,7 @@ func serveWorker(ctx context.Context, next func() (command, error), emit func(ev
 			w.handshakes, w.deliveries = newShards(w.epoch), newShards(w.epoch)
 			w.acks, w.history = newShards(w.epoch), newShards(w.epoch)
 			w.sameNode, w.crossNode = newShards(w.epoch), newShards(w.epoch)
+			w.reconnects, w.duringStorm = newShards(w.epoch), newShards(w.epoch)
 			w.connectAll(ctx, emit)
 			if err := emit(event{Ev: "ready", Connected: len(w.conns), Failed: int(w.failed.Load())}); err != nil {
 				return err
@@ -242,7 +251,7 @@ func (w *worker) connectOne(ctx context.Context, cp *ConnPlan) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, hs, err := dial(dctx, w, cp, u)
+	c, hs, err := dial(dctx, w, cp, u, nil)
 	if err != nil {
 		w.failed.Add(1)
 		w.countError("connect_failed")
@@ -298,6 +307,11 @@ func (w *worker) sendPhase(ctx context.Context, start time.Time, d time.Duration
 	if len(hist) > 0 {
 		go w.historyLoop(hctx, hist, start)
 	}
+	var storm sync.WaitGroup
+	if w.cfg.Scenario == ScenarioReconnect {
+		storm.Add(1)
+		go func() { defer storm.Done(); w.reconnectStorm(ctx, stormAt(start, d)) }()
+	}
 	interval := time.Duration(float64(time.Second) / w.cfg.Rate)
 	var buf []byte
 send:
@@ -318,6 +332,7 @@ send:
 			}
 		}
 	}
+	storm.Wait() // the tally counts the connections the storm put back
 	deadline := time.Now().Add(w.cfg.Grace)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		var pending int64
@@ -396,6 +411,15 @@ func (w *worker) tally(ctx context.Context, all []SenderTally, deadline time.Tim
 	if r.DeliverCross, err = w.crossNode.encode(); err != nil {
 		return nil, err
 	}
+	if r.Reconnect, err = w.reconnects.encode(); err != nil {
+		return nil, err
+	}
+	if r.DuringStorm, err = w.duringStorm.encode(); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	r.Storm = w.storm
+	w.mu.Unlock()
 	if r.Ack, err = w.acks.encode(); err != nil {
 		return nil, err
 	}

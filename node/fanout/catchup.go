@@ -61,24 +61,17 @@ type waitingCatchUp struct {
 	from uint64
 }
 
-// runCatchUp is catchUp's work on the loop, for a tracked chat.
+// runCatchUp is catchUp's work on the loop, for a tracked chat: the
+// hand-over, paging on by itself; a device that cannot be caught up is
+// closed (1013) so that it reconnects and resumes rather than miss a
+// message.
 func (d *dispatcher) runCatchUp(st *chatState, dev *Device, chatID string, from uint64) {
-	defer dev.EndResume(chatID)
-	if st.lastSeq == noCursor {
-		return
-	}
-	for from < st.lastSeq {
-		last, full, err := d.sendStored(dev, st, from, store.MaxPageLimit)
+	d.handOver(dev, chatID, from, store.MaxPageLimit, false, func(_ uint64, _ bool, err error) {
 		if err != nil {
 			d.h.cfg.Limiter.Warn("catch up new device", slog.String("chat", chatID), slog.Any("err", err))
 			dev.conn.Close(wsconn.ReasonTryAgain, "could not catch up; reconnect and resume")
-			return
 		}
-		if !full {
-			return
-		}
-		from = last
-	}
+	})
 }
 
 // FinishResume runs on the chat's loop after a device replayed chatID up
@@ -90,52 +83,77 @@ func (d *dispatcher) runCatchUp(st *chatState, dev *Device, chatID string, from 
 // the replay (live delivery resumes then). done must not block.
 func (h *Hub) FinishResume(dev *Device, chatID string, lastSent uint64, limit int, done func(last uint64, more bool, err error)) {
 	d := h.loop(chatID)
-	d.post(func() {
-		last, more := lastSent, false
-		st := d.chats[chatID]
-		if st != nil && (st.lastSeq == noCursor || st.lastSeq < lastSent) {
-			// The replay read the store past what this node delivered
-			// live: the live copies up to lastSent are still to come
-			// and must skip the device, or it would get them twice.
-			st.releases = append(st.releases, release{dev: dev, seq: lastSent})
-			done(last, false, nil)
-			return
-		}
-		if st != nil && st.lastSeq > lastSent {
-			var err error
-			last, _, err = d.sendStored(dev, st, lastSent, limit)
-			if err != nil {
+	d.post(func() { d.handOver(dev, chatID, lastSent, limit, true, done) })
+}
+
+// handOver runs on the chat's loop for a device that skips chatID while
+// it is caught up, and has every message of it up to sent: once the
+// device has every message up to the chat's cursor, live delivery to it
+// begins. The stored messages in between are read and sent off the loop
+// (a store read on the loop would hold live delivery of every chat of the
+// loop, and a storm of reconnects is thousands of them), then the loop
+// checks again, since live delivery may have moved on meanwhile. With
+// paged (a client's Resume), a full page of limit ends it with more, and
+// the client resumes again from there; otherwise it pages on by itself.
+// done runs on the loop, once.
+func (d *dispatcher) handOver(dev *Device, chatID string, sent uint64, limit int, paged bool, done func(last uint64, more bool, err error)) {
+	st := d.chats[chatID]
+	switch {
+	case st == nil:
+		// Not delivered here (any more): nothing is owed to the device.
+		dev.EndResume(chatID)
+		done(sent, false, nil)
+		return
+	case st.lastSeq == noCursor || st.lastSeq < sent:
+		// The device has what this node has not delivered live yet:
+		// the live copies up to sent are still to come and must skip
+		// it, or it would get them twice.
+		st.releases = append(st.releases, release{dev: dev, seq: sent})
+		done(sent, false, nil)
+		return
+	case st.lastSeq == sent:
+		dev.EndResume(chatID)
+		done(sent, false, nil)
+		return
+	}
+	c, name, upTo := st.c, st.name, st.lastSeq
+	d.h.handOvers.Add(1)
+	go func() {
+		defer d.h.handOvers.Done()
+		last, full, err := d.sendStored(dev, c, name, sent, upTo, limit)
+		d.post(func() {
+			switch {
+			case err != nil:
 				dev.EndResume(chatID)
-				done(lastSent, false, err)
-				return
+				done(sent, false, err)
+			case full && paged && last < upTo:
+				done(last, true, nil) // the device keeps skipping the chat
+			default:
+				d.handOver(dev, chatID, last, limit, paged, done)
 			}
-			more = last < st.lastSeq
-		}
-		if !more {
-			dev.EndResume(chatID)
-		}
-		done(last, more, nil)
-	})
+		})
+	}()
 }
 
 // sendStored sends dev one page (at most limit) of the chat's stored
-// messages after `after`, stopping at the last one delivered live
-// (st.lastSeq): live delivery sends the rest. It returns the last
-// sequence sent (after if none) and whether the page was full and within
-// st.lastSeq, so that the caller may ask for the next one.
-func (d *dispatcher) sendStored(dev *Device, st *chatState, after uint64, limit int) (last uint64, full bool, err error) {
+// messages after `after` and up to upTo (what live delivery had sent when
+// the page was asked for: live delivery sends the rest). It returns the
+// last sequence sent (after if none) and whether the page was full and
+// within upTo, so that the caller may ask for the next one. It runs off
+// the chat's loop.
+func (d *dispatcher) sendStored(dev *Device, c *localChat, name string, after, upTo uint64, limit int) (last uint64, full bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	page, err := d.h.cfg.Store.Messages(ctx, st.c.id, store.Page{After: after, Forward: true, Limit: limit})
+	page, err := d.h.cfg.Store.Messages(ctx, c.id, store.Page{After: after, Forward: true, Limit: limit})
 	cancel()
 	if err != nil {
 		return after, false, err
 	}
 	last = after
 	for i := range page {
-		if page[i].Seq > st.lastSeq {
+		if page[i].Seq > upTo {
 			return last, false, nil
 		}
-		dev.Send(wsconn.NewTextFrame(d.h.cfg.Render(st.name, &page[i])))
+		dev.Send(wsconn.NewTextFrame(d.h.cfg.Render(name, &page[i])))
 		d.h.metrics.FramesOut.Add(1)
 		last = page[i].Seq
 	}

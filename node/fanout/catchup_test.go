@@ -3,7 +3,9 @@ package fanout
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/natterchat/natter/store"
 )
@@ -173,5 +175,87 @@ func TestCatchUpThreeStreams(t *testing.T) {
 	live := r.publish(chats[1], "live")
 	if m := p.next(t); m.Seq != live || m.Message != "live" || m.Chat != chats[1] {
 		t.Fatalf("delivery %+v, want the live one (seq %d)", m, live)
+	}
+}
+
+// gatedStore holds Messages reads while gate is open (nil: none held):
+// a store slow to answer, which a real one is only under load.
+type gatedStore struct {
+	store.Store
+	mu   sync.Mutex
+	gate chan struct{}
+}
+
+func (g *gatedStore) hold() {
+	g.mu.Lock()
+	g.gate = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// release lets the held reads go; it may be called again.
+func (g *gatedStore) release() {
+	g.mu.Lock()
+	if g.gate != nil {
+		close(g.gate)
+		g.gate = nil
+	}
+	g.mu.Unlock()
+}
+
+func (g *gatedStore) Messages(ctx context.Context, chatID string, p store.Page) ([]store.Message, error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return g.Store.Messages(ctx, chatID, p)
+}
+
+// TestHandOverOffTheLoop: a device's catch-up reads the store off its
+// chat's loop, so live delivery of the loop's other chats goes on while
+// the read waits (a storm of reconnects is thousands of such reads).
+func TestHandOverOffTheLoop(t *testing.T) {
+	var gs *gatedStore
+	r := newRig(t, func(c *Config) {
+		c.Loops = 1
+		gs = &gatedStore{Store: c.Store}
+		c.Store = gs
+	})
+	r.start()
+	slow, busy := r.room("slow"), r.room("busy")
+	bob, bp := r.device("bob")
+	_, cp := r.device("carol")
+	var since uint64
+	r.hub.Link(r.hub.User("bob"), slow, &since)
+	r.hub.Link(r.hub.User("carol"), busy, &since)
+	if err := r.hub.CheckLoops(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bob.BeginResume(slow)
+	missed := r.publish(slow, "missed") // delivered live past bob, who resumes
+	loop := r.hub.loops[0]
+	checkFor(t, 5*time.Second, func() error {
+		cursor := make(chan uint64, 1)
+		loop.post(func() { cursor <- loop.chats[slow].lastSeq }) // read on the loop that owns it
+		if got := <-cursor; got != missed {
+			return fmt.Errorf("cursor %d", got)
+		}
+		return nil
+	})
+	gs.hold()
+	t.Cleanup(gs.release) // before the rig's: a failed test must not leave a read held
+	done := make(chan uint64, 1)
+	r.hub.FinishResume(bob, slow, 0, 100, func(last uint64, _ bool, _ error) { done <- last })
+	live := r.publish(busy, "meanwhile")
+	if m := cp.next(t); m.Seq != live {
+		t.Fatalf("carol got %+v, want the live message of the other chat", m)
+	}
+	gs.release()
+	if m := bp.next(t); m.Seq != missed {
+		t.Fatalf("bob got %+v, want the message delivered while he resumed", m)
+	}
+	if last := <-done; last != missed {
+		t.Fatalf("hand-over ended at %d, want %d", last, missed)
 	}
 }

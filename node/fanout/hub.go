@@ -98,6 +98,9 @@ type Hub struct {
 	cancel context.CancelFunc   // guarded by mu; set by Start
 	subs   []*nats.Subscription // guarded by mu: node-wide subscriptions
 	wg     sync.WaitGroup       // the loops
+	// handOvers are the catch-ups' store reads in flight off the loops
+	// (catchup.go); Close waits for them.
+	handOvers sync.WaitGroup
 }
 
 // New builds a hub; it subscribes to nothing and starts no goroutine.
@@ -155,6 +158,7 @@ func (h *Hub) Close() {
 		cancel()
 	}
 	h.wg.Wait()
+	h.handOvers.Wait()
 }
 
 // Metrics returns the hub's counters.
