@@ -36,7 +36,8 @@ type JetStream struct {
 	// The stream position request in flight, shared by every caller
 	// that comes while it is (see Position).
 	posMu     sync.Mutex
-	posFlight *positionFlight
+	posFlight *positionFlight // in the air
+	posNext   *positionFlight // leaves when posFlight lands
 }
 
 var _ Store = (*JetStream)(nil)

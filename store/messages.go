@@ -95,33 +95,58 @@ type positionFlight struct {
 }
 
 // Position implements Store with a stream info request to each message
-// stream (answered by its leader), all at once. Callers that come while a request is in flight share
-// its answer: every device's connect asks, and in a connection storm one
-// request serves many. Sharing keeps the contract, because the shared
-// request is answered after it was sent and so before any of its callers
-// returns; its position may be a moment older than the caller's own would
-// have been, which only means a few more messages to catch up.
+// stream (answered by its leader), all at once. Callers share requests:
+// every device's connect asks, and in a connection storm one request
+// serves many. A caller may share only a request sent after its call
+// began, or the answer could miss a message acked just before the call:
+// one that comes while a request is in the air joins the next one, which
+// leaves when that lands (at most one waits). The position may still be
+// a moment older than the caller's own would have been, which only means
+// a few more messages to catch up.
 func (s *JetStream) Position(ctx context.Context) (Position, error) {
-	s.posMu.Lock()
-	f := s.posFlight
-	if f == nil {
-		f = &positionFlight{done: make(chan struct{})}
-		s.posFlight = f
-		s.posMu.Unlock()
-		f.pos, f.err = s.readPosition()
-		s.posMu.Lock()
-		s.posFlight = nil
-		s.posMu.Unlock()
-		close(f.done)
-	} else {
-		s.posMu.Unlock()
-	}
+	f := s.joinPositionFlight()
 	select {
 	case <-f.done:
 		return f.pos, f.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("store: stream position: %w", ctx.Err())
 	}
+}
+
+// joinPositionFlight returns the request a caller of Position waits for:
+// a new one when none is in the air, else the next one.
+func (s *JetStream) joinPositionFlight() *positionFlight {
+	s.posMu.Lock()
+	defer s.posMu.Unlock()
+	if s.posFlight == nil {
+		f := &positionFlight{done: make(chan struct{})}
+		s.posFlight = f
+		go s.flyPosition(f, nil)
+		return f
+	}
+	if s.posNext == nil {
+		s.posNext = &positionFlight{done: make(chan struct{})}
+		go s.flyPosition(s.posNext, s.posFlight.done)
+	}
+	return s.posNext
+}
+
+// flyPosition sends f's request once after has landed (nil: at once), on
+// its own goroutine: no caller's context may cut it short for the others.
+func (s *JetStream) flyPosition(f *positionFlight, after <-chan struct{}) {
+	if after != nil {
+		<-after
+		s.posMu.Lock()
+		s.posFlight, s.posNext = f, nil
+		s.posMu.Unlock()
+	}
+	f.pos, f.err = s.readPosition()
+	s.posMu.Lock()
+	if s.posFlight == f {
+		s.posFlight = nil
+	}
+	s.posMu.Unlock()
+	close(f.done)
 }
 
 // readPosition asks every message stream for its last sequence, in
