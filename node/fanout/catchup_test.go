@@ -259,3 +259,33 @@ func TestHandOverOffTheLoop(t *testing.T) {
 		t.Fatalf("hand-over ended at %d, want %d", last, missed)
 	}
 }
+
+// TestCatchUpPastTheCursor: a new device is caught up from the stream's
+// position, which other chats' messages put past this chat's cursor: the
+// chat's next message, past that position, reaches the device. (It
+// waited for the cursor to pass the position and was skipped with it.)
+func TestCatchUpPastTheCursor(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Loops = 1 })
+	r.start()
+	quiet, busy := r.room("quiet"), r.room("busy")
+	r.publish(quiet, "old")
+	var pos uint64
+	for i := range 3 {
+		pos = r.publish(busy, fmt.Sprint("elsewhere", i)) // the position moves on
+	}
+	d, p := r.device("bob")
+	u := r.hub.User("bob")
+	r.hub.Link(u, quiet, nil) // the chat's cursor: its last message, before pos
+	if err := r.hub.CheckLoops(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d.Hold()
+	r.hub.CatchUp(d, []string{quiet}, nil, store.Position{pos}, nil)
+	if err := r.hub.CheckLoops(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	next := r.publish(quiet, "next")
+	if m := p.next(t); m.Seq != next {
+		t.Fatalf("bob got %+v, want the chat's next message (seq %d)", m, next)
+	}
+}

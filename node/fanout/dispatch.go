@@ -257,6 +257,11 @@ func (d *dispatcher) repair(st *chatState, upTo uint64) bool {
 // fanout encodes m once and queues the same bytes to every local device
 // of every member, then advances the chat's cursor.
 func (d *dispatcher) fanout(st *chatState, m *store.Message) {
+	if len(st.releases) > 0 {
+		// A device whose catch-up reached past the cursor has every
+		// message up to its mark: one after it is its to get.
+		st.releaseUpTo(m.Seq - 1)
+	}
 	frame := wsconn.NewTextFrame(d.h.cfg.Render(st.name, m))
 	d.users = d.h.reg.chatUsers(st.c.id, d.users[:0])
 	sent := 0
