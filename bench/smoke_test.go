@@ -21,9 +21,10 @@ func startNode(t *testing.T, natsURL string) string {
 	t.Helper()
 	n, err := node.New(node.Config{
 		DataDir: t.TempDir(), NATSURL: natsURL, AllowGuests: true, Secret: "0123456789abcdef0123", APIKey: "k",
-		MaxRegistrationsPerSource: -1, // the accounts runs register every user from 127.0.0.1
-		RateLimit:                 1000, RateBurst: 1000,
+		RateLimit: 1000, RateBurst: 1000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The accounts runs register every user from 127.0.0.1.
+		MaxRegistrationsPerSource: -1,
 	})
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
