@@ -2,31 +2,17 @@
 // (token and guest), send with ack, history pages, join/leave and errors,
 // and a node restart with sends in flight that loses and doubles nothing.
 
-import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { NatterClient, NatterError } from '../src/natter.js';
-import { NatterNode, cleanup, natterBinary, waitFor } from './node.mjs';
+import { NatterError } from '../src/natter.js';
+import { NatterNode, nodeSuite, waitFor } from './node.mjs';
 
 // A small resume limit, so that a long absence takes several replays.
 const RESUME_LIMIT = 5;
 const node = new NatterNode('n1', ['--allow-guests', '--resume-limit', String(RESUME_LIMIT)]);
-const clients = [];
-let failed = false;
-
-function client(opts = {}) {
-  const c = new NatterClient({ url: () => node.ws, backoff: { initial: 100, max: 1000 }, ...opts });
-  clients.push(c);
-  return c;
-}
-
-// collect records every payload of event on c.
-function collect(c, event) {
-  const list = [];
-  c.on(event, (p) => list.push(p));
-  return list;
-}
+const suite = nodeSuite(node);
+const { client, collect, unique } = suite;
 
 // assertExactlyOnce: the chat's NewMessage seqs strictly increase (no
 // duplicate, in order) and the texts are exactly want, each once.
@@ -47,30 +33,8 @@ async function closedPort() {
   return port;
 }
 
-let n = 0;
-const unique = (prefix) => `${prefix}-${process.pid}-${++n}`;
 
-describe('NatterClient against a real node', { timeout: 240_000 }, () => {
-  before(async () => {
-    natterBinary();
-    await node.start();
-  }, { timeout: 180_000 });
-
-  after(async () => {
-    for (const c of clients) c.close();
-    await node.stop();
-    cleanup(failed);
-  });
-
-  const test = (name, fn) => it(name, { timeout: 90_000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
-
+suite.describe('NatterClient against a real node', (test) => {
   test('a guest connects, joins, sends with ack and gets its message once', async () => {
     const c = client();
     const got = collect(c, 'NewMessage');
@@ -360,8 +324,7 @@ describe('NatterClient against a real node', { timeout: 240_000 }, () => {
 
     // Messages said while a client is away reach it by the resume.
     frank.close();
-    const gone = new NatterClient({ url: () => node.ws, token: b.token, resume: { [chat]: frank.lastSeq(chat) } });
-    clients.push(gone);
+    const gone = client({ token: b.token, resume: { [chat]: frank.lastSeq(chat) } });
     const goneGot = collect(gone, 'NewMessage');
     await erin.send(chat, 'while frank was away');
     await gone.connect();

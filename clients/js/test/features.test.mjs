@@ -2,28 +2,12 @@
 // edits, deletions, reactions and replies, and a resume that replays
 // missed edits once each.
 
-import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { NatterClient } from '../src/natter.js';
-import { NatterNode, cleanup, natterBinary, waitFor } from './node.mjs';
+import { NatterNode, nodeSuite, waitFor } from './node.mjs';
 
 const node = new NatterNode('features');
-const clients = [];
-let failed = false;
-let n = 0;
-const unique = (prefix) => `${prefix}-${process.pid}-${++n}`;
-
-function client(opts = {}) {
-  const c = new NatterClient({ url: () => node.ws, backoff: { initial: 100, max: 1000 }, ...opts });
-  clients.push(c);
-  return c;
-}
-
-function collect(c, event) {
-  const list = [];
-  c.on(event, (p) => list.push(p));
-  return list;
-}
+const suite = nodeSuite(node);
+const { client, collect, unique } = suite;
 
 // users registers two users, connects a client for each (alice, bob) and
 // puts both in a new room.
@@ -37,27 +21,7 @@ async function users() {
   return { a, b, alice, bob, chat };
 }
 
-describe('chat features through NatterClient', { timeout: 240_000 }, () => {
-  before(async () => {
-    natterBinary();
-    await node.start();
-  }, { timeout: 180_000 });
-
-  after(async () => {
-    for (const c of clients) c.close();
-    await node.stop();
-    cleanup(failed);
-  });
-
-  const test = (name, fn) => it(name, { timeout: 90_000 }, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
-
+suite.describe('chat features through NatterClient', (test) => {
   test('typing shows for the others and ends with StopTyping', async () => {
     const { a, alice, bob, chat } = await users();
     const typers = collect(bob, 'typers');

@@ -5,11 +5,13 @@
 // option is a function that asks for the current one).
 
 import { execFileSync, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { NatterClient } from '../src/natter.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ADDRESS = /open (http:\/\/127\.0\.0\.1:\d+)\/ in a browser/;
@@ -126,4 +128,52 @@ export async function waitFor(cond, describe, timeoutMs = 20_000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof describe === 'function' ? describe() : describe}`);
     await sleep(20);
   }
+}
+
+/**
+ * nodeSuite holds what the integration suites share against one node:
+ * clients made by client() (closed at the end), collect(), unique names,
+ * and describe(name, body), which starts the node before the tests, stops
+ * it after and keeps its data when a test failed; body gets test(name, fn).
+ */
+export function nodeSuite(node) {
+  const clients = [];
+  let failed = false;
+  let n = 0;
+  const test = (name, fn) => it(name, { timeout: 90_000 }, async (t) => {
+    try {
+      await fn(t);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+  return {
+    unique: (prefix) => `${prefix}-${process.pid}-${++n}`,
+    client(opts = {}) {
+      const c = new NatterClient({ url: () => node.ws, backoff: { initial: 100, max: 1000 }, ...opts });
+      clients.push(c);
+      return c;
+    },
+    // collect records every payload of event on c.
+    collect(c, event) {
+      const list = [];
+      c.on(event, (p) => list.push(p));
+      return list;
+    },
+    describe(name, body) {
+      describe(name, { timeout: 240_000 }, () => {
+        before(async () => {
+          natterBinary();
+          await node.start();
+        }, { timeout: 180_000 });
+        after(async () => {
+          for (const c of clients) c.close();
+          await node.stop();
+          cleanup(failed);
+        });
+        body(test);
+      });
+    },
+  };
 }
