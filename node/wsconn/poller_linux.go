@@ -163,29 +163,41 @@ func (s *Server) newTransport(c *Conn, nc net.Conn) (transport, error) {
 			return s.newTLSTransport(c, tc, pc)
 		}
 	}
-	sc, ok := nc.(syscall.Conn)
+	fd, ok, err := dupFD(nc)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return newGoTransport(c, nc), nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil, fmt.Errorf("wsconn: attach: %w", err)
-	}
-	fd, dupErr := -1, error(nil)
-	// The duplicate shares the open file description, so it is already
-	// non-blocking (the runtime made it so) and closing nc leaves the
-	// socket open.
-	if err := rc.Control(func(f uintptr) {
-		fd, dupErr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return nil, fmt.Errorf("wsconn: attach: %w", err)
-	}
-	if dupErr != nil {
-		return nil, fmt.Errorf("wsconn: attach: dup fd: %w", dupErr)
 	}
 	_ = nc.Close()
 	c.sys.fd = fdTransport{c: c, fd: fd}
 	return &c.sys.fd, nil
+}
+
+// dupFD duplicates nc's socket descriptor; ok is false for a connection
+// without one. The duplicate shares the open file description, so it is
+// already non-blocking (the runtime made it so) and closing nc leaves
+// the socket open.
+func dupFD(nc net.Conn) (fd int, ok bool, err error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1, false, nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, false, fmt.Errorf("wsconn: attach: %w", err)
+	}
+	fd, dupErr := -1, error(nil)
+	if err := rc.Control(func(f uintptr) {
+		fd, dupErr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, false, fmt.Errorf("wsconn: attach: %w", err)
+	}
+	if dupErr != nil {
+		return -1, false, fmt.Errorf("wsconn: attach: dup fd: %w", dupErr)
+	}
+	return fd, true, nil
 }
 
 // connSys is the Linux transport state kept inside each Conn, so that an

@@ -3,12 +3,8 @@ package wsconn
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // tlsTransport serves a TLS connection from the epoll poller: the fd of
@@ -40,22 +36,12 @@ const maxTLSBatch = 16 << 10
 
 // newTLSTransport detaches pc (see PollConn) and serves tc from epoll.
 func (s *Server) newTLSTransport(c *Conn, tc *tls.Conn, pc *PollConn) (transport, error) {
-	sc, ok := pc.Conn.(syscall.Conn)
+	fd, ok, err := dupFD(pc.Conn)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return newGoTransport(c, tc), nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil, fmt.Errorf("wsconn: attach: %w", err)
-	}
-	fd, dupErr := -1, error(nil)
-	if err := rc.Control(func(f uintptr) {
-		fd, dupErr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return nil, fmt.Errorf("wsconn: attach: %w", err)
-	}
-	if dupErr != nil {
-		return nil, fmt.Errorf("wsconn: attach: dup fd: %w", dupErr)
 	}
 	_ = pc.Conn.Close()
 	pc.Conn, pc.fd, pc.detached = nil, fd, true
