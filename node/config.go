@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/natterchat/natter/node/authlimit"
+	"github.com/natterchat/natter/node/natslink"
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
 )
@@ -255,25 +257,46 @@ const (
 // validate refuses settings that cannot work together, before New starts
 // anything.
 func (c *Config) validate() error {
-	if err := c.validateLeaf(); err != nil {
+	link := c.natsLink("")
+	if err := link.Validate(); err != nil {
 		return err
 	}
-	if c.NATSMonitor != "" && c.NATSURL != "" {
-		return errors.New("node: NATSMonitor exposes the embedded NATS server's monitoring; with NATSURL use the external server's own monitoring port")
-	}
-	switch c.Sync {
-	case SyncInterval:
-	case SyncAlways:
-		if c.NATSURL != "" {
-			// Refused rather than ignored: a node that says it fsyncs
-			// every write while the external server does not would
-			// promise a durability it does not have.
-			return errors.New("node: Sync \"always\" configures the embedded NATS server; with NATSURL set sync_interval: always in the external server's jetstream block instead")
-		}
-	default:
+	if c.Sync != SyncInterval && c.Sync != SyncAlways {
 		return fmt.Errorf("node: Sync must be %q or %q, not %q", SyncAlways, SyncInterval, c.Sync)
 	}
-	return c.validateTransport()
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("node: TLSCertFile and TLSKeyFile go together; set both or neither")
+	}
+	return nil
+}
+
+// natsLink maps the NATS settings to natslink's options; serverName
+// names the embedded server.
+func (c *Config) natsLink(serverName string) natslink.Options {
+	return natslink.Options{
+		ServerName:         serverName,
+		StoreDir:           filepath.Join(c.DataDir, "jetstream"),
+		SyncAlways:         c.Sync == SyncAlways,
+		NATSURL:            c.NATSURL,
+		NATSListen:         c.NATSListen,
+		NATSMonitor:        c.NATSMonitor,
+		ClusterListen:      c.ClusterListen,
+		ClusterName:        c.ClusterName,
+		Routes:             c.Routes,
+		LeafNodeListen:     c.LeafNodeListen,
+		LeafNodeRemotes:    c.LeafNodeRemotes,
+		JetStreamDomain:    c.JetStreamDomain,
+		ClusterTLSCertFile: c.ClusterTLSCertFile,
+		ClusterTLSKeyFile:  c.ClusterTLSKeyFile,
+		ClusterTLSCAFile:   c.ClusterTLSCAFile,
+		ClusterUser:        c.ClusterUser,
+		ClusterPassword:    c.ClusterPassword,
+		NATSCredsFile:      c.NATSCredsFile,
+		NATSNKeyFile:       c.NATSNKeyFile,
+		NATSTLSCertFile:    c.NATSTLSCertFile,
+		NATSTLSKeyFile:     c.NATSTLSKeyFile,
+		NATSTLSCAFile:      c.NATSTLSCAFile,
+	}
 }
 
 // setDefaults applies the defaults of the settings the node uses itself;

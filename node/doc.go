@@ -10,8 +10,9 @@
 // fanout (the local registry and ordered delivery), presence (the
 // cluster's presence view), chat (the chat operations), session (the
 // WebSocket protocol) and httpapi (the HTTP API). This package holds what
-// is the node's own: configuration, the embedded NATS server and the
-// store and the security of its links (nats_security.go), accepting
+// is the node's own: configuration, connecting NATS (the embedded
+// server's options and the security of its links are node/natslink's)
+// and opening the store, accepting
 // connections, terminating TLS and upgrading (serve.go, tls.go,
 // tlscert.go, upgrade.go), the
 // node-wide event loop (events.go), readiness, metrics, memory around

@@ -2,7 +2,6 @@ package node
 
 import (
 	"net"
-	"strings"
 	"testing"
 
 	"github.com/natterchat/natter/node/wire"
@@ -36,36 +35,6 @@ func TestLeafNodeSite(t *testing.T) {
 		if got.Message != m.text {
 			t.Fatalf("got %+v, want %q", got, m.text)
 		}
-	}
-}
-
-// TestLeafNodeConfig: leaf settings that cannot work are refused before
-// anything starts.
-func TestLeafNodeConfig(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  Config
-		want string
-	}{
-		{"external NATS", Config{NATSURL: "nats://127.0.0.1:4222", JetStreamDomain: "hub", LeafNodeRemotes: []string{"nats-leaf://127.0.0.1:7422"}}, "external NATS"},
-		{"sync always", Config{Sync: SyncAlways, JetStreamDomain: "hub", LeafNodeRemotes: []string{"nats-leaf://127.0.0.1:7422"}}, "hub's"},
-		{"bad URL", Config{JetStreamDomain: "hub", LeafNodeRemotes: []string{"127.0.0.1:7422"}}, "not a URL"},
-		{"site without domain", Config{LeafNodeRemotes: []string{"nats-leaf://127.0.0.1:7422"}}, "JetStream domain"},
-		{"hub without domain", Config{LeafNodeListen: "127.0.0.1:7422"}, "JetStream domain"},
-		{"bad listen", Config{JetStreamDomain: "hub", LeafNodeListen: "nowhere"}, "leafnode-listen"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.DataDir = t.TempDir()
-			tc.cfg.Logger = testLogger()
-			n, err := New(tc.cfg)
-			if err == nil {
-				n.Shutdown(t.Context())
-				t.Fatal("accepted")
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %q does not say %q", err, tc.want)
-			}
-		})
 	}
 }
 

@@ -102,32 +102,24 @@ func TestExternalNATSWithClientCertificate(t *testing.T) {
 	wantStartError(t, Config{NATSURL: url, NATSTLSCertFile: cli.CertFile, NATSTLSKeyFile: cli.KeyFile}, "certificate")
 }
 
-// TestTransportConfigRefused: incomplete or misplaced transport settings
-// are refused before anything starts.
-func TestTransportConfigRefused(t *testing.T) {
+// TestConfigRefused: settings that cannot work together, the node's own
+// and its NATS link's (node/natslink tests each of those), are refused
+// before anything starts.
+func TestConfigRefused(t *testing.T) {
 	cases := []struct {
 		name string
 		cfg  Config
 		want string
 	}{
+		{"certificate without key", Config{TLSCertFile: "a"}, "TLSCertFile and TLSKeyFile"},
+		{"unknown sync", Config{Sync: "sometimes"}, "Sync must be"},
 		{"creds and nkey", Config{NATSURL: "nats://127.0.0.1:1", NATSCredsFile: "a", NATSNKeyFile: "b"}, "set one"},
-		{"nkey without external NATS", Config{NATSNKeyFile: "b"}, "set NATSURL"},
-		{"client cert without key", Config{NATSURL: "nats://127.0.0.1:1", NATSTLSCertFile: "a"}, "NATSTLSCertFile and NATSTLSKeyFile"},
-		{"route TLS without CA", Config{ClusterListen: "127.0.0.1:0", ClusterTLSCertFile: "a", ClusterTLSKeyFile: "b"}, "ClusterTLSCAFile"},
-		{"route user without password", Config{ClusterListen: "127.0.0.1:0", ClusterUser: "a"}, "ClusterPassword"},
 		{"route credentials without cluster", Config{ClusterUser: "a", ClusterPassword: "b"}, "need ClusterListen"},
-		{"route credentials with external NATS", Config{NATSURL: "nats://127.0.0.1:1", ClusterUser: "a", ClusterPassword: "b"}, "external server"},
+		{"site without domain", Config{LeafNodeRemotes: []string{"nats-leaf://127.0.0.1:7422"}}, "JetStream domain"},
+		{"bad leaf listen", Config{JetStreamDomain: "hub", LeafNodeListen: "nowhere"}, "leafnode-listen"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { wantStartError(t, tc.cfg, tc.want) })
-	}
-}
-
-// TestRedactURLs: passwords and tokens in NATS URLs stay out of errors.
-func TestRedactURLs(t *testing.T) {
-	got := redactURLs("nats://u:secret@h1:4222, nats://tok3n@h2:4222,nats://h3:4222")
-	if strings.Contains(got, "secret") || strings.Contains(got, "tok3n") || !strings.Contains(got, "h3:4222") {
-		t.Fatalf("redactURLs: %q", got)
 	}
 }
 

@@ -1,4 +1,4 @@
-package node
+package natslink
 
 import (
 	"crypto/tls"
@@ -20,12 +20,12 @@ const routeTLSTimeout = 5 * time.Second
 // so one tls.Config serves both sides: the node's certificate is
 // presented either way, and the CA checks the peer either way (as
 // nats-server's own cluster tls block does).
-func (n *Node) secureRoutes(c *server.ClusterOpts) error {
-	if n.cfg.ClusterTLSCertFile != "" {
+func (o *Options) secureRoutes(c *server.ClusterOpts) error {
+	if o.ClusterTLSCertFile != "" {
 		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
-			CertFile: n.cfg.ClusterTLSCertFile,
-			KeyFile:  n.cfg.ClusterTLSKeyFile,
-			CaFile:   n.cfg.ClusterTLSCAFile,
+			CertFile: o.ClusterTLSCertFile,
+			KeyFile:  o.ClusterTLSKeyFile,
+			CaFile:   o.ClusterTLSCAFile,
 			Verify:   true,
 		})
 		if err != nil {
@@ -38,7 +38,7 @@ func (n *Node) secureRoutes(c *server.ClusterOpts) error {
 	// Routes that come in must present these; the routes this server
 	// dials carry them in their URL (withRouteUser), and the ones it
 	// learns from its peers get them from nats-server itself.
-	c.Username, c.Password = n.cfg.ClusterUser, n.cfg.ClusterPassword
+	c.Username, c.Password = o.ClusterUser, o.ClusterPassword
 	return nil
 }
 
@@ -53,26 +53,40 @@ func withRouteUser(u *url.URL, user, password string) *url.URL {
 	return &v
 }
 
+// Connect connects to the external NATS at NATSURL with opts and the
+// options that authenticate the node beyond what the URL says.
+func Connect(o Options, opts ...nats.Option) (*nats.Conn, error) {
+	auth, err := o.externalAuth()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(o.NATSURL, append(opts, auth...)...)
+	if err != nil {
+		return nil, fmt.Errorf("node: connect to NATS %s: %w", redactURLs(o.NATSURL), err)
+	}
+	return nc, nil
+}
+
 // externalAuth are the options that authenticate the node to an
 // external NATS beyond what its URL says: a credentials file, an NKey
 // seed, a TLS client certificate and the CA of the server's.
-func (n *Node) externalAuth() ([]nats.Option, error) {
+func (o *Options) externalAuth() ([]nats.Option, error) {
 	var opts []nats.Option
-	if n.cfg.NATSCredsFile != "" {
-		opts = append(opts, nats.UserCredentials(n.cfg.NATSCredsFile))
+	if o.NATSCredsFile != "" {
+		opts = append(opts, nats.UserCredentials(o.NATSCredsFile))
 	}
-	if n.cfg.NATSNKeyFile != "" {
-		o, err := nats.NkeyOptionFromSeed(n.cfg.NATSNKeyFile)
+	if o.NATSNKeyFile != "" {
+		no, err := nats.NkeyOptionFromSeed(o.NATSNKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("node: NATS NKey seed %s: %w", n.cfg.NATSNKeyFile, err)
+			return nil, fmt.Errorf("node: NATS NKey seed %s: %w", o.NATSNKeyFile, err)
 		}
-		opts = append(opts, o)
+		opts = append(opts, no)
 	}
-	if n.cfg.NATSTLSCertFile != "" {
-		opts = append(opts, nats.ClientCert(n.cfg.NATSTLSCertFile, n.cfg.NATSTLSKeyFile))
+	if o.NATSTLSCertFile != "" {
+		opts = append(opts, nats.ClientCert(o.NATSTLSCertFile, o.NATSTLSKeyFile))
 	}
-	if n.cfg.NATSTLSCAFile != "" {
-		opts = append(opts, nats.RootCAs(n.cfg.NATSTLSCAFile))
+	if o.NATSTLSCAFile != "" {
+		opts = append(opts, nats.RootCAs(o.NATSTLSCAFile))
 	}
 	return opts, nil
 }

@@ -1,7 +1,6 @@
-package node
+package natslink
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -19,36 +18,36 @@ import (
 // chat's members may sit on both sides. Fan-out to a site's devices
 // stays in the site: each message crosses the leaf connection once per
 // site node that delivers its chat, not once per device.
-func (n *Node) leafOptions(o *server.Options) error {
-	if n.cfg.LeafNodeListen != "" {
-		host, port, err := splitHostPort("leafnode-listen", n.cfg.LeafNodeListen)
+func (o *Options) leafOptions(so *server.Options) error {
+	if o.LeafNodeListen != "" {
+		host, port, err := splitHostPort("leafnode-listen", o.LeafNodeListen)
 		if err != nil {
 			return err
 		}
-		o.LeafNode.Host, o.LeafNode.Port = host, port
+		so.LeafNode.Host, so.LeafNode.Port = host, port
 	}
-	if n.cfg.JetStreamDomain != "" && o.JetStream {
-		o.JetStreamDomain = n.cfg.JetStreamDomain
+	if o.JetStreamDomain != "" && so.JetStream {
+		so.JetStreamDomain = o.JetStreamDomain
 	}
-	if len(n.cfg.LeafNodeRemotes) == 0 {
+	if len(o.LeafNodeRemotes) == 0 {
 		return nil
 	}
-	urls, err := leafURLs(n.cfg.LeafNodeRemotes)
+	urls, err := leafURLs(o.LeafNodeRemotes)
 	if err != nil {
 		return err
 	}
 	// One remote with every hub URL: the leaf connects to one of them and
 	// moves to another when it goes away.
-	o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: urls}}
+	so.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: urls}}
 	// The hub's JetStream holds the state; a site server with JetStream
 	// of its own would be a separate domain with separate chats.
-	o.JetStream = false
-	o.StoreDir = ""
-	if o.DontListen {
+	so.JetStream = false
+	so.StoreDir = ""
+	if so.DontListen {
 		// nats-server solicits leaf connections only once its client
 		// listener is up (as for routes): a random port on loopback.
-		o.DontListen = false
-		o.Host, o.Port = "127.0.0.1", server.RANDOM_PORT
+		so.DontListen = false
+		so.Host, so.Port = "127.0.0.1", server.RANDOM_PORT
 	}
 	return nil
 }
@@ -64,26 +63,4 @@ func leafURLs(remotes []string) ([]*url.URL, error) {
 		urls = append(urls, u)
 	}
 	return urls, nil
-}
-
-// validateLeaf refuses leaf settings that cannot work together.
-func (c *Config) validateLeaf() error {
-	if c.LeafNodeListen != "" && c.JetStreamDomain == "" {
-		// A site reaches the hub's JetStream by its domain name.
-		return errors.New("node: a hub node (LeafNodeListen) names its JetStream domain (JetStreamDomain), the same on every hub node")
-	}
-	if len(c.LeafNodeRemotes) == 0 {
-		return nil
-	}
-	if c.JetStreamDomain == "" {
-		return errors.New("node: a site node (LeafNodeRemotes) names the hub's JetStream domain (JetStreamDomain)")
-	}
-	if c.NATSURL != "" {
-		return errors.New("node: LeafNodeRemotes configure the embedded NATS server as a leaf; with NATSURL the node uses an external NATS (make that server the leaf instead)")
-	}
-	if c.Sync == SyncAlways {
-		return errors.New("node: Sync \"always\" configures the embedded server's JetStream; a site node (LeafNodeRemotes) uses the hub's: set it on the hub's nodes")
-	}
-	_, err := leafURLs(c.LeafNodeRemotes)
-	return err
 }
