@@ -13,8 +13,8 @@
 // is the node's own: configuration, connecting NATS (the embedded
 // server's options and the security of its links are node/natslink's)
 // and opening the store, accepting
-// connections, terminating TLS and upgrading (serve.go, tls.go,
-// tlscert.go, upgrade.go), the
+// connections, terminating TLS (serve.go; the certificate and its
+// reloads are node/tlsserve's) and upgrading (upgrade.go), the
 // node-wide event loop (events.go), readiness, metrics, memory around
 // connection storms, and the drain.
 //

@@ -18,6 +18,7 @@ const module = "github.com/natterchat/natter/"
 var layers = map[string]int{
 	"node/internal": 0, "node/wire": 0, "node/wsconn": 0, "node/auth": 0, "node/web": 0, "node/handshake": 0,
 	"node/natslink":  0, // the link to NATS: imports no node package
+	"node/tlsserve":  0, // the TLS the node serves: imports no node package
 	"node/client":    1, // a client of the protocol: wire only
 	"node/fanout":    1,
 	"node/authlimit": 1, // the login limits: store and node/internal

@@ -28,6 +28,7 @@ import (
 	"github.com/natterchat/natter/node/internal/loglimit"
 	"github.com/natterchat/natter/node/presence"
 	"github.com/natterchat/natter/node/session"
+	"github.com/natterchat/natter/node/tlsserve"
 	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
 	"github.com/natterchat/natter/subjects"
@@ -55,7 +56,7 @@ type Node struct {
 	limits   *authlimit.Limiter
 	http     *http.Server
 	metrics  metrics
-	certs    *certReloader // nil without TLSCertFile
+	certs    *tlsserve.Reloader // nil without TLSCertFile
 	tls      *tls.Config   // nil without TLSCertFile: accepted connections are plain
 
 	admin     *http.Server // the admin port; nil without AdminListen
@@ -114,7 +115,7 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	n.http = &http.Server{
-		Handler:           withTLSState(n.Handler()),
+		Handler:           tlsserve.Handler(n.Handler()),
 		ConnContext:       connTLSState,
 		ReadHeaderTimeout: cfg.HeaderTimeout,
 		MaxHeaderBytes:    handshake.MaxHead,
@@ -157,10 +158,10 @@ func (n *Node) prepare() error {
 	if n.cfg.TLSCertFile != "" {
 		// Loaded before NATS and the store: a certificate that does not
 		// load ends the start at once.
-		if n.certs, err = newCertReloader(n.cfg.TLSCertFile, n.cfg.TLSKeyFile, n.log); err != nil {
+		if n.certs, err = tlsserve.NewReloader(n.cfg.TLSCertFile, n.cfg.TLSKeyFile, n.log); err != nil {
 			return err
 		}
-		n.tls = serverTLSConfig(n.certs)
+		n.tls = n.certs.Config()
 	}
 	return nil
 }

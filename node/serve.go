@@ -3,6 +3,8 @@ package node
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"github.com/natterchat/natter/node/handshake"
+	"github.com/natterchat/natter/node/tlsserve"
+	"github.com/natterchat/natter/node/wsconn"
 )
 
 // Serve accepts connections on l until Shutdown. WebSocket upgrades of
@@ -22,7 +26,7 @@ import (
 // on the raw connection (no http.Request, no per-connection HTTP state);
 // every other connection is handed to the node's HTTP server. With
 // Config.TLSCertFile every connection is TLS, handshaken before its
-// request line is read (tls.go). It returns http.ErrServerClosed after
+// request line is read (handshakeTLS; node/tlsserve). It returns http.ErrServerClosed after
 // Shutdown.
 func (n *Node) Serve(l net.Listener) error {
 	hl := newConnListener(l.Addr())
@@ -121,6 +125,35 @@ func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 	n.upgradeRaw(conn, head, br)
 }
 
+// handshakeTLS runs the server TLS handshake on conn within its current
+// deadline (tlsserve's doc tells TLS at the node). On failure it closes
+// the connection and returns nil.
+func (n *Node) handshakeTLS(conn net.Conn) *tls.Conn {
+	// Over a PollConn, so that wsconn can serve the connection from its
+	// epoll poller once it is a WebSocket.
+	tc := tls.Server(wsconn.NewPollConn(conn), n.tls)
+	err := tlsserve.Handshake(conn, tc)
+	if err == nil {
+		return tc
+	}
+	// Scanners, expired client trust stores and plain clients produce
+	// these all day: debug, not warn.
+	n.log.Debug("TLS handshake failed", slog.Any("remote", conn.RemoteAddr()), slog.Any("err", err))
+	conn.Close()
+	return nil
+}
+
+// ReloadTLS reads the certificate files again now (as the periodic check
+// does; cmd/natter calls it on SIGHUP). A pair that does not load keeps
+// the current certificate and is returned as the error. Without TLS it
+// does nothing.
+func (n *Node) ReloadTLS() error {
+	if n.certs == nil {
+		return nil
+	}
+	return n.certs.Reload()
+}
+
 // serveHTTPConn hands a plain HTTP connection to the HTTP server, with the
 // bytes already read in front of it.
 func (n *Node) serveHTTPConn(conn net.Conn, br *bufio.Reader, hl *connListener) {
@@ -178,6 +211,22 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// connTLSState is http.Server.ConnContext: the HTTP server gets the
+// node's connections wrapped (prefixConn), so it cannot see the
+// *tls.Conn; its state is kept in the connection's context for
+// tlsserve.Handler.
+func connTLSState(ctx context.Context, c net.Conn) context.Context {
+	pc, ok := c.(*prefixConn)
+	if !ok {
+		return ctx
+	}
+	tc, ok := pc.Conn.(*tls.Conn)
+	if !ok {
+		return ctx
+	}
+	return tlsserve.WithState(ctx, tc)
 }
 
 // connListener is a net.Listener fed by Serve with the connections that

@@ -122,7 +122,7 @@ func (n *Node) start() error {
 	go func() { defer n.loops.Done(); n.watchStorms(ctx) }()
 	if n.certs != nil {
 		n.loops.Add(1)
-		go func() { defer n.loops.Done(); n.certs.watch(ctx, n.cfg.TLSReloadInterval) }()
+		go func() { defer n.loops.Done(); n.certs.Watch(ctx, n.cfg.TLSReloadInterval) }()
 	}
 	return nil
 }

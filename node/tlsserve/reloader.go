@@ -1,4 +1,4 @@
-package node
+package tlsserve
 
 import (
 	"bytes"
@@ -14,13 +14,13 @@ import (
 	"time"
 )
 
-// certReloader holds the certificate the node serves TLS with and
+// Reloader holds the certificate the node serves TLS with and
 // replaces it when its files change: tls.Config.GetCertificate reads the
 // current one for every handshake, so new connections get a renewed
 // certificate without a restart and open ones keep theirs. A new pair
 // that does not load (a half-written file, a key that does not match)
 // keeps the old one and logs why.
-type certReloader struct {
+type Reloader struct {
 	certFile, keyFile string
 	log               *slog.Logger
 
@@ -34,10 +34,10 @@ type certReloader struct {
 	seenCert, seenKey []byte
 }
 
-// newCertReloader loads the pair once; a pair that does not load is a
-// start-up error.
-func newCertReloader(certFile, keyFile string, log *slog.Logger) (*certReloader, error) {
-	r := &certReloader{certFile: certFile, keyFile: keyFile, log: log}
+// NewReloader loads the pair once; a pair that does not load is a
+// start-up error. log receives the outcome of every later reload.
+func NewReloader(certFile, keyFile string, log *slog.Logger) (*Reloader, error) {
+	r := &Reloader{certFile: certFile, keyFile: keyFile, log: log}
 	if _, err := r.reload(); err != nil {
 		return nil, err
 	}
@@ -45,14 +45,14 @@ func newCertReloader(certFile, keyFile string, log *slog.Logger) (*certReloader,
 }
 
 // getCertificate is tls.Config.GetCertificate.
-func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (r *Reloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return r.cert.Load(), nil
 }
 
 // reload reads both files and, when either changed since the last try,
 // loads the pair. It reports whether a new certificate is in use; on an
 // error the previous one stays.
-func (r *certReloader) reload() (bool, error) {
+func (r *Reloader) reload() (bool, error) {
 	certPEM, err := os.ReadFile(r.certFile)
 	if err != nil {
 		return false, fmt.Errorf("node: read TLS certificate: %w", err)
@@ -78,9 +78,10 @@ func (r *certReloader) reload() (bool, error) {
 	return true, nil
 }
 
-// reloadLogged is reload with its outcome logged, for the watch loop and
-// SIGHUP.
-func (r *certReloader) reloadLogged() error {
+// Reload reads the files again now, as the watch does, and logs the
+// outcome (for SIGHUP, through the node's ReloadTLS). A pair that does not
+// load keeps the current certificate and is returned as the error.
+func (r *Reloader) Reload() error {
 	changed, err := r.reload()
 	switch {
 	case err != nil:
@@ -91,8 +92,8 @@ func (r *certReloader) reloadLogged() error {
 	return err
 }
 
-// watch reloads every interval until ctx ends.
-func (r *certReloader) watch(ctx context.Context, interval time.Duration) {
+// Watch reloads every interval until ctx ends.
+func (r *Reloader) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -100,7 +101,7 @@ func (r *certReloader) watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			_ = r.reloadLogged()
+			_ = r.Reload()
 		}
 	}
 }
@@ -110,11 +111,11 @@ func certAttrs(c *x509.Certificate) []any {
 		slog.Time("not_after", c.NotAfter), slog.String("serial", c.SerialNumber.String())}
 }
 
-// serverTLSConfig is the node's TLS configuration for the page, the API
-// and wss: the reloader's certificate, TLS 1.2 or newer, and only
-// HTTP/1.1 offered by ALPN (the node serves HTTP/1.1 and WebSocket
-// upgrades on the connections it accepts itself, not HTTP/2).
-func serverTLSConfig(r *certReloader) *tls.Config {
+// Config is the node's TLS configuration for the page, the API and wss:
+// the reloader's certificate, TLS 1.2 or newer, and only HTTP/1.1
+// offered by ALPN (the node serves HTTP/1.1 and WebSocket upgrades on the
+// connections it accepts itself, not HTTP/2).
+func (r *Reloader) Config() *tls.Config {
 	return &tls.Config{
 		GetCertificate: r.getCertificate,
 		MinVersion:     tls.VersionTLS12,
