@@ -223,7 +223,7 @@ type Config struct {
 	Pprof bool
 	// StormGCPercent is the Go collector's target (as GOGC) while a
 	// connection storm is on, when lower than the target in effect; -1
-	// leaves the collector alone. Default 50 (see memory.go).
+	// leaves the collector alone. Default 50 (see node/internal/gcstorm).
 	StormGCPercent int
 
 	// Conn configures the connection layer (workers, frame and queue

@@ -57,7 +57,7 @@ type Node struct {
 	http     *http.Server
 	metrics  metrics
 	certs    *tlsserve.Reloader // nil without TLSCertFile
-	tls      *tls.Config   // nil without TLSCertFile: accepted connections are plain
+	tls      *tls.Config        // nil without TLSCertFile: accepted connections are plain
 
 	admin     *http.Server // the admin port; nil without AdminListen
 	adminAddr net.Addr

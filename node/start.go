@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -11,6 +12,7 @@ import (
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/httpapi"
+	"github.com/natterchat/natter/node/internal/gcstorm"
 	"github.com/natterchat/natter/node/presence"
 	"github.com/natterchat/natter/node/session"
 	"github.com/natterchat/natter/subjects"
@@ -155,4 +157,15 @@ func (n *Node) endOrphans(guests []presence.Guest) {
 			n.chat.EndGuest(chat.Identity{ID: g.ID, Name: g.Name, Guest: true}, g.Chats)
 		}
 	}()
+}
+
+// watchStorms runs until ctx ends: it tightens the collector while a
+// connection storm is on and returns memory to the OS after it
+// (node/internal/gcstorm).
+func (n *Node) watchStorms(ctx context.Context) {
+	churn := func() uint64 { return n.sess.Metrics().Churn() }
+	gcstorm.Run(ctx, churn, n.cfg.StormGCPercent, func(took time.Duration) {
+		n.log.Debug("connection storm over; memory returned to the OS",
+			slog.Int("connections", n.conns.Len()), slog.Duration("took", took))
+	})
 }

@@ -1,4 +1,4 @@
-package node
+package gcstorm
 
 import (
 	"runtime/debug"
@@ -10,10 +10,10 @@ import (
 // sample and is over once after stormQuiet without churn, with one
 // release when it made at least stormChurn; a trickle does neither.
 func TestStormWatch(t *testing.T) {
-	var w stormWatch
+	var w watch
 	now := time.Unix(0, 0)
-	var edges []stormEdge
-	tick := func(churn uint64) stormEdge {
+	var edges []edge
+	tick := func(churn uint64) edge {
 		now = now.Add(time.Second)
 		e := w.sample(churn, now)
 		edges = append(edges, e)

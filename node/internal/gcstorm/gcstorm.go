@@ -1,29 +1,31 @@
-package node
-
-import (
-	"context"
-	"log/slog"
-	"runtime/debug"
-	"sync"
-	"time"
-)
-
+// Package gcstorm handles the Go collector and the memory returned to the
+// OS around connection storms.
+//
 // Connection storms (a fleet reconnecting after a node died, a deploy, a
 // drain elsewhere) make a node allocate tens of kilobytes of short-lived
 // garbage per handshake: JSON, NATS requests, join notices. Two things
-// follow, and the node handles both around a storm:
+// follow, and Run handles both around a storm:
 //
 //   - The connections' long-lived objects are allocated among that garbage
 //     in the same size classes, and after it is collected they pin its
 //     pages: the heap stays bigger than what is live by about the garbage
 //     of the storm's last collection cycles, which is what the GC target
 //     lets grow (GOGC 100: as much as is live). While a storm is on, the
-//     node runs the collector at Config.StormGCPercent (default 50), which
-//     roughly halves that; idle memory per connection in rooms drops by
-//     ~250 B (docs/benchmarks.md) for more GC work during the storm.
+//     node runs the collector at node.Config.StormGCPercent (default 50),
+//     which roughly halves that; idle memory per connection in rooms drops
+//     by ~250 B (docs/benchmarks.md) for more GC work during the storm.
 //   - The runtime returns freed pages to the OS slowly, so after a storm
 //     the RSS stays near the storm's peak for minutes. The node collects
 //     and returns memory once, when the storm is over.
+package gcstorm
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
 const (
 	// stormRate is how many handshakes and closes in one sample (a second)
 	// make a storm begin: well above a steady trickle of reconnects.
@@ -36,24 +38,62 @@ const (
 	stormQuiet = 3 * time.Second
 )
 
-// stormWatch tells, from the churn counter sampled once a second, when a
+// Run runs until ctx ends: once a second it samples churn (handshakes
+// and closes so far), tightens the collector to gcPercent while a storm
+// is on (gcPercent <= 0: never) and returns memory to the OS after a
+// storm, telling released how long that took.
+func Run(ctx context.Context, churn func() uint64, gcPercent int, released func(took time.Duration)) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var w watch
+	tightened := false
+	defer func() {
+		if tightened {
+			restoreGC()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			e := w.sample(churn(), now)
+			if e.began && gcPercent > 0 {
+				tightenGC(gcPercent)
+				tightened = true
+			}
+			if e.over && tightened {
+				restoreGC()
+				tightened = false
+			}
+			if !e.release {
+				continue
+			}
+			start := time.Now()
+			debug.FreeOSMemory()
+			released(time.Since(start))
+		}
+	}
+}
+
+// watch tells, from the churn counter sampled once a second, when a
 // storm begins and when it is over.
-type stormWatch struct {
+type watch struct {
 	on       bool      // a storm began and is not over
 	released uint64    // churn at the last release
 	last     uint64    // churn at the previous sample
 	quietAt  time.Time // when churn last changed
 }
 
-// stormEdge is what one sample of the churn asks for.
-type stormEdge struct {
+// edge is what one sample of the churn asks for.
+type edge struct {
 	began   bool // tighten the collector
 	over    bool // a storm that began is over: restore the collector
 	release bool // return memory to the OS
 }
 
 // sample takes the churn counter at now.
-func (w *stormWatch) sample(churn uint64, now time.Time) (e stormEdge) {
+func (w *watch) sample(churn uint64, now time.Time) (e edge) {
 	if churn != w.last {
 		if churn-w.last >= stormRate && !w.on {
 			w.on, e.began = true, true
@@ -109,42 +149,5 @@ func restoreGC() {
 	if stormGC.storm == 0 && stormGC.set {
 		debug.SetGCPercent(stormGC.saved)
 		stormGC.set = false
-	}
-}
-
-// watchStorms runs until ctx ends: it tightens the collector while a
-// connection storm is on and returns memory to the OS after it.
-func (n *Node) watchStorms(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	var w stormWatch
-	tightened := false
-	defer func() {
-		if tightened {
-			restoreGC()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			e := w.sample(n.sess.Metrics().Churn(), now)
-			if e.began && n.cfg.StormGCPercent > 0 {
-				tightenGC(n.cfg.StormGCPercent)
-				tightened = true
-			}
-			if e.over && tightened {
-				restoreGC()
-				tightened = false
-			}
-			if !e.release {
-				continue
-			}
-			start := time.Now()
-			debug.FreeOSMemory()
-			n.log.Debug("connection storm over; memory returned to the OS",
-				slog.Int("connections", n.conns.Len()), slog.Duration("took", time.Since(start)))
-		}
 	}
 }
