@@ -3,28 +3,26 @@
 // connection drops, resumes every chat it has a cursor for from its last
 // seq (in the URL, so the server holds live delivery until the replay is
 // done; past the URL's budget, or for a guest, which joins its rooms
-// again first, by frame with the chat held here: holds.js), resends
+// again first, by frame with the chat held: resume.js), resends
 // every unanswered request after a reconnect (sends keep their
-// clientMsgId, so the server stores each once), and drops a stream frame
-// whose seq it already delivered (cursors.js). Every frame is an event
-// named after its type; requests are promises (requests.js).
+// clientMsgId, so the server stores each once: outbox.js), and drops a
+// stream frame whose seq it already delivered (cursors.js). Every frame
+// is an event named after its type; requests are promises (requests.js).
 // Not for: wire details of one frame kind beyond matching its answer
 // (docs/protocol.md), or any UI state.
 
 import { delay as backoffDelay } from './backoff.js';
 import { Cursors } from './cursors.js';
 import { Emitter } from './emitter.js';
-import { Holds } from './holds.js';
 import { ClientCodes, NatterError } from './errors.js';
 import { address, answerFor, bySeq, finish, matches } from './address.js';
-import { Requests, idempotent, newClientMsgId } from './requests.js';
+import { ReadMarks } from './read.js';
+import { Outbox } from './outbox.js';
+import { newClientMsgId } from './requests.js';
+import { Resumes } from './resume.js';
 import { Typers } from './typing.js';
 
-/** The server's limit of chats in ?resume=; more are resumed with Resume frames. */
-export const MAX_RESUME = 1000;
-// The resume list in the URL stays under the node's 8 KiB request line;
-// the chats past it resume with Resume frames.
-const MAX_RESUME_QUERY = 6 << 10;
+export { MAX_RESUME } from './resume.js';
 // Frames that are entries of a chat's stream, and where their seq is.
 const STREAM = { NewMessage: 'seq', MessageEdited: 'eventSeq', MessageDeleted: 'eventSeq', Reaction: 'eventSeq' };
 /** Typing is sent at most this often per chat (the server fans out no more). */
@@ -39,7 +37,6 @@ const FATAL_CLOSE = new Map([
 ]);
 
 const OPEN = 1; // WebSocket.OPEN, the same in every implementation
-const RETRY_DELAY = 1000; // ms before a send dropped by the limiter or refused as unavailable goes again
 
 export class NatterClient extends Emitter {
   #opts;
@@ -49,23 +46,14 @@ export class NatterClient extends Emitter {
   #attempt = 0;
   #reconnectTimer = null;
   #welcomeTimer = null;
-  #refs = 0;
   #me = null;
-  #requests = new Requests();
   #cursors = new Cursors();
-  #holds = new Holds();
+  #resumes = new Resumes(this.#cursors, (...f) => this.sendFrame(...f), (h) => this.#dispatch(h.type, h.contents, h.frame));
   #guest = false; // this connection is a guest's (no token): its memberships end with it
-  #rooms = new Map(); // chat id -> public room name, for a guest to join again
-  #rejoining = new Set(); // chat ids a guest is joining again on this connection
-  #resuming = new Map(); // chat id -> afterSeq of a Resume frame not answered yet
-  #resendControl = false; // the limiter dropped frames: resend Resume and rejoin frames too
-  #overflow = []; // [chat, seq] to resume by frame after the Welcome (past the URL's budget)
   #typers = new Typers((chat, users) => this.emit('typers', { chat, users }));
   #typingSent = new Map(); // chat id -> time the last Typing went out
-  #readWanted = new Map(); // chat id -> seq to send in MarkRead once connected
-  #readSent = new Map(); // chat id -> highest seq marked read (ours or another device's)
-  #retrying = new Set(); // requests to send again when retryTimer fires
-  #retryTimer = null;
+  #read = new ReadMarks((chat, seq) => this.sendFrame('chat-room', 'MarkRead', { chat, seq }));
+  #outbox;
 
   /**
    * @param {object} opts see natter.d.ts (NatterClientOptions)
@@ -84,6 +72,12 @@ export class NatterClient extends Emitter {
       requestTimeout: opts.requestTimeout ?? 30_000,
       connectTimeout: opts.connectTimeout ?? 15_000,
     };
+    this.#outbox = new Outbox({
+      send: (...f) => this.sendFrame(...f),
+      socket: () => this.#ws,
+      beforeRetry: () => this.#resumes.resendDropped(),
+      timeout: this.#opts.requestTimeout,
+    });
     for (const [chat, seq] of Object.entries(opts.resume ?? {})) this.#cursors.track(chat, seq);
   }
 
@@ -142,7 +136,7 @@ export class NatterClient extends Emitter {
     let token;
     try {
       token = await resolveOption(this.#opts.token);
-      url = this.#socketURL(await resolveOption(this.#opts.url), Boolean(token));
+      url = this.#resumes.socketURL(await resolveOption(this.#opts.url), Boolean(token));
     } catch (err) {
       this.emit('disconnect', { code: 0, reason: `natter: url or token: ${err.message}`, wasOpen: false });
       return this.#scheduleReconnect();
@@ -173,31 +167,6 @@ export class NatterClient extends Emitter {
     }, this.#opts.connectTimeout);
   }
 
-  // socketURL adds ?resume= with every chat we have a cursor for, as
-  // many as fit; the others are resumed by frame after the Welcome. A
-  // guest resumes nothing in the URL: it is a new guest, member of
-  // nothing, until it joins its rooms again.
-  #socketURL(base, resume = true) {
-    const u = new URL(String(base), globalThis.location?.href);
-    if (u.protocol === 'http:') u.protocol = 'ws:';
-    if (u.protocol === 'https:') u.protocol = 'wss:';
-    const list = [];
-    let size = 0;
-    this.#overflow = [];
-    for (const [chat, seq] of resume ? this.#cursors.entries() : []) {
-      const item = `${chat}:${seq}`;
-      if (list.length < MAX_RESUME && size + item.length + 1 <= MAX_RESUME_QUERY) {
-        list.push(item);
-        size += item.length + 1;
-      } else {
-        this.#overflow.push([chat, seq]);
-      }
-    }
-    if (list.length) u.searchParams.set('resume', list.join(','));
-    else u.searchParams.delete('resume');
-    return u.toString();
-  }
-
   // onClose handles the end of the current socket; abandon says the
   // socket may still be open or opening and is to be closed unheard.
   #onClose(code, reason, wasOpen, abandon = false) {
@@ -205,22 +174,12 @@ export class NatterClient extends Emitter {
     this.#ws = null;
     clearTimeout(this.#welcomeTimer);
     if (abandon && ws) detach(ws);
-    this.#clearConnectionState();
+    this.#resumes.clear();
     const fatal = FATAL_CLOSE.get(code);
     if (fatal) return this.#end(code, reason || fatal);
     this.#typers.clear();
     this.emit('disconnect', { code, reason, wasOpen });
     this.#scheduleReconnect();
-  }
-
-  // clearConnectionState forgets what belonged to the connection that
-  // ended: held frames (the next resume replays them) and the resumes
-  // and rejoins in progress on it.
-  #clearConnectionState() {
-    this.#holds.clear();
-    this.#rejoining.clear();
-    this.#resuming.clear();
-    this.#resendControl = false;
   }
 
   #scheduleReconnect() {
@@ -236,7 +195,7 @@ export class NatterClient extends Emitter {
   #drop() {
     const ws = this.#ws;
     this.#ws = null;
-    this.#clearConnectionState();
+    this.#resumes.clear();
     clearTimeout(this.#welcomeTimer);
     clearTimeout(this.#reconnectTimer);
     if (ws) detach(ws);
@@ -245,11 +204,9 @@ export class NatterClient extends Emitter {
   #end(code, reason) {
     if (this.#state === 'closed') return;
     this.#drop();
-    clearTimeout(this.#retryTimer);
-    this.#retrying.clear();
     this.#typers.clear();
     this.#setState('closed');
-    this.#requests.rejectAll(new NatterError(code === 4003 ? 'unauthorized' : ClientCodes.CLOSED, reason));
+    this.#outbox.close(new NatterError(code === 4003 ? 'unauthorized' : ClientCodes.CLOSED, reason));
     this.emit('close', { code, reason });
   }
 
@@ -283,22 +240,15 @@ export class NatterClient extends Emitter {
     const contents = frame.message.contents ?? {};
     this.emit('frame', frame);
     const seqField = STREAM[type];
-    if (seqField && this.#holds.holding(contents.chat)) {
-      return this.#holds.add(contents.chat, { type, contents, frame, seq: contents[seqField] });
-    }
+    if (seqField && this.#resumes.hold(contents.chat, { type, contents, frame, seq: contents[seqField] })) return;
     this.#dispatch(type, contents, frame);
   }
 
   #dispatch(type, contents, frame) {
     const handle = this.#handlers[type];
     if (handle && handle(contents, frame) === false) return; // dropped (a duplicate)
-    this.#requests.answer(type, contents);
+    this.#outbox.answer(type, contents);
     this.emit(type, contents, frame);
-  }
-
-  // release delivers what was held of chat, in seq order.
-  #release(chat) {
-    for (const { type, contents, frame } of this.#holds.release(chat)) this.#dispatch(type, contents, frame);
   }
 
   // Frame types that change the client's own state before they are events.
@@ -316,20 +266,9 @@ export class NatterClient extends Emitter {
     MessageEdited: (c) => this.#acceptEvent(c),
     MessageDeleted: (c) => this.#acceptEvent(c),
     Reaction: (c) => this.#acceptEvent(c),
-    Resumed: (c) => {
-      this.#resuming.delete(c.chat);
-      if (!c.more) return this.#release(c.chat);
-      // One part of a longer replay: deliver it, hold on to what is past
-      // it, and ask for the next part.
-      for (const { type, contents, frame } of this.#holds.releaseUpTo(c.chat, c.lastSeq)) this.#dispatch(type, contents, frame);
-      this.#resume(c.chat, Math.max(this.#cursors.point(c.chat) ?? 0, c.lastSeq ?? 0));
-    },
+    Resumed: (c) => this.#resumes.resumed(c),
     JoinedRoom: (c) => {
-      if (c.user !== this.#me?.user || !this.#rejoining.delete(c.chat)) return;
-      // A guest is in its room again: now the replay of what it missed.
-      const point = this.#cursors.point(c.chat);
-      if (point === undefined) this.#release(c.chat);
-      else this.#resume(c.chat, point);
+      if (c.user === this.#me?.user) this.#resumes.joined(c.chat);
     },
     HistoryPage: (c) => {
       const last = (c.messages ?? []).at(-1);
@@ -343,7 +282,7 @@ export class NatterClient extends Emitter {
     },
     StopTyping: (c) => this.#typers.stop(c.chat, c.user),
     ReadMarker: (c) => {
-      if (c.user === this.#me?.user && c.seq > (this.#readSent.get(c.chat) ?? 0)) this.#readSent.set(c.chat, c.seq);
+      if (c.user === this.#me?.user) this.#read.seen(c.chat, c.seq);
     },
     Error: (c) => this.#onError(c),
   };
@@ -358,144 +297,38 @@ export class NatterClient extends Emitter {
     this.#me = c;
     this.#attempt = 0;
     this.#setState('open');
-    if (this.#guest) this.#rejoin();
-    // Chats past the URL's budget resume by frame.
-    for (const [chat, seq] of this.#overflow) this.#resume(chat, seq);
-    this.#overflow = [];
-    // Whatever was waiting for an answer died with the old connection (or
-    // never went out): send it again, in the order it was made.
-    this.#requests.dropGhosts();
-    for (const req of this.#requests.live()) this.#transmit(req);
-    for (const [chat, seq] of this.#readWanted) this.#sendRead(chat, seq);
-  }
-
-  // rejoin: a guest's connection is a new guest, member of nothing. It
-  // joins its rooms again (by name), each held until its replay is done;
-  // the frames after these (resent sends) are run after the joins.
-  #rejoin() {
-    for (const [chat, room] of this.#rooms) {
-      if (!this.#cursors.has(chat)) continue;
-      this.#holds.hold(chat);
-      this.#rejoining.add(chat);
-      this.sendFrame('chat-room', 'JoinRoom', { room }, 'rejoin:' + chat);
-    }
+    this.#resumes.welcomed(this.#guest);
+    this.#outbox.resendAll();
+    this.#read.flush();
   }
 
   #onError(c) {
-    // The limiter drops a frame before reading it, so its Error names no
-    // request: every waiting request that is safe to repeat (it has a
-    // clientMsgId) goes again a moment later; others time out.
+    // The limiter's Error names no frame: what it dropped goes again.
     if (c.code === 'rate_limited') {
-      this.#resendControl = true;
-      return this.#retryLater(this.#requests.live().filter(idempotent), c.retryAfter);
+      this.#resumes.rateLimited();
+      return this.#outbox.rateLimited(c.retryAfter);
     }
-    const req = c.ref ? this.#requests.get(c.ref) : undefined;
-    if (req && (!c.type || c.type === req.type)) {
-      // Storage is unavailable for a moment: a send is retried, as it
-      // would be after a reconnect, rather than given up.
-      if (c.code === 'unavailable' && idempotent(req) && !req.ghost) return this.#retryLater([req]);
-      this.#requests.delete(req.ref);
-      if (!req.ghost) req.fail(new NatterError(c.code, c.message, c));
-    }
-    // A resume or a guest's rejoin that failed: deliver what was held;
-    // a chat we are no longer in is not resumed again.
-    for (const prefix of ['resume:', 'rejoin:']) {
-      if (!c.ref?.startsWith(prefix)) continue;
-      const chat = c.ref.slice(prefix.length);
-      this.#rejoining.delete(chat);
-      this.#resuming.delete(chat);
-      this.#release(chat);
-      if (['not_member', 'chat_not_found', 'forbidden'].includes(c.code)) this.#forgetChat(chat);
-    }
-  }
-
-  // retryLater sends reqs again in a second, or after the limiter's
-  // retryAfter (ms) if that is longer (those still waiting then).
-  #retryLater(reqs, retryAfter = 0) {
-    for (const req of reqs) this.#retrying.add(req);
-    if (this.#retryTimer) return;
-    const wait = Math.max(RETRY_DELAY, Number.isFinite(retryAfter) ? retryAfter : 0);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      const due = [...this.#retrying];
-      this.#retrying.clear();
-      // A dropped Resume or rejoin would hold its chat for good: they
-      // are safe to repeat (a replay is merged by seq).
-      if (this.#resendControl) {
-        this.#resendControl = false;
-        for (const chat of this.#rejoining) this.sendFrame('chat-room', 'JoinRoom', { room: this.#rooms.get(chat) }, 'rejoin:' + chat);
-        for (const [chat, seq] of this.#resuming) this.#resume(chat, seq);
-      }
-      for (const req of due) if (!req.finished && this.#requests.get(req.ref) === req) this.#transmit(req);
-    }, wait);
+    this.#outbox.failed(c);
+    // A resume or a guest's rejoin that failed: what was held is
+    // delivered; a chat we are no longer in is not resumed again.
+    const gone = this.#resumes.failed(c);
+    if (gone) this.#forgetChat(gone);
   }
 
   #forgetChat(chat) {
     this.#cursors.forget(chat);
-    this.#rooms.delete(chat);
-    this.#readWanted.delete(chat);
-    this.#readSent.delete(chat);
+    this.#resumes.forget(chat);
+    this.#read.forget(chat);
     this.#typingSent.delete(chat);
-  }
-
-  // resume asks for chat's messages after afterSeq, holding its live
-  // frames until the replay is done.
-  #resume(chat, afterSeq) {
-    if (!this.sendFrame('chat-room', 'Resume', { chat, afterSeq }, 'resume:' + chat)) return;
-    this.#holds.hold(chat);
-    this.#resuming.set(chat, afterSeq);
   }
 
   // ---- requests --------------------------------------------------------
 
-  // request sends a frame and resolves with what its answers make of it.
-  // answers: {Type: (contents, req) => boolean} — true when the frame
-  // belongs to this request; a handler calls req.done(value) when the
-  // request is complete.
-  #request(type, contents, answers, { timeout = this.#opts.requestTimeout, signal, ref, reset, channel = 'chat-room' } = {}) {
+  // request sends a frame through the outbox (outbox.js), unless the
+  // client is closed.
+  #request(type, contents, answers, opts) {
     if (this.#state === 'closed') return Promise.reject(new NatterError(ClientCodes.CLOSED, 'natter: the client is closed'));
-    if (signal?.aborted) return Promise.reject(new NatterError(ClientCodes.ABORTED, `natter: ${type} aborted`));
-    return new Promise((resolve, reject) => {
-      let timer = null;
-      const req = {
-        ref: ref ?? `r${++this.#refs}`,
-        channel,
-        type,
-        contents,
-        answers: {},
-        finished: false,
-        ghost: false,
-        sentOn: null, // the socket it last went out on
-        reset,
-        done: (value) => { cleanup(); req.finished = true; resolve(value); },
-        fail: (err) => { cleanup(); req.finished = true; reject(err); },
-      };
-      for (const [t, fn] of Object.entries(answers)) req.answers[t] = (c) => fn(c, req);
-      const giveUp = (err) => {
-        if (req.finished) return;
-        req.fail(err);
-        // Already sent on this connection: its answer may still come.
-        if (req.sentOn && req.sentOn === this.#ws) req.ghost = true;
-        else this.#requests.delete(req.ref);
-      };
-      const onAbort = () => giveUp(new NatterError(ClientCodes.ABORTED, `natter: ${type} aborted`));
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      if (timeout > 0) timer = setTimeout(() => giveUp(new NatterError(ClientCodes.TIMEOUT, `natter: no answer to ${type} within ${timeout} ms`)), timeout);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#requests.add(req);
-      this.#transmit(req);
-    });
-  }
-
-  #transmit(req) {
-    req.reset?.(req);
-    // The ref (a request's clientMsgId when it has one) comes back in an
-    // Error about the frame, also one the server could not read further
-    // than its type (unknown_type from an older node).
-    if (this.sendFrame(req.channel, req.type, req.contents, req.ref)) req.sentOn = this.#ws;
+    return this.#outbox.request(type, contents, answers, opts);
   }
 
   /**
@@ -517,7 +350,7 @@ export class NatterClient extends Emitter {
         return true;
       },
     }, { ...opts, reset: (req) => { req.members = undefined; } });
-    if (addr.room) this.#rooms.set(joined.chat, joined.room || addr.room);
+    if (addr.room) this.#resumes.room(joined.chat, joined.room || addr.room);
     // Learn where the chat is, so that a reconnect before its first
     // message still resumes it (and misses nothing said meanwhile).
     if (!this.#cursors.has(joined.chat)) {
@@ -571,7 +404,7 @@ export class NatterClient extends Emitter {
 
   /** pendingSends lists the sends not yet accepted, oldest first: [{clientMsgId, chat?, room?, message}]. */
   pendingSends() {
-    return this.#requests.live().filter((r) => r.type === 'SendMessage').map((r) => ({ ...r.contents }));
+    return this.#outbox.live().filter((r) => r.type === 'SendMessage').map((r) => ({ ...r.contents }));
   }
 
   // Edits, deletions and reactions are answered by the frame every
@@ -653,15 +486,7 @@ export class NatterClient extends Emitter {
    */
   markRead(chat, seq) {
     if (typeof chat !== 'string' || !Number.isSafeInteger(seq) || seq < 0) throw new TypeError('natter: markRead(chat id, seq)');
-    if (seq <= (this.#readSent.get(chat) ?? 0) || seq <= (this.#readWanted.get(chat) ?? 0)) return;
-    this.#readWanted.set(chat, seq);
-    this.#sendRead(chat, seq);
-  }
-
-  #sendRead(chat, seq) {
-    if (!this.sendFrame('chat-room', 'MarkRead', { chat, seq })) return;
-    this.#readWanted.delete(chat);
-    if (seq > (this.#readSent.get(chat) ?? 0)) this.#readSent.set(chat, seq);
+    this.#read.mark(chat, seq);
   }
 
   // ---- cursors -----------------------------------------------------------
@@ -679,7 +504,7 @@ export class NatterClient extends Emitter {
    */
   track(chat, seq, room) {
     this.#cursors.track(chat, seq);
-    if (room) this.#rooms.set(chat, room);
+    if (room) this.#resumes.room(chat, room);
   }
 
   /** untrack stops resuming chat. */

@@ -10,7 +10,7 @@
 // A request that timed out or was aborted after it went out stays as a
 // ghost until its answer comes or the connection ends, so that the late
 // answer is not taken for the next request of the same kind.
-// Not for: sending (client.js sends, and resends every live request after
+// Not for: sending (outbox.js sends, and resends every live request after
 // a reconnect, in this order).
 
 export class Requests {

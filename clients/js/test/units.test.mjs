@@ -1,9 +1,12 @@
-// The client's pure parts, without a node: backoff, cursors, options.
+// The client's pure parts, without a node: backoff, cursors, holds,
+// resumes, read marks, options.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cursors } from '../src/cursors.js';
 import { Holds } from '../src/holds.js';
+import { ReadMarks } from '../src/read.js';
+import { MAX_RESUME, Resumes } from '../src/resume.js';
 import { NatterClient, backoffDelay, DEFAULT_BACKOFF } from '../src/natter.js';
 
 describe('backoff', () => {
@@ -53,6 +56,54 @@ describe('holds', () => {
     assert.deepEqual(h.release('c').map((i) => i.seq), [64, 65]);
     assert.equal(h.holding('c'), false);
     assert.deepEqual(h.releaseUpTo('c', 100), [], 'nothing held');
+  });
+});
+
+describe('resumes', () => {
+  it('list what fits in the URL, resume the rest by frame after the Welcome, holding each until its replay ends', () => {
+    const cursors = new Cursors();
+    for (let i = 0; i < MAX_RESUME + 2; i++) cursors.track(`c${i}`, i + 1);
+    const sent = [];
+    const delivered = [];
+    const r = new Resumes(cursors, (channel, type, contents, ref) => { sent.push({ type, contents, ref }); return true; }, (item) => delivered.push(item.seq));
+    const url = new URL(r.socketURL('http://h:1/ws'));
+    assert.equal(url.protocol, 'ws:');
+    const listed = url.searchParams.get('resume').split(',');
+    assert.ok(listed.length <= MAX_RESUME && listed.length > 0);
+    assert.equal(listed[0], 'c0:1');
+    assert.equal(new URL(r.socketURL('https://h/ws', false)).searchParams.has('resume'), false, 'a guest resumes nothing in the URL');
+    r.socketURL('http://h:1/ws');
+    r.welcomed(false);
+    assert.equal(listed.length + sent.length, MAX_RESUME + 2, 'every chat resumes, in the URL or by frame');
+    assert.ok(sent.every((f) => f.type === 'Resume' && f.ref === 'resume:' + f.contents.chat));
+    const chat = sent[0].contents.chat;
+    assert.equal(r.hold(chat, { seq: 9 }), true);
+    assert.equal(r.hold(chat, { seq: 8 }), true);
+    assert.equal(r.hold('c0', { seq: 1 }), false, 'a chat resumed in the URL is held by the server');
+    r.resumed({ chat });
+    assert.deepEqual(delivered, [8, 9], 'released in seq order');
+    assert.equal(r.hold(chat, { seq: 10 }), false);
+  });
+});
+
+describe('read marks', () => {
+  it('never move backwards and keep the newest wish while disconnected', () => {
+    let connected = false;
+    const sent = [];
+    const m = new ReadMarks((chat, seq) => connected && sent.push([chat, seq]) > 0);
+    m.mark('a', 5);
+    m.mark('a', 7);
+    assert.deepEqual(sent, []);
+    connected = true;
+    m.flush();
+    assert.deepEqual(sent, [['a', 7]], 'the newest wish, once');
+    m.mark('a', 6);
+    m.seen('a', 20); // another device of ours
+    m.mark('a', 15);
+    assert.deepEqual(sent, [['a', 7]], 'nothing behind the marker');
+    m.forget('a');
+    m.mark('a', 3);
+    assert.deepEqual(sent, [['a', 7], ['a', 3]]);
   });
 });
 
