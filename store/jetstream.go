@@ -25,6 +25,9 @@ type JetStream struct {
 	js      jetstream.JetStream
 	api     string   // JetStream API prefix: "$JS.API." or, in a domain, "$JS.<domain>.API."
 	streams []string // the message streams, by partition (msgStream)
+	// single is whether every message stream has one replica: its
+	// position can then be read with a direct get (see readPosition).
+	single bool
 	reads   jetstream.KeyValue
 	users   jetstream.KeyValue
 	names   jetstream.KeyValue
@@ -80,9 +83,14 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	if err := s.recordStreams(ctx, cluster); err != nil {
 		return nil, err // says what failed: "store: ... stream count ..."
 	}
-	for _, sc := range append(s.messageStreamConfigs(), s.counterStreamConfig()) {
+	s.single = true
+	msgStreams := len(s.streams)
+	for i, sc := range append(s.messageStreamConfigs(), s.counterStreamConfig()) {
 		err = ensure(ctx, func(ctx context.Context) error {
 			sc.Replicas = s.keepReplicas(ctx, sc.Name)
+			if i < msgStreams && sc.Replicas > 1 {
+				s.single = false
+			}
 			_, err := js.CreateOrUpdateStream(ctx, sc)
 			return err
 		})
