@@ -67,7 +67,7 @@ type directReq struct {
 	Batch     int      `json:"batch,omitempty"`
 	MultiLast []string `json:"multi_last,omitempty"`
 	UpToSeq   uint64   `json:"up_to_seq,omitempty"`
-	// MaxBytes ends a batch once this many bytes were sent (CountUnread).
+	// MaxBytes ends a batch once this many bytes were sent (ScanSenders).
 	MaxBytes int `json:"max_bytes,omitempty"`
 }
 

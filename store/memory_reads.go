@@ -94,24 +94,23 @@ func (s *Memory) LastSeqs(ctx context.Context, chatIDs []string) (map[string]uin
 	return out, nil
 }
 
-// CountUnread implements Reads as JetStream does, MaxUnreadScan included.
-func (s *Memory) CountUnread(ctx context.Context, chatID, userID string, after uint64) (n, last uint64, err error) {
-	if !subjects.ValidID(chatID) || !subjects.ValidID(userID) {
-		return 0, 0, fmt.Errorf("store: count unread of %q in %q: %w: id", userID, chatID, ErrInvalid)
+// ScanSenders implements Reads as JetStream does, MaxUnreadScan included.
+func (s *Memory) ScanSenders(ctx context.Context, chatID string, after uint64) (ss []Sender, rest uint64, err error) {
+	if !subjects.ValidID(chatID) {
+		return nil, 0, fmt.Errorf("store: scan senders of %q: %w: id", chatID, ErrInvalid)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.begin(ctx, "CountUnread"); err != nil {
-		return 0, 0, fmt.Errorf("store: count unread of %s in %s: %w", userID, chatID, err)
+	if err := s.begin(ctx, "ScanSenders"); err != nil {
+		return nil, 0, fmt.Errorf("store: scan senders of %s: %w", chatID, err)
 	}
 	chat := s.chatMsgs(chatID, s.cfg.Now())
 	i := sort.Search(len(chat), func(i int) bool { return chat[i].msg.Seq > after })
-	last = after
 	for k, m := range chat[i:] {
-		last = m.msg.Seq
-		if k >= MaxUnreadScan || (m.msg.UserID != userID && m.msg.Kind == "") {
-			n++
+		if k == MaxUnreadScan {
+			return ss, uint64(len(chat) - i - k), nil
 		}
+		ss = append(ss, Sender{Seq: m.msg.Seq, User: m.msg.UserID, Kind: m.msg.Kind, Target: m.msg.Target})
 	}
-	return n, last, nil
+	return ss, 0, nil
 }

@@ -22,12 +22,12 @@ type ReadMarker struct {
 	At     time.Time `json:"at"` // when it last moved
 }
 
-// MaxUnreadScan is how many messages after a read marker CountUnread
-// reads to tell the member's own messages from the others'. Past it,
-// messages are counted whoever sent them.
+// MaxUnreadScan is how many entries after a read marker ScanSenders
+// reads, so that unread counts tell a member's own messages from the
+// others'. Past them, messages are counted whoever sent them.
 const MaxUnreadScan = 1000
 
-// MaxUnreadScanBytes bounds the bytes of messages one CountUnread reads:
+// MaxUnreadScanBytes bounds the bytes of entries one ScanSenders reads:
 // JetStream ends its scan early when the messages are long (1000 of the
 // longest are tens of megabytes), and counts the rest whoever sent them.
 const MaxUnreadScanBytes = 1 << 20
@@ -49,12 +49,12 @@ type Reads interface {
 	// LastSeqs returns LastSeq of each of chatIDs by chat id; chats
 	// without messages are absent.
 	LastSeqs(ctx context.Context, chatIDs []string) (map[string]uint64, error)
-	// CountUnread counts the messages of chatID after sequence after
-	// that userID did not send. It is exact for the first MaxUnreadScan
-	// messages after after (JetStream: fewer when they are longer than
-	// MaxUnreadScanBytes in all); the ones past those are counted whoever
-	// sent them. last is the newest sequence counted (after when none).
-	CountUnread(ctx context.Context, chatID, userID string, after uint64) (n, last uint64, err error)
+	// ScanSenders reads who wrote the entries of chatID after sequence
+	// after, in order: the first MaxUnreadScan of them (JetStream: fewer
+	// when they are longer than MaxUnreadScanBytes in all). rest is how
+	// many entries follow the last one read (0: it was the chat's last).
+	// Unread counts are made of it (node/chat keeps what it read).
+	ScanSenders(ctx context.Context, chatID string, after uint64) (ss []Sender, rest uint64, err error)
 }
 
 // markReadTries bounds MarkRead's compare-and-set retries: each lost
@@ -218,58 +218,46 @@ func (s *JetStream) multiLast(ctx context.Context, stream string, subs []string,
 	return nil
 }
 
-// sender is the part of a stored entry CountUnread reads: who sent it,
-// and whether it is a message (no kind) or a change of one.
-type sender struct {
-	User string    `json:"user"`
-	Kind EntryKind `json:"kind"`
+// Sender is who wrote one entry of a chat's stream, and what the entry
+// is: what unread counts need of it.
+type Sender struct {
+	Seq    uint64    `json:"-"`
+	User   string    `json:"user"`
+	Kind   EntryKind `json:"kind,omitempty"`   // none for a message
+	Target uint64    `json:"target,omitempty"` // a change's target
 }
 
-// CountUnread implements Reads with batched direct gets from after+1: one
-// request when fewer than MaxUnreadScan messages follow, and the count of
+// ScanSenders implements Reads with batched direct gets from after+1: one
+// request when fewer than MaxUnreadScan entries follow, and the count of
 // the rest from the last answer's Nats-Num-Pending otherwise.
-func (s *JetStream) CountUnread(ctx context.Context, chatID, userID string, after uint64) (n, last uint64, err error) {
-	if !subjects.ValidID(chatID) || !subjects.ValidID(userID) {
-		return 0, 0, fmt.Errorf("store: count unread of %q in %q: %w: id", userID, chatID, ErrInvalid)
+func (s *JetStream) ScanSenders(ctx context.Context, chatID string, after uint64) (ss []Sender, rest uint64, err error) {
+	if !subjects.ValidID(chatID) {
+		return nil, 0, fmt.Errorf("store: scan senders of %q: %w: id", chatID, ErrInvalid)
 	}
-	last = after
 	stream, subject := s.msgStream(chatID)
-	from, scanned, bytes := after+1, 0, 0
+	from, bytes := after+1, 0
 	for {
 		var got uint64
-		req := directReq{Seq: from, NextFor: subject, Batch: MaxUnreadScan - scanned, MaxBytes: MaxUnreadScanBytes - bytes}
+		req := directReq{Seq: from, NextFor: subject, Batch: MaxUnreadScan - len(ss), MaxBytes: MaxUnreadScanBytes - bytes}
 		end, found, err := s.directGet(ctx, stream, req,
 			func(m *nats.Msg) bool {
 				got = headerUint(m, jetstream.SequenceHeader)
-				scanned++
 				bytes += len(m.Data)
-				var snd sender
-				// Edits, deletions and reactions are entries, not
-				// messages: nobody reads them as unread.
-				if json.Unmarshal(m.Data, &snd) != nil || (snd.User != userID && snd.Kind == "") {
-					n++
+				snd := Sender{Seq: got}
+				if json.Unmarshal(m.Data, &snd) != nil {
+					snd = Sender{Seq: got} // unreadable: a message of nobody's
 				}
+				ss = append(ss, snd)
 				return true
 			})
 		if err != nil {
-			return 0, 0, fmt.Errorf("store: count unread of %s in %s: %w", userID, chatID, err)
+			return nil, 0, fmt.Errorf("store: scan senders of %s: %w", chatID, err)
 		}
-		if !found || got == 0 {
-			return n, last, nil
+		if !found || got == 0 || end.pending == 0 {
+			return ss, 0, nil
 		}
-		last = got
-		if end.pending == 0 {
-			return n, last, nil
-		}
-		if scanned >= MaxUnreadScan || bytes >= MaxUnreadScanBytes/2 {
-			// Past the scan: counted whoever sent them, and the newest
-			// is the chat's last.
-			n += end.pending
-			l, err := s.LastSeq(ctx, chatID)
-			if err != nil {
-				return 0, 0, fmt.Errorf("store: count unread of %s in %s: %w", userID, chatID, err)
-			}
-			return n, max(last, l), nil
+		if len(ss) >= MaxUnreadScan || bytes >= MaxUnreadScanBytes/2 {
+			return ss, end.pending, nil
 		}
 		from = got + 1
 	}

@@ -58,7 +58,7 @@ func (s *Service) MarkRead(ctx context.Context, who Identity, c store.Chat, seq 
 	}
 	rm = wire.ReadMarker{Room: c.Name, Chat: c.ID, User: who.ID, Seq: m.Seq, LastSeq: max(last, m.Seq)}
 	if m.Seq < last {
-		n, l, err := s.cfg.Store.CountUnread(ctx, c.ID, who.ID, m.Seq)
+		n, l, err := s.countUnread(ctx, c.ID, who.ID, m.Seq, last) // unread.go
 		if err != nil {
 			return rm, false, fmt.Errorf("mark read: count unread: %w", err)
 		}
@@ -140,12 +140,16 @@ func (s *Service) ReadState(ctx context.Context, userID string, ms []store.Membe
 	for i, m := range ms {
 		ids[i] = m.ChatID
 	}
-	marks, err := s.cfg.Store.ReadMarkers(ctx, userID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
-	}
+	// Two independent reads: at once, as a connect waits for them.
+	var (
+		marks    map[string]store.ReadMarker
+		marksErr error
+		both     sync.WaitGroup
+	)
+	both.Go(func() { marks, marksErr = s.cfg.Store.ReadMarkers(ctx, userID, ids) })
 	lasts, err := s.cfg.Store.LastSeqs(ctx, ids)
-	if err != nil {
+	both.Wait()
+	if err = errors.Join(marksErr, err); err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
 	out := make([]wire.ChatUnread, len(ms))
@@ -181,7 +185,7 @@ func (s *Service) ReadState(ctx context.Context, userID string, ms []store.Membe
 				cu.Room = c.Name
 			}
 			if count {
-				n, l, err := s.cfg.Store.CountUnread(ctx, cu.Chat, userID, cu.ReadSeq)
+				n, l, err := s.countUnread(ctx, cu.Chat, userID, cu.ReadSeq, cu.LastSeq)
 				cu.Unread, cu.LastSeq, errs[i] = n, max(cu.LastSeq, l), err
 			}
 		}(i)

@@ -76,6 +76,7 @@ type Service struct {
 	chats   *chatCache
 	members *memberCache
 	known   knownUsers
+	tails   *unreadTails // unread.go
 	// guestEnds bounds the guests being ended at once: thousands leave
 	// together when a node drains or dies.
 	guestEnds chan struct{}
@@ -102,7 +103,7 @@ func New(cfg Config) (*Service, error) {
 	m := &Metrics{PublishAck: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "natter_publish_ack_seconds", Help: "Time from a send's JetStream publish to its acknowledgement.", Buckets: fanout.LatencyBuckets,
 	})}
-	return &Service{cfg: cfg, metrics: m, chats: newChatCache(), members: newMemberCache(), guestEnds: make(chan struct{}, 64)}, nil
+	return &Service{cfg: cfg, metrics: m, chats: newChatCache(), members: newMemberCache(), tails: newUnreadTails(), guestEnds: make(chan struct{}, 64)}, nil
 }
 
 // Metrics returns the service's counters.

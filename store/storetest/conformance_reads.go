@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -51,15 +52,14 @@ func testReadMarkers(t *testing.T, st store.Store) {
 	}
 
 	bad := map[string]func() error{
-		"MarkRead seq 0":      func() error { _, _, err := st.MarkRead(ctx, "c1", "u1", 0); return err },
-		"MarkRead chat":       func() error { _, _, err := st.MarkRead(ctx, "c.1", "u1", 1); return err },
-		"MarkRead user":       func() error { _, _, err := st.MarkRead(ctx, "c1", "", 1); return err },
-		"ReadMarkers user":    func() error { _, err := st.ReadMarkers(ctx, "u*", nil); return err },
-		"ReadMarkers chat":    func() error { _, err := st.ReadMarkers(ctx, "u1", []string{"c1", "a b"}); return err },
-		"ChatReadMarkers":     func() error { _, err := st.ChatReadMarkers(ctx, "a>"); return err },
-		"LastSeqs":            func() error { _, err := st.LastSeqs(ctx, []string{"ok", "not ok"}); return err },
-		"CountUnread chat":    func() error { _, _, err := st.CountUnread(ctx, "", "u1", 0); return err },
-		"CountUnread user id": func() error { _, _, err := st.CountUnread(ctx, "c1", "u.1", 0); return err },
+		"MarkRead seq 0":   func() error { _, _, err := st.MarkRead(ctx, "c1", "u1", 0); return err },
+		"MarkRead chat":    func() error { _, _, err := st.MarkRead(ctx, "c.1", "u1", 1); return err },
+		"MarkRead user":    func() error { _, _, err := st.MarkRead(ctx, "c1", "", 1); return err },
+		"ReadMarkers user": func() error { _, err := st.ReadMarkers(ctx, "u*", nil); return err },
+		"ReadMarkers chat": func() error { _, err := st.ReadMarkers(ctx, "u1", []string{"c1", "a b"}); return err },
+		"ChatReadMarkers":  func() error { _, err := st.ChatReadMarkers(ctx, "a>"); return err },
+		"LastSeqs":         func() error { _, err := st.LastSeqs(ctx, []string{"ok", "not ok"}); return err },
+		"ScanSenders chat": func() error { _, _, err := st.ScanSenders(ctx, "c.1", 0); return err },
 	}
 	for name, call := range bad {
 		if err := call(); !errors.Is(err, store.ErrInvalid) {
@@ -94,79 +94,86 @@ func testReadMarkerRace(t *testing.T, st store.Store) {
 	}
 }
 
-// testUnreadCounts: LastSeqs per chat, and CountUnread counting others'
-// messages after a sequence.
+// testUnreadCounts: LastSeqs per chat, and ScanSenders telling who
+// wrote each entry after a sequence, changes included.
 func testUnreadCounts(t *testing.T, st store.Store) {
 	ctx := Ctx(t)
-	publish := func(chat, user string, i int) uint64 {
+	publish := func(m store.Message) uint64 {
 		t.Helper()
-		seq, _, err := st.PublishMessage(ctx, store.Message{ChatID: chat, ID: fmt.Sprintf("%s-%s-%d", chat, user, i), UserID: user, Text: "hi"})
+		seq, _, err := st.PublishMessage(ctx, m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return seq
 	}
 	var seqs []uint64
+	var users []string
 	var otherLast uint64
 	for i := range 6 {
 		user := "u2"
 		if i%3 == 0 {
-			user = "u1" // messages 0 and 3 are u1's own
+			user = "u1"
 		}
-		seqs = append(seqs, publish("c1", user, i))
-		otherLast = publish("other", "u2", i)
+		seqs = append(seqs, publish(store.Message{ChatID: "c1", ID: fmt.Sprintf("c1-%d", i), UserID: user, Text: "hi"}))
+		users = append(users, user)
+		otherLast = publish(store.Message{ChatID: "other", ID: fmt.Sprintf("other-%d", i), UserID: "u2", Text: "hi"})
 	}
 	last := Must[map[string]uint64](t)(st.LastSeqs(ctx, []string{"c1", "other", "empty"}))
 	if len(last) != 2 || last["c1"] != seqs[5] || last["other"] != otherLast {
 		t.Fatalf("LastSeqs = %v, want c1 %d and other %d", last, seqs[5], otherLast)
 	}
-	cases := []struct {
-		after uint64
-		n     uint64
-	}{{0, 4}, {seqs[0], 4}, {seqs[1], 3}, {seqs[3], 2}, {seqs[4], 1}, {seqs[5], 0}, {seqs[5] + 100, 0}}
-	for _, c := range cases {
-		n, l, err := st.CountUnread(ctx, "c1", "u1", c.after)
-		wantLast := max(seqs[5], c.after)
-		if err != nil || n != c.n || l != wantLast {
-			t.Errorf("CountUnread(after %d) = %d, %d, %v; want %d, %d", c.after, n, l, err, c.n, wantLast)
+	for from := range 7 {
+		after := uint64(0)
+		if from > 0 {
+			after = seqs[from-1]
+		}
+		ss, rest, err := st.ScanSenders(ctx, "c1", after)
+		if err != nil || rest != 0 || len(ss) != 6-from {
+			t.Fatalf("ScanSenders(after %d) = %+v, %d, %v; want the %d entries after it", after, ss, rest, err, 6-from)
+		}
+		for i, s := range ss {
+			if want := (store.Sender{Seq: seqs[from+i], User: users[from+i]}); s != want {
+				t.Errorf("ScanSenders(after %d)[%d] = %+v, want %+v", after, i, s, want)
+			}
 		}
 	}
-	if n, l, err := st.CountUnread(ctx, "empty", "u1", 0); err != nil || n != 0 || l != 0 {
-		t.Errorf("CountUnread of an empty chat = %d, %d, %v", n, l, err)
+	if ss, rest, err := st.ScanSenders(ctx, "empty", 0); err != nil || len(ss) != 0 || rest != 0 {
+		t.Errorf("ScanSenders of an empty chat = %+v, %d, %v", ss, rest, err)
 	}
-	// Another user's reaction and edit are entries of the chat (its last
-	// seq moves) but no unread messages.
-	react, _, err := st.PublishMessage(ctx, store.Message{ChatID: "c1", ID: "c1-react", UserID: "u2", Kind: store.KindReact, Target: seqs[1], Emoji: "👍", On: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.PublishMessage(ctx, store.Message{ChatID: "c1", ID: "c1-edit", UserID: "u2", Kind: store.KindEdit, Target: seqs[1], Text: "hello"}); err != nil {
-		t.Fatal(err)
-	}
-	if n, l, err := st.CountUnread(ctx, "c1", "u1", seqs[5]); err != nil || n != 0 || l <= react {
-		t.Errorf("CountUnread after a reaction and an edit = %d, %d, %v; want 0 unread, last past %d", n, l, err, react)
+	// Changes are entries too, with their kind and target.
+	react := publish(store.Message{ChatID: "c1", ID: "c1-react", UserID: "u2", Kind: store.KindReact, Target: seqs[1], Emoji: "👍", On: true})
+	edit := publish(store.Message{ChatID: "c1", ID: "c1-edit", UserID: "u2", Kind: store.KindEdit, Target: seqs[1], Text: "hello"})
+	ss, rest, err := st.ScanSenders(ctx, "c1", seqs[5])
+	want := []store.Sender{{Seq: react, User: "u2", Kind: store.KindReact, Target: seqs[1]}, {Seq: edit, User: "u2", Kind: store.KindEdit, Target: seqs[1]}}
+	if err != nil || rest != 0 || !slices.Equal(ss, want) {
+		t.Errorf("ScanSenders after a reaction and an edit = %+v, %d, %v; want %+v", ss, rest, err, want)
 	}
 }
 
-// testUnreadPastScan: past MaxUnreadScan messages the count goes on,
-// counting the rest whoever sent them.
+// testUnreadPastScan: a scan stops after MaxUnreadScan entries and tells
+// how many follow; the next scan goes on from the last one read.
 func testUnreadPastScan(t *testing.T, st store.Store) {
 	ctx := Ctx(t)
 	total := store.MaxUnreadScan + 50
 	var last uint64
 	for i := range total {
-		user := "u2"
-		if i < 10 || i >= total-10 {
-			user = "u1" // 10 own in the scan, 10 past it
-		}
-		seq, _, err := st.PublishMessage(ctx, store.Message{ChatID: "big", ID: fmt.Sprintf("m%d", i), UserID: user, Text: "x"})
+		seq, _, err := st.PublishMessage(ctx, store.Message{ChatID: "big", ID: fmt.Sprintf("m%d", i), UserID: "u2", Text: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		last = seq
 	}
-	n, l, err := st.CountUnread(ctx, "big", "u1", 0)
-	if err != nil || n != uint64(total-10) || l != last {
-		t.Fatalf("CountUnread = %d, %d, %v; want %d, %d", n, l, err, total-10, last)
+	ss, rest, err := st.ScanSenders(ctx, "big", 0)
+	if err != nil || len(ss) != store.MaxUnreadScan || rest != 50 {
+		t.Fatalf("ScanSenders = %d entries, rest %d, %v; want %d and 50", len(ss), rest, err, store.MaxUnreadScan)
+	}
+	for i := 1; i < len(ss); i++ {
+		if ss[i].Seq <= ss[i-1].Seq || ss[i].User != "u2" {
+			t.Fatalf("ScanSenders entry %d = %+v after %+v", i, ss[i], ss[i-1])
+		}
+	}
+	ss, rest, err = st.ScanSenders(ctx, "big", ss[len(ss)-1].Seq)
+	if err != nil || len(ss) != 50 || rest != 0 || ss[49].Seq != last {
+		t.Fatalf("ScanSenders of the rest = %d entries, rest %d, %v; want 50 ending at %d", len(ss), rest, err, last)
 	}
 }
