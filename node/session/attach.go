@@ -53,6 +53,10 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		pos, posErr = s.cfg.Store.Position(pctx)
 		pcancel()
 	}
+	var unread <-chan []wire.ChatUnread
+	if !who.Guest {
+		unread = s.readState(who.ID) // read.go
+	}
 	welcomeAt := time.Now()
 	w := wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID}
 	if !st.Expiry.IsZero() {
@@ -73,8 +77,8 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	if !ok {
 		return
 	}
-	if !who.Guest {
-		s.sendUnread(d, u) // read.go
+	if unread != nil {
+		s.sendUnread(d, <-unread)
 	}
 	s.tellMissed(d, u, welcomeAt, registeredAt)
 	chats := u.ChatIDs()

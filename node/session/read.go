@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/wire"
 )
 
@@ -37,22 +36,42 @@ func (s *Server) processMarkRead(r *request) error {
 // in trouble delays connections little.
 const unreadTimeout = 2 * time.Second
 
-// sendUnread sends a new device of a stored user its Unread: the read
-// state of each of its chats. It runs while the device is held, before its
-// catch-up, so that every NewMessage the device receives comes after it:
-// the client counts those past each chat's lastSeq and not its own. When
-// storage cannot tell, no Unread is sent (the client can read the same
-// numbers from GET /api/chats).
-func (s *Server) sendUnread(d *device, u *fanout.User) {
-	ctx, cancel := context.WithTimeout(context.Background(), unreadTimeout)
-	defer cancel()
-	ms, err := s.cfg.Store.UserChats(ctx, u.ID())
-	var st []wire.ChatUnread
-	if err == nil {
-		st, err = s.cfg.Chat.ReadState(ctx, u.ID(), ms)
-	}
-	if err != nil {
-		s.cfg.Limiter.Warn("read state of a new device", slog.String("user", u.ID()), slog.Any("err", err))
+// readState reads the read state of each chat of a stored user, for its
+// new device's Unread, on its own goroutine: its storage reads overlap
+// the rest of the device's setup. It must begin after the stream
+// position for the device's catch-up was read, so that every message up
+// to that position is either counted (at most its chat's lastSeq) or
+// delivered after the Unread (past lastSeq, which the client counts
+// itself). The answer is nil when storage cannot tell.
+func (s *Server) readState(userID string) <-chan []wire.ChatUnread {
+	out := make(chan []wire.ChatUnread, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), unreadTimeout)
+		defer cancel()
+		ms, err := s.cfg.Store.UserChats(ctx, userID)
+		var st []wire.ChatUnread
+		if err == nil {
+			st, err = s.cfg.Chat.ReadState(ctx, userID, ms)
+		}
+		if err != nil {
+			s.cfg.Limiter.Warn("read state of a new device", slog.String("user", userID), slog.Any("err", err))
+			st = nil
+		} else if st == nil {
+			st = []wire.ChatUnread{}
+		}
+		out <- st
+	}()
+	return out
+}
+
+// sendUnread sends a new device its Unread from readState's answer. It
+// runs while the device is held, before its catch-up, so that every
+// NewMessage the device receives comes after it: the client counts those
+// past each chat's lastSeq and not its own. When storage could not tell,
+// no Unread is sent (the client can read the same numbers from
+// GET /api/chats).
+func (s *Server) sendUnread(d *device, st []wire.ChatUnread) {
+	if st == nil {
 		return
 	}
 	d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeUnread, wire.Unread{Chats: st})
