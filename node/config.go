@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/natslink"
 	"github.com/natterchat/natter/node/wsconn"
@@ -189,6 +190,10 @@ type Config struct {
 	AuthLimitWindow time.Duration
 	// TokenTTL is how long issued tokens are valid. Default 24h.
 	TokenTTL time.Duration
+	// PasswordCost is the bcrypt cost new password hashes are made at,
+	// 4 to 31 (each step doubles a registration's and a login's CPU).
+	// Default 10. Lower only for load tests.
+	PasswordCost int
 	// ResumeLimit caps the messages one Resume replays. Default 1000.
 	ResumeLimit int
 	// RequestTimeout bounds one client request's storage work (sends are
@@ -263,6 +268,9 @@ func (c *Config) validate() error {
 	}
 	if c.Sync != SyncInterval && c.Sync != SyncAlways {
 		return fmt.Errorf("node: Sync must be %q or %q, not %q", SyncAlways, SyncInterval, c.Sync)
+	}
+	if c.PasswordCost != 0 && (c.PasswordCost < auth.MinPasswordCost || c.PasswordCost > auth.MaxPasswordCost) {
+		return fmt.Errorf("node: PasswordCost %d is not a bcrypt cost (%d to %d)", c.PasswordCost, auth.MinPasswordCost, auth.MaxPasswordCost)
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("node: TLSCertFile and TLSKeyFile go together; set both or neither")

@@ -92,3 +92,43 @@ func TestAPILegacyPasswordHash(t *testing.T) {
 	}
 	wantAPIError(t, tn, "POST", "/api/sessions", "", map[string]string{"name": "oldtimer", "password": pw + "!"}, http.StatusUnauthorized, httpapi.CodeUnauthorized)
 }
+
+// TestPasswordCost: a node's PasswordCost is the bcrypt cost of the
+// hashes it makes, at registration and at a password change, and users
+// log in with them; a cost bcrypt does not have is refused at start.
+func TestPasswordCost(t *testing.T) {
+	tn := startNode(t, func(c *Config) { c.PasswordCost = 5 })
+	ctx := context.Background()
+	cost := func(name string) int {
+		t.Helper()
+		u, err := tn.store.UserByName(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := bcrypt.Cost(u.PasswordHash[len("v2:"):])
+		if err != nil {
+			t.Fatalf("stored hash %q: %v", u.PasswordHash, err)
+		}
+		return c
+	}
+	var reg struct{ User, Token string }
+	if st := tn.api("POST", "/api/users", "", map[string]string{"name": "cheap", "password": "correct horse"}, &reg); st != http.StatusCreated {
+		t.Fatalf("register: %d", st)
+	}
+	if c := cost("cheap"); c != 5 {
+		t.Fatalf("registration hashed at cost %d, want 5", c)
+	}
+	if st := tn.api("POST", "/api/me/password", reg.Token, map[string]string{"password": "correct horse", "newPassword": "battery staple"}, nil); st/100 != 2 {
+		t.Fatalf("password change: %d", st)
+	}
+	if c := cost("cheap"); c != 5 {
+		t.Fatalf("password change hashed at cost %d, want 5", c)
+	}
+	var out struct{ User, Token string }
+	if st := tn.api("POST", "/api/sessions", "", map[string]string{"name": "cheap", "password": "battery staple"}, &out); st != http.StatusOK || out.User != reg.User {
+		t.Fatalf("login after the change: %d %+v", st, out)
+	}
+	for _, bad := range []int{3, 32, -1} {
+		wantStartError(t, Config{PasswordCost: bad}, "not a bcrypt cost")
+	}
+}

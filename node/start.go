@@ -76,7 +76,8 @@ func (n *Node) build() error {
 	if n.api, err = httpapi.New(httpapi.Config{
 		Chat: n.chat, Store: n.store, Presence: n.presence, Tokens: n.tokens, Limits: n.limits, Broadcast: n.broadcast,
 		Stats: func() any { return n.Stats() }, APIKey: cfg.APIKey, RequestTimeout: cfg.RequestTimeout,
-		Log: n.log, Limiter: n.limiter,
+		PasswordCost: cfg.PasswordCost,
+		Log:          n.log, Limiter: n.limiter,
 	}); err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ type options struct {
 	allowGuests    bool
 	allowedOrigins string
 	tokenTTL       time.Duration
+	passwordCost   int
 	loginFailAcct  int
 	loginFailSrc   int
 	registerSrc    int
@@ -158,6 +159,7 @@ func defineSettings(o *options) *settings {
 	s.boolv(&o.allowGuests, "allow-guests", false, g, "give connections without a token a guest identity for the connection's lifetime")
 	s.list(&o.allowedOrigins, "allowed-origins", "LIST", g, "browser origins (scheme://host[:port]) allowed to open WebSockets besides the node's own host, comma-separated; * for any").defaultText("own host only")
 	s.dur(&o.tokenTTL, "token-ttl", 24*time.Hour, g, "how long issued tokens are valid")
+	s.intv(&o.passwordCost, "password-cost", "N", 10, g, "bcrypt cost of new password hashes, 4-31: each step doubles the CPU of a registration and a login (lower only for load tests)")
 	s.intv(&o.loginFailAcct, "max-login-failures-per-account", "N", 10, g, "failed logins naming one account, cluster-wide, before its logins are refused (429) for --auth-limit-window (-1: no cap)")
 	s.intv(&o.loginFailSrc, "max-login-failures-per-source", "N", 100, g, "failed logins from one source address, cluster-wide, before its logins are refused (429) for --auth-limit-window (-1: no cap; behind a proxy every client has its address)")
 	s.intv(&o.registerSrc, "max-registrations-per-source", "N", 20, g, "registrations from one source address, cluster-wide, before its registrations are refused (429) for --auth-limit-window (-1: no cap)")
@@ -303,6 +305,8 @@ func (o *options) validate() error {
 		return fmt.Errorf("--log-format must be text or json, not %q", o.logFormat)
 	case lv.UnmarshalText([]byte(o.logLevel)) != nil:
 		return fmt.Errorf("--log-level must be debug, info, warn or error, not %q", o.logLevel)
+	case o.passwordCost < 4 || o.passwordCost > 31:
+		return fmt.Errorf("--password-cost must be a bcrypt cost, 4 to 31, not %d", o.passwordCost)
 	case o.secret != "" && len(o.secret) < 16:
 		return errors.New("--secret must be at least 16 characters")
 	case o.routes != "" && o.clusterListen == "":
@@ -391,6 +395,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		RateLimit:                  o.rateLimit,
 		RateBurst:                  o.rateBurst,
 		TokenTTL:                   o.tokenTTL,
+		PasswordCost:               o.passwordCost,
 		MaxLoginFailuresPerAccount: o.loginFailAcct,
 		MaxLoginFailuresPerSource:  o.loginFailSrc,
 		MaxRegistrationsPerSource:  o.registerSrc,

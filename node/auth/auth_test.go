@@ -43,7 +43,7 @@ func TestShortSecret(t *testing.T) {
 }
 
 func TestPassword(t *testing.T) {
-	h, err := HashPassword("correct horse")
+	h, err := HashPassword("correct horse", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

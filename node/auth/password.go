@@ -60,15 +60,27 @@ const bcryptMaxBytes = 72
 // prehashedLen is the length of a digest in base64 (with padding).
 var prehashedLen = base64.StdEncoding.EncodedLen(sha256.Size)
 
-// HashPassword returns a hash of password to store: bcrypt at its default
-// cost over the password's digest, marked with the scheme's prefix.
-func HashPassword(password string) ([]byte, error) {
-	return hashPassword(password, bcrypt.DefaultCost)
-}
+// Bcrypt costs a node may hash new passwords at: each step up doubles
+// the time of a registration, a login and a password change.
+const (
+	// DefaultPasswordCost is bcrypt's own default, about 50 ms a hash on
+	// a current core.
+	DefaultPasswordCost = bcrypt.DefaultCost
+	// MinPasswordCost is bcrypt's lowest, for load tests that register
+	// many users: far too cheap against a stolen hash.
+	MinPasswordCost = bcrypt.MinCost
+	// MaxPasswordCost is bcrypt's highest.
+	MaxPasswordCost = bcrypt.MaxCost
+)
 
-// hashPassword is HashPassword at a given bcrypt cost (tests use the
-// lowest, to stay fast under the race detector).
-func hashPassword(password string, cost int) ([]byte, error) {
+// HashPassword returns a hash of password to store: bcrypt at cost over
+// the password's digest, marked with the scheme's prefix. A cost of 0 is
+// DefaultPasswordCost. A hash keeps its cost: changing the node's later
+// changes only new hashes.
+func HashPassword(password string, cost int) ([]byte, error) {
+	if cost == 0 {
+		cost = DefaultPasswordCost
+	}
 	h, err := bcrypt.GenerateFromPassword(prehash(password), cost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: hash password: %w", err)

@@ -34,7 +34,7 @@ func TestPasswordLengths(t *testing.T) {
 			if n := utf8.RuneCountInString(pw); strings.HasPrefix(name, "256") && n != 256 {
 				t.Fatalf("case has %d characters", n)
 			}
-			h, err := hashPassword(pw, bcrypt.MinCost)
+			h, err := HashPassword(pw, MinPasswordCost)
 			if err != nil {
 				t.Fatalf("hash %d bytes: %v", len(pw), err)
 			}
@@ -61,7 +61,7 @@ func TestPasswordTailCounts(t *testing.T) {
 			t.Fatalf("head is %d bytes", len(head))
 		}
 		a, b := head+"-tail-one", head+"-tail-two"
-		h, err := hashPassword(a, bcrypt.MinCost)
+		h, err := HashPassword(a, MinPasswordCost)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func TestPasswordTailCounts(t *testing.T) {
 // at the default cost behind the mark (short passwords are not hashed any
 // cheaper than before), and is salted.
 func TestPasswordHashFormat(t *testing.T) {
-	h1, err := HashPassword("correct horse")
+	h1, err := HashPassword("correct horse", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestPasswordHashFormat(t *testing.T) {
 	if cost, err := bcrypt.Cost(rest); err != nil || cost != bcrypt.DefaultCost {
 		t.Fatalf("bcrypt cost = %d, %v; want %d", cost, err, bcrypt.DefaultCost)
 	}
-	h2, err := hashPassword("correct horse", bcrypt.MinCost)
+	h2, err := HashPassword("correct horse", MinPasswordCost)
 	if err != nil {
 		t.Fatal(err)
 	}

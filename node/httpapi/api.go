@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -47,6 +48,10 @@ type Config struct {
 	APIKey string
 	// RequestTimeout bounds one request's storage work. Default 15s.
 	RequestTimeout time.Duration
+	// PasswordCost is the bcrypt cost of new password hashes
+	// (auth.MinPasswordCost to auth.MaxPasswordCost). Default
+	// auth.DefaultPasswordCost.
+	PasswordCost int
 
 	Log     *slog.Logger
 	Limiter *loglimit.Limiter
@@ -55,6 +60,11 @@ type Config struct {
 // API serves the HTTP API.
 type API struct {
 	cfg Config
+	// dummyHash is compared against when a login names an unknown user,
+	// so that the answer takes as long as for a wrong password: a hash
+	// of the current scheme at the cost new users' hashes get (checking
+	// one of the older scheme costs the same bcrypt, auth.CheckPassword).
+	dummyHash []byte
 }
 
 // New builds the API.
@@ -65,8 +75,18 @@ func New(cfg Config) (*API, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 15 * time.Second
 	}
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = auth.DefaultPasswordCost
+	}
+	if cfg.PasswordCost < auth.MinPasswordCost || cfg.PasswordCost > auth.MaxPasswordCost {
+		return nil, fmt.Errorf("httpapi: PasswordCost %d is not a bcrypt cost (%d to %d)", cfg.PasswordCost, auth.MinPasswordCost, auth.MaxPasswordCost)
+	}
 	cfg.Log, cfg.Limiter = loglimit.Defaults(cfg.Log, cfg.Limiter)
-	return &API{cfg: cfg}, nil
+	dummy, err := auth.HashPassword("natter-dummy-password", cfg.PasswordCost)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: dummy password hash: %w", err)
+	}
+	return &API{cfg: cfg, dummyHash: dummy}, nil
 }
 
 // Route is one route of the node's HTTP handler: a method and a

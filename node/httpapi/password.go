@@ -48,7 +48,7 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request, who chat.Id
 	}
 	// Hashed before the update: bcrypt takes tens of milliseconds, and
 	// the update may run more than once.
-	hash, err := auth.HashPassword(in.NewPassword)
+	hash, err := auth.HashPassword(in.NewPassword, a.cfg.PasswordCost)
 	if err != nil {
 		a.writeOpError(w, r, err)
 		return

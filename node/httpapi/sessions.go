@@ -60,7 +60,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := u.PasswordHash
 	if err != nil {
-		hash = dummyHash
+		hash = a.dummyHash
 	}
 	if perr := auth.CheckPassword(hash, in.Password); perr != nil || err != nil {
 		// Counted before the answer: a failure that cannot be counted

@@ -29,12 +29,6 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
-// dummyHash is compared against when a login names an unknown user, so
-// that the answer takes as long as for a wrong password. It is of the
-// current scheme, as new users' hashes are; checking a hash of the older
-// scheme costs the same bcrypt (auth.CheckPassword).
-var dummyHash, _ = auth.HashPassword("natter-dummy-password")
-
 func (c credentials) validate() (code, msg string) {
 	switch {
 	case strings.TrimSpace(c.Name) == "":
@@ -77,7 +71,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	if !a.checkLimits(w, r, key) || !a.countLimits(w, r, key) {
 		return
 	}
-	hash, err := auth.HashPassword(in.Password)
+	hash, err := auth.HashPassword(in.Password, a.cfg.PasswordCost)
 	if err != nil {
 		a.writeOpError(w, r, err)
 		return
