@@ -149,7 +149,8 @@ type View struct {
 	// taken between another goroutine's count and its publication
 	// disagrees with every view, and every peer fetches this node's whole
 	// device list: during a connection storm, several times, each a few
-	// hundred kilobytes of pages to encode, decode and collect.
+	// hundred kilobytes of pages to encode, decode and collect. pubMu is
+	// never held with mu; Announce takes it under the device's lock.
 	pubMu     sync.Mutex
 	published atomic.Int64
 	// framesOut counts the Online/Offline frames queued to local devices.
