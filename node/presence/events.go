@@ -34,6 +34,11 @@ func (v *View) publishJSON(subject string, x any) {
 		v.cfg.Log.Error("encode presence message", slog.String("subject", subject), slog.Any("err", err))
 		return
 	}
+	v.publish(subject, b)
+}
+
+// publish sends an encoded presence message.
+func (v *View) publish(subject string, b []byte) {
 	if err := v.cfg.NC.Publish(subject, b); err != nil {
 		v.cfg.Limiter.Warn("publish presence message failed", slog.String("subject", subject), slog.Any("err", err))
 	}
@@ -43,12 +48,20 @@ func (v *View) publishJSON(subject string, x any) {
 // user's chats. The caller orders the announcements of one device (see
 // fanout.Device.SetPresence).
 func (v *View) Announce(d *fanout.Device, up bool, chats []string) {
+	b, err := json.Marshal(v.event(d, up, chats))
+	v.pubMu.Lock()
+	defer v.pubMu.Unlock()
 	if up {
 		v.published.Add(1)
 	} else {
 		v.published.Add(-1)
 	}
-	v.publishJSON(subjects.Presence, v.event(d, up, chats))
+	if err != nil {
+		// Counted all the same: the peers' next sync repairs the event.
+		v.cfg.Log.Error("encode presence message", slog.String("subject", subjects.Presence), slog.Any("err", err))
+		return
+	}
+	v.publish(subjects.Presence, b)
 }
 
 func (v *View) event(d *fanout.Device, up bool, chats []string) event {

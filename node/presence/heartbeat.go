@@ -18,6 +18,8 @@ type heartbeat struct {
 
 // Beat publishes this node's heartbeat; gone says goodbye after a drain.
 func (v *View) Beat(gone bool) {
+	v.pubMu.Lock()
+	defer v.pubMu.Unlock()
 	v.publishJSON(subjects.Heartbeat, heartbeat{Node: v.cfg.NodeID, Devices: v.published.Load(), Gone: gone})
 }
 

@@ -56,6 +56,10 @@ func (v *View) sync(nodeID string) {
 	for _, ev := range list {
 		if ev.Node == nodeID && subjects.ValidID(ev.User) && subjects.ValidID(ev.Device) {
 			ev.Up = true
+			// The view keeps a synced device's strings as long as it is
+			// online, like an event's: chats with local members take the
+			// node's copies instead of the page decoder's.
+			v.share(&ev)
 			changes = append(changes, ev)
 		}
 	}

@@ -142,7 +142,16 @@ type nodeState struct {
 type View struct {
 	cfg Config
 	// published counts this node's devices announced up and not yet
-	// down; heartbeats carry it.
+	// down; heartbeats carry it. pubMu orders its changes with the
+	// publications (Announce, Beat): a beat carries exactly the count of
+	// the events published before it on the same connection, so a peer
+	// that applied those events agrees with it. Without the order, a beat
+	// taken between another goroutine's count and its publication
+	// disagrees with every view, and every peer fetches this node's whole
+	// device list: during a connection storm, several times, each a few
+	// hundred kilobytes of pages to encode, decode and collect. pubMu is
+	// never held with mu; Announce takes it under the device's lock.
+	pubMu     sync.Mutex
 	published atomic.Int64
 	// framesOut counts the Online/Offline frames queued to local devices.
 	framesOut atomic.Int64
