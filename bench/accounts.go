@@ -94,8 +94,17 @@ func setupAccounts(ctx context.Context, c *Config, p *Plan) error {
 	if err != nil {
 		return err
 	}
-	return parallel(ctx, len(p.Chats), 16, func(k int) error {
-		ch := &p.Chats[k]
+	if err := createChats(ctx, c, p, p.Chats, users); err != nil {
+		return err
+	}
+	return createChats(ctx, c, p, p.Quiet, users)
+}
+
+// createChats creates chats (the first member owns each) and joins the
+// other members, each through its connection's node.
+func createChats(ctx context.Context, c *Config, p *Plan, chats []ChatPlan, users []string) error {
+	return parallel(ctx, len(chats), 16, func(k int) error {
+		ch := &chats[k]
 		if len(ch.Members) == 0 {
 			return nil
 		}

@@ -48,6 +48,11 @@ type Config struct {
 	// Default 10. direct uses 2, broadcast one room of every connection.
 	// Negative (idle only): the connections join no room.
 	RoomSize int `json:"roomSize"`
+	// QuietChats is how many more chats each connection is a member of
+	// besides its room: rooms of RoomSize that nobody sends to (accounts
+	// only). A registered user's connect loads, counts and presents every
+	// chat it is in, and reconnect resumes them all. Default 0.
+	QuietChats int `json:"quietChats,omitempty"`
 	// Senders is how many connections send. Default: one per room
 	// (rooms, direct, history), 10 for broadcast.
 	Senders int `json:"senders"`
@@ -189,6 +194,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: --workers above 64", ErrConfig)
 	case (c.Conns+c.Workers-1)/c.Workers > 18000:
 		return fmt.Errorf("%w: %d connections per worker would exceed the open-files limit; use more --workers", ErrConfig, (c.Conns+c.Workers-1)/c.Workers)
+	case c.QuietChats < 0 || c.QuietChats > 100:
+		return fmt.Errorf("%w: --quiet-chats must be 0 to 100", ErrConfig)
+	case c.QuietChats > 0 && (c.Guests || c.rooms() == 0):
+		return fmt.Errorf("%w: --quiet-chats are chats of registered users in rooms (drop --guests; --room-size must be positive)", ErrConfig)
 	case c.Scenario == ScenarioReconnect && c.Guests:
 		return fmt.Errorf("%w: reconnect resumes registered users' chats; a guest's membership ends with its connection (drop --guests)", ErrConfig)
 	case c.Scenario == ScenarioDirect && c.Conns%2 != 0:

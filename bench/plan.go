@@ -12,6 +12,8 @@ import (
 // is in and whether it sends. Workers get their slice of it.
 type Plan struct {
 	Chats []ChatPlan `json:"chats"`
+	// Quiet are the chats nobody sends to (Config.QuietChats).
+	Quiet []ChatPlan `json:"quiet,omitempty"`
 	Conns []ConnPlan `json:"conns"`
 }
 
@@ -33,6 +35,8 @@ type ConnPlan struct {
 	URL    string `json:"url"`
 	Source string `json:"source,omitempty"`
 	Chat   int    `json:"chat"` // -1: none
+	// Quiet are the indexes of the quiet chats it is a member of.
+	Quiet []int `json:"quiet,omitempty"`
 	// Token is the account's token (accounts mode).
 	Token  string `json:"token,omitempty"`
 	Sender bool   `json:"sender,omitempty"`
@@ -73,6 +77,7 @@ func newPlan(c *Config) *Plan {
 		p.Chats[k].Members = append(p.Chats[k].Members, id)
 		p.Conns[id].Chat = k
 	}
+	p.layOutQuiet(c, rng)
 	if !c.sends() {
 		return p
 	}
@@ -102,6 +107,23 @@ func newPlan(c *Config) *Plan {
 		sort.Ints(p.Chats[k].Senders)
 	}
 	return p
+}
+
+// layOutQuiet makes c.QuietChats rounds of quiet rooms: each round a new
+// shuffle of every connection into rooms of c.RoomSize, so that each
+// connection is in one room of every round.
+func (p *Plan) layOutQuiet(c *Config, rng *rand.Rand) {
+	for round := range c.QuietChats {
+		first := len(p.Quiet)
+		for pos, id := range rng.Perm(c.Conns) {
+			k := first + pos/c.RoomSize
+			if k == len(p.Quiet) {
+				p.Quiet = append(p.Quiet, ChatPlan{Name: fmt.Sprintf("#bench-%s-q%d-%d", c.RunID, round, k-first)})
+			}
+			p.Quiet[k].Members = append(p.Quiet[k].Members, id)
+			p.Conns[id].Quiet = append(p.Conns[id].Quiet, k)
+		}
+	}
 }
 
 func identity(n int) []int {

@@ -76,7 +76,7 @@ func (co *coordinator) run(ctx context.Context) (*Result, error) {
 		}
 		co.links = append(co.links, l)
 		lo, hi := part(c.Conns, c.Workers, k)
-		sub := &Plan{Chats: co.plan.Chats, Conns: co.plan.Conns[lo:hi]}
+		sub := &Plan{Chats: co.plan.Chats, Quiet: co.plan.Quiet, Conns: co.plan.Conns[lo:hi]}
 		if err := l.send(command{Op: "setup", Config: c, Plan: sub, Epoch: epoch.UnixNano()}); err != nil {
 			return nil, err
 		}

@@ -151,7 +151,7 @@ func TestSmokeReconnect(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Scenario: ScenarioReconnect, URLs: []string{url}, APIKey: "k",
 		Conns: 40, RoomSize: 10, Rate: 10, Duration: 3 * time.Second, Grace: 10 * time.Second,
-		Seed: 5, Workers: 1, ConnectRate: 2000,
+		Seed: 5, Workers: 1, ConnectRate: 2000, QuietChats: 2,
 	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)

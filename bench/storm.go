@@ -82,7 +82,7 @@ func (w *worker) reconnectStorm(ctx context.Context, at time.Time) {
 }
 
 // reconnectOne drops connection i and dials it again, resuming its chat
-// after the last seq it got; the new connection takes its place and its
+// after the last seq it got (and its quiet chats from their start); the new connection takes its place and its
 // receiver.
 func (w *worker) reconnectOne(ctx context.Context, i int) bool {
 	w.mu.Lock()
@@ -94,6 +94,10 @@ func (w *worker) reconnectOne(ctx context.Context, i int) bool {
 	u, err := dialURL(old.plan, w.plan.Chats, old.plan.Token)
 	if err == nil {
 		u += "&resume=" + old.chatID + ":" + strconv.FormatUint(old.recv.last(), 10)
+		for _, k := range old.plan.Quiet {
+			// Nobody sends there: resumed from the start, which is empty.
+			u += "," + w.plan.Quiet[k].ID + ":0"
+		}
 	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

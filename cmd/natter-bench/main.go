@@ -130,6 +130,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (bench.Config,
 	fs.BoolVar(&c.Guests, "guests", false, "connect as guests (node runs with --allow-guests); default: register accounts through the API")
 	fs.IntVar(&c.Conns, "conns", 100, "connections (one user each)")
 	fs.IntVar(&c.RoomSize, "room-size", 10, "members per room (rooms, history, idle; idle: -1 for no rooms)")
+	fs.IntVar(&c.QuietChats, "quiet-chats", 0, "more chats per user besides its room, rooms of --room-size nobody sends to (accounts only; reconnect resumes them too)")
 	fs.IntVar(&c.Senders, "senders", 0, "sending connections (default: one per room; broadcast 10)")
 	fs.Float64Var(&c.Rate, "rate", 0, "messages/s per sender (default 5); connect and idle: connections/s (default 1000)")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", 1000, "connections/s during ramp-up of the message scenarios")
