@@ -17,6 +17,11 @@ import (
 	"github.com/natterchat/natter/store"
 )
 
+// DefaultPresenceGrace is Config.PresenceGrace's default: longer than a
+// client's first reconnect after a drop or a drain, short enough that a
+// user who left is soon offline.
+const DefaultPresenceGrace = 2 * time.Second
+
 // Config configures a Node. Every zero value means the default documented
 // on its field; New applies them. Flags and environment variables live in
 // cmd/natter, not here.
@@ -75,6 +80,11 @@ type Config struct {
 	// they count it dead and its devices offline. Defaults 1s and 5s.
 	HeartbeatInterval time.Duration
 	NodeDeadAfter     time.Duration
+	// PresenceGrace is how long a registered user's closed device still
+	// counts as online: a client that reconnects within it (to any node)
+	// is never seen offline, and its chats' members get no Offline and
+	// Online pair. Default 2s; negative: offline at once.
+	PresenceGrace time.Duration
 
 	// Sync is when the embedded NATS server fsyncs what JetStream stores.
 	// SyncInterval (the default) keeps nats-server's background sync,
@@ -329,6 +339,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.NodeDeadAfter <= 0 {
 		c.NodeDeadAfter = 5 * c.HeartbeatInterval
+	}
+	if c.PresenceGrace == 0 {
+		c.PresenceGrace = DefaultPresenceGrace
 	}
 	if c.Replicas <= 0 {
 		c.Replicas = 1

@@ -252,8 +252,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if werr := n.sess.Wait(ctx); werr != nil && err == nil {
 		err = werr
 	}
-	// The devices' "down" events went out with their cleanup; the
-	// goodbye tells the others this node's view is empty now.
+	// The devices' "down" events went out with their cleanup, or go now
+	// if they wait for their grace; the goodbye tells the others this
+	// node's view is empty now.
+	n.sess.FlushPresence()
 	n.presence.Beat(true)
 	n.unsubscribe()
 	n.hub.Close()

@@ -57,7 +57,7 @@ func (n *Node) build() error {
 		NodeID: n.id, Chat: n.chat, Hub: n.hub, Presence: n.presence, Recent: n.recent, Store: n.store,
 		Broadcast: n.broadcast, Conn: cfg.Conn, MaxDevicesPerUser: cfg.MaxDevicesPerUser,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, ResumeLimit: cfg.ResumeLimit,
-		RequestTimeout: cfg.RequestTimeout, Log: n.log, Limiter: n.limiter,
+		RequestTimeout: cfg.RequestTimeout, PresenceGrace: cfg.PresenceGrace, Log: n.log, Limiter: n.limiter,
 	}); err != nil {
 		return err
 	}

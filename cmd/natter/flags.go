@@ -44,6 +44,7 @@ type options struct {
 	replicas          int
 	streams           int
 	heartbeatInterval time.Duration
+	presenceGrace     time.Duration
 	nodeDeadAfter     time.Duration
 	startTimeout      time.Duration
 
@@ -150,6 +151,7 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.replicas, "replicas", "N", 0, g, "JetStream replicas of the message stream and buckets (1-5)").defaultText("auto: 3 in an embedded cluster of 3 or more, else 1")
 	s.intv(&o.streams, "streams", "K", 1, g, "message streams chats are spread over by a hash of the chat id, their leaders on different nodes (1-64); fixed when the cluster is created, every node must give the same (docs/cluster.md)")
 	s.dur(&o.heartbeatInterval, "heartbeat-interval", time.Second, g, "how often the node tells the cluster it is alive")
+	s.dur(&o.presenceGrace, "presence-grace", node.DefaultPresenceGrace, g, "how long a registered user's closed device still counts as online, so a client that reconnects within it (to any node) is never seen offline; 0: offline at once")
 	s.dur(&o.nodeDeadAfter, "node-dead-after", 0, g, "how long without a heartbeat before the other nodes count a node dead and its devices offline; longer than --heartbeat-interval").defaultText("5 × --heartbeat-interval, so 5s")
 	s.dur(&o.startTimeout, "start-timeout", 2*time.Minute, g, "how long to wait at start for JetStream (a cluster needs its meta leader and enough peers)")
 
@@ -261,6 +263,7 @@ func (o *options) validate() error {
 		{"max-pending", o.maxPending > 0},
 		{"heartbeat-interval", o.heartbeatInterval > 0},
 		{"node-dead-after", o.nodeDeadAfter >= 0}, // 0: 5 × heartbeat-interval
+		{"presence-grace", o.presenceGrace >= 0},  // 0: none
 		{"start-timeout", o.startTimeout > 0},
 		{"token-ttl", o.tokenTTL > 0},
 		{"max-login-failures-per-account", o.loginFailAcct > 0 || o.loginFailAcct == -1},
@@ -288,7 +291,7 @@ func (o *options) validate() error {
 	for _, p := range positive {
 		if !p.ok {
 			switch p.name {
-			case "workers", "node-dead-after", "receipts-max-members", "message-max-age", "max-msgs-per-chat":
+			case "workers", "node-dead-after", "presence-grace", "receipts-max-members", "message-max-age", "max-msgs-per-chat":
 				return fmt.Errorf("--%s must not be negative", p.name)
 			case "max-pending-per-source", "max-login-failures-per-account", "max-login-failures-per-source", "max-registrations-per-source":
 				return fmt.Errorf("--%s must be positive, or -1 for no cap", p.name)
@@ -381,6 +384,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		Streams:                    o.streams,
 		StartTimeout:               o.startTimeout,
 		HeartbeatInterval:          o.heartbeatInterval,
+		PresenceGrace:              presenceGrace(o.presenceGrace),
 		NodeDeadAfter:              o.nodeDeadAfter,
 		MaxMessageLen:              o.maxMessageLen,
 		MaxRoomsPerUser:            o.maxRoomsPerUser,
@@ -456,4 +460,13 @@ func receiptsMax(n int) int {
 		return -1
 	}
 	return n
+}
+
+// presenceGrace maps --presence-grace to Config.PresenceGrace, where 0
+// means the default and a negative value none.
+func presenceGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -48,7 +48,7 @@ func (s *Server) cleanLoop() {
 func (s *Server) deviceGone(d *device) {
 	u := d.User()
 	chats := u.ChatIDs()
-	d.SetPresence(false, func() { s.cfg.Presence.Announce(&d.Device, false, chats) })
+	s.announceDown(d, chats) // presence_grace.go
 	last := s.cfg.Hub.RemoveDevice(&d.Device)
 	_ = u.Wait()
 	if !last {

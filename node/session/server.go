@@ -46,6 +46,10 @@ type Config struct {
 	ResumeLimit int
 	// RequestTimeout bounds one client frame's storage work. Default 15s.
 	RequestTimeout time.Duration
+	// PresenceGrace is how long a registered user's closed device still
+	// counts as online, so that a client that reconnects at once is
+	// never seen offline (presence_grace.go). Zero: announced at once.
+	PresenceGrace time.Duration
 
 	Log     *slog.Logger
 	Limiter *loglimit.Limiter
@@ -90,6 +94,10 @@ type Server struct {
 	cleanMu    sync.Mutex
 	cleanQueue []*device // guarded by cleanMu: closed devices to clean up
 	cleaners   int       // guarded by cleanMu: running cleanLoops
+
+	graceMu      sync.Mutex
+	graceDowns   map[*device]graceDown // guarded by graceMu: down events waiting for their grace
+	graceFlushed bool                  // guarded by graceMu: FlushPresence ran
 }
 
 // New builds a Server and starts its connection layer.
