@@ -27,7 +27,7 @@ type JetStream struct {
 	streams []string // the message streams, by partition (msgStream)
 	// single is whether every message stream has one replica: its
 	// position can then be read with a direct get (see readPosition).
-	single bool
+	single  bool
 	reads   jetstream.KeyValue
 	users   jetstream.KeyValue
 	names   jetstream.KeyValue
