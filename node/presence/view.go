@@ -208,19 +208,26 @@ func (v *View) FramesOut() int64 { return v.framesOut.Load() }
 
 // GuestMembers lists the online guests that are members of chatID.
 func (v *View) GuestMembers(chatID string) []wire.MemberInfo {
+	return v.AppendGuestMembers(nil, chatID, 0)
+}
+
+// AppendGuestMembers appends the online guests that are members of chatID
+// to dst, growing it once to hold them and spare more: a member list is
+// built per join, and growing it guest by guest cost more than listing.
+func (v *View) AppendGuestMembers(dst []wire.MemberInfo, chatID string, spare int) []wire.MemberInfo {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	g := v.guests[chatID]
 	if g == nil {
-		return nil
+		return dst
 	}
-	out := make([]wire.MemberInfo, 0, g.Len())
+	dst = slices.Grow(dst, g.Len()+spare)
 	for id := range g.All() {
 		if u := v.users[id]; u != nil {
-			out = append(out, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
+			dst = append(dst, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
 		}
 	}
-	return out
+	return dst
 }
 
 // ChatChanged keeps an online user's chats current, so that its

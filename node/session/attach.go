@@ -59,7 +59,7 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		exp := st.Expiry.UTC()
 		w.ExpiresAt = &exp
 	}
-	welcome := wsconn.NewTextFrame(wire.Encode(wire.ChannelSession, wire.TypeWelcome, w))
+	welcome := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelSession, wire.TypeWelcome, w))
 	if st.Room != "" || len(st.Resume) > 0 {
 		// Answers follow at once: the Welcome leaves with them, one
 		// write instead of two (a join storm is counted in writes).

@@ -54,7 +54,7 @@ func (d *device) who() chat.Identity {
 
 // sendFrame encodes and queues one frame.
 func (d *device) sendFrame(m *Metrics, channel, typ string, contents any) {
-	d.Send(wsconn.NewTextFrame(wire.Encode(channel, typ, contents)))
+	d.Send(wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, channel, typ, contents)))
 	m.FramesOut.Add(1)
 }
 
