@@ -152,8 +152,11 @@ type View struct {
 	nodes map[string]*nodeState // guarded by mu
 	// guests indexes online guests by chat (guarded by mu): a guest's
 	// memberships live only here and in its node's cache, never in the
-	// store, because they end with its connection.
-	guests map[string]*smallmap.Map[struct{}]
+	// store, because they end with its connection. An entry holds the
+	// guest's user, which is in users for as long as the entry exists
+	// (a user leaves users and the index together): a member list of a
+	// room of guests, built per join, reads no other map.
+	guests map[string]*smallmap.Map[*user]
 }
 
 // New builds a view; it subscribes to nothing (see Serve).
@@ -169,7 +172,7 @@ func New(cfg Config) (*View, error) {
 		cfg.OnOrphans = func([]Guest) {}
 	}
 	return &View{cfg: cfg, users: make(map[string]*user), nodes: make(map[string]*nodeState),
-		guests: make(map[string]*smallmap.Map[struct{}])}, nil
+		guests: make(map[string]*smallmap.Map[*user])}, nil
 }
 
 // Online reports whether userID has a device anywhere.
@@ -222,10 +225,8 @@ func (v *View) AppendGuestMembers(dst []wire.MemberInfo, chatID string, spare in
 		return dst
 	}
 	dst = slices.Grow(dst, g.Len()+spare)
-	for id := range g.All() {
-		if u := v.users[id]; u != nil {
-			dst = append(dst, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
-		}
+	for id, u := range g.All() {
+		dst = append(dst, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
 	}
 	return dst
 }
@@ -251,10 +252,10 @@ func (v *View) setChatLocked(userID string, u *user, chatID string, joined bool)
 		if u.chats.Add(chatID) && u.guest {
 			g := v.guests[chatID]
 			if g == nil {
-				g = new(smallmap.Map[struct{}])
+				g = new(smallmap.Map[*user])
 				v.guests[chatID] = g
 			}
-			g.Set(userID, struct{}{})
+			g.Set(userID, u)
 		}
 		return
 	}

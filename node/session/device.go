@@ -58,6 +58,13 @@ func (d *device) sendFrame(m *Metrics, channel, typ string, contents any) {
 	m.FramesOut.Add(1)
 }
 
+// sendFrameAhead is sendFrame for a frame that another one follows at
+// once: it waits for that one (SendNotice), and both leave in one write.
+func (d *device) sendFrameAhead(m *Metrics, channel, typ string, contents any) {
+	d.SendNotice(wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, channel, typ, contents)))
+	m.FramesOut.Add(1)
+}
+
 // sendError answers a rejected client frame.
 func (d *device) sendError(m *Metrics, channel, ref, typ string, e *wire.Error) {
 	out := *e
