@@ -83,6 +83,10 @@ func newFrame(op ws.OpCode, payload []byte) *Frame {
 	return &Frame{b: b, off: hl}
 }
 
+// rawFrame queues bytes that are not a frame: the handshake's response
+// (AttachConnBuffered). Its payload is all of it.
+func rawFrame(b []byte) *Frame { return &Frame{b: b} }
+
 // Len is the encoded size of f in bytes, header included; it is what f
 // counts against Config.MaxOutboundBytes.
 func (f *Frame) Len() int { return len(f.b) }
