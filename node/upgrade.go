@@ -218,18 +218,31 @@ func (n *Node) upgradeRaw(conn net.Conn, head []byte, br *bufio.Reader) {
 	}
 	var h upgradeRequest
 	u := n.upgrader(&h)
-	if _, err := u.Upgrade(readWriter{bytes.NewReader(head), conn}); err != nil {
+	// The answer is kept rather than written: a 101 leaves with the
+	// device's first frames (a storm of joins is counted in writes), a
+	// refusal at once.
+	var resp response
+	if _, err := u.Upgrade(readWriter{bytes.NewReader(head), &resp}); err != nil {
 		var rej *ws.ConnectionRejectedError
 		if errors.As(err, &rej) {
 			n.metrics.handshakeRejected.Add(1)
 		} else {
 			n.metrics.handshakeFailed.Add(1)
 		}
+		_, _ = conn.Write(resp.b)
 		conn.Close()
 		return
 	}
 	early, _ := br.Peek(br.Buffered())
-	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early, Expiry: h.expiry})
+	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early, Response: resp.b, Expiry: h.expiry})
+}
+
+// response keeps what the upgrader writes: the handshake's answer.
+type response struct{ b []byte }
+
+func (r *response) Write(p []byte) (int, error) {
+	r.b = append(r.b, p...)
+	return len(p), nil
 }
 
 // serveWebSocketHTTP upgrades a request that reached the HTTP server (a

@@ -130,7 +130,7 @@ func defineSettings(o *options) *settings {
 	s.intv(&o.workers, "workers", "N", 0, g, "worker goroutines that read, parse and write WebSocket connections").defaultText("auto: 2 per CPU, at least 4")
 	s.dur(&o.pingInterval, "ping-interval", 30*time.Second, g, "ping a connection that has been silent this long")
 	s.dur(&o.idleTimeout, "idle-timeout", 75*time.Second, g, "close a connection (4000) that has been silent this long, pongs included; longer than --ping-interval").defaultText("75s")
-	s.dur(&o.noticeDelay, "notice-delay", 250*time.Millisecond, g, "longest a notice about others (a join, a leave, online, offline) waits to leave in one write with a device's other frames")
+	s.dur(&o.noticeDelay, "notice-delay", 250*time.Millisecond, g, "longest a notice about others (a join, a leave, online, offline) waits to leave in one write with a device's other frames (and a 101 or a joiner's MemberList for the frames right behind it)")
 	s.dur(&o.headerTimeout, "header-timeout", 2*time.Second, g, "longest time from accept to the end of a request's head (WebSocket or HTTP)")
 	s.dur(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, g, "longest time from a WebSocket request's head to the finished upgrade")
 	s.intv(&o.maxHandshakes, "max-handshakes", "N", 256, g, "concurrent WebSocket upgrades; more wait for one within --handshake-timeout")

@@ -108,7 +108,7 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	} else {
 		s.cfg.Hub.Unlink(u, ev.Chat)
 	}
-	frame := wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, ev.Type, ev.MemberEvent))
+	frame := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelChatRoom, ev.Type, ev.MemberEvent))
 	devs := u.Devices(nil)
 	for _, d := range devs {
 		d.Send(frame)

@@ -9,25 +9,32 @@ import (
 )
 
 // MemberList lists a chat's members with who is online in the cluster:
-// stored members, and the online guests the presence view knows of.
+// stored members, and the online guests the presence view knows of. The
+// lists have room for one more member without growing (a joining guest,
+// see session's processJoin): a list is built per join, so it is built
+// in three allocations, the members first and the two lists of ids
+// sharing one array.
 func (s *Service) MemberList(ctx context.Context, c store.Chat) (wire.MemberList, error) {
 	ms, err := s.storedMembers(ctx, c.ID)
 	if err != nil {
 		return wire.MemberList{}, fmt.Errorf("list members: %w", err)
 	}
-	l := wire.MemberList{Room: c.Name, Chat: c.ID, Users: make([]string, 0, len(ms)), Online: []string{}, Members: make([]wire.MemberInfo, 0, len(ms))}
+	members := make([]wire.MemberInfo, 0, len(ms)+1)
 	for _, m := range ms {
-		online := s.cfg.Presence.Online(m.UserID)
-		l.Users = append(l.Users, m.UserID)
-		if online {
-			l.Online = append(l.Online, m.UserID)
+		members = append(members, wire.MemberInfo{User: m.UserID, Name: m.Name, Role: m.Role, Online: s.cfg.Presence.Online(m.UserID)})
+	}
+	members = s.cfg.Presence.AppendGuestMembers(members, c.ID, 1)
+	n := len(members) + 1
+	ids := make([]string, 0, 2*n)
+	for _, m := range members {
+		ids = append(ids, m.User)
+	}
+	users := ids[:len(members):n]
+	online := ids[n : n : 2*n]
+	for _, m := range members {
+		if m.Online {
+			online = append(online, m.User)
 		}
-		l.Members = append(l.Members, wire.MemberInfo{User: m.UserID, Name: m.Name, Role: m.Role, Online: online})
 	}
-	for _, g := range s.cfg.Presence.GuestMembers(c.ID) {
-		l.Users = append(l.Users, g.User)
-		l.Online = append(l.Online, g.User)
-		l.Members = append(l.Members, g)
-	}
-	return l, nil
+	return wire.MemberList{Room: c.Name, Chat: c.ID, Users: users, Online: online, Members: members}, nil
 }

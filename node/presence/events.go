@@ -190,7 +190,7 @@ func (v *View) applyAll(changes []event) {
 // notify sends Online or Offline about a user to the local devices of
 // users sharing a chat with it, once per device.
 func (v *View) notify(userID, name, typ string, chats []string) {
-	frame := wsconn.NewTextFrame(wire.Encode(wire.ChannelPresence, typ, wire.PresenceEvent{User: userID, Name: name}))
+	frame := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelPresence, typ, wire.PresenceEvent{User: userID, Name: name}))
 	seen := make(map[string]struct{})
 	var users []*fanout.User
 	var devs []*fanout.Device

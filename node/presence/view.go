@@ -161,8 +161,11 @@ type View struct {
 	nodes map[string]*nodeState // guarded by mu
 	// guests indexes online guests by chat (guarded by mu): a guest's
 	// memberships live only here and in its node's cache, never in the
-	// store, because they end with its connection.
-	guests map[string]*smallmap.Map[struct{}]
+	// store, because they end with its connection. An entry holds the
+	// guest's user, which is in users for as long as the entry exists
+	// (a user leaves users and the index together): a member list of a
+	// room of guests, built per join, reads no other map.
+	guests map[string]*smallmap.Map[*user]
 }
 
 // New builds a view; it subscribes to nothing (see Serve).
@@ -178,7 +181,7 @@ func New(cfg Config) (*View, error) {
 		cfg.OnOrphans = func([]Guest) {}
 	}
 	return &View{cfg: cfg, users: make(map[string]*user), nodes: make(map[string]*nodeState),
-		guests: make(map[string]*smallmap.Map[struct{}])}, nil
+		guests: make(map[string]*smallmap.Map[*user])}, nil
 }
 
 // Online reports whether userID has a device anywhere.
@@ -217,19 +220,24 @@ func (v *View) FramesOut() int64 { return v.framesOut.Load() }
 
 // GuestMembers lists the online guests that are members of chatID.
 func (v *View) GuestMembers(chatID string) []wire.MemberInfo {
+	return v.AppendGuestMembers(nil, chatID, 0)
+}
+
+// AppendGuestMembers appends the online guests that are members of chatID
+// to dst, growing it once to hold them and spare more: a member list is
+// built per join, and growing it guest by guest cost more than listing.
+func (v *View) AppendGuestMembers(dst []wire.MemberInfo, chatID string, spare int) []wire.MemberInfo {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	g := v.guests[chatID]
 	if g == nil {
-		return nil
+		return dst
 	}
-	out := make([]wire.MemberInfo, 0, g.Len())
-	for id := range g.All() {
-		if u := v.users[id]; u != nil {
-			out = append(out, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
-		}
+	dst = slices.Grow(dst, g.Len()+spare)
+	for id, u := range g.All() {
+		dst = append(dst, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
 	}
-	return out
+	return dst
 }
 
 // ChatChanged keeps an online user's chats current, so that its
@@ -253,10 +261,10 @@ func (v *View) setChatLocked(userID string, u *user, chatID string, joined bool)
 		if u.chats.Add(chatID) && u.guest {
 			g := v.guests[chatID]
 			if g == nil {
-				g = new(smallmap.Map[struct{}])
+				g = new(smallmap.Map[*user])
 				v.guests[chatID] = g
 			}
-			g.Set(userID, struct{}{})
+			g.Set(userID, u)
 		}
 		return
 	}

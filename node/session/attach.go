@@ -23,6 +23,10 @@ type Start struct {
 	// Buffered is what the client sent right after its request, before
 	// the 101 (early frames): parsed before anything read later.
 	Buffered []byte
+	// Response is the handshake's answer (the 101) when it is still to
+	// be written: it leaves with the device's first frames (see
+	// wsconn.Server.AttachConnBuffered).
+	Response []byte
 	// Expiry is when the device's token expires, and with it the device
 	// (closed 4003 unless it refreshed); zero for a guest.
 	Expiry time.Time
@@ -37,7 +41,7 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	_ = conn.SetDeadline(time.Time{})
 	d, resumed := newDevice(who, st.Resume)
 	d.expiry.Store(expirySeconds(st.Expiry))
-	if err := s.conns.AttachConnBuffered(d.Conn(), conn, d, st.Buffered); err != nil {
+	if err := s.conns.AttachConnBuffered(d.Conn(), conn, d, st.Response, st.Buffered); err != nil {
 		conn.Close()
 		return
 	}
@@ -63,7 +67,7 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		exp := st.Expiry.UTC()
 		w.ExpiresAt = &exp
 	}
-	welcome := wsconn.NewTextFrame(wire.Encode(wire.ChannelSession, wire.TypeWelcome, w))
+	welcome := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelSession, wire.TypeWelcome, w))
 	if st.Room != "" || len(st.Resume) > 0 {
 		// Answers follow at once: the Welcome leaves with them, one
 		// write instead of two (a join storm is counted in writes).

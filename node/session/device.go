@@ -54,7 +54,14 @@ func (d *device) who() chat.Identity {
 
 // sendFrame encodes and queues one frame.
 func (d *device) sendFrame(m *Metrics, channel, typ string, contents any) {
-	d.Send(wsconn.NewTextFrame(wire.Encode(channel, typ, contents)))
+	d.Send(wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, channel, typ, contents)))
+	m.FramesOut.Add(1)
+}
+
+// sendFrameAhead is sendFrame for a frame that another one follows at
+// once: it waits for that one (SendNotice), and both leave in one write.
+func (d *device) sendFrameAhead(m *Metrics, channel, typ string, contents any) {
+	d.SendNotice(wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, channel, typ, contents)))
 	m.FramesOut.Add(1)
 }
 

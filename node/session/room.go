@@ -33,7 +33,14 @@ func (s *Server) processJoin(r *request) error {
 			l.Online = append(l.Online, who.ID)
 			l.Members = append(l.Members, wire.MemberInfo{User: who.ID, Name: who.Name, Role: store.RoleMember, Online: true})
 		}
-		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
+		if j.Added {
+			// The JoinedRoom that the membership event brings this
+			// device follows at once: one write for both, not two (a
+			// storm of joins is counted in writes).
+			r.d.sendFrameAhead(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
+		} else {
+			r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
+		}
 	}
 	if j.Added {
 		s.cfg.Chat.Announce(c, who, true, j.Since)

@@ -84,6 +84,9 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("%T:\n got %s\nwant %s", c, got, want)
 			}
+			if after := EncodeAfter(3, channel, typ, c); !bytes.Equal(after[3:], want) || len(after) != 3+len(want) {
+				t.Fatalf("%T: EncodeAfter:\n got %s\nwant %s", c, after[3:], want)
+			}
 		}
 	}
 }

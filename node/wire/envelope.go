@@ -53,6 +53,17 @@ func Encode(channel, typ string, contents any) []byte {
 	return encodeJSON(channel, typ, contents)
 }
 
+// EncodeAfter is Encode with room bytes of room before the frame, in the
+// same allocation: the WebSocket layer writes its header there
+// (wsconn.TextFrameAfter) instead of copying the frame behind one.
+func EncodeAfter(room int, channel, typ string, contents any) []byte {
+	if a, ok := contents.(appender); ok {
+		b := make([]byte, room, room+64+len(channel)+len(typ)+a.sizeHint())
+		return appendFrame(b, channel, typ, a)
+	}
+	return append(make([]byte, room), encodeJSON(channel, typ, contents)...)
+}
+
 // encodeJSON is Encode by encoding/json.
 func encodeJSON(channel, typ string, contents any) []byte {
 	b, err := json.Marshal(outEnvelope{Channel: channel, Message: outMessage{Type: typ, Contents: contents}})

@@ -34,8 +34,9 @@ type Config struct {
 	// ReadBufferSize is the size of each worker's read buffer (not per
 	// connection). Default 32 KiB.
 	ReadBufferSize int
-	// DeferDelay is how long a frame sent with Conn.SendDeferred may wait
-	// for company before it is written. Default 250ms.
+	// DeferDelay is how long a frame sent with Conn.SendDeferred, or a
+	// handshake response given to AttachConnBuffered, may wait for
+	// company before it is written. Default 250ms.
 	DeferDelay time.Duration
 	// CloseTimeout bounds how long a closing connection may take to flush
 	// its queue and close frame, and to wait for the client's EOF, before

@@ -1,9 +1,15 @@
 package wsconn
 
 import (
+	"bufio"
+	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // TestSendDeferred: frames sent with SendDeferred arrive by themselves
@@ -90,4 +96,67 @@ func TestSendDeferredWhileRunning(t *testing.T) {
 			t.Fatalf("frame %d is %q", i, got)
 		}
 	}
+}
+
+// TestResponseWithFirstFrames: a handshake response given to
+// AttachConnBuffered goes out ahead of every frame, with the first one
+// sent; with none sent it goes out by itself once DeferDelay is up.
+func TestResponseWithFirstFrames(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, cfg Config) {
+		t.Run("with a frame", func(t *testing.T) {
+			cfg := cfg
+			cfg.DeferDelay = time.Hour // only the Send takes the 101 along
+			ts := startServerWith(t, cfg, nil, nil, true)
+			type dialed struct {
+				nc  net.Conn
+				br  *bufio.Reader
+				err error
+			}
+			done := make(chan dialed, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				d, url := ws.Dialer{}, "ws://"+ts.addr+"/"
+				if ts.tls {
+					d.TLSConfig, url = &tls.Config{RootCAs: testTLSPool}, "wss://"+ts.addr+"/"
+				}
+				nc, br, _, err := d.Dial(ctx, url)
+				done <- dialed{nc, br, err}
+			}()
+			var sc *Conn
+			select {
+			case sc = <-ts.attached:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no attached conn")
+			}
+			if err := sc.Send(NewTextFrame([]byte("first"))); err != nil {
+				t.Fatal(err)
+			}
+			got := <-done
+			if got.err != nil {
+				t.Fatalf("dial: %v", got.err)
+			}
+			t.Cleanup(func() { got.nc.Close() })
+			br := got.br
+			if br == nil {
+				br = bufio.NewReader(got.nc)
+			}
+			c := &client{Conn: got.nc, r: br, sc: sc}
+			if text := c.readText(t); text != "first" {
+				t.Fatalf("got %q, want first", text)
+			}
+		})
+		t.Run("alone", func(t *testing.T) {
+			cfg := cfg
+			cfg.DeferDelay = 20 * time.Millisecond
+			ts := startServerWith(t, cfg, nil, nil, true)
+			c := ts.dial(t) // fails unless the 101 comes
+			if err := c.sc.Send(NewTextFrame([]byte("after"))); err != nil {
+				t.Fatal(err)
+			}
+			if text := c.readText(t); text != "after" {
+				t.Fatalf("got %q, want after", text)
+			}
+		})
+	})
 }

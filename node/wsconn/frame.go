@@ -30,16 +30,37 @@ func NewTextFrame(payload []byte) *Frame {
 	return newFrame(ws.OpText, payload)
 }
 
-func newFrame(op ws.OpCode, payload []byte) *Frame {
-	n := len(payload)
-	hl := 2
+// TextHeaderRoom is the room a payload needs before it for
+// TextFrameAfter: the longest header of a server frame (no mask key).
+const TextHeaderRoom = 10
+
+// TextFrameAfter returns a final text frame whose payload is
+// b[TextHeaderRoom:], writing the header into the room before it rather
+// than copying the payload: a frame encoded once for a device costs one
+// allocation, not two. b must not be used or changed afterwards; the
+// payload must be valid UTF-8.
+func TextFrameAfter(b []byte) *Frame {
+	n := len(b) - TextHeaderRoom
+	hl := outHeaderLen(n)
+	h := b[TextHeaderRoom-hl:]
+	putHeader(h, ws.OpText, n, hl)
+	return &Frame{b: h, off: hl}
+}
+
+// outHeaderLen is the header length of a server frame with n bytes of
+// payload.
+func outHeaderLen(n int) int {
 	switch {
 	case n > 0xffff:
-		hl = 10
+		return 10
 	case n > 125:
-		hl = 4
+		return 4
 	}
-	b := make([]byte, hl+n)
+	return 2
+}
+
+// putHeader writes a final frame's header of length hl into b.
+func putHeader(b []byte, op ws.OpCode, n, hl int) {
 	b[0] = 0x80 | byte(op) // FIN, no RSV bits
 	switch hl {
 	case 2:
@@ -51,9 +72,20 @@ func newFrame(op ws.OpCode, payload []byte) *Frame {
 		b[1] = 127
 		binary.BigEndian.PutUint64(b[2:], uint64(n))
 	}
+}
+
+func newFrame(op ws.OpCode, payload []byte) *Frame {
+	n := len(payload)
+	hl := outHeaderLen(n)
+	b := make([]byte, hl+n)
+	putHeader(b, op, n, hl)
 	copy(b[hl:], payload)
 	return &Frame{b: b, off: hl}
 }
+
+// rawFrame queues bytes that are not a frame: the handshake's response
+// (AttachConnBuffered). Its payload is all of it.
+func rawFrame(b []byte) *Frame { return &Frame{b: b} }
 
 // Len is the encoded size of f in bytes, header included; it is what f
 // counts against Config.MaxOutboundBytes.

@@ -2,6 +2,7 @@ package wsconn
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -133,6 +134,13 @@ func startServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 // their clients had sent buffered right after the request.
 func startServerBuffered(t testing.TB, cfg Config, rec *recorder, buffered []byte) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, rec, buffered, false)
+}
+
+// startServerWith is startServerBuffered that, with keepResponse, keeps
+// the handshake's 101 for the connection layer to write, as the node does.
+func startServerWith(t testing.TB, cfg Config, rec *recorder, buffered []byte, keepResponse bool) *testServer {
+	t.Helper()
 	if rec == nil {
 		rec = newRecorder()
 	}
@@ -162,12 +170,20 @@ func startServerBuffered(t testing.TB, cfg Config, rec *recorder, buffered []byt
 				}
 				nc = tc
 			}
-			if _, err := ws.Upgrade(nc); err != nil {
+			var resp bytes.Buffer
+			var w io.Writer = nc
+			if keepResponse {
+				w = &resp
+			}
+			if _, err := ws.Upgrade(struct {
+				io.Reader
+				io.Writer
+			}{nc, w}); err != nil {
 				nc.Close()
 				continue
 			}
 			c := new(Conn)
-			if err := srv.AttachConnBuffered(c, nc, "data", buffered); err != nil {
+			if err := srv.AttachConnBuffered(c, nc, "data", resp.Bytes(), buffered); err != nil {
 				nc.Close()
 				continue
 			}

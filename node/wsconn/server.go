@@ -119,12 +119,16 @@ func (s *Server) Attach(nc net.Conn, data any) (*Conn, error) {
 	return c, nil
 }
 
-// AttachConnBuffered is AttachConn for a connection whose client sent
-// bytes right after its request, before the 101 (early frames), which the
-// handshake read already: they are parsed before anything read from the
-// socket, in order.
-func (s *Server) AttachConnBuffered(c *Conn, nc net.Conn, data any, buffered []byte) error {
-	if err := s.AttachConn(c, nc, data); err != nil {
+// AttachConnBuffered is AttachConn for a connection whose handshake is
+// not over on the wire. response, if any, is the handshake's answer (the
+// 101) not yet written: it is queued ahead of every frame and leaves with
+// the first frames sent, or Config.DeferDelay later at the latest, so
+// that a client that joins a room with its request gets the 101 and the
+// answers in one write. buffered is what the client sent right after its
+// request (early frames), which the handshake read already: it is parsed
+// before anything read from the socket, in order.
+func (s *Server) AttachConnBuffered(c *Conn, nc net.Conn, data any, response, buffered []byte) error {
+	if err := s.attach(c, nc, data, response); err != nil {
 		return err
 	}
 	if len(buffered) > 0 {
@@ -162,6 +166,13 @@ func (s *Server) takePreface(c *Conn) []byte {
 // instead of two, and one object for the GC instead of two. c must not be
 // copied or attached again, even after it closes.
 func (s *Server) AttachConn(c *Conn, nc net.Conn, data any) error {
+	return s.attach(c, nc, data, nil)
+}
+
+// attach is AttachConn with the handshake's unwritten response (see
+// AttachConnBuffered), queued before the transport starts so that nothing
+// (a pong to an early ping, a close) can go out ahead of it.
+func (s *Server) attach(c *Conn, nc net.Conn, data any, response []byte) error {
 	c.srv, c.data = s, data
 	s.attachMu.RLock()
 	defer s.attachMu.RUnlock()
@@ -180,6 +191,12 @@ func (s *Server) AttachConn(c *Conn, nc net.Conn, data any) error {
 	s.register(c)
 	s.conns.Add(1)
 	s.live.Add(1)
+	if len(response) > 0 {
+		c.mu.Lock()
+		c.q.pushLocked(rawFrame(response))
+		c.pending |= inDeferred
+		c.mu.Unlock()
+	}
 	_, due := c.timerCheck(now)
 	s.wheel.add(c, due)
 	if err := tr.start(); err != nil {
@@ -188,6 +205,9 @@ func (s *Server) AttachConn(c *Conn, nc net.Conn, data any) error {
 		s.unregister(c)
 		s.conns.Done()
 		return err
+	}
+	if len(response) > 0 {
+		s.deferFlush(c)
 	}
 	return nil
 }
