@@ -18,9 +18,11 @@ import (
 )
 
 // DefaultPresenceGrace is Config.PresenceGrace's default: longer than a
-// client's first reconnect after a drop or a drain, short enough that a
-// user who left is soon offline.
-const DefaultPresenceGrace = 2 * time.Second
+// client's reconnect after a drop or a drain, also when a storm of them
+// waits seconds to be admitted (15,000 users resuming 5 chats each took
+// up to 6 s on one core), short enough that a user who left is soon
+// offline.
+const DefaultPresenceGrace = 5 * time.Second
 
 // Config configures a Node. Every zero value means the default documented
 // on its field; New applies them. Flags and environment variables live in
@@ -83,7 +85,7 @@ type Config struct {
 	// PresenceGrace is how long a registered user's closed device still
 	// counts as online: a client that reconnects within it (to any node)
 	// is never seen offline, and its chats' members get no Offline and
-	// Online pair. Default 2s; negative: offline at once.
+	// Online pair. Default 5s; negative: offline at once.
 	PresenceGrace time.Duration
 
 	// Sync is when the embedded NATS server fsyncs what JetStream stores.

@@ -84,6 +84,17 @@ var wsPrefixes = [][]byte{[]byte("GET /ws?"), []byte("GET /ws "), []byte("GET /w
 // peekLen is enough of the request line to tell a WebSocket path.
 const peekLen = len("GET /websockets?")
 
+// lateHeadRead is how long a request head that missed the header timeout
+// may still take to be read: long enough for bytes already in the
+// socket, too short for a client still sending.
+const lateHeadRead = 10 * time.Millisecond
+
+// isTimeout reports whether err is a deadline's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // serveConn finishes the TLS handshake (when the node terminates TLS),
@@ -107,7 +118,19 @@ func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 		readerPool.Put(br)
 	}()
 	start, err := br.Peek(peekLen)
+	if isTimeout(err) && len(start) == 0 {
+		// The header timeout counts from the accept. A node too busy to
+		// run this goroutine before it passed (a reconnect storm on one
+		// core) would drop clients that sent their request in time: one
+		// short read more takes a request waiting in the socket, and
+		// still waits for no client that sent nothing.
+		_ = conn.SetReadDeadline(time.Now().Add(lateHeadRead))
+		start, err = br.Peek(peekLen)
+	}
 	if err != nil && len(start) == 0 {
+		if isTimeout(err) {
+			n.metrics.handshakeFailed.Add(1)
+		}
 		conn.Close()
 		return
 	}
