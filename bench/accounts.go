@@ -182,12 +182,23 @@ func parallel(ctx context.Context, n, width int, f func(int) error) error {
 	return first
 }
 
-// nodeStats reads GET /api/stats of the node behind wsURL.
-func nodeStats(ctx context.Context, wsURL string) (map[string]any, error) {
+// statsBase is where the node behind wsURL serves /api/stats: its
+// --stats-url, or its own address.
+func (c *Config) statsBase(wsURL string) string {
+	for i, u := range c.URLs {
+		if u == wsURL && i < len(c.StatsURLs) {
+			return strings.TrimSuffix(c.StatsURLs[i], "/")
+		}
+	}
 	base, err := httpBase(wsURL)
 	if err != nil {
-		return nil, err
+		return wsURL // apiCall reports it
 	}
+	return base
+}
+
+// nodeStats reads GET /api/stats at base (http://host:port).
+func nodeStats(ctx context.Context, base string) (map[string]any, error) {
 	var out map[string]any
 	if err := apiCall(ctx, http.MethodGet, base+"/api/stats", "", nil, &out); err != nil {
 		return nil, err

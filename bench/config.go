@@ -76,6 +76,10 @@ type Config struct {
 	// Workers is the number of worker processes. 0: one per 9,000
 	// connections; 1 runs in this process.
 	Workers int `json:"workers"`
+	// StatsURLs are where each node of URLs (in order) serves
+	// /api/stats, as http://host:port, when the node serves it on an
+	// admin port (--admin-listen). Default: the node's own URL.
+	StatsURLs []string `json:"statsURLs,omitempty"`
 	// SourceIPs are local addresses the client sockets bind to, in turn
 	// (127.0.0.2-127.0.0.9), so loopback ephemeral ports last longer.
 	SourceIPs []string `json:"sourceIPs,omitempty"`
@@ -194,6 +198,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: --workers above 64", ErrConfig)
 	case (c.Conns+c.Workers-1)/c.Workers > 18000:
 		return fmt.Errorf("%w: %d connections per worker would exceed the open-files limit; use more --workers", ErrConfig, (c.Conns+c.Workers-1)/c.Workers)
+	case len(c.StatsURLs) > 0 && len(c.StatsURLs) != len(c.URLs):
+		return fmt.Errorf("%w: --stats-url gives %d addresses for %d --url; give one per node, in the same order", ErrConfig, len(c.StatsURLs), len(c.URLs))
 	case c.QuietChats < 0 || c.QuietChats > 100:
 		return fmt.Errorf("%w: --quiet-chats must be 0 to 100", ErrConfig)
 	case c.QuietChats > 0 && (c.Guests || c.rooms() == 0):

@@ -130,7 +130,7 @@ func (co *coordinator) readNodesAfter(ctx context.Context) {
 			}
 		}
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err := nodeStats(sctx, n.URL)
+		st, err := nodeStats(sctx, co.cfg.statsBase(n.URL))
 		cancel()
 		if err != nil {
 			n.Note = fmt.Sprint(n.Note, " stats: ", err)

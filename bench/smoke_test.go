@@ -19,13 +19,23 @@ import (
 // dir, or natsURL's) on 127.0.0.1:0 and returns its WebSocket URL.
 func startNode(t *testing.T, natsURL string) string {
 	t.Helper()
-	n, err := node.New(node.Config{
-		DataDir: t.TempDir(), NATSURL: natsURL, AllowGuests: true, Secret: "0123456789abcdef0123", APIKey: "k",
+	url, _ := startNodeWith(t, func(c *node.Config) { c.NATSURL = natsURL })
+	return url
+}
+
+// startNodeWith starts a node changed by mod and returns its WebSocket
+// URL and the node.
+func startNodeWith(t *testing.T, mod func(*node.Config)) (string, *node.Node) {
+	t.Helper()
+	cfg := node.Config{
+		DataDir: t.TempDir(), AllowGuests: true, Secret: "0123456789abcdef0123", APIKey: "k",
 		RateLimit: 1000, RateBurst: 1000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// The accounts runs register every user from 127.0.0.1.
 		MaxRegistrationsPerSource: -1,
-	})
+	}
+	mod(&cfg)
+	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatalf("node.New: %v", err)
 	}
@@ -45,7 +55,7 @@ func startNode(t *testing.T, natsURL string) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return "ws://" + l.Addr().String() + "/ws"
+	return "ws://" + l.Addr().String() + "/ws", n
 }
 
 // TestSmokeRooms runs the rooms scenario in process against a real node
@@ -170,5 +180,32 @@ func TestSmokeReconnect(t *testing.T) {
 	}
 	if !bytes.Contains(table.Bytes(), []byte("re-admitted")) {
 		t.Fatal("the table does not show the storm")
+	}
+}
+
+// TestSmokeStatsOnAdminPort: a node that serves /api/stats on its admin
+// port is read there with StatsURLs, so the run reports its connections.
+func TestSmokeStatsOnAdminPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	url, n := startNodeWith(t, func(c *node.Config) { c.AdminListen = "127.0.0.1:0" })
+	res, err := Run(context.Background(), Config{
+		Scenario: ScenarioRooms, URLs: []string{url}, Guests: true, APIKey: "k",
+		StatsURLs: []string{"http://" + n.AdminAddr().String()},
+		Conns: 20, RoomSize: 10, Rate: 5, Duration: time.Second, Grace: 10 * time.Second,
+		Seed: 3, Workers: 1, ConnectRate: 2000,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !res.OK() || len(res.Nodes) != 1 {
+		t.Fatalf("run failed: %v, nodes %+v", res.Problems, res.Nodes)
+	}
+	if nr := res.Nodes[0]; nr.Connections != 20 || nr.Goroutines == nil {
+		t.Fatalf("node report %+v; want its 20 connections and goroutines from the admin port", nr)
+	}
+	if _, err := Run(context.Background(), Config{Scenario: ScenarioRooms, URLs: []string{url}, StatsURLs: []string{"a", "b"}}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("two stats URLs for one node: %v, want ErrConfig", err)
 	}
 }

@@ -121,6 +121,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (bench.Config,
 		o     output
 		urls  string
 		srcs  string
+		stats string
 		quiet bool
 	)
 	fs := flag.NewFlagSet("natter-bench "+scenario, flag.ContinueOnError)
@@ -139,6 +140,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (bench.Config,
 	fs.DurationVar(&c.Settle, "settle", time.Second, "pause between the last join and the first send")
 	fs.Int64Var(&c.Seed, "seed", 1, "seed of the room layout and send phases")
 	fs.IntVar(&c.Workers, "workers", 0, "worker processes (default: one per 9000 connections; 1 = in process)")
+	fs.StringVar(&stats, "stats-url", "", "where each --url's node serves /api/stats (http://host:port, comma-separated, in --url's order) when it is on an admin port (--admin-listen)")
 	fs.StringVar(&srcs, "source-ips", "", "loopback source addresses for client sockets, e.g. 127.0.0.2-127.0.0.9")
 	fs.IntVar(&c.HistoryClients, "history-clients", 0, "history scenario: connections paging through history (default conns/10)")
 	fs.IntVar(&c.PID, "pid", 0, "idle: the node's process id (default: found by the URL's port)")
@@ -158,6 +160,11 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (bench.Config,
 	for _, u := range strings.Split(urls, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			c.URLs = append(c.URLs, u)
+		}
+	}
+	for _, u := range strings.Split(stats, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.StatsURLs = append(c.StatsURLs, u)
 		}
 	}
 	if srcs != "" {
