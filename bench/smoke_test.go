@@ -193,7 +193,7 @@ func TestSmokeStatsOnAdminPort(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Scenario: ScenarioRooms, URLs: []string{url}, Guests: true, APIKey: "k",
 		StatsURLs: []string{"http://" + n.AdminAddr().String()},
-		Conns: 20, RoomSize: 10, Rate: 5, Duration: time.Second, Grace: 10 * time.Second,
+		Conns:     20, RoomSize: 10, Rate: 5, Duration: time.Second, Grace: 10 * time.Second,
 		Seed: 3, Workers: 1, ConnectRate: 2000,
 	})
 	if err != nil {
