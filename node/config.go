@@ -242,6 +242,12 @@ type Config struct {
 	// connection storm is on, when lower than the target in effect; -1
 	// leaves the collector alone. Default 50 (see node/internal/gcstorm).
 	StormGCPercent int
+	// StormNoticeDelay is how long notices about others may wait to leave
+	// with a device's other frames (Conn.DeferDelay) while a connection
+	// storm is on: every flush is a write per connection with a notice,
+	// and while rooms fill nearly every member has one in every flush.
+	// Default 1s; negative: Conn.DeferDelay throughout.
+	StormNoticeDelay time.Duration
 
 	// Conn configures the connection layer (workers, frame and queue
 	// limits, ping and idle timeouts); see wsconn.Config for defaults.
@@ -381,6 +387,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.StormGCPercent == 0 {
 		c.StormGCPercent = 50
+	}
+	if c.StormNoticeDelay == 0 {
+		c.StormNoticeDelay = time.Second
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 1_000_000

@@ -160,12 +160,20 @@ func (n *Node) endOrphans(guests []presence.Guest) {
 	}()
 }
 
-// watchStorms runs until ctx ends: it tightens the collector while a
-// connection storm is on and returns memory to the OS after it
-// (node/internal/gcstorm).
+// watchStorms runs until ctx ends: while a connection storm is on it
+// tightens the collector and lets notices wait StormNoticeDelay, and it
+// returns memory to the OS after the storm (node/internal/gcstorm).
 func (n *Node) watchStorms(ctx context.Context) {
 	churn := func() uint64 { return n.sess.Metrics().Churn() }
-	gcstorm.Run(ctx, churn, n.cfg.StormGCPercent, func(took time.Duration) {
+	onStorm := func(on bool) {
+		if on && n.cfg.StormNoticeDelay > 0 {
+			n.conns.SetDeferDelay(n.cfg.StormNoticeDelay)
+		} else {
+			n.conns.SetDeferDelay(0)
+		}
+		n.log.Debug("connection storm", slog.Bool("on", on), slog.Duration("notice_delay", n.conns.DeferDelay()))
+	}
+	gcstorm.Run(ctx, churn, n.cfg.StormGCPercent, onStorm, func(took time.Duration) {
 		n.log.Debug("connection storm over; memory returned to the OS",
 			slog.Int("connections", n.conns.Len()), slog.Duration("took", took))
 	})

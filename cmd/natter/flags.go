@@ -105,6 +105,7 @@ type options struct {
 	adminListen  string
 	debugPprof   bool
 	stormGC      int
+	stormNotice  time.Duration
 }
 
 // The setting groups of natter --help and docs/configuration.md, in order.
@@ -212,6 +213,7 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.drainEvery, "drain-interval", 50*time.Millisecond, g, "pause between two drain steps")
 	s.str(&o.adminListen, "admin-listen", "ADDR", "", g, "serve /metrics, /api/stats, /debug/pprof/ and the health checks on this internal address (host:port) instead of --listen").defaultText("none: /metrics and /api/stats stay on --listen")
 	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ on --listen when there is no --admin-listen (keep it behind the load balancer)")
+	s.dur(&o.stormNotice, "storm-notice-delay", time.Second, g, "--notice-delay while a connection storm is on (100 or more handshakes and closes a second): fewer, fuller writes while rooms fill; 0: --notice-delay throughout")
 	s.intv(&o.stormGC, "storm-gc-percent", "N", 50, g, "Go GC target (as GOGC) while a connection storm is on, when lower than the one in effect; -1 leaves the collector alone")
 	return s
 }
@@ -262,8 +264,9 @@ func (o *options) validate() error {
 		{"max-pending-per-source", o.maxPendingSource > 0 || o.maxPendingSource == -1},
 		{"max-pending", o.maxPending > 0},
 		{"heartbeat-interval", o.heartbeatInterval > 0},
-		{"node-dead-after", o.nodeDeadAfter >= 0}, // 0: 5 × heartbeat-interval
-		{"presence-grace", o.presenceGrace >= 0},  // 0: none
+		{"node-dead-after", o.nodeDeadAfter >= 0},  // 0: 5 × heartbeat-interval
+		{"presence-grace", o.presenceGrace >= 0},   // 0: none
+		{"storm-notice-delay", o.stormNotice >= 0}, // 0: none
 		{"start-timeout", o.startTimeout > 0},
 		{"token-ttl", o.tokenTTL > 0},
 		{"max-login-failures-per-account", o.loginFailAcct > 0 || o.loginFailAcct == -1},
@@ -291,7 +294,7 @@ func (o *options) validate() error {
 	for _, p := range positive {
 		if !p.ok {
 			switch p.name {
-			case "workers", "node-dead-after", "presence-grace", "receipts-max-members", "message-max-age", "max-msgs-per-chat":
+			case "workers", "node-dead-after", "presence-grace", "storm-notice-delay", "receipts-max-members", "message-max-age", "max-msgs-per-chat":
 				return fmt.Errorf("--%s must not be negative", p.name)
 			case "max-pending-per-source", "max-login-failures-per-account", "max-login-failures-per-source", "max-registrations-per-source":
 				return fmt.Errorf("--%s must be positive, or -1 for no cap", p.name)
@@ -384,7 +387,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		Streams:                    o.streams,
 		StartTimeout:               o.startTimeout,
 		HeartbeatInterval:          o.heartbeatInterval,
-		PresenceGrace:              presenceGrace(o.presenceGrace),
+		PresenceGrace:              zeroIsNone(o.presenceGrace),
 		NodeDeadAfter:              o.nodeDeadAfter,
 		MaxMessageLen:              o.maxMessageLen,
 		MaxRoomsPerUser:            o.maxRoomsPerUser,
@@ -411,6 +414,7 @@ func (o *options) nodeConfig(log *slog.Logger) node.Config {
 		DrainInterval:              o.drainEvery,
 		Pprof:                      o.debugPprof,
 		StormGCPercent:             o.stormGC,
+		StormNoticeDelay:           zeroIsNone(o.stormNotice),
 		TLSCertFile:                o.tlsCert,
 		TLSKeyFile:                 o.tlsKey,
 		TLSReloadInterval:          o.tlsReload,
@@ -462,9 +466,10 @@ func receiptsMax(n int) int {
 	return n
 }
 
-// presenceGrace maps --presence-grace to Config.PresenceGrace, where 0
-// means the default and a negative value none.
-func presenceGrace(d time.Duration) time.Duration {
+// zeroIsNone maps a duration flag whose 0 means "none" (--presence-grace,
+// --storm-notice-delay) to node.Config, where 0 means the default and a
+// negative value none.
+func zeroIsNone(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}

@@ -49,6 +49,30 @@ func TestSendDeferred(t *testing.T) {
 	})
 }
 
+// TestSetDeferDelay: a delay set while the server runs applies to the
+// next flush (a deferred frame of a server configured to wait an hour
+// arrives), and zero returns to the configured one.
+func TestSetDeferDelay(t *testing.T) {
+	cfg := testConfig()
+	cfg.DeferDelay = time.Hour
+	ts := startServer(t, cfg, nil)
+	c := ts.dial(t)
+	ts.srv.SetDeferDelay(20 * time.Millisecond)
+	if got := ts.srv.DeferDelay(); got != 20*time.Millisecond {
+		t.Fatalf("DeferDelay = %v after setting 20ms", got)
+	}
+	if err := c.sc.SendDeferred(NewTextFrame([]byte("notice"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.readText(t); got != "notice" {
+		t.Fatalf("got %q, want the deferred notice", got)
+	}
+	ts.srv.SetDeferDelay(0)
+	if got := ts.srv.DeferDelay(); got != time.Hour {
+		t.Fatalf("DeferDelay = %v after setting 0, want the configured hour", got)
+	}
+}
+
 // TestSendDeferredSlowConsumer: deferred frames count against
 // MaxOutboundBytes like any other.
 func TestSendDeferredSlowConsumer(t *testing.T) {

@@ -56,6 +56,9 @@ type Server struct {
 	deferMu    sync.Mutex
 	deferred   []*Conn // guarded by deferMu: connections with deferred frames
 	deferArmed bool    // guarded by deferMu: a flush of the list is due
+	// deferDelay is the deferred frames' delay in effect (nanoseconds):
+	// Config.DeferDelay, or SetDeferDelay's.
+	deferDelay atomic.Int64
 
 	attachMu  sync.RWMutex
 	closed    bool // guarded by attachMu
@@ -81,6 +84,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 		wheel: newWheel(cfg.tick, max(cfg.IdleTimeout, cfg.PingInterval, cfg.CloseTimeout)),
 		stop:  make(chan struct{}),
 	}
+	s.deferDelay.Store(int64(cfg.DeferDelay))
 	for i := range s.shards {
 		s.shards[i].m = make(map[uint64]*Conn)
 	}
@@ -304,9 +308,24 @@ func (s *Server) deferFlush(c *Conn) {
 	s.deferArmed = true
 	s.deferMu.Unlock()
 	if arm {
-		time.AfterFunc(s.cfg.DeferDelay, s.flushDeferred)
+		time.AfterFunc(time.Duration(s.deferDelay.Load()), s.flushDeferred)
 	}
 }
+
+// SetDeferDelay changes how long deferred frames may wait from the next
+// flush on; d <= 0 returns to Config.DeferDelay. A node in a connection
+// storm waits longer: each flush is a write per listed connection, and
+// while rooms fill nearly every member has a notice listed in every
+// flush.
+func (s *Server) SetDeferDelay(d time.Duration) {
+	if d <= 0 {
+		d = s.cfg.DeferDelay
+	}
+	s.deferDelay.Store(int64(d))
+}
+
+// DeferDelay returns the deferred frames' delay in effect.
+func (s *Server) DeferDelay() time.Duration { return time.Duration(s.deferDelay.Load()) }
 
 // flushDeferred has every listed connection's deferred frames written.
 func (s *Server) flushDeferred() {

@@ -40,9 +40,10 @@ const (
 
 // Run runs until ctx ends: once a second it samples churn (handshakes
 // and closes so far), tightens the collector to gcPercent while a storm
-// is on (gcPercent <= 0: never) and returns memory to the OS after a
-// storm, telling released how long that took.
-func Run(ctx context.Context, churn func() uint64, gcPercent int, released func(took time.Duration)) {
+// is on (gcPercent <= 0: never), tells storm (if not nil) when a storm
+// begins (true) and when it is over (false), and returns memory to the
+// OS after a storm, telling released how long that took.
+func Run(ctx context.Context, churn func() uint64, gcPercent int, storm func(on bool), released func(took time.Duration)) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var w watch
@@ -65,6 +66,9 @@ func Run(ctx context.Context, churn func() uint64, gcPercent int, released func(
 			if e.over && tightened {
 				restoreGC()
 				tightened = false
+			}
+			if storm != nil && (e.began || e.over) {
+				storm(e.began)
 			}
 			if !e.release {
 				continue
