@@ -2,14 +2,10 @@ package wsconn
 
 import (
 	"bufio"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"testing"
 	"time"
-
-	"github.com/gobwas/ws"
 )
 
 // TestSendDeferred: frames sent with SendDeferred arrive by themselves
@@ -138,13 +134,7 @@ func TestResponseWithFirstFrames(t *testing.T) {
 			}
 			done := make(chan dialed, 1)
 			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				d, url := ws.Dialer{}, "ws://"+ts.addr+"/"
-				if ts.tls {
-					d.TLSConfig, url = &tls.Config{RootCAs: testTLSPool}, "wss://"+ts.addr+"/"
-				}
-				nc, br, _, err := d.Dial(ctx, url)
+				nc, br, err := ts.dialWS()
 				done <- dialed{nc, br, err}
 			}()
 			var sc *Conn

@@ -205,9 +205,9 @@ type client struct {
 	sc *Conn // the server side
 }
 
-// dial connects, handshakes and returns the client and its server-side Conn.
-func (ts *testServer) dial(t testing.TB) *client {
-	t.Helper()
+// dialWS connects and handshakes within 10 s; it calls no t method, so
+// any goroutine may use it.
+func (ts *testServer) dialWS() (net.Conn, *bufio.Reader, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, url := ws.Dialer{}, "ws://"+ts.addr+"/"
@@ -215,6 +215,13 @@ func (ts *testServer) dial(t testing.TB) *client {
 		d.TLSConfig, url = &tls.Config{RootCAs: testTLSPool}, "wss://"+ts.addr+"/"
 	}
 	nc, br, _, err := d.Dial(ctx, url)
+	return nc, br, err
+}
+
+// dial connects, handshakes and returns the client and its server-side Conn.
+func (ts *testServer) dial(t testing.TB) *client {
+	t.Helper()
+	nc, br, err := ts.dialWS()
 	if err != nil {
 		t.Fatal(err)
 	}
