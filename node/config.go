@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/natterchat/natter/node/auth"
 	"github.com/natterchat/natter/node/authlimit"
 	"github.com/natterchat/natter/node/natslink"
 	"github.com/natterchat/natter/node/wsconn"
@@ -286,9 +285,6 @@ func (c *Config) validate() error {
 	}
 	if c.Sync != SyncInterval && c.Sync != SyncAlways {
 		return fmt.Errorf("node: Sync must be %q or %q, not %q", SyncAlways, SyncInterval, c.Sync)
-	}
-	if c.PasswordCost != 0 && (c.PasswordCost < auth.MinPasswordCost || c.PasswordCost > auth.MaxPasswordCost) {
-		return fmt.Errorf("node: PasswordCost %d is not a bcrypt cost (%d to %d)", c.PasswordCost, auth.MinPasswordCost, auth.MaxPasswordCost)
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("node: TLSCertFile and TLSKeyFile go together; set both or neither")

@@ -52,8 +52,7 @@ func (n *Node) Serve(l net.Listener) error {
 			if n.isClosed() {
 				return http.ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
+			if isTimeout(err) || errors.Is(err, syscall.EMFILE) {
 				// Out of file descriptors or a transient error: wait and
 				// retry instead of spinning or dying.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
@@ -193,8 +192,7 @@ func (n *Node) serveHTTPConn(conn net.Conn, br *bufio.Reader, hl *connListener) 
 // (deadline, EOF) just closes it.
 func (n *Node) refuseHead(conn net.Conn, err error) {
 	defer conn.Close()
-	var ne net.Error
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || (errors.As(err, &ne) && ne.Timeout()) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isTimeout(err) {
 		n.metrics.handshakeFailed.Add(1)
 		return
 	}

@@ -141,16 +141,16 @@ func (s *Service) countUnread(ctx context.Context, chatID, userID string, after,
 	if len(ss) > 0 {
 		last = max(last, ss[len(ss)-1].Seq)
 	}
-	if rest == 0 && (!t.filled || after < t.after || t.last < lastKnown) {
-		// It reached the chat's end: the window it makes covers more.
+	if rest == 0 {
+		// It reached the chat's end: the window it makes covers what
+		// the old one did not (its start, or its end).
 		t.filled, t.after, t.last, t.msgs = true, after, last, t.msgs[:0]
 		t.add(ss)
 		s.tails.resized(t, len(t.msgs))
 		return t.count(after, unique.Make(userID)), last, nil
 	}
-	me := unique.Make(userID)
 	for _, e := range ss {
-		if e.Kind == "" && unique.Make(e.User) != me {
+		if e.Kind == "" && e.User != userID {
 			n++
 		}
 	}

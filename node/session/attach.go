@@ -57,7 +57,7 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		pos, posErr = s.cfg.Store.Position(pctx)
 		pcancel()
 	}
-	var unread <-chan []wire.ChatUnread
+	var unread <-chan *wire.Unread
 	if !who.Guest {
 		unread = s.readState(who.ID) // read.go
 	}

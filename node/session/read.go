@@ -43,8 +43,8 @@ const unreadTimeout = 2 * time.Second
 // to that position is either counted (at most its chat's lastSeq) or
 // delivered after the Unread (past lastSeq, which the client counts
 // itself). The answer is nil when storage cannot tell.
-func (s *Server) readState(userID string) <-chan []wire.ChatUnread {
-	out := make(chan []wire.ChatUnread, 1)
+func (s *Server) readState(userID string) <-chan *wire.Unread {
+	out := make(chan *wire.Unread, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), unreadTimeout)
 		defer cancel()
@@ -55,11 +55,10 @@ func (s *Server) readState(userID string) <-chan []wire.ChatUnread {
 		}
 		if err != nil {
 			s.cfg.Limiter.Warn("read state of a new device", slog.String("user", userID), slog.Any("err", err))
-			st = nil
-		} else if st == nil {
-			st = []wire.ChatUnread{}
+			out <- nil
+			return
 		}
-		out <- st
+		out <- &wire.Unread{Chats: st}
 	}()
 	return out
 }
@@ -70,9 +69,9 @@ func (s *Server) readState(userID string) <-chan []wire.ChatUnread {
 // past each chat's lastSeq and not its own. When storage could not tell,
 // no Unread is sent (the client can read the same numbers from
 // GET /api/chats).
-func (s *Server) sendUnread(d *device, st []wire.ChatUnread) {
-	if st == nil {
+func (s *Server) sendUnread(d *device, u *wire.Unread) {
+	if u == nil {
 		return
 	}
-	d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeUnread, wire.Unread{Chats: st})
+	d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeUnread, *u)
 }
