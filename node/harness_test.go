@@ -57,10 +57,11 @@ func startNode(t testing.TB, mod func(*Config)) *testNode {
 func startNodeDir(t testing.TB, dataDir string, mod func(*Config)) *testNode {
 	t.Helper()
 	// Tests send faster than people, and register and fail logins from
-	// one address; rate limiting and the login limits have their own
-	// tests.
+	// one address; rate limiting, the login limits and the presence
+	// grace (a closed device announced offline only after it) have
+	// their own tests.
 	cfg := Config{DataDir: dataDir, Secret: testSecret, APIKey: testAPIKey, Logger: testLogger(), RateLimit: 10000, RateBurst: 10000,
-		MaxLoginFailuresPerAccount: -1, MaxLoginFailuresPerSource: -1, MaxRegistrationsPerSource: -1}
+		MaxLoginFailuresPerAccount: -1, MaxLoginFailuresPerSource: -1, MaxRegistrationsPerSource: -1, PresenceGrace: -1}
 	if mod != nil {
 		mod(&cfg)
 	}
