@@ -165,8 +165,13 @@ type Config struct {
 	// handshake is refused with 503. Default 1,000,000 (in practice the
 	// open-files limit is lower).
 	MaxConnections int
-	// MaxHandshakes caps concurrent WebSocket handshakes; further
-	// connections wait in the kernel's accept queue. Default 256.
+	// MaxHandshakes caps the WebSocket handshakes in progress, each with
+	// its device's setup (Welcome, chats, catch-up, the resumes and room
+	// it asked for); further connections wait for a slot, their request
+	// head read. Default 32: enough to overlap setups' store round trips,
+	// few enough that in a storm live deliveries wait behind a few setups
+	// rather than every pending one (docs/benchmarks.md, "Reconnect
+	// storm").
 	MaxHandshakes int
 	// HandshakeTimeout bounds a handshake from its request head to the
 	// upgrade, waiting for a MaxHandshakes slot included. Default 5s.
@@ -391,7 +396,7 @@ func (c *Config) setDefaults() {
 		c.MaxConnections = 1_000_000
 	}
 	if c.MaxHandshakes <= 0 {
-		c.MaxHandshakes = 256
+		c.MaxHandshakes = 32
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 5 * time.Second

@@ -121,16 +121,39 @@ func TestHandshakeBadKey(t *testing.T) {
 // request, before it has read the 101, are processed, not dropped.
 func TestHandshakeEarlyFrames(t *testing.T) {
 	tn := startNode(t, func(c *Config) { c.AllowGuests = true })
+	types := earlyFrames(t, tn, "/ws", `{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":"early"}}}`, 3)
+	if want := []string{wire.TypeWelcome, wire.TypeMemberList, wire.TypeJoinedRoom}; fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Fatalf("frames %v, want %v: the early JoinRoom was not processed", types, want)
+	}
+}
+
+// TestHandshakeRoomBeforeEarlyFrames: the room a handshake's URL asks
+// for is joined before the client's own frames run, early ones included,
+// so a message sent right behind the request reaches the room instead of
+// failing with not_member.
+func TestHandshakeRoomBeforeEarlyFrames(t *testing.T) {
+	tn := startNode(t, func(c *Config) { c.AllowGuests = true })
+	types := earlyFrames(t, tn, "/ws?room=first", `{"channel":"chat-room","message":{"type":"SendMessage","contents":{"room":"first","message":"right behind the request"}}}`, 5)
+	want := []string{wire.TypeWelcome, wire.TypeMemberList, wire.TypeJoinedRoom, wire.TypeNewMessage, wire.TypeMessageAccepted}
+	if fmt.Sprint(types) != fmt.Sprint(want) && fmt.Sprint(types) != fmt.Sprint([]string{want[0], want[1], want[2], want[4], want[3]}) {
+		t.Fatalf("frames %v, want %v (the last two in either order)", types, want)
+	}
+}
+
+// earlyFrames upgrades path with frame sent in the same write as the
+// request and returns the types of the first n frames the node answers.
+func earlyFrames(t *testing.T, tn *testNode, path, frame string, n int) []string {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", tn.addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	var out strings.Builder
-	out.WriteString(upgradeRequestText(tn, "/ws", "dGhlIHNhbXBsZSBub25jZQ==", ""))
+	out.WriteString(upgradeRequestText(tn, path, "dGhlIHNhbXBsZSBub25jZQ==", ""))
 	w := wsutil.NewWriter(&out, ws.StateClientSide, ws.OpText)
-	_, _ = io.WriteString(w, `{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":"early"}}}`)
+	_, _ = io.WriteString(w, frame)
 	_ = w.Flush()
 	if _, err := io.WriteString(conn, out.String()); err != nil { // one write: request and frame together
 		t.Fatal(err)
@@ -141,7 +164,7 @@ func TestHandshakeEarlyFrames(t *testing.T) {
 		t.Fatalf("upgrade: %v %v", resp, err)
 	}
 	var types []string
-	for len(types) < 3 {
+	for len(types) < n {
 		msg, err := wsutil.ReadServerText(struct {
 			io.Reader
 			io.Writer
@@ -151,9 +174,7 @@ func TestHandshakeEarlyFrames(t *testing.T) {
 		}
 		types = append(types, typeOf(msg))
 	}
-	if want := []string{wire.TypeWelcome, wire.TypeMemberList, wire.TypeJoinedRoom}; fmt.Sprint(types) != fmt.Sprint(want) {
-		t.Fatalf("frames %v, want %v: the early JoinRoom was not processed", types, want)
-	}
+	return types
 }
 
 // typeOf is a frame's message type.

@@ -59,7 +59,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"max-rooms-per-user", cfg.MaxRoomsPerUser, 1000},
 		{"max-devices-per-user", cfg.MaxDevicesPerUser, 64},
 		{"max-connections", cfg.MaxConnections, 1_000_000},
-		{"max-handshakes", cfg.MaxHandshakes, 256},
+		{"max-handshakes", cfg.MaxHandshakes, 32},
 		{"handshake-timeout", cfg.HandshakeTimeout, 5 * time.Second},
 		{"rate-limit", cfg.RateLimit, 20.0},
 		{"rate-burst", cfg.RateBurst, 40},

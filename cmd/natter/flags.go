@@ -134,7 +134,7 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.noticeDelay, "notice-delay", 250*time.Millisecond, g, "longest a notice about others (a join, a leave, online, offline) waits to leave in one write with a device's other frames (and a 101 or a joiner's MemberList for the frames right behind it)")
 	s.dur(&o.headerTimeout, "header-timeout", 2*time.Second, g, "longest time from accept to the end of a request's head (WebSocket or HTTP)")
 	s.dur(&o.handshakeTimeout, "handshake-timeout", 5*time.Second, g, "longest time from a WebSocket request's head to the finished upgrade")
-	s.intv(&o.maxHandshakes, "max-handshakes", "N", 256, g, "concurrent WebSocket upgrades; more wait for one within --handshake-timeout")
+	s.intv(&o.maxHandshakes, "max-handshakes", "N", 32, g, "WebSocket upgrades in progress, each with its device's setup (resumes and room included); more wait for one within --handshake-timeout")
 	s.intv(&o.maxPendingSource, "max-pending-per-source", "N", 64, g, "connections of one source address whose request head is still coming, once a quarter of --max-pending is; more are closed at once (-1: no cap; raise it behind a load balancer)")
 	s.intv(&o.maxPending, "max-pending", "N", 4096, g, "connections whose request head is still coming, in all; more are closed at once")
 

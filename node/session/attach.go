@@ -36,7 +36,8 @@ type Start struct {
 // its device up: Welcome first, then the user's chats (loaded once per
 // user per node), catch-up, presence, the handshake's resumes and room,
 // and only then the client's own frames. It runs on the handshake's
-// goroutine.
+// goroutine and returns when the setup, resumes and room included, is
+// done.
 func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	_ = conn.SetDeadline(time.Time{})
 	d, resumed := newDevice(who, st.Resume)
@@ -90,11 +91,16 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	d.ifOpen(func() {
 		d.SetPresence(true, func() { s.cfg.Presence.Announce(&d.Device, true, chats) })
 	})
+	// The handshake's resumes and room run here, before the client's own
+	// frames (queued until setLive) and on the handshake's goroutine: the
+	// caller's handshake slot covers the device's whole setup, so that a
+	// storm's setups queue for slots instead of all running at once, and
+	// live deliveries wait behind a few setups, not thousands.
 	for _, r := range st.Resume {
-		d.enqueue(s, wire.Encode(wire.ChannelChatRoom, wire.TypeResume, r))
+		s.handleFrame(d, wire.Encode(wire.ChannelChatRoom, wire.TypeResume, r))
 	}
 	if st.Room != "" {
-		d.enqueue(s, wire.Encode(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room}))
+		s.handleFrame(d, wire.Encode(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room}))
 	}
 	d.setLive(s)
 }
