@@ -214,7 +214,6 @@ func (r *registry) chatUsers(chatID string, buf []*User) []*User {
 	return buf
 }
 
-// chatCount is the number of chats this node is subscribed to.
 // chatIDs appends the ids of the chats with local members to buf.
 func (r *registry) chatIDs(buf []string) []string {
 	for i := range r.chats {
@@ -228,6 +227,7 @@ func (r *registry) chatIDs(buf []string) []string {
 	return buf
 }
 
+// chatCount is the number of chats this node is subscribed to.
 func (r *registry) chatCount() int {
 	n := 0
 	for i := range r.chats {
