@@ -71,14 +71,12 @@ func (v *View) takeSnapshot(chatID string) {
 // two heartbeat intervals a node may not have heard of all the others
 // yet, so it waits that long at least.
 func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) error {
-	nc := v.cfg.NC
-	inbox := nc.NewRespInbox()
-	sub, err := nc.SubscribeSync(inbox)
+	r, err := v.newReplies(max(minSnapshotAnswers, 2*(v.liveNodes()+1)))
 	if err != nil {
-		return fmt.Errorf("subscribe reply inbox: %w", err)
+		return err
 	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest(subjects.PresenceSnapshot(chatID), inbox, nil); err != nil {
+	defer r.close()
+	if err := v.cfg.NC.PublishRequest(subjects.PresenceSnapshot(chatID), r.inbox, nil); err != nil {
 		return fmt.Errorf("request the chat's presence: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, snapshotWait)
@@ -92,7 +90,7 @@ func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) erro
 			}
 			wait, stop = context.WithDeadline(ctx, v.knowsPeers)
 		}
-		m, err := sub.NextMsgWithContext(wait)
+		m, err := r.next(wait)
 		stop()
 		if err != nil {
 			// A node that died is swept; what came is the answer.

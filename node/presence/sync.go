@@ -1,6 +1,7 @@
 package presence
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,9 @@ type devicePage struct {
 
 // devicePageBytes is the size a page is cut at.
 const devicePageBytes = 256 << 10
+
+// syncWait bounds how long a sync waits for a node's pages.
+const syncWait = 5 * time.Second
 
 // Serve subscribes to this node's device-list requests (other nodes'
 // syncs) and to chat snapshot requests, and returns the subscriptions
@@ -109,19 +113,18 @@ func (v *View) fetchDevices(nodeID string, chats []string) (list []event, epoch 
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("encode sync request: %w", err)
 	}
-	nc := v.cfg.NC
-	inbox := nc.NewRespInbox()
-	sub, err := nc.SubscribeSync(inbox)
+	r, err := v.newReplies(syncPages)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("subscribe reply inbox: %w", err)
+		return nil, 0, 0, err
 	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest(subjects.NodeRequest(nodeID, subjects.NodeOpPresence), inbox, req); err != nil {
+	defer r.close()
+	if err := v.cfg.NC.PublishRequest(subjects.NodeRequest(nodeID, subjects.NodeOpPresence), r.inbox, req); err != nil {
 		return nil, 0, 0, fmt.Errorf("request device list: %w", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	ctx, cancel := context.WithTimeout(v.stopCtx, syncWait)
+	defer cancel()
 	for {
-		m, err := sub.NextMsg(time.Until(deadline))
+		m, err := r.next(ctx)
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("read device page: %w", err)
 		}
