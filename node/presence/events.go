@@ -133,8 +133,11 @@ func (v *View) countEvent(ev event) bool {
 	st := v.nodeLocked(ev.Node)
 	if st.epoch != ev.Epoch {
 		// The node restarted, or this view never heard of it: whatever
-		// came before this event is unknown.
-		st.epoch, st.seq, st.known, st.gap = ev.Epoch, ev.Seq, true, true
+		// came before this event is unknown, unless it is the node's
+		// first.
+		st.epoch, st.seq, st.known, st.gap = ev.Epoch, ev.Seq, true, ev.Seq != 1
+		st.resetDowns(max(ev.Seq, 1) - 1)
+		st.noteDown(ev)
 		return true
 	}
 	if ev.Seq <= st.seq {
@@ -144,6 +147,7 @@ func (v *View) countEvent(ev event) bool {
 		st.gap = true
 	}
 	st.seq = ev.Seq
+	st.noteDown(ev)
 	return true
 }
 

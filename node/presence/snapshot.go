@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,8 +123,11 @@ func (v *View) liveNodes() int {
 
 // merge adds a node's snapshot to the view. A snapshot older than an
 // event this view already applied from that node could bring back a
-// device that event took down: the node is then synced in full at its
-// next heartbeat instead.
+// device that event took down: such devices are left out (downs.go), and
+// if the view no longer knows every down since the snapshot's number (too
+// many, or events missed), the node is synced at its next heartbeat
+// instead. Events of a connection storm are mostly "up": without the
+// downs, nearly every snapshot taken during one sent the view to sync.
 func (v *View) merge(s snapshot) {
 	changes := make([]event, 0, len(s.Devices))
 	for _, ev := range s.Devices {
@@ -135,9 +139,13 @@ func (v *View) merge(s snapshot) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if st := v.nodes[s.Node]; st != nil && st.known && st.epoch == s.Epoch && st.seq > s.Seq {
-		st.gap = true
-		return
+	st := v.nodes[s.Node]
+	if st != nil && st.known && st.epoch == s.Epoch && st.seq > s.Seq {
+		if st.gap || s.Seq < st.downsFrom {
+			st.gap = true
+			return
+		}
+		changes = slices.DeleteFunc(changes, func(ev event) bool { return st.downSince(ev.Device, s.Seq) })
 	}
 	for _, ev := range changes {
 		v.applyLocked(ev) // no transitions to tell: these users were online

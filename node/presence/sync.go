@@ -89,6 +89,7 @@ func (v *View) sync(nodeID string, hb heartbeat) {
 	}
 	st := v.nodeLocked(nodeID)
 	st.epoch, st.seq, st.known, st.gap = epoch, seq, true, false
+	st.resetDowns(seq)
 	v.mu.Unlock()
 	for _, ev := range list {
 		if ev.Node == nodeID && subjects.ValidID(ev.User) && subjects.ValidID(ev.Device) && v.interested(ev.Chats) {

@@ -155,6 +155,10 @@ type nodeState struct {
 	seq   uint64
 	known bool
 	gap   bool
+	// downs are the devices the node's events numbered above downsFrom
+	// took down, for snapshots listed before them (downs.go).
+	downs     []recentDown
+	downsFrom uint64
 }
 
 // View is this node's picture of the cluster's online devices.
