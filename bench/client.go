@@ -184,7 +184,7 @@ func (c *conn) handle(p []byte, now time.Time) {
 				c.w.duringStorm.record(c.plan.ID, now, lat)
 			}
 			if n := len(c.w.cfg.URLs); n > 1 {
-				if nodeOf(f.st.sender, n) == nodeOf(c.plan.ID, n) {
+				if c.w.cfg.RoomAffinity == AffinityNode || nodeOf(f.st.sender, n) == nodeOf(c.plan.ID, n) {
 					c.w.sameNode.record(c.plan.ID, now, lat)
 				} else {
 					c.w.crossNode.record(c.plan.ID, now, lat)

@@ -20,6 +20,14 @@ const (
 	ScenarioReconnect = "reconnect"
 )
 
+// Room affinities (Config.RoomAffinity).
+const (
+	// AffinityNone spreads every room's members over the nodes.
+	AffinityNone = "none"
+	// AffinityNode puts every room's members on one node.
+	AffinityNode = "node"
+)
+
 // Scenarios lists every scenario, in the order of the usage text.
 var Scenarios = []string{ScenarioConnect, ScenarioIdle, ScenarioRooms, ScenarioDirect, ScenarioBroadcast, ScenarioHistory, ScenarioReconnect}
 
@@ -32,7 +40,8 @@ type Config struct {
 	// Scenario is one of Scenarios.
 	Scenario string `json:"scenario"`
 	// URLs are the nodes' WebSocket URLs (ws://127.0.0.1:8080/ws);
-	// connections are spread over them round-robin.
+	// connections are spread over them round-robin, or by room
+	// (RoomAffinity).
 	URLs []string `json:"urls"`
 	// APIKey is the node's server API key; optional, shown in reports
 	// only as set/unset.
@@ -48,6 +57,13 @@ type Config struct {
 	// Default 10. direct uses 2, broadcast one room of every connection.
 	// Negative (idle only): the connections join no room.
 	RoomSize int `json:"roomSize"`
+	// RoomAffinity is how a room's members are spread over URLs:
+	// AffinityNone (the default) puts connection i on URL i mod
+	// len(URLs) and rooms are a shuffle of all connections, so a room of
+	// 10 has members on most nodes; AffinityNode puts every member of
+	// room r on URL r mod len(URLs), as a deployment that routes users
+	// by their chats would (quiet chats still span nodes).
+	RoomAffinity string `json:"roomAffinity,omitempty"`
 	// QuietChats is how many more chats each connection is a member of
 	// besides its room: rooms of RoomSize that nobody sends to (accounts
 	// only). A registered user's connect loads, counts and presents every
@@ -119,6 +135,9 @@ func (c *Config) setDefaults() {
 		}
 	}
 	c.RoomSize = min(c.RoomSize, c.Conns)
+	if c.RoomAffinity == "" {
+		c.RoomAffinity = AffinityNone
+	}
 	if c.Senders <= 0 {
 		c.Senders = c.rooms()
 		if c.Scenario == ScenarioBroadcast {
@@ -200,6 +219,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: %d connections per worker would exceed the open-files limit; use more --workers", ErrConfig, (c.Conns+c.Workers-1)/c.Workers)
 	case len(c.StatsURLs) > 0 && len(c.StatsURLs) != len(c.URLs):
 		return fmt.Errorf("%w: --stats-url gives %d addresses for %d --url; give one per node, in the same order", ErrConfig, len(c.StatsURLs), len(c.URLs))
+	case c.RoomAffinity != AffinityNone && c.RoomAffinity != AffinityNode:
+		return fmt.Errorf("%w: unknown --room-affinity %q (none or node)", ErrConfig, c.RoomAffinity)
 	case c.QuietChats < 0 || c.QuietChats > 100:
 		return fmt.Errorf("%w: --quiet-chats must be 0 to 100", ErrConfig)
 	case c.QuietChats > 0 && (c.Guests || c.rooms() == 0):

@@ -46,9 +46,10 @@ type ConnPlan struct {
 	Phase float64 `json:"phase,omitempty"`
 }
 
-// newPlan lays out the run: connection i goes to URL i mod len(URLs);
-// the members of a room are a seeded shuffle of the connections, so that
-// rooms span nodes and workers; senders are spread evenly over rooms.
+// newPlan lays out the run: the members of a room are a seeded shuffle of
+// the connections, so that rooms span workers; connection i goes to URL
+// i mod len(URLs), so that rooms span nodes too, or with AffinityNode to
+// its room's URL (see nodeOf); senders are spread evenly over rooms.
 // Tokens (accounts mode) are filled in later by setupAccounts.
 func newPlan(c *Config) *Plan {
 	rng := rand.New(rand.NewPCG(uint64(c.Seed), 0x6e6174746572))
@@ -76,6 +77,9 @@ func newPlan(c *Config) *Plan {
 		k := pos / c.RoomSize
 		p.Chats[k].Members = append(p.Chats[k].Members, id)
 		p.Conns[id].Chat = k
+		if c.RoomAffinity == AffinityNode {
+			p.Conns[id].URL = c.URLs[roomNode(k, len(c.URLs))]
+		}
 	}
 	p.layOutQuiet(c, rng)
 	if !c.sends() {
@@ -155,6 +159,13 @@ func dialURL(cp *ConnPlan, chats []ChatPlan, token string) (string, error) {
 func part(n, w, k int) (lo, hi int) { return k * n / w, (k + 1) * n / w }
 
 // nodeOf is the index of the target URL that connection conn uses, out of
-// n: the connections go round the nodes, so a worker that sees only its
-// own connections still knows every sender's node (cross-node latency).
+// n, without AffinityNode: the connections go round the nodes, so a worker
+// that sees only its own connections still knows every sender's node
+// (cross-node latency). With AffinityNode a sender and its receivers
+// share a room and so a node.
 func nodeOf(conn, n int) int { return conn % n }
+
+// roomNode is the index of the URL that every member of room k uses with
+// AffinityNode, out of n: rooms go round the nodes, and as rooms have the
+// same size (but the last), so do connections.
+func roomNode(k, n int) int { return k % n }

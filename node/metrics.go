@@ -63,7 +63,7 @@ var (
 	descNATSReconnect = prometheus.NewDesc("natter_nats_reconnects_total", "NATS reconnects of the node's connection.", nil, nil)
 	descPublishErrors = prometheus.NewDesc("natter_jetstream_publish_errors_total", "Sends that failed to be stored.", nil, nil)
 	descChatSubs      = prometheus.NewDesc("natter_chat_subscriptions", "Chats this node is subscribed to (chats with a local member online).", nil, nil)
-	descOnlineUsers   = prometheus.NewDesc("natter_presence_online_users", "Users online anywhere in the cluster, as this node sees it.", nil, nil)
+	descOnlineUsers   = prometheus.NewDesc("natter_presence_online_users", "Online users this node holds: its own and the online members of the chats it delivers.", nil, nil)
 	descAuthRefused   = prometheus.NewDesc("natter_auth_refused_total", "Logins and registrations this node refused (429) by the limit that refused them.", []string{"rule"}, nil)
 	descAuthErrors    = prometheus.NewDesc("natter_auth_limit_errors_total", "Logins and registrations refused (503) because the cluster's counters could not be reached.", nil, nil)
 	descBuildInfo     = prometheus.NewDesc("natter_build_info", "Always 1; the labels say which build runs (natter --version).", []string{"version", "revision", "goversion"}, nil)

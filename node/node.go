@@ -259,6 +259,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.presence.Beat(true)
 	n.unsubscribe()
 	n.hub.Close()
+	n.presence.Close()
 	if n.nc.IsConnected() {
 		// The goodbye and the unsubscribes go out before the connection
 		// closes; with NATS gone there is nothing to wait for.

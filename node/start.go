@@ -36,11 +36,13 @@ func (n *Node) build() error {
 	if n.hub, err = fanout.New(fanout.Config{
 		NodeID: n.id, NC: n.nc, Store: n.store, Recent: n.recent, Render: chat.Render,
 		Relist: relist, RequestTimeout: cfg.RequestTimeout, Log: n.log, Limiter: n.limiter,
+		// The view is made next, before any device can link a chat.
+		OnChatStart: func(chatID string) { n.presence.ChatStarted(chatID) },
 	}); err != nil {
 		return err
 	}
 	if n.presence, err = presence.New(presence.Config{
-		NodeID: n.id, NC: n.nc, Hub: n.hub, Recent: n.recent, NodeDeadAfter: cfg.NodeDeadAfter,
+		NodeID: n.id, NC: n.nc, Hub: n.hub, Recent: n.recent, NodeDeadAfter: cfg.NodeDeadAfter, HeartbeatInterval: cfg.HeartbeatInterval,
 		OnOrphans: n.endOrphans, Log: n.log, Limiter: n.limiter,
 	}); err != nil {
 		return err
@@ -106,12 +108,15 @@ func (n *Node) start() error {
 		}
 		n.keep(s)
 	}
-	s, err := n.presence.Serve()
+	ps, err := n.presence.Serve()
 	if err != nil {
 		return err
 	}
-	n.keep(s)
-	if s, err = n.limits.Start(); err != nil {
+	for _, s := range ps {
+		n.keep(s)
+	}
+	s, err := n.limits.Start()
+	if err != nil {
 		return err
 	}
 	n.keep(s)
@@ -148,14 +153,15 @@ func (n *Node) unsubscribe() {
 	}
 }
 
-// endOrphans ends the memberships of a dead node's guests, which this
-// node was chosen to end, in the background (presence.Config.OnOrphans).
+// endOrphans ends, for this node's devices, the memberships of the guests
+// of a dead node that its view knew of, in the background
+// (presence.Config.OnOrphans). Every survivor does so for its own.
 func (n *Node) endOrphans(guests []presence.Guest) {
 	n.orphans.Add(1)
 	go func() {
 		defer n.orphans.Done()
 		for _, g := range guests {
-			n.chat.EndGuest(chat.Identity{ID: g.ID, Name: g.Name, Guest: true}, g.Chats)
+			n.chat.EndGuestHere(chat.Identity{ID: g.ID, Name: g.Name, Guest: true}, g.Chats)
 		}
 	}()
 }

@@ -265,15 +265,27 @@ func pair(s, prefix string) (a, b string, ok bool) {
 	return a, b, true
 }
 
-// Presence carries device online/offline transitions of a user on a node.
-// Publisher: the node where a user's first device connected or last one
-// went. Subscribers: every node (they keep the cluster presence view).
+// Presence carries device online/offline transitions of a user on a node,
+// numbered per node. Publisher: the node where a device connected or went.
+// Subscribers: every node; each keeps only the users it shares a chat
+// with.
 const Presence = "natter.presence"
 
 // Heartbeat carries every node's periodic liveness beat with its device
-// count. Publisher: every node. Subscribers: every node (dead-node
-// detection and presence repair).
+// count and the number of its last presence event. Publisher: every node.
+// Subscribers: every node (dead-node detection and presence repair).
 const Heartbeat = "natter.heartbeat"
+
+// PresenceSnapshotPrefix starts PresenceSnapshot.
+const PresenceSnapshotPrefix = "natter.presence.chat."
+
+// PresenceSnapshotWildcard matches every chat's PresenceSnapshot.
+const PresenceSnapshotWildcard = PresenceSnapshotPrefix + "*"
+
+// PresenceSnapshot is the request subject for the online devices of
+// chatID's members. Requester: a node that starts delivering the chat.
+// Responders: every node, each with its own devices in the chat.
+func PresenceSnapshot(chatID string) string { return PresenceSnapshotPrefix + chatID }
 
 // NodeOpPresence is the NodeRequest operation that answers a node's
 // current devices.

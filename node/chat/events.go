@@ -105,6 +105,8 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	_ = u.Wait() // a failed load closes the device; nothing to tell then
 	if joined {
 		s.cfg.Hub.Link(u, ev.Chat, &ev.Since)
+		// The chat's other nodes may share no chat with the user yet.
+		s.cfg.Presence.AnnounceJoin(u)
 	} else {
 		s.cfg.Hub.Unlink(u, ev.Chat)
 	}

@@ -9,21 +9,26 @@ import (
 )
 
 // MemberList lists a chat's members with who is online in the cluster:
-// stored members, and the online guests the presence view knows of. The
-// lists have room for one more member without growing (a joining guest,
-// see session's processJoin): a list is built per join, so it is built
-// in three allocations, the members first and the two lists of ids
-// sharing one array.
+// stored members, and the online guests. The presence view knows them
+// when the chat is delivered here; otherwise the cluster is asked
+// (presence.View.Chat). The lists have room for one more member without
+// growing (a joining guest, see session's processJoin): a list is built
+// per join, so it is built in three allocations, the members first and
+// the two lists of ids sharing one array.
 func (s *Service) MemberList(ctx context.Context, c store.Chat) (wire.MemberList, error) {
 	ms, err := s.storedMembers(ctx, c.ID)
 	if err != nil {
 		return wire.MemberList{}, fmt.Errorf("list members: %w", err)
 	}
+	pv, err := s.cfg.Presence.Chat(ctx, c.ID)
+	if err != nil {
+		return wire.MemberList{}, fmt.Errorf("read members' presence: %w", err)
+	}
 	members := make([]wire.MemberInfo, 0, len(ms)+1)
 	for _, m := range ms {
-		members = append(members, wire.MemberInfo{User: m.UserID, Name: m.Name, Role: m.Role, Online: s.cfg.Presence.Online(m.UserID)})
+		members = append(members, wire.MemberInfo{User: m.UserID, Name: m.Name, Role: m.Role, Online: pv.Online(m.UserID)})
 	}
-	members = s.cfg.Presence.AppendGuestMembers(members, c.ID, 1)
+	members = pv.AppendGuests(members, 1)
 	n := len(members) + 1
 	ids := make([]string, 0, 2*n)
 	for _, m := range members {

@@ -134,9 +134,32 @@ func (s *Service) RemoveMember(ctx context.Context, c store.Chat, who Identity) 
 	return removed, nil
 }
 
+// EndGuestHere ends, for this node's devices, the memberships of a guest
+// whose node died: the local members of those chats delivered here hear
+// LeftRoom. Every node that delivers one of the chats knew of the guest
+// and does the same for its own devices, so each member hears it once;
+// a guest's memberships are kept nowhere else.
+func (s *Service) EndGuestHere(who Identity, chats []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	for _, chatID := range chats {
+		if !s.cfg.Hub.Delivers(chatID) {
+			continue
+		}
+		s.cfg.Presence.ChatChanged(who.ID, chatID, false)
+		c, err := s.storedChat(ctx, chatID)
+		if err != nil {
+			s.cfg.Log.Warn("end guest membership", slog.String("user", who.ID), slog.String("chat", chatID), slog.Any("err", err))
+			continue
+		}
+		me := wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name}
+		s.cfg.Hub.DeliverEventHere(c.ID, wire.Encode(wire.ChannelChatRoom, wire.TypeLeftRoom, me), who.ID)
+	}
+}
+
 // EndGuest ends a guest's memberships of chats: members hear LeftRoom. A
-// guest's chats are known from its node's cache, or from the presence
-// view when its node died.
+// guest's chats are known from its node's cache (a draining node ends its
+// own guests; EndGuestHere ends those of a node that died).
 func (s *Service) EndGuest(who Identity, chats []string) {
 	// Thousands of guests leave at once when a node drains or dies;
 	// bounding the cleanups keeps each within its deadline instead of all

@@ -81,6 +81,16 @@ func (d *Device) SetPresence(up bool, announce func()) {
 	}
 }
 
+// IfPresent calls announce under the device's lock if the device is
+// announced online, so that a repeated "up" cannot overtake its "down".
+func (d *Device) IfPresent(announce func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.presenceUp {
+		announce()
+	}
+}
+
 // presence reports whether the device is announced online.
 func (d *Device) presence() bool {
 	d.mu.Lock()

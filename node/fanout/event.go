@@ -77,6 +77,16 @@ func isEvent(m *nats.Msg) bool {
 	return m.Header == nil && bytes.HasPrefix(m.Data, []byte(eventPrefix))
 }
 
+// DeliverEventHere queues frame, an encoded client frame, to this node's
+// devices of chatID's members but skipUser's, in order with the chat's
+// other events, without telling other nodes: each node that knows of
+// the event tells its own devices (a dead node's guests leaving).
+func (h *Hub) DeliverEventHere(chatID string, frame []byte, skipUser string) {
+	d := h.loop(chatID)
+	m := &nats.Msg{Subject: subjects.LiveChat(chatID), Data: encodeEvent(frame, skipUser)}
+	d.post(func() { d.deliverEvent(chatID, m) })
+}
+
 // deliverEvent queues an event's frame to the local devices of chatID's
 // members but the skipped user's.
 func (d *dispatcher) deliverEvent(chatID string, m *nats.Msg) {

@@ -52,6 +52,11 @@ type Config struct {
 	Relist time.Duration
 	// RequestTimeout bounds one store call made for a device. Default 15s.
 	RequestTimeout time.Duration
+	// OnChatStart is called when this node starts delivering a chat (its
+	// first local member linked it), outside the registry's locks; the
+	// presence view asks the cluster for the chat's online members.
+	// Default: nothing.
+	OnChatStart func(chatID string)
 
 	// Log receives what an operator must see; Limiter what clients or
 	// the network can trigger. Defaults: slog.Default() and a limiter
@@ -202,3 +207,6 @@ func (h *Hub) Delivers(chatID string) bool { return h.reg.chat(chatID) != nil }
 
 // ChatCount is the number of chats this node is subscribed to.
 func (h *Hub) ChatCount() int { return h.reg.chatCount() }
+
+// ChatIDs appends the ids of the chats delivered here to buf.
+func (h *Hub) ChatIDs(buf []string) []string { return h.reg.chatIDs(buf) }

@@ -19,6 +19,9 @@ func (h *Hub) Link(u *User, chatID string, since *uint64) {
 	}
 	if c, created := h.reg.addChatUser(chatID, u); created {
 		h.subscribe(c, since)
+		if h.cfg.OnChatStart != nil {
+			h.cfg.OnChatStart(chatID)
+		}
 	}
 }
 

@@ -214,6 +214,19 @@ func (r *registry) chatUsers(chatID string, buf []*User) []*User {
 	return buf
 }
 
+// chatIDs appends the ids of the chats with local members to buf.
+func (r *registry) chatIDs(buf []string) []string {
+	for i := range r.chats {
+		s := &r.chats[i]
+		s.mu.RLock()
+		for id := range s.chats {
+			buf = append(buf, id)
+		}
+		s.mu.RUnlock()
+	}
+	return buf
+}
+
 // chatCount is the number of chats this node is subscribed to.
 func (r *registry) chatCount() int {
 	n := 0

@@ -93,7 +93,9 @@ type onlineMember struct {
 	Devices []presence.DeviceInfo `json:"devices"`
 }
 
-// presence lists a chat's members that are online, with their devices.
+// presence lists a chat's members that are online, with their devices:
+// from the presence view if the chat is delivered here, else as the
+// cluster answers for it now.
 func (a *API) presence(w http.ResponseWriter, r *http.Request, who chat.Identity) {
 	c, ok := a.chatFor(w, r, who, true)
 	if !ok {
@@ -104,9 +106,14 @@ func (a *API) presence(w http.ResponseWriter, r *http.Request, who chat.Identity
 		a.writeOpError(w, r, err)
 		return
 	}
+	pv, err := a.cfg.Presence.Chat(r.Context(), c.ID)
+	if err != nil {
+		a.writeOpError(w, r, err)
+		return
+	}
 	online := []onlineMember{}
 	for _, m := range ms {
-		if devs := a.cfg.Presence.Devices(m.UserID); len(devs) > 0 {
+		if devs := pv.Devices(m.UserID); len(devs) > 0 {
 			online = append(online, onlineMember{User: m.UserID, Name: m.Name, Devices: devs})
 		}
 	}

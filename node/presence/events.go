@@ -24,10 +24,17 @@ type event struct {
 	Up     bool      `json:"up"`
 	At     time.Time `json:"at"`
 	Chats  []string  `json:"chats,omitempty"`
+	// Epoch and Seq number a published event per run of its node (not
+	// set in device lists); a receiver that misses a number repairs.
+	Epoch int64  `json:"epoch,omitempty"`
+	Seq   uint64 `json:"seq,omitempty"`
+	// Again marks a device announced once more because its user joined
+	// a chat: nodes delivering the chat learn of it, nobody is told.
+	Again bool `json:"again,omitempty"`
 }
 
 // publishJSON sends v on subject. Presence traffic is best-effort: a lost
-// event is repaired by the next heartbeat's count.
+// event is repaired after the next heartbeat's number.
 func (v *View) publishJSON(subject string, x any) {
 	b, err := json.Marshal(x)
 	if err != nil {
@@ -48,20 +55,38 @@ func (v *View) publish(subject string, b []byte) {
 // user's chats. The caller orders the announcements of one device (see
 // fanout.Device.SetPresence).
 func (v *View) Announce(d *fanout.Device, up bool, chats []string) {
-	b, err := json.Marshal(v.event(d, up, chats))
+	delta := int64(1)
+	if !up {
+		delta = -1
+	}
+	v.publishEvent(v.event(d, up, chats), delta)
+}
+
+// AnnounceJoin announces u's online devices once more after u joined a
+// chat, with its chats, so that the nodes delivering the chat, which may
+// share no other chat with u, learn that u is online.
+func (v *View) AnnounceJoin(u *fanout.User) {
+	chats := u.ChatIDs()
+	for _, d := range u.Devices(nil) {
+		d.IfPresent(func() {
+			ev := v.event(d, true, chats)
+			ev.Again = true
+			v.publishEvent(ev, 0)
+		})
+	}
+}
+
+// publishEvent changes the published device count by devices, numbers ev
+// and publishes it, all under pubMu: events leave in the order of their
+// numbers, and a heartbeat carries the count and number of exactly the
+// events published before it (see View.pubMu). An event that fails to
+// encode is counted all the same: the gap in the numbers repairs it.
+func (v *View) publishEvent(ev event, devices int64) {
 	v.pubMu.Lock()
 	defer v.pubMu.Unlock()
-	if up {
-		v.published.Add(1)
-	} else {
-		v.published.Add(-1)
-	}
-	if err != nil {
-		// Counted all the same: the peers' next sync repairs the event.
-		v.cfg.Log.Error("encode presence message", slog.String("subject", subjects.Presence), slog.Any("err", err))
-		return
-	}
-	v.publish(subjects.Presence, b)
+	v.published.Add(devices)
+	ev.Epoch, ev.Seq = v.epoch, v.seq.Add(1)
+	v.publishJSON(subjects.Presence, ev)
 }
 
 func (v *View) event(d *fanout.Device, up bool, chats []string) event {
@@ -70,22 +95,92 @@ func (v *View) event(d *fanout.Device, up bool, chats []string) event {
 }
 
 // Handle applies a presence event. The node calls it, and HandleHeartbeat,
-// from one goroutine in the order NATS delivered them.
+// from one goroutine in the order NATS delivered them. Every event counts
+// towards its node's numbering; an "up" is kept only if the device is
+// this node's or one of its chats is delivered here (a "down" only
+// matters to a view that holds the device).
 func (v *View) Handle(data []byte) {
 	var ev event
 	if err := json.Unmarshal(data, &ev); err != nil || !subjects.ValidID(ev.User) || !subjects.ValidID(ev.Device) || !subjects.ValidID(ev.Node) {
 		v.cfg.Limiter.Warn("bad presence event")
 		return
 	}
+	if !v.countEvent(ev) {
+		return
+	}
 	if ev.Up {
+		if ev.Node != v.cfg.NodeID && !v.interested(ev.Chats) && !v.joinedHere(ev.User) {
+			return
+		}
 		v.share(&ev)
 	}
 	v.mu.Lock()
 	typ, chats := v.applyLocked(ev)
 	v.mu.Unlock()
-	if typ != "" {
+	if typ != "" && !ev.Again {
 		v.notify(ev.User, ev.Name, typ, chats)
 	}
+}
+
+// countEvent notes ev's number in its node's state and reports whether to
+// apply it: not if a sync already covered it.
+func (v *View) countEvent(ev event) bool {
+	if ev.Node == v.cfg.NodeID {
+		return true
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st := v.nodeLocked(ev.Node)
+	if st.epoch != ev.Epoch {
+		// The node restarted, or this view never heard of it: whatever
+		// came before this event is unknown, unless it is the node's
+		// first.
+		st.epoch, st.seq, st.known, st.gap = ev.Epoch, ev.Seq, true, ev.Seq != 1
+		st.resetDowns(max(ev.Seq, 1) - 1)
+		st.noteDown(ev)
+		return true
+	}
+	if ev.Seq <= st.seq {
+		return false
+	}
+	if ev.Seq != st.seq+1 {
+		st.gap = true
+	}
+	st.seq = ev.Seq
+	st.noteDown(ev)
+	return true
+}
+
+// nodeLocked returns the state of a node, made if new.
+func (v *View) nodeLocked(id string) *nodeState {
+	st := v.nodes[id]
+	if st == nil {
+		st = &nodeState{id: id, lastSeen: time.Now()}
+		v.nodes[id] = st
+	}
+	return st
+}
+
+// joinedHere reports whether userID joined a chat delivered here a moment
+// ago: an "up" event's chats were listed when the device connected, and
+// the listing may trail a join (see applyUpLocked).
+func (v *View) joinedHere(userID string) bool {
+	for _, r := range v.cfg.Recent.Of(userID) {
+		if r.Joined && v.cfg.Hub.Delivers(r.Chat) {
+			return true
+		}
+	}
+	return false
+}
+
+// interested reports whether one of chats is delivered here.
+func (v *View) interested(chats []string) bool {
+	for _, c := range chats {
+		if v.cfg.Hub.Delivers(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // share swaps the strings of an up event, which the view keeps for as
@@ -109,14 +204,9 @@ func (v *View) share(ev *event) {
 // made (Online, Offline or none) with the user's chats.
 func (v *View) applyLocked(ev event) (typ string, chats []string) {
 	u := v.users[ev.User]
-	st := v.nodes[ev.Node]
 	if ev.Up {
-		if st == nil {
-			st = &nodeState{id: ev.Node, lastSeen: time.Now()}
-			v.nodes[ev.Node] = st
-		}
-		ev.Node = st.id
-		return v.applyUpLocked(ev, u, st)
+		ev.Node = v.nodeLocked(ev.Node).id
+		return v.applyUpLocked(ev, u)
 	}
 	// A device going down never brings its node back: dropNode takes a
 	// dead node's devices down after forgetting the node.
@@ -128,9 +218,6 @@ func (v *View) applyLocked(ev event) (typ string, chats []string) {
 		return "", nil
 	}
 	u.devices = slices.Delete(u.devices, i, i+1)
-	if st != nil {
-		st.devices--
-	}
 	if len(u.devices) > 0 {
 		return "", nil
 	}
@@ -144,7 +231,7 @@ func (v *View) applyLocked(ev event) (typ string, chats []string) {
 }
 
 // applyUpLocked applies a device's arrival.
-func (v *View) applyUpLocked(ev event, u *user, st *nodeState) (typ string, chats []string) {
+func (v *View) applyUpLocked(ev event, u *user) (typ string, chats []string) {
 	if u == nil {
 		u = newUser(ev.Name, ev.Guest)
 		v.users[ev.User] = u
@@ -161,7 +248,6 @@ func (v *View) applyUpLocked(ev event, u *user, st *nodeState) (typ string, chat
 		return "", nil
 	}
 	u.devices = append(u.devices, newOnlineDevice(ev.Device, ev.Node, ev.At))
-	st.devices++
 	if len(u.devices) == 1 {
 		return wire.TypeOnline, u.chatList()
 	}

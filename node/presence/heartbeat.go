@@ -12,21 +12,26 @@ import (
 // heartbeat is published on subjects.Heartbeat.
 type heartbeat struct {
 	Node    string `json:"node"`
-	Devices int64  `json:"devices"`
-	Gone    bool   `json:"gone,omitempty"` // the node drained and left
+	Devices int64  `json:"devices"` // the node's devices, for operators
+	// Epoch and Seq are the node's run and the number of its last
+	// presence event.
+	Epoch int64  `json:"epoch"`
+	Seq   uint64 `json:"seq"`
+	Gone  bool   `json:"gone,omitempty"` // the node drained and left
 }
 
 // Beat publishes this node's heartbeat; gone says goodbye after a drain.
 func (v *View) Beat(gone bool) {
 	v.pubMu.Lock()
 	defer v.pubMu.Unlock()
-	v.publishJSON(subjects.Heartbeat, heartbeat{Node: v.cfg.NodeID, Devices: v.published.Load(), Gone: gone})
+	v.publishJSON(subjects.Heartbeat, heartbeat{Node: v.cfg.NodeID, Devices: v.published.Load(), Epoch: v.epoch, Seq: v.seq.Load(), Gone: gone})
 }
 
 // HandleHeartbeat notes a node alive and repairs this view of its devices
-// when the counts disagree. The node calls it from the goroutine that
-// also applies presence events in publication order, so a disagreement is
-// real, not a race.
+// when this view missed one of its events (or never heard of it). The
+// node calls it from the goroutine that also applies presence events in
+// publication order, so a number ahead of the view's is a real miss, not
+// a race.
 func (v *View) HandleHeartbeat(data []byte) {
 	var hb heartbeat
 	if err := json.Unmarshal(data, &hb); err != nil || !subjects.ValidID(hb.Node) {
@@ -43,16 +48,12 @@ func (v *View) HandleHeartbeat(data []byte) {
 		return
 	}
 	v.mu.Lock()
-	st := v.nodes[hb.Node]
-	if st == nil {
-		st = &nodeState{id: hb.Node}
-		v.nodes[hb.Node] = st
-	}
+	st := v.nodeLocked(hb.Node)
 	st.lastSeen = time.Now()
-	mismatch := st.devices != hb.Devices
+	missed := st.gap || !st.known || st.epoch != hb.Epoch || st.seq < hb.Seq
 	v.mu.Unlock()
-	if mismatch {
-		v.sync(hb.Node)
+	if missed {
+		v.sync(hb.Node, hb)
 	}
 }
 
@@ -69,12 +70,14 @@ func (v *View) Sweep(now time.Time) {
 	for _, id := range dead {
 		v.dropNode(id, "silent")
 	}
+	v.forget()
 }
 
 // dropNode takes every device of a dead or departed node offline. Guests
-// end with their connection, so the guests of a node that died are handed
-// to OnOrphans by one surviving node (the lowest id alive), to end them
-// once.
+// end with their connection, so the guests of a node that died that this
+// view knew of are handed to OnOrphans: every survivor ends them for its
+// own devices, and the view holds every online member of the chats this
+// node delivers.
 func (v *View) dropNode(nodeID, why string) {
 	if nodeID == v.cfg.NodeID {
 		return
@@ -94,20 +97,29 @@ func (v *View) dropNode(nodeID, why string) {
 		}
 	}
 	delete(v.nodes, nodeID)
-	// The lowest id of the nodes still alive ends the guests, so that one
-	// node does it. Every survivor sees the same heartbeats, so they all
-	// pick the same one; a node that died too, dropped or not yet, is no
-	// candidate, or guests of two nodes that die together stay forever.
-	cleaner, now := v.cfg.NodeID, time.Now()
-	for id, st := range v.nodes {
-		if now.Sub(st.lastSeen) <= v.cfg.NodeDeadAfter {
-			cleaner = min(cleaner, id)
-		}
-	}
 	v.mu.Unlock()
 	v.applyAll(changes)
 	v.cfg.Log.Info("node left the cluster", slog.String("peer", nodeID), slog.String("why", why), slog.Int("devices", len(changes)))
-	if why == "silent" && cleaner == v.cfg.NodeID && len(guests) > 0 {
+	if why == "silent" && len(guests) > 0 {
 		v.cfg.OnOrphans(guests)
+	}
+}
+
+// forget drops the users that are neither on this node nor members of a
+// chat delivered here, without telling anyone: nobody here shares a chat
+// with them any more. The heartbeat loop calls it.
+func (v *View) forget() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for userID, u := range v.users {
+		if v.cfg.Hub.User(userID) != nil || v.interested(u.chats) {
+			continue
+		}
+		delete(v.users, userID)
+		if u.guest {
+			for _, c := range u.chats {
+				v.unindexGuestLocked(userID, c)
+			}
+		}
 	}
 }

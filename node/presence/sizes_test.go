@@ -6,8 +6,8 @@ import (
 )
 
 // TestUserSize guards the view's per-user object: there is one per online
-// user of the whole cluster on every node, so crossing its Go size class
-// (128 B) costs every node that much per online user.
+// user a node shares a chat with, so crossing its Go size class (128 B)
+// costs every node that much per such user.
 func TestUserSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("sizes are for 64-bit platforms")

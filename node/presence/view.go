@@ -1,16 +1,23 @@
-// Package presence is a node's view of which users are online anywhere
-// in the cluster, kept by events between the nodes (docs/cluster.md):
+// Package presence is a node's view of which users are online, kept by
+// events between the nodes (docs/cluster.md). The view holds the node's
+// own devices and the online members of the chats it delivers, nothing
+// of users it shares no chat with:
 //
-//   - a node publishes an event for every device that comes or goes;
-//     every node applies them in order and derives a user's
-//     offline<->online transitions itself, telling its local co-members;
-//   - every node beats once per heartbeat interval with its device count;
-//     a count that disagrees with the view (missed events, a node that
-//     just started) makes the receiver fetch that node's device list;
+//   - a node publishes a numbered event for every device that comes or
+//     goes, with its user's chats; a node keeps an event if the device is
+//     its own or one of the chats is delivered here, derives the user's
+//     offline<->online transitions itself and tells its local co-members;
+//   - a node that starts delivering a chat asks every node for its
+//     devices in the chat (a snapshot); a user that joins a delivered
+//     chat is announced again by its own node;
+//   - every node beats once per heartbeat interval with its device count
+//     and the number of its last event; a receiver that missed a number
+//     asks that node again for its devices in the chats it delivers;
 //   - a node silent for NodeDeadAfter is dead: its devices go offline in
-//     every view, and its guests' memberships are handed to
-//     Config.OnOrphans to end; a draining node says goodbye and goes at
-//     once.
+//     every view, and each survivor hands the guests it knew of to
+//     Config.OnOrphans; a draining node says goodbye and goes at once;
+//   - users sharing no delivered chat with a local device any more are
+//     forgotten at the next heartbeat.
 //
 // It also indexes online guests by chat: a guest's memberships are never
 // stored, so the views are where the cluster keeps them.
@@ -20,6 +27,7 @@
 package presence
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"slices"
@@ -50,12 +58,15 @@ type Config struct {
 	// Recent replays membership changes over the chats an "up" event
 	// was sent with.
 	Recent *fanout.Recent
+	// HeartbeatInterval is how often every node beats (the view does not
+	// beat by itself: see Beat). Default 1s.
+	HeartbeatInterval time.Duration
 	// NodeDeadAfter is how long a silent node counts as alive. Default 5s.
 	NodeDeadAfter time.Duration
-	// OnOrphans receives the guests of a node that died, on the one
-	// surviving node (the lowest id) that ends their memberships. It
-	// runs on the caller of Sweep and should hand the work off. Default:
-	// nothing is done.
+	// OnOrphans receives the guests of a node that died that this view
+	// knew of, on every surviving node: each ends them for its own
+	// devices. It runs on the caller of Sweep and should hand the work
+	// off. Default: nothing is done.
 	OnOrphans func([]Guest)
 	// Log and Limiter receive logs; defaults slog.Default() and a
 	// limiter on it.
@@ -102,8 +113,8 @@ func (d onlineDevice) info() DeviceInfo {
 }
 
 // user is one online user in the view. Slices, not maps: a user has a few
-// devices and chats, and there is one of these per online user of the
-// whole cluster on every node.
+// devices and chats, and there is one of these per online user a node
+// shares a chat with.
 type user struct {
 	name    string
 	guest   bool
@@ -132,27 +143,57 @@ func (u *user) device(id string) int {
 
 func (u *user) chatList() []string { return slices.Clone(u.chats) }
 
+// nodeState is what a view knows of another node.
 type nodeState struct {
 	id       string // the one copy of the node's id its devices share
 	lastSeen time.Time
-	devices  int64 // devices of that node in this view
+	// epoch and seq are the node's start and the number of its last
+	// presence event this view applied or synced past; known is false
+	// until a heartbeat or a sync set them, and gap says a number was
+	// missed: the next heartbeat repairs (see HandleHeartbeat).
+	epoch int64
+	seq   uint64
+	known bool
+	gap   bool
+	// downs are the devices the node's events numbered above downsFrom
+	// took down, for snapshots listed before them (downs.go).
+	downs     []recentDown
+	downsFrom uint64
 }
 
 // View is this node's picture of the cluster's online devices.
 type View struct {
 	cfg Config
 	// published counts this node's devices announced up and not yet
-	// down; heartbeats carry it. pubMu orders its changes with the
-	// publications (Announce, Beat): a beat carries exactly the count of
-	// the events published before it on the same connection, so a peer
-	// that applied those events agrees with it. Without the order, a beat
-	// taken between another goroutine's count and its publication
-	// disagrees with every view, and every peer fetches this node's whole
-	// device list: during a connection storm, several times, each a few
-	// hundred kilobytes of pages to encode, decode and collect. pubMu is
-	// never held with mu; Announce takes it under the device's lock.
+	// down, and seq numbers its presence events (the last one); heartbeats
+	// carry both. pubMu orders their changes with the publications
+	// (publishEvent, Beat): events leave in the order of their numbers,
+	// and a beat carries exactly the count and number of the events
+	// published before it on the same connection, so a peer that applied
+	// those events agrees with it. Without the order, a beat taken between
+	// another goroutine's count and its publication disagrees with every
+	// view, and every peer asks this node for its devices again: during a
+	// connection storm, several times, each pages to encode, decode and
+	// collect. pubMu is never held with mu; publishEvent takes it under
+	// the device's lock.
 	pubMu     sync.Mutex
 	published atomic.Int64
+	seq       atomic.Uint64
+	// epoch tells this run of the node from an earlier one of the same id.
+	epoch int64
+	// snapshots counts chat snapshots in flight (Close waits for them);
+	// closed (guarded by mu) stops new ones.
+	snapshots sync.WaitGroup
+	closed    bool
+	// stop ends the snapshots in flight at Close.
+	stopCtx context.Context
+	stop    context.CancelFunc
+	// knowsPeers is when this view has surely heard every live node's
+	// heartbeat: two heartbeat intervals after it was made.
+	knowsPeers time.Time
+	// pending holds the chats whose snapshot is in flight (guarded by
+	// mu); their channel closes when it is merged.
+	pending map[string]chan struct{}
 	// framesOut counts the Online/Offline frames queued to local devices.
 	framesOut atomic.Int64
 
@@ -176,12 +217,28 @@ func New(cfg Config) (*View, error) {
 	if cfg.NodeDeadAfter <= 0 {
 		cfg.NodeDeadAfter = 5 * time.Second
 	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = time.Second
+	}
 	cfg.Log, cfg.Limiter = loglimit.Defaults(cfg.Log, cfg.Limiter)
 	if cfg.OnOrphans == nil {
 		cfg.OnOrphans = func([]Guest) {}
 	}
-	return &View{cfg: cfg, users: make(map[string]*user), nodes: make(map[string]*nodeState),
-		guests: make(map[string]*smallmap.Map[*user])}, nil
+	now := time.Now()
+	stopCtx, stop := context.WithCancel(context.Background())
+	return &View{cfg: cfg, epoch: now.UnixNano(), knowsPeers: now.Add(2 * cfg.HeartbeatInterval), stopCtx: stopCtx, stop: stop, users: make(map[string]*user), nodes: make(map[string]*nodeState),
+		pending: make(map[string]chan struct{}),
+		guests:  make(map[string]*smallmap.Map[*user])}, nil
+}
+
+// Close ends the chat snapshots in flight, waits for them and starts no
+// more.
+func (v *View) Close() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	v.stop()
+	v.snapshots.Wait()
 }
 
 // Online reports whether userID has a device anywhere.
@@ -207,7 +264,8 @@ func (v *View) Devices(userID string) []DeviceInfo {
 	return out
 }
 
-// OnlineUsers is the number of users online in the view.
+// OnlineUsers is the number of online users in the view: this node's own
+// and those sharing a chat it delivers.
 func (v *View) OnlineUsers() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -242,7 +300,8 @@ func (v *View) AppendGuestMembers(dst []wire.MemberInfo, chatID string, spare in
 
 // ChatChanged keeps an online user's chats current, so that its
 // Online/Offline reach the right co-members; every node sees every user
-// event.
+// event. A user the view does not hold is announced again by its own node
+// when it joins (AnnounceJoin).
 func (v *View) ChatChanged(userID, chatID string, joined bool) {
 	// The view keeps the chat id for as long as the user is online: keep
 	// the node's own copy rather than the caller's (often a decoder's).
@@ -280,4 +339,21 @@ func (v *View) unindexGuestLocked(userID, chatID string) {
 			delete(v.guests, chatID)
 		}
 	}
+}
+
+// Seq is the number of this node's last presence event.
+func (v *View) Seq() uint64 { return v.lastSeq() }
+
+// SeqOf is the number of the last presence event of nodeID this view
+// applied or synced past, and whether it knows that node's numbering:
+// once it reaches a node's Seq, the view has heard all of that node's
+// events so far.
+func (v *View) SeqOf(nodeID string) (uint64, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st := v.nodes[nodeID]
+	if st == nil || !st.known || st.gap {
+		return 0, false
+	}
+	return st.seq, true
 }

@@ -33,6 +33,7 @@ func (s *Server) processJoin(r *request) error {
 			l.Online = append(l.Online, who.ID)
 			l.Members = append(l.Members, wire.MemberInfo{User: who.ID, Name: who.Name, Role: store.RoleMember, Online: true})
 		}
+		markOnline(&l, who.ID)
 		if j.Added {
 			// The JoinedRoom that the membership event brings this
 			// device follows at once: one write for both, not two (a
@@ -48,6 +49,20 @@ func (s *Server) processJoin(r *request) error {
 		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
 	}
 	return listErr
+}
+
+// markOnline shows the joiner online: it is, yet a list made before the
+// join was announced may not know it (the chat was not delivered here, and
+// the cluster's answer came from the nodes delivering it).
+func markOnline(l *wire.MemberList, userID string) {
+	if !slices.Contains(l.Online, userID) {
+		l.Online = append(l.Online, userID)
+	}
+	for i := range l.Members {
+		if l.Members[i].User == userID {
+			l.Members[i].Online = true
+		}
+	}
 }
 
 // processLeave handles LeaveRoom: the membership ends and the remaining

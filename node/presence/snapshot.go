@@ -1,0 +1,172 @@
+package presence
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/natterchat/natter/subjects"
+)
+
+// snapshotWait bounds how long a chat snapshot waits for the nodes'
+// answers; every live node answers, so it ends sooner unless one is gone.
+const snapshotWait = 2 * time.Second
+
+// snapshot is one node's answer to a chat snapshot: its online devices of
+// the chat's members, with its run and the number of its last presence
+// event when it listed them.
+type snapshot struct {
+	Node    string  `json:"node"`
+	Epoch   int64   `json:"epoch"`
+	Seq     uint64  `json:"seq"`
+	Devices []event `json:"devices"`
+}
+
+// ChatStarted asks every node for its online devices in chatID, which this
+// node just started to deliver, and adds them to the view without telling
+// anyone (they were online before). It returns at once; the answers are
+// merged in the background (Close waits for them). fanout calls it
+// (fanout.Config.OnChatStart).
+func (v *View) ChatStarted(chatID string) {
+	done := make(chan struct{})
+	v.mu.Lock()
+	if v.closed || v.pending[chatID] != nil {
+		v.mu.Unlock()
+		return // closing, or one is coming that sees the same members
+	}
+	v.pending[chatID] = done
+	v.snapshots.Add(1) // under mu, so that Close's Wait never races it
+	v.mu.Unlock()
+	go func() {
+		defer v.snapshots.Done()
+		v.takeSnapshot(chatID)
+		v.mu.Lock()
+		delete(v.pending, chatID)
+		v.mu.Unlock()
+		close(done)
+	}()
+}
+
+// takeSnapshot requests chatID's snapshot and merges the answers of the
+// other nodes.
+func (v *View) takeSnapshot(chatID string) {
+	err := v.gather(v.stopCtx, chatID, func(s snapshot) {
+		if s.Node != v.cfg.NodeID {
+			v.merge(s)
+		}
+	})
+	if err != nil {
+		v.cfg.Limiter.Warn("presence snapshot", slog.String("chat", chatID), slog.Any("err", err))
+	}
+}
+
+// gather asks every node for its devices in chatID and passes each answer
+// to f, this node's own included, until every live node answered (more
+// may be heard of while waiting) or snapshotWait or ctx ends. In its first
+// two heartbeat intervals a node may not have heard of all the others
+// yet, so it waits that long at least.
+func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) error {
+	r, err := v.newReplies(max(minSnapshotAnswers, 2*(v.liveNodes()+1)))
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	if err := v.cfg.NC.PublishRequest(subjects.PresenceSnapshot(chatID), r.inbox, nil); err != nil {
+		return fmt.Errorf("request the chat's presence: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, snapshotWait)
+	defer cancel()
+	heard := make(map[string]bool)
+	for {
+		wait, stop := ctx, context.CancelFunc(func() {})
+		if len(heard) >= v.liveNodes()+1 {
+			if time.Now().After(v.knowsPeers) {
+				return nil
+			}
+			wait, stop = context.WithDeadline(ctx, v.knowsPeers)
+		}
+		m, err := r.next(wait)
+		stop()
+		if err != nil {
+			// A node that died is swept; what came is the answer.
+			return nil
+		}
+		var s snapshot
+		if err := json.Unmarshal(m.Data, &s); err != nil || !subjects.ValidID(s.Node) || heard[s.Node] {
+			v.cfg.Limiter.Warn("presence snapshot: bad answer", slog.String("chat", chatID))
+			continue
+		}
+		heard[s.Node] = true
+		f(s)
+	}
+}
+
+// liveNodes counts the other nodes this view heard from within
+// NodeDeadAfter.
+func (v *View) liveNodes() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n, now := 0, time.Now()
+	for id, st := range v.nodes {
+		if id != v.cfg.NodeID && now.Sub(st.lastSeen) <= v.cfg.NodeDeadAfter {
+			n++
+		}
+	}
+	return n
+}
+
+// merge adds a node's snapshot to the view. A snapshot older than an
+// event this view already applied from that node could bring back a
+// device that event took down: such devices are left out (downs.go), and
+// if the view no longer knows every down since the snapshot's number (too
+// many, or events missed), the node is synced at its next heartbeat
+// instead. Events of a connection storm are mostly "up": without the
+// downs, nearly every snapshot taken during one sent the view to sync.
+func (v *View) merge(s snapshot) {
+	changes := make([]event, 0, len(s.Devices))
+	for _, ev := range s.Devices {
+		if ev.Node == s.Node && subjects.ValidID(ev.User) && subjects.ValidID(ev.Device) && v.interested(ev.Chats) {
+			ev.Up = true
+			v.share(&ev)
+			changes = append(changes, ev)
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st := v.nodes[s.Node]
+	if st != nil && st.known && st.epoch == s.Epoch && st.seq > s.Seq {
+		if st.gap || s.Seq < st.downsFrom {
+			st.gap = true
+			return
+		}
+		changes = slices.DeleteFunc(changes, func(ev event) bool { return st.downSince(ev.Device, s.Seq) })
+	}
+	for _, ev := range changes {
+		v.applyLocked(ev) // no transitions to tell: these users were online
+	}
+}
+
+// serveSnapshot answers a chat snapshot request with this node's online
+// devices of the chat's members; a node without any answers too, so that
+// the asker need not wait for it.
+func (v *View) serveSnapshot(m *nats.Msg) {
+	chatID, ok := strings.CutPrefix(m.Subject, subjects.PresenceSnapshotPrefix)
+	if !ok || !subjects.ValidID(chatID) || m.Reply == "" {
+		v.cfg.Limiter.Warn("bad presence snapshot request", slog.String("subject", m.Subject))
+		return
+	}
+	s := snapshot{Node: v.cfg.NodeID, Epoch: v.epoch, Seq: v.lastSeq(), Devices: []event{}}
+	for _, u := range v.cfg.Hub.ChatUsers(chatID, nil) {
+		chats := u.ChatIDs()
+		for _, d := range u.Devices(nil) {
+			d.IfPresent(func() { s.Devices = append(s.Devices, v.event(d, true, chats)) })
+		}
+	}
+	v.publishJSON(m.Reply, s)
+}
