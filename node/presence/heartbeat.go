@@ -21,9 +21,17 @@ type heartbeat struct {
 }
 
 // Beat publishes this node's heartbeat; gone says goodbye after a drain.
+// Once the goodbye is sent, a plain beat sends nothing: the node's loop
+// may still tick, and a beat after the goodbye would bring the node back
+// into every view, whose next sync would then wait on a node that no
+// longer answers.
 func (v *View) Beat(gone bool) {
 	v.pubMu.Lock()
 	defer v.pubMu.Unlock()
+	if v.saidGoodbye && !gone {
+		return
+	}
+	v.saidGoodbye = v.saidGoodbye || gone
 	v.publishJSON(subjects.Heartbeat, heartbeat{Node: v.cfg.NodeID, Devices: v.published.Load(), Epoch: v.epoch, Seq: v.seq.Load(), Gone: gone})
 }
 

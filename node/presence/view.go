@@ -179,6 +179,9 @@ type View struct {
 	pubMu     sync.Mutex
 	published atomic.Int64
 	seq       atomic.Uint64
+	// saidGoodbye (guarded by pubMu) is set by the goodbye beat, after
+	// which the node beats no more.
+	saidGoodbye bool
 	// epoch tells this run of the node from an earlier one of the same id.
 	epoch int64
 	// snapshots counts chat snapshots in flight (Close waits for them);
