@@ -51,13 +51,18 @@ func (v *View) HandleHeartbeat(data []byte) {
 		// in order; a beat may race an event it counted, so no self-sync.
 		return
 	}
+	v.mu.Lock()
+	if v.goneLocked(hb.Node, hb.Epoch) {
+		v.mu.Unlock()
+		return // a late beat, or a second goodbye, of a run dropped already
+	}
 	if hb.Gone {
-		v.dropNode(hb.Node, "drained")
+		v.mu.Unlock()
+		v.dropNode(hb.Node, hb.Epoch, "drained")
 		return
 	}
-	v.mu.Lock()
 	st := v.nodeLocked(hb.Node)
-	st.lastSeen = time.Now()
+	st.lastSeen, st.run = time.Now(), hb.Epoch
 	missed := st.gap || !st.known || st.epoch != hb.Epoch || st.seq < hb.Seq
 	v.mu.Unlock()
 	if missed {
@@ -76,8 +81,11 @@ func (v *View) Sweep(now time.Time) {
 	}
 	v.mu.Unlock()
 	for _, id := range dead {
-		v.dropNode(id, "silent")
+		v.dropNode(id, 0, "silent")
 	}
+	v.mu.Lock()
+	v.pruneGoneLocked(now)
+	v.mu.Unlock()
 	v.forget()
 }
 
@@ -85,8 +93,9 @@ func (v *View) Sweep(now time.Time) {
 // end with their connection, so the guests of a node that died that this
 // view knew of are handed to OnOrphans: every survivor ends them for its
 // own devices, and the view holds every online member of the chats this
-// node delivers.
-func (v *View) dropNode(nodeID, why string) {
+// node delivers. The node's run (epoch, or the last one heard of if 0) is
+// remembered as gone, so that its late messages are ignored (gone.go).
+func (v *View) dropNode(nodeID string, epoch int64, why string) {
 	if nodeID == v.cfg.NodeID {
 		return
 	}
@@ -104,6 +113,10 @@ func (v *View) dropNode(nodeID, why string) {
 			}
 		}
 	}
+	if st := v.nodes[nodeID]; st != nil && epoch == 0 {
+		epoch = st.run
+	}
+	v.noteGoneLocked(nodeID, epoch, time.Now())
 	delete(v.nodes, nodeID)
 	v.mu.Unlock()
 	v.applyAll(changes)

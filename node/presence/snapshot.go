@@ -128,6 +128,10 @@ func (v *View) liveNodes() int {
 // many, or events missed), the node is synced at its next heartbeat
 // instead. Events of a connection storm are mostly "up": without the
 // downs, nearly every snapshot taken during one sent the view to sync.
+// An answer of a run the view dropped is ignored (gone.go); one of
+// another run than the view knows (a restart either way) is dropped for
+// a sync. An answer of a node the view has not synced yet is merged
+// whole: its first heartbeat syncs it anyway.
 func (v *View) merge(s snapshot) {
 	changes := make([]event, 0, len(s.Devices))
 	for _, ev := range s.Devices {
@@ -139,8 +143,15 @@ func (v *View) merge(s snapshot) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.goneLocked(s.Node, s.Epoch) {
+		return
+	}
 	st := v.nodes[s.Node]
-	if st != nil && st.known && st.epoch == s.Epoch && st.seq > s.Seq {
+	if st != nil && st.known && st.epoch != s.Epoch {
+		st.gap = true
+		return
+	}
+	if st != nil && st.known && st.seq > s.Seq {
 		if st.gap || s.Seq < st.downsFrom {
 			st.gap = true
 			return
@@ -149,6 +160,9 @@ func (v *View) merge(s snapshot) {
 	}
 	for _, ev := range changes {
 		v.applyLocked(ev) // no transitions to tell: these users were online
+	}
+	if st := v.nodes[s.Node]; st != nil && st.run == 0 {
+		st.run = s.Epoch
 	}
 }
 

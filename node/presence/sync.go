@@ -80,6 +80,10 @@ func (v *View) sync(nodeID string, hb heartbeat) {
 	}
 	var changes []event
 	v.mu.Lock()
+	if v.goneLocked(nodeID, epoch) {
+		v.mu.Unlock()
+		return // the node went while its list came
+	}
 	for userID, u := range v.users {
 		for _, d := range u.devices {
 			if d.Node == nodeID && !have[d.Device] {
@@ -88,7 +92,7 @@ func (v *View) sync(nodeID string, hb heartbeat) {
 		}
 	}
 	st := v.nodeLocked(nodeID)
-	st.epoch, st.seq, st.known, st.gap = epoch, seq, true, false
+	st.epoch, st.seq, st.known, st.gap, st.run = epoch, seq, true, false, epoch
 	st.resetDowns(seq)
 	v.mu.Unlock()
 	for _, ev := range list {
