@@ -50,13 +50,13 @@ func (v *View) Chat(ctx context.Context, chatID string) (ChatView, error) {
 // settle waits for chatID's snapshot in flight, if any.
 func (v *View) settle(ctx context.Context, chatID string) {
 	v.mu.Lock()
-	done := v.pending[chatID]
+	p := v.pending[chatID]
 	v.mu.Unlock()
-	if done == nil {
+	if p == nil {
 		return
 	}
 	select {
-	case <-done:
+	case <-p.done:
 	case <-ctx.Done():
 	}
 }

@@ -14,13 +14,16 @@ import (
 )
 
 // newTestView builds a view of node id on a hub of its own, both on a new
-// connection to srv, with a started hub and the view closed at the end.
+// connection to srv, with a started hub that starts the view's chat
+// snapshots as the node's does, and the view closed at the end.
 func newTestView(t *testing.T, srv *server.Server, id string, mod func(*Config)) (*View, *fanout.Hub) {
 	t.Helper()
 	nc := storetest.Connect(t, srv)
 	recent := fanout.NewRecent()
+	var v *View
 	hub, err := fanout.New(fanout.Config{NodeID: id, NC: nc, Store: store.NewMemory(store.MemoryConfig{}), Recent: recent,
-		Render: func(string, *store.Message) []byte { return nil }})
+		Render:      func(string, *store.Message) []byte { return nil },
+		OnChatStart: func(chatID string) { v.ChatStarted(chatID) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +35,7 @@ func newTestView(t *testing.T, srv *server.Server, id string, mod func(*Config))
 	if mod != nil {
 		mod(&cfg)
 	}
-	v, err := New(cfg)
+	v, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

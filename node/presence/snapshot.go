@@ -28,28 +28,53 @@ type snapshot struct {
 	Devices []event `json:"devices"`
 }
 
+// pendingSnapshot is a chat's snapshot in flight: done closes when it is
+// merged; again (guarded by View.mu) asks for another one after it.
+type pendingSnapshot struct {
+	done  chan struct{}
+	again bool
+}
+
 // ChatStarted asks every node for its online devices in chatID, which this
 // node just started to deliver, and adds them to the view without telling
 // anyone (they were online before). It returns at once; the answers are
 // merged in the background (Close waits for them). fanout calls it
 // (fanout.Config.OnChatStart).
+//
+// If a snapshot of the chat is in flight, delivery stopped and started
+// again meanwhile: members merged before the stop may have been
+// forgotten, or answers taken down, in between, so the chat's snapshot is
+// taken once more after the one in flight, if the chat is still delivered
+// then.
 func (v *View) ChatStarted(chatID string) {
-	done := make(chan struct{})
 	v.mu.Lock()
-	if v.closed || v.pending[chatID] != nil {
+	if v.closed {
 		v.mu.Unlock()
-		return // closing, or one is coming that sees the same members
+		return
 	}
-	v.pending[chatID] = done
+	if p := v.pending[chatID]; p != nil {
+		p.again = true
+		v.mu.Unlock()
+		return
+	}
+	p := &pendingSnapshot{done: make(chan struct{})}
+	v.pending[chatID] = p
 	v.snapshots.Add(1) // under mu, so that Close's Wait never races it
 	v.mu.Unlock()
 	go func() {
 		defer v.snapshots.Done()
-		v.takeSnapshot(chatID)
-		v.mu.Lock()
+		for {
+			v.takeSnapshot(chatID)
+			v.mu.Lock()
+			if !p.again || v.closed || !v.cfg.Hub.Delivers(chatID) {
+				break
+			}
+			p.again = false
+			v.mu.Unlock()
+		}
 		delete(v.pending, chatID)
 		v.mu.Unlock()
-		close(done)
+		close(p.done)
 	}()
 }
 

@@ -199,7 +199,7 @@ type View struct {
 	knowsPeers time.Time
 	// pending holds the chats whose snapshot is in flight (guarded by
 	// mu); their channel closes when it is merged.
-	pending map[string]chan struct{}
+	pending map[string]*pendingSnapshot
 	// framesOut counts the Online/Offline frames queued to local devices.
 	framesOut atomic.Int64
 
@@ -236,7 +236,7 @@ func New(cfg Config) (*View, error) {
 	now := time.Now()
 	stopCtx, stop := context.WithCancel(context.Background())
 	return &View{cfg: cfg, epoch: now.UnixNano(), knowsPeers: now.Add(2 * cfg.HeartbeatInterval), stopCtx: stopCtx, stop: stop, users: make(map[string]*user), nodes: make(map[string]*nodeState),
-		pending: make(map[string]chan struct{}), gone: make(map[string]goneRun),
+		pending: make(map[string]*pendingSnapshot), gone: make(map[string]goneRun),
 		guests: make(map[string]*smallmap.Map[*user])}, nil
 }
 
