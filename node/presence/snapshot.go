@@ -79,9 +79,11 @@ func (v *View) ChatStarted(chatID string) {
 }
 
 // takeSnapshot requests chatID's snapshot and merges the answers of the
-// other nodes.
+// other nodes. A live node whose answer did not come (lost, too slow, or
+// the request failed) is marked for a sync at its next heartbeat, which
+// lists its devices in every chat delivered here, this one included.
 func (v *View) takeSnapshot(chatID string) {
-	err := v.gather(v.stopCtx, chatID, func(s snapshot) {
+	heard, err := v.gather(v.stopCtx, chatID, func(s snapshot) {
 		if s.Node != v.cfg.NodeID {
 			v.merge(s)
 		}
@@ -89,30 +91,38 @@ func (v *View) takeSnapshot(chatID string) {
 	if err != nil {
 		v.cfg.Limiter.Warn("presence snapshot", slog.String("chat", chatID), slog.Any("err", err))
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, id := range v.liveNodesLocked() {
+		if !heard[id] {
+			v.nodes[id].gap = true
+		}
+	}
 }
 
 // gather asks every node for its devices in chatID and passes each answer
 // to f, this node's own included, until every live node answered (more
-// may be heard of while waiting) or snapshotWait or ctx ends. In its first
-// two heartbeat intervals a node may not have heard of all the others
-// yet, so it waits that long at least.
-func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) error {
-	r, err := v.newReplies(max(minSnapshotAnswers, 2*(v.liveNodes()+1)))
+// may be heard of while waiting) or snapshotWait or ctx ends, and returns
+// the nodes that answered. In its first two heartbeat intervals a node
+// may not have heard of all the others yet, so it waits that long at
+// least.
+func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (heard map[string]bool, err error) {
+	heard = make(map[string]bool)
+	r, err := v.newReplies(max(minSnapshotAnswers, 2*(len(v.liveNodes())+1)))
 	if err != nil {
-		return err
+		return heard, err
 	}
 	defer r.close()
 	if err := v.cfg.NC.PublishRequest(subjects.PresenceSnapshot(chatID), r.inbox, nil); err != nil {
-		return fmt.Errorf("request the chat's presence: %w", err)
+		return heard, fmt.Errorf("request the chat's presence: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, snapshotWait)
 	defer cancel()
-	heard := make(map[string]bool)
 	for {
 		wait, stop := ctx, context.CancelFunc(func() {})
-		if len(heard) >= v.liveNodes()+1 {
+		if v.heardAll(heard) {
 			if time.Now().After(v.knowsPeers) {
-				return nil
+				return heard, nil
 			}
 			wait, stop = context.WithDeadline(ctx, v.knowsPeers)
 		}
@@ -120,7 +130,7 @@ func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) erro
 		stop()
 		if err != nil {
 			// A node that died is swept; what came is the answer.
-			return nil
+			return heard, nil
 		}
 		var s snapshot
 		if err := json.Unmarshal(m.Data, &s); err != nil || !subjects.ValidID(s.Node) || heard[s.Node] {
@@ -132,18 +142,36 @@ func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) erro
 	}
 }
 
-// liveNodes counts the other nodes this view heard from within
-// NodeDeadAfter.
-func (v *View) liveNodes() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	n, now := 0, time.Now()
-	for id, st := range v.nodes {
-		if id != v.cfg.NodeID && now.Sub(st.lastSeen) <= v.cfg.NodeDeadAfter {
-			n++
+// heardAll reports whether this node and every live node are in heard.
+func (v *View) heardAll(heard map[string]bool) bool {
+	if !heard[v.cfg.NodeID] {
+		return false
+	}
+	for _, id := range v.liveNodes() {
+		if !heard[id] {
+			return false
 		}
 	}
-	return n
+	return true
+}
+
+// liveNodes lists the other nodes this view heard from within
+// NodeDeadAfter.
+func (v *View) liveNodes() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.liveNodesLocked()
+}
+
+func (v *View) liveNodesLocked() []string {
+	var ids []string
+	now := time.Now()
+	for id, st := range v.nodes {
+		if id != v.cfg.NodeID && now.Sub(st.lastSeen) <= v.cfg.NodeDeadAfter {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // merge adds a node's snapshot to the view. A snapshot older than an
