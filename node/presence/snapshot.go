@@ -18,15 +18,25 @@ import (
 // answers; every live node answers, so it ends sooner unless one is gone.
 const snapshotWait = 2 * time.Second
 
-// snapshot is one node's answer to a chat snapshot: its online devices of
-// the chat's members, with its run and the number of its last presence
-// event when it listed them.
+// snapshot is one page of a node's answer to a chat snapshot: its online
+// devices of the chat's members, with its run and the number of its last
+// presence event when it began to list them. A chat with thousands of
+// online members on one node would not fit one NATS message, so the
+// answer is cut like a sync's (devicePageBytes); More says another page
+// follows (omitted on the last, so that a one-message answer of a node
+// that does not page reads as complete).
 type snapshot struct {
 	Node    string  `json:"node"`
 	Epoch   int64   `json:"epoch"`
 	Seq     uint64  `json:"seq"`
 	Devices []event `json:"devices"`
+	More    bool    `json:"more,omitempty"`
 }
+
+// snapshotPages is the room for pages of the nodes' answers to a snapshot
+// beyond one per node: a node's answer past it is cut short, and that
+// node synced at its next heartbeat.
+const snapshotPages = 64
 
 // pendingSnapshot is a chat's snapshot in flight: done closes when it is
 // merged; again (guarded by View.mu) asks for another one after it.
@@ -100,15 +110,15 @@ func (v *View) takeSnapshot(chatID string) {
 	}
 }
 
-// gather asks every node for its devices in chatID and passes each answer
-// to f, this node's own included, until every live node answered (more
-// may be heard of while waiting) or snapshotWait or ctx ends, and returns
-// the nodes that answered. In its first two heartbeat intervals a node
-// may not have heard of all the others yet, so it waits that long at
-// least.
+// gather asks every node for its devices in chatID and passes each page
+// of the answers to f, this node's own included, until every live node
+// answered (more may be heard of while waiting) or snapshotWait or ctx
+// ends, and returns the nodes whose answer came whole (to its last page).
+// In its first two heartbeat intervals a node may not have heard of all
+// the others yet, so it waits that long at least.
 func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (heard map[string]bool, err error) {
 	heard = make(map[string]bool)
-	r, err := v.newReplies(max(minSnapshotAnswers, 2*(len(v.liveNodes())+1)))
+	r, err := v.newReplies(max(minSnapshotAnswers, 2*(len(v.liveNodes())+1)) + snapshotPages)
 	if err != nil {
 		return heard, err
 	}
@@ -137,7 +147,7 @@ func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (hea
 			v.cfg.Limiter.Warn("presence snapshot: bad answer", slog.String("chat", chatID))
 			continue
 		}
-		heard[s.Node] = true
+		heard[s.Node] = !s.More
 		f(s)
 	}
 }
@@ -220,8 +230,8 @@ func (v *View) merge(s snapshot) {
 }
 
 // serveSnapshot answers a chat snapshot request with this node's online
-// devices of the chat's members; a node without any answers too, so that
-// the asker need not wait for it.
+// devices of the chat's members, in pages of about devicePageBytes; a
+// node without any answers too, so that the asker need not wait for it.
 func (v *View) serveSnapshot(m *nats.Msg) {
 	chatID, ok := strings.CutPrefix(m.Subject, subjects.PresenceSnapshotPrefix)
 	if !ok || !subjects.ValidID(chatID) || m.Reply == "" {
@@ -229,11 +239,36 @@ func (v *View) serveSnapshot(m *nats.Msg) {
 		return
 	}
 	s := snapshot{Node: v.cfg.NodeID, Epoch: v.epoch, Seq: v.lastSeq(), Devices: []event{}}
+	size := 0
+	flush := func(more bool) error {
+		s.More = more
+		b, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("encode snapshot page: %w", err)
+		}
+		s.Devices, size = s.Devices[:0], 0
+		if err := v.cfg.NC.Publish(m.Reply, b); err != nil {
+			return fmt.Errorf("send snapshot page: %w", err)
+		}
+		return nil
+	}
+	var err error
 	for _, u := range v.cfg.Hub.ChatUsers(chatID, nil) {
 		chats := u.ChatIDs()
 		for _, d := range u.Devices(nil) {
-			d.IfPresent(func() { s.Devices = append(s.Devices, v.event(d, true, chats)) })
+			d.IfPresent(func() {
+				s.Devices = append(s.Devices, v.event(d, true, chats))
+				size += 150 + 40*len(chats)
+			})
+			if err == nil && size >= devicePageBytes {
+				err = flush(true)
+			}
 		}
 	}
-	v.publishJSON(m.Reply, s)
+	if err == nil {
+		err = flush(false)
+	}
+	if err != nil {
+		v.cfg.Limiter.Warn("answer presence snapshot", slog.String("chat", chatID), slog.Any("err", err))
+	}
 }

@@ -3,6 +3,7 @@ package presence
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,5 +95,59 @@ func TestSnapshotMarksSilentNodes(t *testing.T) {
 	}
 	if _, ok := v.SeqOf("n3"); ok {
 		t.Error("n3 did not answer the snapshot and is not marked for a sync")
+	}
+}
+
+// TestSnapshotAnswerPaged: a node with more online members of a chat than
+// one NATS message holds answers the chat's snapshot in pages, and the
+// asker hears all of them; the answer was one message, which NATS
+// refused past its 1 MiB payload limit, and the asker heard nothing.
+func TestSnapshotAnswerPaged(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v1, _ := newTestView(t, srv, "n1", nil)
+	v2, hub2 := newTestView(t, srv, "n2", nil)
+	for _, v := range []*View{v1, v2} {
+		subs, err := v.Serve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			for _, s := range subs {
+				_ = s.Unsubscribe()
+			}
+		})
+	}
+	// About 1.5 MB of answer: more than NATS's default payload limit.
+	const members = 12000
+	for i := range members {
+		d := new(fanout.Device)
+		d.Init(fmt.Sprintf("device-%05d", i))
+		u, _, ok := hub2.AddDevice(d, fmt.Sprintf("member-%05d", i), fmt.Sprintf("member-%05d", i), false, 1)
+		if !ok {
+			t.Fatal("device not added")
+		}
+		hub2.Link(u, "c1", nil)
+		d.SetPresence(true, func() {})
+	}
+	// n1 hears n2's heartbeat, so its query waits for n2's whole answer.
+	b, err := json.Marshal(heartbeat{Node: "n2", Epoch: v2.epoch, Seq: v2.Seq()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1.HandleHeartbeat(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := v1.Chat(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := 0
+	for i := range members {
+		if c.Online(fmt.Sprintf("member-%05d", i)) {
+			online++
+		}
+	}
+	if online != members {
+		t.Errorf("n1 heard %d of n2's %d online members of the chat", online, members)
 	}
 }
