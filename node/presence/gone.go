@@ -8,7 +8,10 @@ import "time"
 // brought the node's state back with its devices online until the next
 // sweep dropped it again, with a second Offline and a second LeftRoom for
 // its guests. The view remembers the runs it dropped for a while and
-// ignores whatever comes from them; a restarted node has a new run.
+// ignores whatever comes from them; a restarted node has a new run. A run
+// that said goodbye is over; one that went silent may have been cut off
+// only (a partition, a stall): a heartbeat of it brings it back, and its
+// first sync lists its devices again.
 
 // goneKeep is how long a dropped run is remembered, far beyond any delay
 // of a message sent before the node went; maxGone bounds how many.
@@ -17,15 +20,17 @@ const (
 	maxGone  = 1024
 )
 
-// goneRun is a run of a node the view dropped, and when.
+// goneRun is a run of a node the view dropped, when, and whether it said
+// goodbye.
 type goneRun struct {
-	epoch int64
-	at    time.Time
+	epoch   int64
+	at      time.Time
+	drained bool
 }
 
-// noteGoneLocked remembers nodeID's run epoch as dropped at now. The
-// caller holds View.mu.
-func (v *View) noteGoneLocked(nodeID string, epoch int64, now time.Time) {
+// noteGoneLocked remembers nodeID's run epoch as dropped at now, after a
+// goodbye if drained. The caller holds View.mu.
+func (v *View) noteGoneLocked(nodeID string, epoch int64, drained bool, now time.Time) {
 	if epoch == 0 {
 		return // no run ever heard of: nothing to tell later messages by
 	}
@@ -38,7 +43,22 @@ func (v *View) noteGoneLocked(nodeID string, epoch int64, now time.Time) {
 		}
 		delete(v.gone, oldest)
 	}
-	v.gone[nodeID] = goneRun{epoch: epoch, at: now}
+	v.gone[nodeID] = goneRun{epoch: epoch, at: now, drained: drained}
+}
+
+// reviveLocked reports whether a heartbeat of nodeID's run epoch may be
+// heard: yes unless that run said goodbye. A run dropped as silent is
+// forgotten as gone: it is alive after all. The caller holds View.mu.
+func (v *View) reviveLocked(nodeID string, epoch int64) bool {
+	g, ok := v.gone[nodeID]
+	if !ok || g.epoch != epoch {
+		return true
+	}
+	if g.drained {
+		return false
+	}
+	delete(v.gone, nodeID)
+	return true
 }
 
 // goneLocked reports whether nodeID's run epoch was dropped. The caller

@@ -9,11 +9,13 @@ import (
 	"github.com/natterchat/natter/store/storetest"
 )
 
-// TestGoneNodeStaysGone: once a node said goodbye (or went silent), a
-// late snapshot answer, event or heartbeat of that run brings back
-// neither the node nor its devices: they came back online until the next
-// sweep dropped them again, with a second Offline (and LeftRoom for its
-// guests). A new run of the node is heard of as usual.
+// TestGoneNodeStaysGone: once a node said goodbye, a late snapshot
+// answer, event or heartbeat of that run brings back neither the node nor
+// its devices: they came back online until the next sweep dropped them
+// again, with a second Offline (and LeftRoom for its guests). A new run
+// of the node is heard of as usual. A run dropped as silent ignores late
+// answers and events too, but its heartbeat brings it back: it may have
+// been cut off only.
 func TestGoneNodeStaysGone(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v, hub := newTestView(t, srv, "n1", nil)
@@ -78,5 +80,22 @@ func TestGoneNodeStaysGone(t *testing.T) {
 	handle(up("z", "dz", 1, epoch+1))
 	if !v.Online("z") || !known() {
 		t.Error("an event of the node's new run was ignored")
+	}
+
+	// The new run falls silent: it is dropped, and late messages of it
+	// are ignored; but it may only have been cut off, and its next
+	// heartbeat brings it back.
+	v.Sweep(time.Now().Add(time.Hour))
+	if v.Online("z") || known() {
+		t.Fatal("the sweep left the silent n2 or its device in the view")
+	}
+	v.merge(snapshot{Node: "n2", Epoch: epoch + 1, Seq: 1, Devices: []event{up("z", "dz", 0, 0)}})
+	handle(up("w", "dw", 2, epoch+1))
+	if v.Online("z") || v.Online("w") || known() {
+		t.Error("a late answer or event of the silent run brought n2 back")
+	}
+	handle(heartbeat{Node: "n2", Epoch: epoch + 1, Seq: 2})
+	if !known() {
+		t.Error("a heartbeat of the silent run did not bring n2 back")
 	}
 }

@@ -52,13 +52,13 @@ func (v *View) HandleHeartbeat(data []byte) {
 		return
 	}
 	v.mu.Lock()
-	if v.goneLocked(hb.Node, hb.Epoch) {
+	if !v.reviveLocked(hb.Node, hb.Epoch) {
 		v.mu.Unlock()
-		return // a late beat, or a second goodbye, of a run dropped already
+		return // a late beat, or a second goodbye, of a run that left
 	}
 	if hb.Gone {
 		v.mu.Unlock()
-		v.dropNode(hb.Node, hb.Epoch, "drained")
+		v.dropNode(hb.Node, hb.Epoch, "drained", time.Now())
 		return
 	}
 	st := v.nodeLocked(hb.Node)
@@ -81,7 +81,7 @@ func (v *View) Sweep(now time.Time) {
 	}
 	v.mu.Unlock()
 	for _, id := range dead {
-		v.dropNode(id, 0, "silent")
+		v.dropNode(id, 0, "silent", now)
 	}
 	v.mu.Lock()
 	v.pruneGoneLocked(now)
@@ -94,8 +94,9 @@ func (v *View) Sweep(now time.Time) {
 // view knew of are handed to OnOrphans: every survivor ends them for its
 // own devices, and the view holds every online member of the chats this
 // node delivers. The node's run (epoch, or the last one heard of if 0) is
-// remembered as gone, so that its late messages are ignored (gone.go).
-func (v *View) dropNode(nodeID string, epoch int64, why string) {
+// remembered as gone at now, so that its late messages are ignored
+// (gone.go).
+func (v *View) dropNode(nodeID string, epoch int64, why string, now time.Time) {
 	if nodeID == v.cfg.NodeID {
 		return
 	}
@@ -116,7 +117,7 @@ func (v *View) dropNode(nodeID string, epoch int64, why string) {
 	if st := v.nodes[nodeID]; st != nil && epoch == 0 {
 		epoch = st.run
 	}
-	v.noteGoneLocked(nodeID, epoch, time.Now())
+	v.noteGoneLocked(nodeID, epoch, why == "drained", now)
 	delete(v.nodes, nodeID)
 	v.mu.Unlock()
 	v.applyAll(changes)
