@@ -53,9 +53,9 @@ type Config struct {
 	// RequestTimeout bounds one store call made for a device. Default 15s.
 	RequestTimeout time.Duration
 	// OnChatStart is called when this node starts delivering a chat (its
-	// first local member linked it), outside the registry's locks; the
-	// presence view asks the cluster for the chat's online members.
-	// Default: nothing.
+	// first local member linked it), before its subscription and outside
+	// the registry's locks; the presence view asks the cluster for the
+	// chat's online members. Default: nothing.
 	OnChatStart func(chatID string)
 
 	// Log receives what an operator must see; Limiter what clients or

@@ -18,10 +18,14 @@ func (h *Hub) Link(u *User, chatID string, since *uint64) {
 		return
 	}
 	if c, created := h.reg.addChatUser(chatID, u); created {
-		h.subscribe(c, since)
+		// The chat counts as delivered from here on (Delivers): its
+		// start is told before the subscription's store reads, so that a
+		// presence query made meanwhile waits for the chat's snapshot
+		// rather than read a view without the chat.
 		if h.cfg.OnChatStart != nil {
 			h.cfg.OnChatStart(chatID)
 		}
+		h.subscribe(c, since)
 	}
 }
 

@@ -50,13 +50,13 @@ func (v *View) Chat(ctx context.Context, chatID string) (ChatView, error) {
 // settle waits for chatID's snapshot in flight, if any.
 func (v *View) settle(ctx context.Context, chatID string) {
 	v.mu.Lock()
-	done := v.pending[chatID]
+	p := v.pending[chatID]
 	v.mu.Unlock()
-	if done == nil {
+	if p == nil {
 		return
 	}
 	select {
-	case <-done:
+	case <-p.done:
 	case <-ctx.Done():
 	}
 }
@@ -64,7 +64,7 @@ func (v *View) settle(ctx context.Context, chatID string) {
 // askChat gathers every node's devices in chatID, this one's included.
 func (v *View) askChat(ctx context.Context, chatID string) (map[string]*snapUser, error) {
 	users := make(map[string]*snapUser)
-	err := v.gather(ctx, chatID, func(s snapshot) {
+	_, err := v.gather(ctx, chatID, func(s snapshot) {
 		for _, ev := range s.Devices {
 			if !subjects.ValidID(ev.User) || !subjects.ValidID(ev.Device) {
 				continue

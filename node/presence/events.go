@@ -123,14 +123,19 @@ func (v *View) Handle(data []byte) {
 }
 
 // countEvent notes ev's number in its node's state and reports whether to
-// apply it: not if a sync already covered it.
+// apply it: not if a sync already covered it, nor if its node's run was
+// dropped (a late event: its devices are down already).
 func (v *View) countEvent(ev event) bool {
 	if ev.Node == v.cfg.NodeID {
 		return true
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.goneLocked(ev.Node, ev.Epoch) {
+		return false
+	}
 	st := v.nodeLocked(ev.Node)
+	st.run = ev.Epoch
 	if st.epoch != ev.Epoch {
 		// The node restarted, or this view never heard of it: whatever
 		// came before this event is unknown, unless it is the node's

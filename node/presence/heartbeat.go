@@ -21,9 +21,17 @@ type heartbeat struct {
 }
 
 // Beat publishes this node's heartbeat; gone says goodbye after a drain.
+// Once the goodbye is sent, a plain beat sends nothing: the node's loop
+// may still tick, and a beat after the goodbye would bring the node back
+// into every view, whose next sync would then wait on a node that no
+// longer answers.
 func (v *View) Beat(gone bool) {
 	v.pubMu.Lock()
 	defer v.pubMu.Unlock()
+	if v.saidGoodbye && !gone {
+		return
+	}
+	v.saidGoodbye = v.saidGoodbye || gone
 	v.publishJSON(subjects.Heartbeat, heartbeat{Node: v.cfg.NodeID, Devices: v.published.Load(), Epoch: v.epoch, Seq: v.seq.Load(), Gone: gone})
 }
 
@@ -43,13 +51,18 @@ func (v *View) HandleHeartbeat(data []byte) {
 		// in order; a beat may race an event it counted, so no self-sync.
 		return
 	}
+	v.mu.Lock()
+	if !v.reviveLocked(hb.Node, hb.Epoch) {
+		v.mu.Unlock()
+		return // a late beat, or a second goodbye, of a run that left
+	}
 	if hb.Gone {
-		v.dropNode(hb.Node, "drained")
+		v.mu.Unlock()
+		v.dropNode(hb.Node, hb.Epoch, "drained", time.Now())
 		return
 	}
-	v.mu.Lock()
 	st := v.nodeLocked(hb.Node)
-	st.lastSeen = time.Now()
+	st.lastSeen, st.run = time.Now(), hb.Epoch
 	missed := st.gap || !st.known || st.epoch != hb.Epoch || st.seq < hb.Seq
 	v.mu.Unlock()
 	if missed {
@@ -68,8 +81,11 @@ func (v *View) Sweep(now time.Time) {
 	}
 	v.mu.Unlock()
 	for _, id := range dead {
-		v.dropNode(id, "silent")
+		v.dropNode(id, 0, "silent", now)
 	}
+	v.mu.Lock()
+	v.pruneGoneLocked(now)
+	v.mu.Unlock()
 	v.forget()
 }
 
@@ -77,8 +93,10 @@ func (v *View) Sweep(now time.Time) {
 // end with their connection, so the guests of a node that died that this
 // view knew of are handed to OnOrphans: every survivor ends them for its
 // own devices, and the view holds every online member of the chats this
-// node delivers.
-func (v *View) dropNode(nodeID, why string) {
+// node delivers. The node's run (epoch, or the last one heard of if 0) is
+// remembered as gone at now, so that its late messages are ignored
+// (gone.go).
+func (v *View) dropNode(nodeID string, epoch int64, why string, now time.Time) {
 	if nodeID == v.cfg.NodeID {
 		return
 	}
@@ -96,6 +114,10 @@ func (v *View) dropNode(nodeID, why string) {
 			}
 		}
 	}
+	if st := v.nodes[nodeID]; st != nil && epoch == 0 {
+		epoch = st.run
+	}
+	v.noteGoneLocked(nodeID, epoch, why == "drained", now)
 	delete(v.nodes, nodeID)
 	v.mu.Unlock()
 	v.applyAll(changes)

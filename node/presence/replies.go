@@ -21,8 +21,9 @@ type replies struct {
 	sub   *nats.Subscription
 }
 
-// Answers to expect per request: snapshotAnswers per node of the cluster
-// beyond a floor, syncPages pages of a node's devices in flight. The
+// Answers to expect per request: two snapshot answers per node of the
+// cluster beyond a floor (and snapshotPages more for answers in several
+// pages), syncPages pages of a node's devices in flight. The
 // reader takes each as it comes; a full channel drops an answer (nats.go
 // counts a slow consumer), which the request's deadline then ends.
 const (

@@ -18,14 +18,31 @@ import (
 // answers; every live node answers, so it ends sooner unless one is gone.
 const snapshotWait = 2 * time.Second
 
-// snapshot is one node's answer to a chat snapshot: its online devices of
-// the chat's members, with its run and the number of its last presence
-// event when it listed them.
+// snapshot is one page of a node's answer to a chat snapshot: its online
+// devices of the chat's members, with its run and the number of its last
+// presence event when it began to list them. A chat with thousands of
+// online members on one node would not fit one NATS message, so the
+// answer is cut like a sync's (devicePageBytes); More says another page
+// follows (omitted on the last, so that a one-message answer of a node
+// that does not page reads as complete).
 type snapshot struct {
 	Node    string  `json:"node"`
 	Epoch   int64   `json:"epoch"`
 	Seq     uint64  `json:"seq"`
 	Devices []event `json:"devices"`
+	More    bool    `json:"more,omitempty"`
+}
+
+// snapshotPages is the room for pages of the nodes' answers to a snapshot
+// beyond one per node: a node's answer past it is cut short, and that
+// node synced at its next heartbeat.
+const snapshotPages = 64
+
+// pendingSnapshot is a chat's snapshot in flight: done closes when it is
+// merged; again (guarded by View.mu) asks for another one after it.
+type pendingSnapshot struct {
+	done  chan struct{}
+	again bool
 }
 
 // ChatStarted asks every node for its online devices in chatID, which this
@@ -33,30 +50,50 @@ type snapshot struct {
 // anyone (they were online before). It returns at once; the answers are
 // merged in the background (Close waits for them). fanout calls it
 // (fanout.Config.OnChatStart).
+//
+// If a snapshot of the chat is in flight, delivery stopped and started
+// again meanwhile: members merged before the stop may have been
+// forgotten, or answers taken down, in between, so the chat's snapshot is
+// taken once more after the one in flight, if the chat is still delivered
+// then.
 func (v *View) ChatStarted(chatID string) {
-	done := make(chan struct{})
 	v.mu.Lock()
-	if v.closed || v.pending[chatID] != nil {
+	if v.closed {
 		v.mu.Unlock()
-		return // closing, or one is coming that sees the same members
+		return
 	}
-	v.pending[chatID] = done
+	if p := v.pending[chatID]; p != nil {
+		p.again = true
+		v.mu.Unlock()
+		return
+	}
+	p := &pendingSnapshot{done: make(chan struct{})}
+	v.pending[chatID] = p
 	v.snapshots.Add(1) // under mu, so that Close's Wait never races it
 	v.mu.Unlock()
 	go func() {
 		defer v.snapshots.Done()
-		v.takeSnapshot(chatID)
-		v.mu.Lock()
+		for {
+			v.takeSnapshot(chatID)
+			v.mu.Lock()
+			if !p.again || v.closed || !v.cfg.Hub.Delivers(chatID) {
+				break
+			}
+			p.again = false
+			v.mu.Unlock()
+		}
 		delete(v.pending, chatID)
 		v.mu.Unlock()
-		close(done)
+		close(p.done)
 	}()
 }
 
 // takeSnapshot requests chatID's snapshot and merges the answers of the
-// other nodes.
+// other nodes. A live node whose answer did not come (lost, too slow, or
+// the request failed) is marked for a sync at its next heartbeat, which
+// lists its devices in every chat delivered here, this one included.
 func (v *View) takeSnapshot(chatID string) {
-	err := v.gather(v.stopCtx, chatID, func(s snapshot) {
+	heard, err := v.gather(v.stopCtx, chatID, func(s snapshot) {
 		if s.Node != v.cfg.NodeID {
 			v.merge(s)
 		}
@@ -64,30 +101,38 @@ func (v *View) takeSnapshot(chatID string) {
 	if err != nil {
 		v.cfg.Limiter.Warn("presence snapshot", slog.String("chat", chatID), slog.Any("err", err))
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, id := range v.liveNodesLocked() {
+		if !heard[id] {
+			v.nodes[id].gap = true
+		}
+	}
 }
 
-// gather asks every node for its devices in chatID and passes each answer
-// to f, this node's own included, until every live node answered (more
-// may be heard of while waiting) or snapshotWait or ctx ends. In its first
-// two heartbeat intervals a node may not have heard of all the others
-// yet, so it waits that long at least.
-func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) error {
-	r, err := v.newReplies(max(minSnapshotAnswers, 2*(v.liveNodes()+1)))
+// gather asks every node for its devices in chatID and passes each page
+// of the answers to f, this node's own included, until every live node
+// answered (more may be heard of while waiting) or snapshotWait or ctx
+// ends, and returns the nodes whose answer came whole (to its last page).
+// In its first two heartbeat intervals a node may not have heard of all
+// the others yet, so it waits that long at least.
+func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (heard map[string]bool, err error) {
+	heard = make(map[string]bool)
+	r, err := v.newReplies(max(minSnapshotAnswers, 2*(len(v.liveNodes())+1)) + snapshotPages)
 	if err != nil {
-		return err
+		return heard, err
 	}
 	defer r.close()
 	if err := v.cfg.NC.PublishRequest(subjects.PresenceSnapshot(chatID), r.inbox, nil); err != nil {
-		return fmt.Errorf("request the chat's presence: %w", err)
+		return heard, fmt.Errorf("request the chat's presence: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, snapshotWait)
 	defer cancel()
-	heard := make(map[string]bool)
 	for {
 		wait, stop := ctx, context.CancelFunc(func() {})
-		if len(heard) >= v.liveNodes()+1 {
+		if v.heardAll(heard) {
 			if time.Now().After(v.knowsPeers) {
-				return nil
+				return heard, nil
 			}
 			wait, stop = context.WithDeadline(ctx, v.knowsPeers)
 		}
@@ -95,30 +140,48 @@ func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) erro
 		stop()
 		if err != nil {
 			// A node that died is swept; what came is the answer.
-			return nil
+			return heard, nil
 		}
 		var s snapshot
 		if err := json.Unmarshal(m.Data, &s); err != nil || !subjects.ValidID(s.Node) || heard[s.Node] {
 			v.cfg.Limiter.Warn("presence snapshot: bad answer", slog.String("chat", chatID))
 			continue
 		}
-		heard[s.Node] = true
+		heard[s.Node] = !s.More
 		f(s)
 	}
 }
 
-// liveNodes counts the other nodes this view heard from within
-// NodeDeadAfter.
-func (v *View) liveNodes() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	n, now := 0, time.Now()
-	for id, st := range v.nodes {
-		if id != v.cfg.NodeID && now.Sub(st.lastSeen) <= v.cfg.NodeDeadAfter {
-			n++
+// heardAll reports whether this node and every live node are in heard.
+func (v *View) heardAll(heard map[string]bool) bool {
+	if !heard[v.cfg.NodeID] {
+		return false
+	}
+	for _, id := range v.liveNodes() {
+		if !heard[id] {
+			return false
 		}
 	}
-	return n
+	return true
+}
+
+// liveNodes lists the other nodes this view heard from within
+// NodeDeadAfter.
+func (v *View) liveNodes() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.liveNodesLocked()
+}
+
+func (v *View) liveNodesLocked() []string {
+	var ids []string
+	now := time.Now()
+	for id, st := range v.nodes {
+		if id != v.cfg.NodeID && now.Sub(st.lastSeen) <= v.cfg.NodeDeadAfter {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // merge adds a node's snapshot to the view. A snapshot older than an
@@ -128,6 +191,10 @@ func (v *View) liveNodes() int {
 // many, or events missed), the node is synced at its next heartbeat
 // instead. Events of a connection storm are mostly "up": without the
 // downs, nearly every snapshot taken during one sent the view to sync.
+// An answer of a run the view dropped is ignored (gone.go); one of
+// another run than the view knows (a restart either way) is dropped for
+// a sync. An answer of a node the view has not synced yet is merged
+// whole: its first heartbeat syncs it anyway.
 func (v *View) merge(s snapshot) {
 	changes := make([]event, 0, len(s.Devices))
 	for _, ev := range s.Devices {
@@ -139,8 +206,15 @@ func (v *View) merge(s snapshot) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.goneLocked(s.Node, s.Epoch) {
+		return
+	}
 	st := v.nodes[s.Node]
-	if st != nil && st.known && st.epoch == s.Epoch && st.seq > s.Seq {
+	if st != nil && st.known && st.epoch != s.Epoch {
+		st.gap = true
+		return
+	}
+	if st != nil && st.known && st.seq > s.Seq {
 		if st.gap || s.Seq < st.downsFrom {
 			st.gap = true
 			return
@@ -150,11 +224,14 @@ func (v *View) merge(s snapshot) {
 	for _, ev := range changes {
 		v.applyLocked(ev) // no transitions to tell: these users were online
 	}
+	if st := v.nodes[s.Node]; st != nil && st.run == 0 {
+		st.run = s.Epoch
+	}
 }
 
 // serveSnapshot answers a chat snapshot request with this node's online
-// devices of the chat's members; a node without any answers too, so that
-// the asker need not wait for it.
+// devices of the chat's members, in pages of about devicePageBytes; a
+// node without any answers too, so that the asker need not wait for it.
 func (v *View) serveSnapshot(m *nats.Msg) {
 	chatID, ok := strings.CutPrefix(m.Subject, subjects.PresenceSnapshotPrefix)
 	if !ok || !subjects.ValidID(chatID) || m.Reply == "" {
@@ -162,11 +239,36 @@ func (v *View) serveSnapshot(m *nats.Msg) {
 		return
 	}
 	s := snapshot{Node: v.cfg.NodeID, Epoch: v.epoch, Seq: v.lastSeq(), Devices: []event{}}
+	size := 0
+	flush := func(more bool) error {
+		s.More = more
+		b, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("encode snapshot page: %w", err)
+		}
+		s.Devices, size = s.Devices[:0], 0
+		if err := v.cfg.NC.Publish(m.Reply, b); err != nil {
+			return fmt.Errorf("send snapshot page: %w", err)
+		}
+		return nil
+	}
+	var err error
 	for _, u := range v.cfg.Hub.ChatUsers(chatID, nil) {
 		chats := u.ChatIDs()
 		for _, d := range u.Devices(nil) {
-			d.IfPresent(func() { s.Devices = append(s.Devices, v.event(d, true, chats)) })
+			d.IfPresent(func() {
+				s.Devices = append(s.Devices, v.event(d, true, chats))
+				size += 150 + 40*len(chats)
+			})
+			if err == nil && size >= devicePageBytes {
+				err = flush(true)
+			}
 		}
 	}
-	v.publishJSON(m.Reply, s)
+	if err == nil {
+		err = flush(false)
+	}
+	if err != nil {
+		v.cfg.Limiter.Warn("answer presence snapshot", slog.String("chat", chatID), slog.Any("err", err))
+	}
 }

@@ -66,21 +66,46 @@ func (v *View) sync(nodeID string, hb heartbeat) {
 	chats := v.cfg.Hub.ChatIDs(nil)
 	var list []event
 	epoch, seq := hb.Epoch, hb.Seq
-	var err error
+	var asked map[string]bool // nil: every device of the node
 	if len(chats) > 0 {
-		list, epoch, seq, err = v.fetchDevices(nodeID, chats)
+		var all bool
+		var err error
+		list, epoch, seq, all, err = v.fetchDevices(nodeID, chats)
+		if err != nil {
+			v.cfg.Limiter.Warn("presence sync failed", slog.String("peer", nodeID), slog.Any("err", err))
+			return
+		}
+		if !all {
+			asked = make(map[string]bool, len(chats))
+			for _, c := range chats {
+				asked[c] = true
+			}
+		}
 	}
-	if err != nil {
-		v.cfg.Limiter.Warn("presence sync failed", slog.String("peer", nodeID), slog.Any("err", err))
-		return
-	}
+	v.applySync(nodeID, asked, list, epoch, seq)
+}
+
+// applySync replaces this view's devices of nodeID in the chats asked
+// (nil: all) with list, the node's answer numbered seq in its run epoch.
+// Only devices of users sharing a chat asked for are taken down: a chat
+// that started while the answer came had its members merged by its
+// snapshot, and the answer, listed for the chats asked, does not show
+// them.
+func (v *View) applySync(nodeID string, asked map[string]bool, list []event, epoch int64, seq uint64) {
 	have := make(map[string]bool, len(list))
 	for _, ev := range list {
 		have[ev.Device] = true
 	}
 	var changes []event
 	v.mu.Lock()
+	if v.goneLocked(nodeID, epoch) {
+		v.mu.Unlock()
+		return // the node went while its list came
+	}
 	for userID, u := range v.users {
+		if asked != nil && !anyIn(u.chats, asked) {
+			continue
+		}
 		for _, d := range u.devices {
 			if d.Node == nodeID && !have[d.Device] {
 				changes = append(changes, event{User: userID, Name: u.name, Device: d.Device, Node: nodeID})
@@ -88,7 +113,7 @@ func (v *View) sync(nodeID string, hb heartbeat) {
 		}
 	}
 	st := v.nodeLocked(nodeID)
-	st.epoch, st.seq, st.known, st.gap = epoch, seq, true, false
+	st.epoch, st.seq, st.known, st.gap, st.run = epoch, seq, true, false, epoch
 	st.resetDowns(seq)
 	v.mu.Unlock()
 	for _, ev := range list {
@@ -105,37 +130,39 @@ func (v *View) sync(nodeID string, hb heartbeat) {
 	v.cfg.Log.Debug("presence synced", slog.String("peer", nodeID), slog.Int("devices", len(list)))
 }
 
-// fetchDevices asks a node for its devices in chats and reads its pages.
-func (v *View) fetchDevices(nodeID string, chats []string) (list []event, epoch int64, seq uint64, err error) {
+// fetchDevices asks a node for its devices in chats and reads its pages;
+// all says it asked for every device instead (too many chats to list).
+func (v *View) fetchDevices(nodeID string, chats []string) (list []event, epoch int64, seq uint64, all bool, err error) {
 	req, err := json.Marshal(syncRequest{Chats: chats})
 	if err == nil && len(req) > maxSyncChatBytes {
+		all = true
 		req, err = json.Marshal(syncRequest{All: true})
 	}
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("encode sync request: %w", err)
+		return nil, 0, 0, false, fmt.Errorf("encode sync request: %w", err)
 	}
 	r, err := v.newReplies(syncPages)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, false, err
 	}
 	defer r.close()
 	if err := v.cfg.NC.PublishRequest(subjects.NodeRequest(nodeID, subjects.NodeOpPresence), r.inbox, req); err != nil {
-		return nil, 0, 0, fmt.Errorf("request device list: %w", err)
+		return nil, 0, 0, false, fmt.Errorf("request device list: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(v.stopCtx, syncWait)
 	defer cancel()
 	for {
 		m, err := r.next(ctx)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("read device page: %w", err)
+			return nil, 0, 0, false, fmt.Errorf("read device page: %w", err)
 		}
 		var page devicePage
 		if err := json.Unmarshal(m.Data, &page); err != nil {
-			return nil, 0, 0, fmt.Errorf("decode device page: %w", err)
+			return nil, 0, 0, false, fmt.Errorf("decode device page: %w", err)
 		}
 		list = append(list, page.Devices...)
 		if page.Last {
-			return list, page.Epoch, page.Seq, nil
+			return list, page.Epoch, page.Seq, all, nil
 		}
 	}
 }

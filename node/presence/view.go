@@ -155,6 +155,9 @@ type nodeState struct {
 	seq   uint64
 	known bool
 	gap   bool
+	// run is the epoch of the node's last heartbeat, event or answer,
+	// known or not: the run remembered when the node is dropped (gone.go).
+	run int64
 	// downs are the devices the node's events numbered above downsFrom
 	// took down, for snapshots listed before them (downs.go).
 	downs     []recentDown
@@ -179,6 +182,9 @@ type View struct {
 	pubMu     sync.Mutex
 	published atomic.Int64
 	seq       atomic.Uint64
+	// saidGoodbye (guarded by pubMu) is set by the goodbye beat, after
+	// which the node beats no more.
+	saidGoodbye bool
 	// epoch tells this run of the node from an earlier one of the same id.
 	epoch int64
 	// snapshots counts chat snapshots in flight (Close waits for them);
@@ -193,13 +199,16 @@ type View struct {
 	knowsPeers time.Time
 	// pending holds the chats whose snapshot is in flight (guarded by
 	// mu); their channel closes when it is merged.
-	pending map[string]chan struct{}
+	pending map[string]*pendingSnapshot
 	// framesOut counts the Online/Offline frames queued to local devices.
 	framesOut atomic.Int64
 
 	mu    sync.Mutex
 	users map[string]*user      // guarded by mu
 	nodes map[string]*nodeState // guarded by mu
+	// gone holds the runs of nodes dropped a moment ago (guarded by mu):
+	// late messages of theirs are ignored (gone.go).
+	gone map[string]goneRun
 	// guests indexes online guests by chat (guarded by mu): a guest's
 	// memberships live only here and in its node's cache, never in the
 	// store, because they end with its connection. An entry holds the
@@ -227,8 +236,8 @@ func New(cfg Config) (*View, error) {
 	now := time.Now()
 	stopCtx, stop := context.WithCancel(context.Background())
 	return &View{cfg: cfg, epoch: now.UnixNano(), knowsPeers: now.Add(2 * cfg.HeartbeatInterval), stopCtx: stopCtx, stop: stop, users: make(map[string]*user), nodes: make(map[string]*nodeState),
-		pending: make(map[string]chan struct{}),
-		guests:  make(map[string]*smallmap.Map[*user])}, nil
+		pending: make(map[string]*pendingSnapshot), gone: make(map[string]goneRun),
+		guests: make(map[string]*smallmap.Map[*user])}, nil
 }
 
 // Close ends the chat snapshots in flight, waits for them and starts no

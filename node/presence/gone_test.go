@@ -1,0 +1,101 @@
+package presence
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/store/storetest"
+)
+
+// TestGoneNodeStaysGone: once a node said goodbye, a late snapshot
+// answer, event or heartbeat of that run brings back neither the node nor
+// its devices: they came back online until the next sweep dropped them
+// again, with a second Offline (and LeftRoom for its guests). A new run
+// of the node is heard of as usual. A run dropped as silent ignores late
+// answers and events too, but its heartbeat brings it back: it may have
+// been cut off only.
+func TestGoneNodeStaysGone(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v, hub := newTestView(t, srv, "n1", nil)
+	d := new(fanout.Device)
+	d.Init("local-device")
+	attachSocket(t, d)
+	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
+	if !ok {
+		t.Fatal("device not added")
+	}
+	hub.Link(u, "c1", nil)
+
+	const epoch = 42
+	handle := func(x any) {
+		t.Helper()
+		b, err := json.Marshal(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch x.(type) {
+		case event:
+			v.Handle(b)
+		case heartbeat:
+			v.HandleHeartbeat(b)
+		}
+	}
+	up := func(user, device string, seq uint64, run int64) event {
+		return event{User: user, Name: user, Device: device, Node: "n2", Up: true, At: time.Now(), Chats: []string{"c1"}, Epoch: run, Seq: seq}
+	}
+	known := func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.nodes["n2"] != nil
+	}
+
+	handle(up("x", "dx", 1, epoch))
+	if !v.Online("x") {
+		t.Fatal("x is not online after its event")
+	}
+	handle(heartbeat{Node: "n2", Epoch: epoch, Seq: 1, Gone: true})
+	if v.Online("x") || known() {
+		t.Fatal("the goodbye left n2 or its device in the view")
+	}
+
+	v.merge(snapshot{Node: "n2", Epoch: epoch, Seq: 1, Devices: []event{up("x", "dx", 0, 0)}})
+	if v.Online("x") || known() {
+		t.Error("a late snapshot answer of the gone run brought n2 back")
+	}
+	handle(up("y", "dy", 2, epoch))
+	down := up("x", "dx", 3, epoch)
+	down.Up = false
+	handle(down)
+	if v.Online("y") || known() {
+		t.Error("a late event of the gone run brought n2 back")
+	}
+	handle(heartbeat{Node: "n2", Epoch: epoch, Seq: 3})
+	if known() {
+		t.Error("a late heartbeat of the gone run brought n2 back")
+	}
+
+	// The node restarts: its new run is heard of.
+	handle(up("z", "dz", 1, epoch+1))
+	if !v.Online("z") || !known() {
+		t.Error("an event of the node's new run was ignored")
+	}
+
+	// The new run falls silent: it is dropped, and late messages of it
+	// are ignored; but it may only have been cut off, and its next
+	// heartbeat brings it back.
+	v.Sweep(time.Now().Add(time.Hour))
+	if v.Online("z") || known() {
+		t.Fatal("the sweep left the silent n2 or its device in the view")
+	}
+	v.merge(snapshot{Node: "n2", Epoch: epoch + 1, Seq: 1, Devices: []event{up("z", "dz", 0, 0)}})
+	handle(up("w", "dw", 2, epoch+1))
+	if v.Online("z") || v.Online("w") || known() {
+		t.Error("a late answer or event of the silent run brought n2 back")
+	}
+	handle(heartbeat{Node: "n2", Epoch: epoch + 1, Seq: 2})
+	if !known() {
+		t.Error("a heartbeat of the silent run did not bring n2 back")
+	}
+}

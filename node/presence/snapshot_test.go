@@ -1,0 +1,153 @@
+package presence
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/store/storetest"
+	"github.com/natterchat/natter/subjects"
+)
+
+// TestSnapshotRestarts: a chat whose delivery stops and starts again
+// while its snapshot is in flight gets a snapshot once more after it; the
+// users forgotten or taken down in between stayed missing otherwise.
+func TestSnapshotRestarts(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v, hub := newTestView(t, srv, "n1", nil)
+	subs, err := v.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	})
+	watcher := storetest.Connect(t, srv)
+	requests, err := watcher.SubscribeSync(subjects.PresenceSnapshot("c1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	d := new(fanout.Device)
+	d.Init("local-device")
+	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
+	if !ok {
+		t.Fatal("device not added")
+	}
+	// The snapshot waits for answers for two heartbeat intervals of the
+	// view's start (up to snapshotWait): the restart comes well within.
+	hub.Link(u, "c1", nil)
+	hub.Unlink(u, "c1")
+	hub.Link(u, "c1", nil)
+	for i := range 2 {
+		if _, err := requests.NextMsg(15 * time.Second); err != nil {
+			t.Fatalf("snapshot request %d: %v", i+1, err)
+		}
+	}
+}
+
+// TestSnapshotMarksSilentNodes: a live node whose answer to a chat's
+// snapshot does not come is marked for a sync at its next heartbeat,
+// which lists its devices in the chat; before, the snapshot simply ended
+// without them and nothing repaired the view.
+func TestSnapshotMarksSilentNodes(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v, hub := newTestView(t, srv, "n1", func(c *Config) { c.NodeDeadAfter = time.Minute })
+	subs, err := v.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	})
+	// n3 is alive and known, but nothing answers for it.
+	b, err := json.Marshal(event{User: "x", Name: "x", Device: "dx", Node: "n3", Up: true, At: time.Now(), Chats: []string{"c9"}, Epoch: 7, Seq: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Handle(b)
+	if _, ok := v.SeqOf("n3"); !ok {
+		t.Fatal("n3's numbering is not known after its first event")
+	}
+	d := new(fanout.Device)
+	d.Init("local-device")
+	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
+	if !ok {
+		t.Fatal("device not added")
+	}
+	hub.Link(u, "c1", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := v.Chat(ctx, "c1"); err != nil { // waits for the snapshot
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the snapshot did not end")
+	}
+	if _, ok := v.SeqOf("n3"); ok {
+		t.Error("n3 did not answer the snapshot and is not marked for a sync")
+	}
+}
+
+// TestSnapshotAnswerPaged: a node with more online members of a chat than
+// one NATS message holds answers the chat's snapshot in pages, and the
+// asker hears all of them; the answer was one message, which NATS
+// refused past its 1 MiB payload limit, and the asker heard nothing.
+func TestSnapshotAnswerPaged(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v1, _ := newTestView(t, srv, "n1", nil)
+	v2, hub2 := newTestView(t, srv, "n2", nil)
+	for _, v := range []*View{v1, v2} {
+		subs, err := v.Serve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			for _, s := range subs {
+				_ = s.Unsubscribe()
+			}
+		})
+	}
+	// About 1.5 MB of answer: more than NATS's default payload limit.
+	const members = 12000
+	for i := range members {
+		d := new(fanout.Device)
+		d.Init(fmt.Sprintf("device-%05d", i))
+		u, _, ok := hub2.AddDevice(d, fmt.Sprintf("member-%05d", i), fmt.Sprintf("member-%05d", i), false, 1)
+		if !ok {
+			t.Fatal("device not added")
+		}
+		hub2.Link(u, "c1", nil)
+		d.SetPresence(true, func() {})
+	}
+	// n1 hears n2's heartbeat, so its query waits for n2's whole answer.
+	b, err := json.Marshal(heartbeat{Node: "n2", Epoch: v2.epoch, Seq: v2.Seq()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1.HandleHeartbeat(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := v1.Chat(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := 0
+	for i := range members {
+		if c.Online(fmt.Sprintf("member-%05d", i)) {
+			online++
+		}
+	}
+	if online != members {
+		t.Errorf("n1 heard %d of n2's %d online members of the chat", online, members)
+	}
+}
