@@ -32,6 +32,12 @@ func (v *View) Beat(gone bool) {
 		return
 	}
 	v.saidGoodbye = v.saidGoodbye || gone
+	if !v.beaten {
+		// The others answer this first beat at once: heard from within
+		// peerAnswerWait, or not live.
+		v.beaten = true
+		v.knowsPeers.Store(min(v.knowsPeers.Load(), time.Now().Add(peerAnswerWait).UnixNano()))
+	}
 	v.publishJSON(subjects.Heartbeat, heartbeat{Node: v.cfg.NodeID, Devices: v.published.Load(), Epoch: v.epoch, Seq: v.seq.Load(), Gone: gone})
 }
 
@@ -62,9 +68,16 @@ func (v *View) HandleHeartbeat(data []byte) {
 		return
 	}
 	st := v.nodeLocked(hb.Node)
+	newRun := st.run != hb.Epoch
 	st.lastSeen, st.run = time.Now(), hb.Epoch
 	missed := st.gap || !st.known || st.epoch != hb.Epoch || st.seq < hb.Seq
 	v.mu.Unlock()
+	if newRun {
+		// A node that just started (or that this view just heard of)
+		// waits for every live node's beat before it trusts its chat
+		// snapshots: answer at once rather than at the next tick.
+		v.Beat(false)
+	}
 	if missed {
 		v.sync(hb.Node, hb)
 	}

@@ -75,3 +75,60 @@ func TestNoBeatAfterGoodbye(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstBeatAnswered: a node answers another node's first beat of a
+// run with its own beat at once, not at its next tick, and only once per
+// run; a view's first beat bounds its wait for the others' answers to
+// peerAnswerWait. A node that just started thus counts the live nodes
+// within a fraction of a second, instead of making every chat snapshot of
+// its first two heartbeat intervals wait them out (a join storm on a
+// fresh node waited up to 2 s per join).
+func TestFirstBeatAnswered(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v, _ := newTestView(t, srv, "n1", func(c *Config) { c.HeartbeatInterval = time.Hour })
+	watcher := storetest.Connect(t, srv)
+	sub, err := watcher.SubscribeSync(subjects.Heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if time.Until(v.peersKnown()) < time.Minute {
+		t.Fatalf("before its first beat the view counts on peers known at %v, want two heartbeat intervals", v.peersKnown())
+	}
+	beat := func(epoch int64) []byte {
+		b, _ := json.Marshal(heartbeat{Node: "n2", Epoch: epoch})
+		return b
+	}
+	answered := func(want bool) {
+		t.Helper()
+		wait := 10 * time.Second
+		if !want {
+			wait = 300 * time.Millisecond // an answer comes within a round trip
+		}
+		m, err := sub.NextMsg(wait)
+		if !want {
+			if err == nil {
+				t.Fatalf("answered a run it had heard already: %s", m.Data)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("no answer to a new run's beat: %v", err)
+		}
+		var hb heartbeat
+		if err := json.Unmarshal(m.Data, &hb); err != nil || hb.Node != "n1" {
+			t.Fatalf("answer %s (%v), want n1's beat", m.Data, err)
+		}
+	}
+	v.HandleHeartbeat(beat(1))
+	answered(true)
+	v.HandleHeartbeat(beat(1))
+	answered(false)
+	v.HandleHeartbeat(beat(2)) // n2 restarted
+	answered(true)
+	if time.Until(v.peersKnown()) > peerAnswerWait {
+		t.Fatalf("after its first beat the view counts on peers known at %v, want within %v", v.peersKnown(), peerAnswerWait)
+	}
+}

@@ -114,8 +114,8 @@ func (v *View) takeSnapshot(chatID string) {
 // of the answers to f, this node's own included, until every live node
 // answered (more may be heard of while waiting) or snapshotWait or ctx
 // ends, and returns the nodes whose answer came whole (to its last page).
-// In its first two heartbeat intervals a node may not have heard of all
-// the others yet, so it waits that long at least.
+// Until peersKnown a node may not have heard of all the others yet, so
+// it waits that long at least.
 func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (heard map[string]bool, err error) {
 	heard = make(map[string]bool)
 	r, err := v.newReplies(max(minSnapshotAnswers, 2*(len(v.liveNodes())+1)) + snapshotPages)
@@ -131,10 +131,11 @@ func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (hea
 	for {
 		wait, stop := ctx, context.CancelFunc(func() {})
 		if v.heardAll(heard) {
-			if time.Now().After(v.knowsPeers) {
+			known := v.peersKnown()
+			if time.Now().After(known) {
 				return heard, nil
 			}
-			wait, stop = context.WithDeadline(ctx, v.knowsPeers)
+			wait, stop = context.WithDeadline(ctx, known)
 		}
 		m, err := r.next(wait)
 		stop()

@@ -194,9 +194,13 @@ type View struct {
 	// stop ends the snapshots in flight at Close.
 	stopCtx context.Context
 	stop    context.CancelFunc
-	// knowsPeers is when this view has surely heard every live node's
-	// heartbeat: two heartbeat intervals after it was made.
-	knowsPeers time.Time
+	// knowsPeers (Unix nanoseconds) is when this view has surely heard
+	// every live node's heartbeat: peerAnswerWait after its first beat,
+	// which the others answer at once (HandleHeartbeat), and at the
+	// latest two heartbeat intervals after it was made.
+	knowsPeers atomic.Int64
+	// beaten (guarded by pubMu) is set by the first beat.
+	beaten bool
 	// pending holds the chats whose snapshot is in flight (guarded by
 	// mu); their channel closes when it is merged.
 	pending map[string]*pendingSnapshot
@@ -235,10 +239,22 @@ func New(cfg Config) (*View, error) {
 	}
 	now := time.Now()
 	stopCtx, stop := context.WithCancel(context.Background())
-	return &View{cfg: cfg, epoch: now.UnixNano(), knowsPeers: now.Add(2 * cfg.HeartbeatInterval), stopCtx: stopCtx, stop: stop, users: make(map[string]*user), nodes: make(map[string]*nodeState),
+	v := &View{cfg: cfg, epoch: now.UnixNano(), stopCtx: stopCtx, stop: stop, users: make(map[string]*user), nodes: make(map[string]*nodeState),
 		pending: make(map[string]*pendingSnapshot), gone: make(map[string]goneRun),
-		guests: make(map[string]*smallmap.Map[*user])}, nil
+		guests: make(map[string]*smallmap.Map[*user])}
+	v.knowsPeers.Store(now.Add(2 * cfg.HeartbeatInterval).UnixNano())
+	return v, nil
 }
+
+// peerAnswerWait is how long after its first heartbeat a view waits for
+// the other nodes' answers (HandleHeartbeat answers a node's first beat
+// at once) before it counts the nodes it heard as all there are. A node
+// heard later is still taken in: a chat snapshot that missed it marks it
+// for a sync at its next heartbeat.
+const peerAnswerWait = 250 * time.Millisecond
+
+// peersKnown reports when this view has heard every live node's beat.
+func (v *View) peersKnown() time.Time { return time.Unix(0, v.knowsPeers.Load()) }
 
 // Close ends the chat snapshots in flight, waits for them and starts no
 // more.
