@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/node/fanout"
-	"github.com/natterchat/natter/store"
 	"github.com/natterchat/natter/store/storetest"
 	"github.com/natterchat/natter/subjects"
 )
@@ -23,18 +22,8 @@ import (
 // events sent every peer to sync during connection storms.
 func TestBeatCountsEventsBeforeIt(t *testing.T) {
 	srv := storetest.RunServer(t)
-	nc := storetest.Connect(t, srv)
+	v, hub := newTestView(t, srv, "n1", nil)
 	watcher := storetest.Connect(t, srv)
-	recent := fanout.NewRecent()
-	hub, err := fanout.New(fanout.Config{NodeID: "n1", NC: nc, Store: store.NewMemory(store.MemoryConfig{}), Recent: recent,
-		Render: func(string, *store.Message) []byte { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := New(Config{NodeID: "n1", NC: nc, Hub: hub, Recent: recent})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// One channel for both subjects, as the node reads them: NATS keeps
 	// one publisher's order.
@@ -82,7 +71,7 @@ func TestBeatCountsEventsBeforeIt(t *testing.T) {
 	close(stop)
 	<-beaten
 	v.Beat(false) // the last beat counts every device
-	if err := nc.Flush(); err != nil {
+	if err := v.cfg.NC.Flush(); err != nil {
 		t.Fatal(err)
 	}
 
