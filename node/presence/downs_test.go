@@ -39,14 +39,7 @@ func TestSnapshotAfterLaterDowns(t *testing.T) {
 	t.Cleanup(v.Close)
 	// A local member makes chat c1 delivered here; its device hears the
 	// view's Online and Offline on a real socket.
-	d := new(fanout.Device)
-	d.Init("local-device")
-	attachSocket(t, d)
-	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
-	if !ok {
-		t.Fatal("device not added")
-	}
-	hub.Link(u, "c1", nil)
+	localMember(t, hub, "c1")
 
 	const epoch = 42
 	seq := uint64(0)
@@ -97,6 +90,24 @@ type nopHandler struct{}
 
 func (nopHandler) OnMessage(*wsconn.Conn, []byte)           {}
 func (nopHandler) OnClose(*wsconn.Conn, wsconn.CloseReason) {}
+
+// localMember connects user "local" on hub with one device, its socket
+// real (attachSocket), and makes it a member of chats: those chats are
+// delivered here, and the device hears the view's Online and Offline.
+func localMember(t *testing.T, hub *fanout.Hub, chats ...string) *fanout.User {
+	t.Helper()
+	d := new(fanout.Device)
+	d.Init("local-device")
+	attachSocket(t, d)
+	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
+	if !ok {
+		t.Fatal("device not added")
+	}
+	for _, c := range chats {
+		hub.Link(u, c, nil)
+	}
+	return u
+}
 
 // attachSocket attaches the server end of a loopback TCP connection to
 // d's WebSocket connection; the client end reads and drops what it gets.

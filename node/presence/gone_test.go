@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/store/storetest"
 )
 
@@ -19,14 +18,7 @@ import (
 func TestGoneNodeStaysGone(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v, hub := newTestView(t, srv, "n1", nil)
-	d := new(fanout.Device)
-	d.Init("local-device")
-	attachSocket(t, d)
-	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
-	if !ok {
-		t.Fatal("device not added")
-	}
-	hub.Link(u, "c1", nil)
+	localMember(t, hub, "c1")
 
 	const epoch = 42
 	handle := func(x any) {

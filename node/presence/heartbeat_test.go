@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/store"
@@ -50,14 +51,7 @@ func newTestView(t *testing.T, srv *server.Server, id string, mod func(*Config))
 func TestNoBeatAfterGoodbye(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v, _ := newTestView(t, srv, "n1", nil)
-	watcher := storetest.Connect(t, srv)
-	sub, err := watcher.SubscribeSync(subjects.Heartbeat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	sub := watchBeats(t, srv)
 	v.Beat(true)
 	v.Beat(false) // a tick after the goodbye
 	v.Beat(true)  // a second goodbye marks the end of what was sent
@@ -86,14 +80,7 @@ func TestNoBeatAfterGoodbye(t *testing.T) {
 func TestFirstBeatAnswered(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v, _ := newTestView(t, srv, "n1", func(c *Config) { c.HeartbeatInterval = time.Hour })
-	watcher := storetest.Connect(t, srv)
-	sub, err := watcher.SubscribeSync(subjects.Heartbeat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	sub := watchBeats(t, srv)
 	if time.Until(v.peersKnown()) < time.Minute {
 		t.Fatalf("before its first beat the view counts on peers known at %v, want two heartbeat intervals", v.peersKnown())
 	}
@@ -131,4 +118,18 @@ func TestFirstBeatAnswered(t *testing.T) {
 	if time.Until(v.peersKnown()) > peerAnswerWait {
 		t.Fatalf("after its first beat the view counts on peers known at %v, want within %v", v.peersKnown(), peerAnswerWait)
 	}
+}
+
+// watchBeats subscribes a connection of its own to every heartbeat.
+func watchBeats(t *testing.T, srv *server.Server) *nats.Subscription {
+	t.Helper()
+	watcher := storetest.Connect(t, srv)
+	sub, err := watcher.SubscribeSync(subjects.Heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return sub
 }

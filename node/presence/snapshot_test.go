@@ -18,15 +18,7 @@ import (
 func TestSnapshotRestarts(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v, hub := newTestView(t, srv, "n1", nil)
-	subs, err := v.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range subs {
-			_ = s.Unsubscribe()
-		}
-	})
+	serve(t, v)
 	watcher := storetest.Connect(t, srv)
 	requests, err := watcher.SubscribeSync(subjects.PresenceSnapshot("c1"))
 	if err != nil {
@@ -35,12 +27,7 @@ func TestSnapshotRestarts(t *testing.T) {
 	if err := watcher.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	d := new(fanout.Device)
-	d.Init("local-device")
-	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
-	if !ok {
-		t.Fatal("device not added")
-	}
+	u := localMember(t, hub)
 	// The snapshot waits for answers for two heartbeat intervals of the
 	// view's start (up to snapshotWait): the restart comes well within.
 	hub.Link(u, "c1", nil)
@@ -60,15 +47,7 @@ func TestSnapshotRestarts(t *testing.T) {
 func TestSnapshotMarksSilentNodes(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v, hub := newTestView(t, srv, "n1", func(c *Config) { c.NodeDeadAfter = time.Minute })
-	subs, err := v.Serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, s := range subs {
-			_ = s.Unsubscribe()
-		}
-	})
+	serve(t, v)
 	// n3 is alive and known, but nothing answers for it.
 	b, err := json.Marshal(event{User: "x", Name: "x", Device: "dx", Node: "n3", Up: true, At: time.Now(), Chats: []string{"c9"}, Epoch: 7, Seq: 1})
 	if err != nil {
@@ -78,13 +57,7 @@ func TestSnapshotMarksSilentNodes(t *testing.T) {
 	if _, ok := v.SeqOf("n3"); !ok {
 		t.Fatal("n3's numbering is not known after its first event")
 	}
-	d := new(fanout.Device)
-	d.Init("local-device")
-	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
-	if !ok {
-		t.Fatal("device not added")
-	}
-	hub.Link(u, "c1", nil)
+	localMember(t, hub, "c1")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := v.Chat(ctx, "c1"); err != nil { // waits for the snapshot
@@ -106,17 +79,8 @@ func TestSnapshotAnswerPaged(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v1, _ := newTestView(t, srv, "n1", nil)
 	v2, hub2 := newTestView(t, srv, "n2", nil)
-	for _, v := range []*View{v1, v2} {
-		subs, err := v.Serve()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			for _, s := range subs {
-				_ = s.Unsubscribe()
-			}
-		})
-	}
+	serve(t, v1)
+	serve(t, v2)
 	// About 1.5 MB of answer: more than NATS's default payload limit.
 	const members = 12000
 	for i := range members {
@@ -150,4 +114,18 @@ func TestSnapshotAnswerPaged(t *testing.T) {
 	if online != members {
 		t.Errorf("n1 heard %d of n2's %d online members of the chat", online, members)
 	}
+}
+
+// serve has v answer the cluster's requests until the test ends.
+func serve(t *testing.T, v *View) {
+	t.Helper()
+	subs, err := v.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	})
 }

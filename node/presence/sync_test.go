@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/store/storetest"
 )
 
@@ -17,15 +16,7 @@ import (
 func TestSyncKeepsChatsNotAsked(t *testing.T) {
 	srv := storetest.RunServer(t)
 	v, hub := newTestView(t, srv, "n1", nil)
-	d := new(fanout.Device)
-	d.Init("local-device")
-	attachSocket(t, d)
-	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
-	if !ok {
-		t.Fatal("device not added")
-	}
-	hub.Link(u, "c1", nil)
-	hub.Link(u, "c2", nil)
+	localMember(t, hub, "c1", "c2")
 	const epoch = 5
 	for i, ev := range []event{
 		{User: "x", Name: "x", Device: "dx", Node: "n2", Up: true, Chats: []string{"c1"}},
