@@ -83,6 +83,12 @@ type batchEnd struct {
 // A single get (no batch, no multi_last) ends after one message. found is
 // false when the server had no matching message (404).
 func (s *JetStream) directGet(ctx context.Context, stream string, req directReq, fn func(*nats.Msg) bool) (end batchEnd, found bool, err error) {
+	// A context already done fails at once: the answer of a local server
+	// can be in the channel before the select below runs, and select
+	// picks at random among ready cases.
+	if err := ctx.Err(); err != nil {
+		return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, err)
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return batchEnd{}, false, err
