@@ -124,14 +124,15 @@ func (v *View) Handle(data []byte) {
 
 // countEvent notes ev's number in its node's state and reports whether to
 // apply it: not if a sync already covered it, nor if its node's run was
-// dropped (a late event: its devices are down already).
+// dropped or followed by a later one (a late event: its devices are down
+// already, or the later run's sync lists them).
 func (v *View) countEvent(ev event) bool {
 	if ev.Node == v.cfg.NodeID {
 		return true
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.goneLocked(ev.Node, ev.Epoch) {
+	if v.staleLocked(ev.Node, ev.Epoch) {
 		return false
 	}
 	st := v.nodeLocked(ev.Node)

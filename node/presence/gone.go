@@ -12,6 +12,16 @@ import "time"
 // that said goodbye is over; one that went silent may have been cut off
 // only (a partition, a stall): a heartbeat of it brings it back, and its
 // first sync lists its devices again.
+//
+// A run is the node's start time, so a restarted node's runs grow: a
+// message of a run older than the one the view holds of the node comes
+// late from a run that is over, and is ignored too. Its goodbye, heard
+// after the new run, dropped the node with the new run's devices; its
+// events and answers brought the old run's devices back. A dropped run
+// stops only its own messages, not older ones: a node whose clock stepped
+// back across its restart has a new run that looks older, which is heard
+// once the run held is swept as silent (NodeDeadAfter), and not shut out
+// for goneKeep.
 
 // goneKeep is how long a dropped run is remembered, far beyond any delay
 // of a message sent before the node went; maxGone bounds how many.
@@ -47,25 +57,25 @@ func (v *View) noteGoneLocked(nodeID string, epoch int64, drained bool, now time
 }
 
 // reviveLocked reports whether a heartbeat of nodeID's run epoch may be
-// heard: yes unless that run said goodbye. A run dropped as silent is
-// forgotten as gone: it is alive after all. The caller holds View.mu.
+// heard: yes unless that run said goodbye or is older than the one held
+// (staleLocked). A run dropped as silent is forgotten as gone: it is
+// alive after all. The caller holds View.mu.
 func (v *View) reviveLocked(nodeID string, epoch int64) bool {
-	g, ok := v.gone[nodeID]
-	if !ok || g.epoch != epoch {
-		return true
+	if g, ok := v.gone[nodeID]; ok && g.epoch == epoch && !g.drained {
+		delete(v.gone, nodeID)
 	}
-	if g.drained {
-		return false
-	}
-	delete(v.gone, nodeID)
-	return true
+	return !v.staleLocked(nodeID, epoch)
 }
 
-// goneLocked reports whether nodeID's run epoch was dropped. The caller
-// holds View.mu.
-func (v *View) goneLocked(nodeID string, epoch int64) bool {
-	g, ok := v.gone[nodeID]
-	return ok && g.epoch == epoch
+// staleLocked reports whether a message of nodeID's run epoch comes too
+// late to be heard: that run was dropped, or the view holds a later run
+// of the node. The caller holds View.mu.
+func (v *View) staleLocked(nodeID string, epoch int64) bool {
+	if g, ok := v.gone[nodeID]; ok && epoch == g.epoch {
+		return true
+	}
+	st := v.nodes[nodeID]
+	return st != nil && epoch < st.run
 }
 
 // pruneGoneLocked forgets the runs dropped more than goneKeep before now.

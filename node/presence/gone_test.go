@@ -91,3 +91,87 @@ func TestGoneNodeStaysGone(t *testing.T) {
 		t.Error("a heartbeat of the silent run did not bring n2 back")
 	}
 }
+
+// TestOldRunIgnored: once a view heard a node's new run (it restarted),
+// whatever of its old run comes late is ignored: a goodbye, a heartbeat,
+// an event, a snapshot answer or a sync answer. The goodbye dropped the
+// node and took the new run's devices offline, told to their
+// co-members; an event or answer of the old run brought its devices back
+// or took the new run's down. A run that only looks older (a clock that
+// stepped back) is heard once the newer one is swept.
+func TestOldRunIgnored(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v, hub := newTestView(t, srv, "n1", nil)
+	localMember(t, hub, "c1")
+
+	const oldRun, newRun = 42, 43
+	handle := func(x any) {
+		t.Helper()
+		b, err := json.Marshal(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch x.(type) {
+		case event:
+			v.Handle(b)
+		case heartbeat:
+			v.HandleHeartbeat(b)
+		}
+	}
+	up := func(user, device string, seq uint64, run int64) event {
+		return event{User: user, Name: user, Device: device, Node: "n2", Up: true, At: time.Now(), Chats: []string{"c1"}, Epoch: run, Seq: seq}
+	}
+	run := func() int64 {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if st := v.nodes["n2"]; st != nil {
+			return st.run
+		}
+		return 0
+	}
+
+	handle(up("x", "dx", 1, oldRun))
+	// n2 restarts: its new run's first event and heartbeat.
+	handle(up("y", "dy", 1, newRun))
+	handle(heartbeat{Node: "n2", Epoch: newRun, Seq: 1})
+	if !v.Online("y") || run() != newRun {
+		t.Fatal("the new run of n2 is not heard")
+	}
+	frames := v.FramesOut()
+
+	handle(heartbeat{Node: "n2", Epoch: oldRun, Seq: 7})
+	if run() != newRun {
+		t.Error("a late heartbeat of the old run was taken as n2's run")
+	}
+	handle(up("z", "dz", 2, oldRun))
+	if v.Online("z") || run() != newRun {
+		t.Error("a late event of the old run was applied")
+	}
+	v.merge(snapshot{Node: "n2", Epoch: oldRun, Seq: 1, Devices: []event{up("w", "dw", 0, 0)}})
+	if v.Online("w") {
+		t.Error("a late snapshot answer of the old run was merged")
+	}
+	if _, ok := v.SeqOf("n2"); !ok {
+		t.Error("a late snapshot answer of the old run marked n2 for a sync")
+	}
+	v.applySync("n2", nil, nil, oldRun, 1)
+	if !v.Online("y") {
+		t.Error("a late sync answer of the old run took the new run's device down")
+	}
+	handle(heartbeat{Node: "n2", Epoch: oldRun, Seq: 7, Gone: true})
+	if !v.Online("y") || run() != newRun {
+		t.Error("a late goodbye of the old run dropped n2's new run")
+	}
+	if n := v.FramesOut(); n != frames {
+		t.Errorf("the old run's late messages told %d Online or Offline", n-frames)
+	}
+
+	// A run that looks older is heard once the run held is swept as
+	// silent: a node whose clock stepped back across its restart is not
+	// shut out while its runs are remembered as gone.
+	v.Sweep(time.Now().Add(time.Hour))
+	handle(heartbeat{Node: "n2", Epoch: oldRun, Seq: 0})
+	if run() != oldRun {
+		t.Error("a run older than the one swept was not heard")
+	}
+}

@@ -60,7 +60,7 @@ func (v *View) HandleHeartbeat(data []byte) {
 	v.mu.Lock()
 	if !v.reviveLocked(hb.Node, hb.Epoch) {
 		v.mu.Unlock()
-		return // a late beat, or a second goodbye, of a run that left
+		return // a late beat, or a second goodbye, of a run that left or restarted
 	}
 	if hb.Gone {
 		v.mu.Unlock()
@@ -108,7 +108,7 @@ func (v *View) Sweep(now time.Time) {
 // own devices, and the view holds every online member of the chats this
 // node delivers. The node's run (epoch, or the last one heard of if 0) is
 // remembered as gone at now, so that its late messages are ignored
-// (gone.go).
+// (gone.go); the goodbye of a run older than the one held drops nothing.
 func (v *View) dropNode(nodeID string, epoch int64, why string, now time.Time) {
 	if nodeID == v.cfg.NodeID {
 		return
@@ -116,6 +116,10 @@ func (v *View) dropNode(nodeID string, epoch int64, why string, now time.Time) {
 	var changes []event
 	var guests []Guest
 	v.mu.Lock()
+	if epoch != 0 && v.staleLocked(nodeID, epoch) {
+		v.mu.Unlock()
+		return
+	}
 	for userID, u := range v.users {
 		for _, d := range u.devices {
 			if d.Node != nodeID {

@@ -192,10 +192,10 @@ func (v *View) liveNodesLocked() []string {
 // many, or events missed), the node is synced at its next heartbeat
 // instead. Events of a connection storm are mostly "up": without the
 // downs, nearly every snapshot taken during one sent the view to sync.
-// An answer of a run the view dropped is ignored (gone.go); one of
-// another run than the view knows (a restart either way) is dropped for
-// a sync. An answer of a node the view has not synced yet is merged
-// whole: its first heartbeat syncs it anyway.
+// An answer of a run the view dropped, or of one older than the run it
+// holds, is ignored (gone.go); one of a later run than the view knows (a
+// restart) is dropped for a sync. An answer of a node the view has not
+// synced yet is merged whole: its first heartbeat syncs it anyway.
 func (v *View) merge(s snapshot) {
 	changes := make([]event, 0, len(s.Devices))
 	for _, ev := range s.Devices {
@@ -207,7 +207,7 @@ func (v *View) merge(s snapshot) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.goneLocked(s.Node, s.Epoch) {
+	if v.staleLocked(s.Node, s.Epoch) {
 		return
 	}
 	st := v.nodes[s.Node]

@@ -98,9 +98,9 @@ func (v *View) applySync(nodeID string, asked map[string]bool, list []event, epo
 	}
 	var changes []event
 	v.mu.Lock()
-	if v.goneLocked(nodeID, epoch) {
+	if v.staleLocked(nodeID, epoch) {
 		v.mu.Unlock()
-		return // the node went while its list came
+		return // the node went or restarted while its list came
 	}
 	for userID, u := range v.users {
 		if asked != nil && !anyIn(u.chats, asked) {

@@ -156,7 +156,8 @@ type nodeState struct {
 	known bool
 	gap   bool
 	// run is the epoch of the node's last heartbeat, event or answer,
-	// known or not: the run remembered when the node is dropped (gone.go).
+	// known or not: the run remembered when the node is dropped, and
+	// the one whose older runs are ignored (gone.go). It never goes back.
 	run int64
 	// downs are the devices the node's events numbered above downsFrom
 	// took down, for snapshots listed before them (downs.go).
