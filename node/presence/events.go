@@ -59,17 +59,19 @@ func (v *View) Announce(d *fanout.Device, up bool, chats []string) {
 	if !up {
 		delta = -1
 	}
-	v.publishEvent(v.event(d, up, chats), delta)
+	v.publishEvent(v.event(d, up, chats, time.Now().UTC()), delta)
 }
 
 // AnnounceJoin announces u's online devices once more after u joined a
-// chat, with its chats, so that the nodes delivering the chat, which may
-// share no other chat with u, learn that u is online.
+// chat, with its chats and their connect times, so that the nodes
+// delivering the chat, which may share no other chat with u, learn that u
+// is online.
 func (v *View) AnnounceJoin(u *fanout.User) {
 	chats := u.ChatIDs()
 	for _, d := range u.Devices(nil) {
+		at := v.connectedAt(u.ID(), d.ID())
 		d.IfPresent(func() {
-			ev := v.event(d, true, chats)
+			ev := v.event(d, true, chats, at)
 			ev.Again = true
 			v.publishEvent(ev, 0)
 		})
@@ -89,9 +91,27 @@ func (v *View) publishEvent(ev event, devices int64) {
 	v.publishJSON(subjects.Presence, ev)
 }
 
-func (v *View) event(d *fanout.Device, up bool, chats []string) event {
+// event is local device d's event at time at.
+func (v *View) event(d *fanout.Device, up bool, chats []string, at time.Time) event {
 	u := d.User()
-	return event{User: u.ID(), Name: u.Name(), Guest: u.Guest(), Device: d.ID(), Node: v.cfg.NodeID, Up: up, At: time.Now().UTC(), Chats: chats}
+	return event{User: u.ID(), Name: u.Name(), Guest: u.Guest(), Device: d.ID(), Node: v.cfg.NodeID, Up: up, At: at, Chats: chats}
+}
+
+// connectedAt is when this node's device of userID connected, as this
+// node's view has it from the device's own "up" event, or now if that
+// event is not back from NATS yet (it left a moment ago). Answers and
+// repeated announcements list a device with it, so that every view shows
+// the connect time the device's own node shows, not when it heard of the
+// device. It takes the view's lock: the caller holds no device's.
+func (v *View) connectedAt(userID, deviceID string) time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if u := v.users[userID]; u != nil {
+		if i := u.device(deviceID); i >= 0 && u.devices[i].Node == v.cfg.NodeID && u.devices[i].at != 0 {
+			return time.Unix(0, u.devices[i].at).UTC()
+		}
+	}
+	return time.Now().UTC()
 }
 
 // Handle applies a presence event. The node calls it, and HandleHeartbeat,
@@ -250,7 +270,13 @@ func (v *View) applyUpLocked(ev event, u *user) (typ string, chats []string) {
 	for _, r := range v.cfg.Recent.Of(ev.User) {
 		v.setChatLocked(ev.User, u, r.Chat, r.Joined)
 	}
-	if u.device(ev.Device) >= 0 {
+	if i := u.device(ev.Device); i >= 0 {
+		if ev.Seq != 0 && !ev.Again && !ev.At.IsZero() {
+			// The device's own "up", after an answer listed it: the
+			// answer's time was now if the device's node had not heard
+			// the event yet itself (connectedAt); the event's is exact.
+			u.devices[i].at = ev.At.UnixNano()
+		}
 		return "", nil
 	}
 	u.devices = append(u.devices, newOnlineDevice(ev.Device, ev.Node, ev.At))

@@ -257,8 +257,9 @@ func (v *View) serveSnapshot(m *nats.Msg) {
 	for _, u := range v.cfg.Hub.ChatUsers(chatID, nil) {
 		chats := u.ChatIDs()
 		for _, d := range u.Devices(nil) {
+			at := v.connectedAt(u.ID(), d.ID())
 			d.IfPresent(func() {
-				s.Devices = append(s.Devices, v.event(d, true, chats))
+				s.Devices = append(s.Devices, v.event(d, true, chats, at))
 				size += 150 + 40*len(chats)
 			})
 			if err == nil && size >= devicePageBytes {

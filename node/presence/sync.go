@@ -201,7 +201,7 @@ func (v *View) serveDevices(m *nats.Msg) {
 		if err != nil || (want != nil && !anyIn(chats, want)) {
 			return
 		}
-		page.Devices = append(page.Devices, v.event(d, true, chats))
+		page.Devices = append(page.Devices, v.event(d, true, chats, v.connectedAt(d.User().ID(), d.ID())))
 		size += 150 + 40*len(chats)
 		if size >= devicePageBytes {
 			err = flush(false)
