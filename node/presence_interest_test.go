@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store/storetest"
+	"github.com/natterchat/natter/subjects"
 )
 
 // Presence by interest: a node keeps its own devices and the online
@@ -235,6 +237,99 @@ func TestPresenceRepairsAfterReconnect(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPresenceNodeStartsLater: a lone node takes no snapshot of the
+// chats it starts to deliver (nobody but itself would answer); a node
+// that starts later learns their members from its own snapshot, the first
+// node learns the new node's from its events and the sync at its first
+// heartbeat, and both agree on who is online.
+func TestPresenceNodeStartsLater(t *testing.T) {
+	ns := storetest.RunServer(t)
+	// A beat interval over peerAnswerWait (250 ms): two beats of a node
+	// are the proof that it counts on the nodes it heard.
+	shared := func(c *Config) { c.NATSURL = ns.ClientURL(); c.HeartbeatInterval = 300 * time.Millisecond }
+	watcher := storetest.Connect(t, ns)
+	beats, err := watcher.SubscribeSync(subjects.Heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests, err := watcher.SubscribeSync(subjects.PresenceSnapshotWildcard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	a := startNode(t, shared)
+	for heard := 0; heard < 2; {
+		m, err := beats.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("node a's beats: %v", err)
+		}
+		var hb struct {
+			Node string `json:"node"`
+		}
+		if err := json.Unmarshal(m.Data, &hb); err != nil {
+			t.Fatal(err)
+		}
+		if hb.Node == a.ID() {
+			heard++
+		}
+	}
+
+	alice, bob := a.register("alice"), a.register("bob")
+	room := a.newChat(alice, "private", "pals", bob)
+	da := a.dialUser(alice)
+	waitOnline(t, a, alice.ID)
+	if l := a.memberList(t, room); !memberOnline(l, alice.ID) || memberOnline(l, bob.ID) {
+		t.Fatalf("member list of %s from node a = %+v, want alice online and bob not", room, l)
+	}
+	// The member list waited for a snapshot in flight, if any: a request
+	// of a's after it comes after the snapshot's (NATS keeps a
+	// publisher's order).
+	end := subjects.PresenceSnapshot("end")
+	if err := a.nc.PublishRequest(end, a.nc.NewInbox(), nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := requests.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != end {
+		t.Fatalf("lone node a asked %s", m.Subject)
+	}
+
+	// b starts, and bob connects there.
+	b := startNode(t, shared)
+	db := b.dialUser(bob)
+	waitOnline(t, b, bob.ID)
+	if l := b.memberList(t, room); !memberOnline(l, alice.ID) || !memberOnline(l, bob.ID) {
+		t.Fatalf("member list of %s from node b = %+v, want alice and bob online", room, l)
+	}
+	var pe wire.PresenceEvent
+	da.waitFor(wire.TypeOnline).decode(t, &pe)
+	if pe.User != bob.ID {
+		t.Fatalf("alice was told %+v, want bob online", pe)
+	}
+	waitHeardAll(t, a, b)
+	if l := a.memberList(t, room); !memberOnline(l, alice.ID) || !memberOnline(l, bob.ID) {
+		t.Fatalf("member list of %s from node a = %+v, want alice and bob online", room, l)
+	}
+	for _, tn := range []*testNode{a, b} {
+		for _, u := range []account{alice, bob} {
+			if devs := tn.presence.Devices(u.ID); len(devs) != 1 {
+				t.Errorf("node %s sees %s's devices %+v, want one", tn.ID(), u.Name, devs)
+			}
+		}
+	}
+
+	// bob goes: a hears it and tells alice.
+	db.Conn.Close()
+	da.waitFor(wire.TypeOffline).decode(t, &pe)
+	if pe.User != bob.ID {
+		t.Fatalf("alice was told %+v, want bob offline", pe)
+	}
 }
 
 // cutProxy forwards TCP connections to a NATS server until cut, which

@@ -56,6 +56,8 @@ type pendingSnapshot struct {
 // forgotten, or answers taken down, in between, so the chat's snapshot is
 // taken once more after the one in flight, if the chat is still delivered
 // then.
+//
+// A node that knows no other live node takes no snapshot (aloneLocked).
 func (v *View) ChatStarted(chatID string) {
 	v.mu.Lock()
 	if v.closed {
@@ -64,6 +66,10 @@ func (v *View) ChatStarted(chatID string) {
 	}
 	if p := v.pending[chatID]; p != nil {
 		p.again = true
+		v.mu.Unlock()
+		return
+	}
+	if v.aloneLocked() {
 		v.mu.Unlock()
 		return
 	}
@@ -86,6 +92,26 @@ func (v *View) ChatStarted(chatID string) {
 		v.mu.Unlock()
 		close(p.done)
 	}()
+}
+
+// aloneLocked reports whether this view has heard every live node's beat
+// (peersKnown) and none is live: a chat's snapshot would be answered by
+// this node alone, whose answer is not merged. A node heard of later is
+// synced at its first heartbeat (HandleHeartbeat: its numbering is not
+// known), which lists its devices in every chat delivered here. A node
+// the view still holds that is silent past NodeDeadAfter but not swept
+// yet is marked for the same sync, in case it was only cut off and beats
+// again. The caller holds View.mu.
+func (v *View) aloneLocked() bool {
+	if time.Now().Before(v.peersKnown()) || len(v.liveNodesLocked()) > 0 {
+		return false
+	}
+	for id, st := range v.nodes {
+		if id != v.cfg.NodeID {
+			st.gap = true
+		}
+	}
+	return true
 }
 
 // takeSnapshot requests chatID's snapshot and merges the answers of the

@@ -3,10 +3,12 @@ package presence
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/natterchat/natter/internal/testwait"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/store/storetest"
 	"github.com/natterchat/natter/subjects"
@@ -17,8 +19,15 @@ import (
 // users forgotten or taken down in between stayed missing otherwise.
 func TestSnapshotRestarts(t *testing.T) {
 	srv := storetest.RunServer(t)
-	v, hub := newTestView(t, srv, "n1", nil)
+	v, hub := newTestView(t, srv, "n1", func(c *Config) { c.NodeDeadAfter = time.Hour })
 	serve(t, v)
+	// A live node that never answers: a lone node takes no snapshot, and
+	// each snapshot waits snapshotWait for n2's answer.
+	b, err := json.Marshal(heartbeat{Node: "n2", Epoch: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.HandleHeartbeat(b)
 	watcher := storetest.Connect(t, srv)
 	requests, err := watcher.SubscribeSync(subjects.PresenceSnapshot("c1"))
 	if err != nil {
@@ -28,14 +37,87 @@ func TestSnapshotRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := localMember(t, hub)
-	// The snapshot waits for answers for two heartbeat intervals of the
-	// view's start (up to snapshotWait): the restart comes well within.
+	// The snapshot waits snapshotWait for n2: the restart comes well
+	// within.
 	hub.Link(u, "c1", nil)
 	hub.Unlink(u, "c1")
 	hub.Link(u, "c1", nil)
 	for i := range 2 {
 		if _, err := requests.NextMsg(15 * time.Second); err != nil {
 			t.Fatalf("snapshot request %d: %v", i+1, err)
+		}
+	}
+}
+
+// TestLoneNodeTakesNoSnapshot: a node that knows no other live node
+// takes no snapshot of a chat it starts to deliver: it was a goroutine,
+// an inbox and a request that only the node itself answered, its answer
+// thrown away. A node that joins later is synced at its first heartbeat.
+// With another live node, a chat that starts is snapshotted again.
+func TestLoneNodeTakesNoSnapshot(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v, hub := newTestView(t, srv, "n1", func(c *Config) { c.NodeDeadAfter = time.Hour })
+	serve(t, v)
+	watcher := storetest.Connect(t, srv)
+	requests, err := watcher.SubscribeSync(subjects.PresenceSnapshotWildcard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The view beats and nobody answers: it knows it is alone once
+	// peerAnswerWait has passed.
+	v.Beat(false)
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if time.Now().Before(v.peersKnown()) {
+			return errors.New("the view does not know its peers yet")
+		}
+		return nil
+	})
+	u := localMember(t, hub, "c1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := v.Chat(ctx, "c1"); err != nil { // waits for a snapshot in flight
+		t.Fatal(err)
+	}
+	// A request on the view's own connection after the snapshot's: NATS
+	// keeps a publisher's order, so a snapshot request comes before it.
+	end := subjects.PresenceSnapshot("end")
+	if err := v.cfg.NC.PublishRequest(end, v.cfg.NC.NewInbox(), nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := requests.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != end {
+		t.Errorf("a lone node asked %s", m.Subject)
+	}
+
+	// A second node appears: the first hears its heartbeat, and the next
+	// chat that starts is snapshotted.
+	v2, _ := newTestView(t, srv, "n2", nil)
+	serve(t, v2)
+	b, err := json.Marshal(heartbeat{Node: "n2", Epoch: v2.epoch, Seq: v2.Seq()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.HandleHeartbeat(b)
+	if _, ok := v.SeqOf("n2"); !ok {
+		t.Error("the new node was not synced at its first heartbeat")
+	}
+	hub.Link(u, "c2", nil)
+	for {
+		m, err := requests.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("no snapshot of c2 with two nodes: %v", err)
+		}
+		if m.Subject == subjects.PresenceSnapshot("c2") {
+			break
+		}
+		if m.Subject != end {
+			t.Fatalf("request %s, want c2's snapshot", m.Subject)
 		}
 	}
 }
@@ -116,11 +198,15 @@ func TestSnapshotAnswerPaged(t *testing.T) {
 	}
 }
 
-// serve has v answer the cluster's requests until the test ends.
+// serve has v answer the cluster's requests until the test ends, from
+// the moment it returns: the subscriptions are in place at the server.
 func serve(t *testing.T, v *View) {
 	t.Helper()
 	subs, err := v.Serve()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.cfg.NC.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

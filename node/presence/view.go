@@ -8,8 +8,9 @@
 //     its own or one of the chats is delivered here, derives the user's
 //     offline<->online transitions itself and tells its local co-members;
 //   - a node that starts delivering a chat asks every node for its
-//     devices in the chat (a snapshot); a user that joins a delivered
-//     chat is announced again by its own node;
+//     devices in the chat (a snapshot), unless it knows no other live
+//     node; a user that joins a delivered chat is announced again by its
+//     own node;
 //   - every node beats once per heartbeat interval with its device count
 //     and the number of its last event; a receiver that missed a number
 //     asks that node again for its devices in the chats it delivers;
