@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/natterchat/natter/internal/inbox"
 )
 
 // This file is the one place that speaks the raw direct get protocol
@@ -96,33 +96,22 @@ func (s *JetStream) directGet(ctx context.Context, stream string, req directReq,
 	ctx, cancel := s.requestContext(ctx)
 	defer cancel()
 	// A private inbox per exchange: a batch is many replies, which the
-	// connection's shared request mux cannot deliver. The channel holds a
-	// whole answer (at most batch messages and the EOB), so nothing is
-	// dropped even if we stop reading early; SubscribeSync would allocate
-	// a 64k-slot channel per call instead.
+	// connection's shared request mux cannot deliver. It holds a whole
+	// answer (at most batch messages and the EOB), so nothing is dropped
+	// even if we stop reading early.
 	single := req.Batch == 0 && len(req.MultiLast) == 0
-	ch := getMsgChan(max(req.Batch, 1) + 1)
-	inbox := s.nc.NewInbox()
-	sub, err := s.nc.ChanSubscribe(inbox, ch)
+	in, err := inbox.Open(s.nc, max(req.Batch, 1)+1)
 	if err != nil {
-		putMsgChan(ch)
 		return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, err)
 	}
-	defer func() {
-		// Once Unsubscribe returns the client sends nothing more to ch,
-		// so it can be emptied and reused.
-		_ = sub.Unsubscribe() // best effort; the inbox is never reused
-		putMsgChan(ch)
-	}()
-	if err := s.nc.PublishRequest(s.api+"DIRECT.GET."+stream, inbox, body); err != nil {
+	defer in.Close()
+	if err := s.nc.PublishRequest(s.api+"DIRECT.GET."+stream, in.Subject(), body); err != nil {
 		return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, err)
 	}
 	for {
-		var msg *nats.Msg
-		select {
-		case msg = <-ch:
-		case <-ctx.Done():
-			return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, ctx.Err())
+		msg, err := in.Next(ctx)
+		if err != nil {
+			return batchEnd{}, false, fmt.Errorf("direct get %s: %w", stream, err)
 		}
 		if status := msg.Header.Get(hdrStatus); status != "" && len(msg.Data) == 0 {
 			switch status {
@@ -265,37 +254,4 @@ func isTombstone(m *nats.Msg) bool {
 func headerUint(m *nats.Msg, name string) uint64 {
 	v, _ := strconv.ParseUint(m.Header.Get(name), 10, 64)
 	return v
-}
-
-// msgChans recycles the channels direct gets are answered on, by capacity
-// rounded up to a power of two (index: its log2). A KV listing's channel
-// holds a whole answer of kvBatch messages, 8 KB, and every device that
-// joins a room lists its members: without reuse a connection storm makes
-// megabytes of garbage per second from these alone.
-var msgChans [24]sync.Pool
-
-func msgChanClass(n int) int { return bits.Len(uint(n - 1)) }
-
-// getMsgChan returns an empty channel with room for at least n messages.
-func getMsgChan(n int) chan *nats.Msg {
-	c := msgChanClass(n)
-	if c >= len(msgChans) {
-		return make(chan *nats.Msg, n)
-	}
-	if ch, ok := msgChans[c].Get().(chan *nats.Msg); ok {
-		return ch
-	}
-	return make(chan *nats.Msg, 1<<c)
-}
-
-// putMsgChan empties ch and keeps it for reuse; nothing may send to it
-// any more.
-func putMsgChan(ch chan *nats.Msg) {
-	for len(ch) > 0 {
-		<-ch
-	}
-	c := msgChanClass(cap(ch))
-	if c < len(msgChans) && cap(ch) == 1<<c {
-		msgChans[c].Put(ch)
-	}
 }

@@ -96,6 +96,11 @@ type MessageState struct {
 	// Edits are every edit entry's sequence: erased with the message.
 	Edits   []uint64 `json:"edits,omitempty"`
 	Deleted bool     `json:"deleted,omitempty"`
+	// DeletePending marks a deletion recorded here ahead of its entry:
+	// the state says deleted before the members hear of it, and until
+	// the entry is folded in it may not be stored (its node failed in
+	// between), so the next deletion of the message stores one.
+	DeletePending bool `json:"deletePending,omitempty"`
 	// Reactions maps emoji -> user id -> that user's latest mark.
 	Reactions map[string]map[string]Mark `json:"reactions,omitempty"`
 }
@@ -120,8 +125,8 @@ func (st *MessageState) Apply(e *Message) bool {
 		}
 		return true
 	case KindDelete:
-		changed := !st.Deleted
-		st.Deleted = true
+		changed := !st.Deleted || st.DeletePending
+		st.Deleted, st.DeletePending = true, false
 		return changed
 	case KindReact:
 		users := st.Reactions[e.Emoji]

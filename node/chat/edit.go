@@ -20,6 +20,18 @@ import (
 // behind the stream until the client retries with the same clientMsgId:
 // the retry's entry is the same entry (dedup) and folding it again
 // changes nothing that was folded before.
+//
+// A deletion is recorded in the state first: storing its entry is what
+// announces it, and a member who hears of it and then reads history,
+// where a page that ends before the entry shows what the states say,
+// must find the message deleted. The state keeps DeletePending until the
+// entry is folded in; a deletion that stopped in between (its entry
+// perhaps never stored) is finished by the next DeleteMessage of the
+// message, which stores the entry, and not refused as already done.
+// Edits and reactions need their entry's sequence to fold (the latest
+// edit wins, a reaction mark keeps its latest sequence), so their state
+// follows their announcement; a history page folds in the changes it
+// holds.
 
 // maxClientSeq bounds a sequence taken from a client (JavaScript's safe
 // integers).
@@ -50,16 +62,28 @@ func (s *Service) Apply(ctx context.Context, who Identity, c store.Chat, ch Chan
 		return store.Message{}, err
 	}
 	target, st, err := s.target(ctx, c.ID, ch.Seq)
-	if err != nil {
-		if ch.Kind == store.KindDelete && errors.Is(err, errDeleted) {
+	finish := false
+	if ch.Kind == store.KindDelete && errors.Is(err, errDeleted) {
+		if !st.DeletePending {
 			// A delete that stopped before erasing everything (a node
 			// died) is finished by the next one.
 			_ = s.erase(ctx, c.ID, ch.Seq, st) // logged; the answer is still "deleted"
+			return store.Message{}, err
 		}
+		// Recorded but perhaps never announced: this one announces it.
+		target, err = s.pendingTarget(ctx, c.ID, ch.Seq)
+		finish = true
+	}
+	if err != nil {
 		return store.Message{}, err
 	}
 	if err := s.authorize(ctx, who, c, target, st, ch); err != nil {
 		return store.Message{}, err
+	}
+	if ch.Kind == store.KindDelete && !finish {
+		if err := s.recordDeletion(ctx, c.ID, ch.Seq); err != nil {
+			return store.Message{}, err
+		}
 	}
 	e := store.Message{
 		ChatID: c.ID, UserID: who.ID, UserName: who.Name, PostedAt: time.Now().UTC(),
@@ -148,6 +172,36 @@ func (s *Service) target(ctx context.Context, chatID string, seq uint64) (store.
 		return store.Message{}, st, fmt.Errorf("read message %d: %w", seq, err)
 	}
 	return m, st, nil
+}
+
+// recordDeletion records in the state of message seq that it is
+// deleted, ahead of the deletion's entry (DeletePending). A deletion
+// finished meanwhile by another request is not announced twice.
+func (s *Service) recordDeletion(ctx context.Context, chatID string, seq uint64) error {
+	_, err := s.cfg.Store.UpdateMessageState(ctx, chatID, seq, func(st *store.MessageState) error {
+		if st.Deleted && !st.DeletePending {
+			return errDeleted
+		}
+		st.Deleted, st.DeletePending = true, true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete: record message %d deleted: %w", seq, err)
+	}
+	return nil
+}
+
+// pendingTarget reads a message whose deletion is recorded but pending,
+// for the deletion that finishes it; one already erased was finished.
+func (s *Service) pendingTarget(ctx context.Context, chatID string, seq uint64) (store.Message, error) {
+	m, err := s.cfg.Store.Message(ctx, chatID, seq)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Message{}, errDeleted
+	}
+	if err != nil {
+		return store.Message{}, fmt.Errorf("read message %d: %w", seq, err)
+	}
+	return m, nil
 }
 
 // authorize checks that who may make the change: an edit by the sender,

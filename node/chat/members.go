@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
@@ -11,11 +12,26 @@ import (
 // MemberList lists a chat's members with who is online in the cluster:
 // stored members, and the online guests. The presence view knows them
 // when the chat is delivered here; otherwise the cluster is asked
-// (presence.View.Chat). The lists have room for one more member without
-// growing (a joining guest, see session's processJoin): a list is built
-// per join, so it is built in three allocations, the members first and
-// the two lists of ids sharing one array.
+// (presence.View.Chat).
 func (s *Service) MemberList(ctx context.Context, c store.Chat) (wire.MemberList, error) {
+	return s.memberList(ctx, c, nil)
+}
+
+// JoinerMemberList is MemberList as answered to joiner, who just joined
+// c: joiner is in it and online whatever presence knows yet. A guest's
+// membership reaches the presence view through its own events a moment
+// later, and a list built before the join was announced may not know
+// the joiner online (the chat was not delivered here, and the cluster's
+// answer came from the nodes delivering it).
+func (s *Service) JoinerMemberList(ctx context.Context, c store.Chat, joiner Identity) (wire.MemberList, error) {
+	return s.memberList(ctx, c, &joiner)
+}
+
+// memberList builds the list, with joiner when not nil. The lists have
+// room for one more member without growing (a joining guest): a list is
+// built per join, so it is built in three allocations, the members first
+// and the two lists of ids sharing one array.
+func (s *Service) memberList(ctx context.Context, c store.Chat, joiner *Identity) (wire.MemberList, error) {
 	ms, err := s.storedMembers(ctx, c.ID)
 	if err != nil {
 		return wire.MemberList{}, fmt.Errorf("list members: %w", err)
@@ -34,12 +50,34 @@ func (s *Service) MemberList(ctx context.Context, c store.Chat) (wire.MemberList
 	for _, m := range members {
 		ids = append(ids, m.User)
 	}
-	users := ids[:len(members):n]
-	online := ids[n : n : 2*n]
+	l := wire.MemberList{Room: c.Name, Chat: c.ID, Users: ids[:len(members):n], Online: ids[n : n : 2*n], Members: members}
 	for _, m := range members {
 		if m.Online {
-			online = append(online, m.User)
+			l.Online = append(l.Online, m.User)
 		}
 	}
-	return wire.MemberList{Room: c.Name, Chat: c.ID, Users: users, Online: online, Members: members}, nil
+	if joiner != nil {
+		addJoiner(&l, *joiner)
+	}
+	return l, nil
+}
+
+// addJoiner puts joiner in l, online: a guest not listed yet is added
+// last, and a listed joiner not online is marked online, at the end of
+// Online (after those presence knows).
+func addJoiner(l *wire.MemberList, joiner Identity) {
+	if joiner.Guest && !slices.Contains(l.Users, joiner.ID) {
+		l.Users = append(l.Users, joiner.ID)
+		l.Online = append(l.Online, joiner.ID)
+		l.Members = append(l.Members, wire.MemberInfo{User: joiner.ID, Name: joiner.Name, Role: store.RoleMember, Online: true})
+		return
+	}
+	if !slices.Contains(l.Online, joiner.ID) {
+		l.Online = append(l.Online, joiner.ID)
+	}
+	for i := range l.Members {
+		if l.Members[i].User == joiner.ID {
+			l.Members[i].Online = true
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natterchat/natter/internal/inbox"
 	"github.com/natterchat/natter/subjects"
 )
 
@@ -144,12 +145,12 @@ func (v *View) takeSnapshot(chatID string) {
 // it waits that long at least.
 func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (heard map[string]bool, err error) {
 	heard = make(map[string]bool)
-	r, err := v.newReplies(max(minSnapshotAnswers, 2*(len(v.liveNodes())+1)) + snapshotPages)
+	r, err := inbox.Open(v.cfg.NC, max(minSnapshotAnswers, 2*(len(v.liveNodes())+1))+snapshotPages)
 	if err != nil {
 		return heard, err
 	}
-	defer r.close()
-	if err := v.cfg.NC.PublishRequest(subjects.PresenceSnapshot(chatID), r.inbox, nil); err != nil {
+	defer r.Close()
+	if err := v.cfg.NC.PublishRequest(subjects.PresenceSnapshot(chatID), r.Subject(), nil); err != nil {
 		return heard, fmt.Errorf("request the chat's presence: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, snapshotWait)
@@ -163,7 +164,7 @@ func (v *View) gather(ctx context.Context, chatID string, f func(snapshot)) (hea
 			}
 			wait, stop = context.WithDeadline(ctx, known)
 		}
-		m, err := r.next(wait)
+		m, err := r.Next(wait)
 		stop()
 		if err != nil {
 			// A node that died is swept; what came is the answer.

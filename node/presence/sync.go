@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/natterchat/natter/internal/inbox"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/subjects"
 )
@@ -141,18 +142,18 @@ func (v *View) fetchDevices(nodeID string, chats []string) (list []event, epoch 
 	if err != nil {
 		return nil, 0, 0, false, fmt.Errorf("encode sync request: %w", err)
 	}
-	r, err := v.newReplies(syncPages)
+	r, err := inbox.Open(v.cfg.NC, syncPages)
 	if err != nil {
 		return nil, 0, 0, false, err
 	}
-	defer r.close()
-	if err := v.cfg.NC.PublishRequest(subjects.NodeRequest(nodeID, subjects.NodeOpPresence), r.inbox, req); err != nil {
+	defer r.Close()
+	if err := v.cfg.NC.PublishRequest(subjects.NodeRequest(nodeID, subjects.NodeOpPresence), r.Subject(), req); err != nil {
 		return nil, 0, 0, false, fmt.Errorf("request device list: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(v.stopCtx, syncWait)
 	defer cancel()
 	for {
-		m, err := r.next(ctx)
+		m, err := r.Next(ctx)
 		if err != nil {
 			return nil, 0, 0, false, fmt.Errorf("read device page: %w", err)
 		}

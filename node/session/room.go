@@ -1,8 +1,6 @@
 package session
 
 import (
-	"slices"
-
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
 )
@@ -24,16 +22,8 @@ func (s *Server) processJoin(r *request) error {
 	if err != nil {
 		return err
 	}
-	l, listErr := s.cfg.Chat.MemberList(r.ctx, c)
+	l, listErr := s.cfg.Chat.JoinerMemberList(r.ctx, c, who)
 	if listErr == nil {
-		if who.Guest && !slices.Contains(l.Users, who.ID) {
-			// A guest's membership reaches the presence view through its
-			// own events a moment later; the joiner is a member now.
-			l.Users = append(l.Users, who.ID)
-			l.Online = append(l.Online, who.ID)
-			l.Members = append(l.Members, wire.MemberInfo{User: who.ID, Name: who.Name, Role: store.RoleMember, Online: true})
-		}
-		markOnline(&l, who.ID)
 		if j.Added {
 			// The JoinedRoom that the membership event brings this
 			// device follows at once: one write for both, not two (a
@@ -49,20 +39,6 @@ func (s *Server) processJoin(r *request) error {
 		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
 	}
 	return listErr
-}
-
-// markOnline shows the joiner online: it is, yet a list made before the
-// join was announced may not know it (the chat was not delivered here, and
-// the cluster's answer came from the nodes delivering it).
-func markOnline(l *wire.MemberList, userID string) {
-	if !slices.Contains(l.Online, userID) {
-		l.Online = append(l.Online, userID)
-	}
-	for i := range l.Members {
-		if l.Members[i].User == userID {
-			l.Members[i].Online = true
-		}
-	}
 }
 
 // processLeave handles LeaveRoom: the membership ends and the remaining
