@@ -16,11 +16,20 @@
 //     by ~250 B (docs/benchmarks.md) for more GC work during the storm.
 //   - The runtime returns freed pages to the OS slowly, so after a storm
 //     the RSS stays near the storm's peak for minutes. The node collects
-//     and returns memory once, when the storm is over.
+//     and returns memory when the storm is over, and once more when the
+//     storm's writes have settled: JetStream keeps the blocks it wrote in
+//     write caches until they expire, 10 s after the last write, and then
+//     hands their buffers (up to 4 MiB each, one per stream and Raft log
+//     written; the members and chats of a cluster's storm fill them) to a
+//     sync.Pool that only the second collection after that empties. Held,
+//     they also raise the collector's target by as much again, so a node
+//     of a 3-node cluster stayed ~12 MiB bigger at 15,000 connections
+//     (docs/benchmarks.md).
 package gcstorm
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -36,13 +45,18 @@ const (
 	// stormQuiet is how long without a handshake or close means the storm
 	// is over.
 	stormQuiet = 3 * time.Second
+	// settleAfter is how long after the release at the storm's end the
+	// second one runs: past JetStream's write-cache expiry (10 s after
+	// the last write), counted from the storm's last handshake.
+	settleAfter = 12 * time.Second
 )
 
 // Run runs until ctx ends: once a second it samples churn (handshakes
 // and closes so far), tightens the collector to gcPercent while a storm
 // is on (gcPercent <= 0: never), tells storm (if not nil) when a storm
 // begins (true) and when it is over (false), and returns memory to the
-// OS after a storm, telling released how long that took.
+// OS after a storm and again once its writes settled, telling released
+// how long each took.
 func Run(ctx context.Context, churn func() uint64, gcPercent int, storm func(on bool), released func(took time.Duration)) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -70,10 +84,18 @@ func Run(ctx context.Context, churn func() uint64, gcPercent int, storm func(on 
 			if storm != nil && (e.began || e.over) {
 				storm(e.began)
 			}
-			if !e.release {
+			if !e.release && !e.settle {
 				continue
 			}
 			start := time.Now()
+			if e.settle {
+				// The first collection runs the cleanups that hand the
+				// expired caches' buffers to their pool, the second
+				// moves the pool to its victim cache, and FreeOSMemory's
+				// own drops it and returns the pages.
+				runtime.GC()
+				runtime.GC()
+			}
 			debug.FreeOSMemory()
 			released(time.Since(start))
 		}
@@ -87,6 +109,7 @@ type watch struct {
 	released uint64    // churn at the last release
 	last     uint64    // churn at the previous sample
 	quietAt  time.Time // when churn last changed
+	settleAt time.Time // when the release after a storm's writes is due; zero: none
 }
 
 // edge is what one sample of the churn asks for.
@@ -94,6 +117,7 @@ type edge struct {
 	began   bool // tighten the collector
 	over    bool // a storm that began is over: restore the collector
 	release bool // return memory to the OS
+	settle  bool // the storm's writes settled: collect and return memory again
 }
 
 // sample takes the churn counter at now.
@@ -113,6 +137,11 @@ func (w *watch) sample(churn uint64, now time.Time) (e edge) {
 	}
 	if churn-w.released >= stormChurn {
 		w.released, e.release = churn, true
+		w.settleAt = w.quietAt.Add(settleAfter)
+		return e
+	}
+	if !w.settleAt.IsZero() && !now.Before(w.settleAt) {
+		w.settleAt, e.settle = time.Time{}, true
 	}
 	return e
 }

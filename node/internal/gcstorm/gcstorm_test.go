@@ -8,7 +8,8 @@ import (
 
 // TestStormWatch: a storm begins once when churn passes stormRate in a
 // sample and is over once after stormQuiet without churn, with one
-// release when it made at least stormChurn; a trickle does neither.
+// release when it made at least stormChurn and one more settleAfter
+// later; a trickle does neither.
 func TestStormWatch(t *testing.T) {
 	var w watch
 	now := time.Unix(0, 0)
@@ -19,6 +20,7 @@ func TestStormWatch(t *testing.T) {
 		edges = append(edges, e)
 		return e
 	}
+	settles := 0
 	count := func() (began, over, release int) {
 		for _, e := range edges {
 			if e.began {
@@ -30,6 +32,9 @@ func TestStormWatch(t *testing.T) {
 			if e.release {
 				release++
 			}
+			if e.settle {
+				settles++
+			}
 		}
 		edges = nil
 		return
@@ -40,12 +45,19 @@ func TestStormWatch(t *testing.T) {
 			t.Fatalf("storm over during the storm at churn %d: %+v", c, e)
 		}
 	}
+	quiet := now
+	for range 10 {
+		if e := tick(3000); e.settle {
+			t.Fatalf("settled %v after the storm, before settleAfter (%v)", now.Sub(quiet), settleAfter)
+		}
+	}
 	for range 10 {
 		tick(3000)
 	}
-	if b, o, r := count(); b != 1 || o != 1 || r != 1 {
-		t.Fatalf("storm: began %d, over %d, released %d times; want 1 each", b, o, r)
+	if b, o, r := count(); b != 1 || o != 1 || r != 1 || settles != 1 {
+		t.Fatalf("storm: began %d, over %d, released %d, settled %d times; want 1 each", b, o, r, settles)
 	}
+	settles = 0
 	// A trickle well under stormRate a second and stormChurn in all.
 	for c := uint64(3000); c < 3000+stormChurn/2; c += 10 {
 		tick(c)
@@ -53,16 +65,16 @@ func TestStormWatch(t *testing.T) {
 	for range 10 {
 		tick(3000 + stormChurn/2)
 	}
-	if b, o, r := count(); b != 0 || o != 0 || r != 0 {
-		t.Fatalf("trickle: began %d, over %d, released %d times; want none", b, o, r)
+	if b, o, r := count(); b != 0 || o != 0 || r != 0 || settles != 0 {
+		t.Fatalf("trickle: began %d, over %d, released %d, settled %d times; want none", b, o, r, settles)
 	}
 	// A short burst: it tightens and restores, but is too small to release.
 	tick(3000 + stormChurn/2 + stormRate)
-	for range 10 {
+	for range 20 {
 		tick(3000 + stormChurn/2 + stormRate)
 	}
-	if b, o, r := count(); b != 1 || o != 1 || r != 0 {
-		t.Fatalf("burst: began %d, over %d, released %d times; want 1, 1, 0", b, o, r)
+	if b, o, r := count(); b != 1 || o != 1 || r != 0 || settles != 0 {
+		t.Fatalf("burst: began %d, over %d, released %d, settled %d times; want 1, 1, 0, 0", b, o, r, settles)
 	}
 }
 
