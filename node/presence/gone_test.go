@@ -21,22 +21,7 @@ func TestGoneNodeStaysGone(t *testing.T) {
 	localMember(t, hub, "c1")
 
 	const epoch = 42
-	handle := func(x any) {
-		t.Helper()
-		b, err := json.Marshal(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch x.(type) {
-		case event:
-			v.Handle(b)
-		case heartbeat:
-			v.HandleHeartbeat(b)
-		}
-	}
-	up := func(user, device string, seq uint64, run int64) event {
-		return event{User: user, Name: user, Device: device, Node: "n2", Up: true, At: time.Now(), Chats: []string{"c1"}, Epoch: run, Seq: seq}
-	}
+	handle, up := fromN2(t, v)
 	known := func() bool {
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -105,22 +90,7 @@ func TestOldRunIgnored(t *testing.T) {
 	localMember(t, hub, "c1")
 
 	const oldRun, newRun = 42, 43
-	handle := func(x any) {
-		t.Helper()
-		b, err := json.Marshal(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch x.(type) {
-		case event:
-			v.Handle(b)
-		case heartbeat:
-			v.HandleHeartbeat(b)
-		}
-	}
-	up := func(user, device string, seq uint64, run int64) event {
-		return event{User: user, Name: user, Device: device, Node: "n2", Up: true, At: time.Now(), Chats: []string{"c1"}, Epoch: run, Seq: seq}
-	}
+	handle, up := fromN2(t, v)
 	run := func() int64 {
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -174,4 +144,27 @@ func TestOldRunIgnored(t *testing.T) {
 	if run() != oldRun {
 		t.Error("a run older than the one swept was not heard")
 	}
+}
+
+// fromN2 is how the tests of gone.go speak as node n2 to v: handle hands
+// v an event or a heartbeat as NATS would, up is n2's device coming
+// online in c1 in n2's run.
+func fromN2(t *testing.T, v *View) (handle func(x any), up func(user, device string, seq uint64, run int64) event) {
+	handle = func(x any) {
+		t.Helper()
+		b, err := json.Marshal(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch x.(type) {
+		case event:
+			v.Handle(b)
+		case heartbeat:
+			v.HandleHeartbeat(b)
+		}
+	}
+	up = func(user, device string, seq uint64, run int64) event {
+		return event{User: user, Name: user, Device: device, Node: "n2", Up: true, At: time.Now(), Chats: []string{"c1"}, Epoch: run, Seq: seq}
+	}
+	return handle, up
 }
