@@ -3,9 +3,11 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/natterchat/natter/internal/testwait"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
 )
@@ -116,9 +118,14 @@ func TestDeletionRecordedBeforeAnnounced(t *testing.T) {
 	if del.Seq != m3.Seq || del.User != alice.ID {
 		t.Fatalf("MessageDeleted %+v, want message %d by alice", del, m3.Seq)
 	}
-	if _, err := r.mem.Message(context.Background(), chat, m3.Seq); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("message %d not erased: %v", m3.Seq, err)
-	}
+	// The text is erased after the entry that announces the deletion is
+	// stored, so the frame can arrive first.
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if _, err := r.mem.Message(context.Background(), chat, m3.Seq); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("message %d not erased: %v", m3.Seq, err)
+		}
+		return nil
+	})
 	// Done now: one more is refused as before.
 	a.send(`{"channel":"chat-room","message":{"type":"DeleteMessage","contents":{"chat":%q,"seq":%d}}}`, chat, m3.Seq)
 	if _, e := a.expectError(); e.Code != wire.CodeMessageDeleted {
