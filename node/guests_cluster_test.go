@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -104,7 +105,8 @@ func waitHeard(t *testing.T, tn, from *testNode) {
 	})
 }
 
-// memberList asks tn's chat service for chatID's member list.
+// memberList asks tn's chat service for chatID's member list, as a
+// client decodes it (the online guests are encoded ahead, in its Run).
 func (tn *testNode) memberList(t *testing.T, chatID string) wire.MemberList {
 	t.Helper()
 	c, err := tn.store.Chat(t.Context(), chatID)
@@ -115,7 +117,15 @@ func (tn *testNode) memberList(t *testing.T, chatID string) wire.MemberList {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decoded wire.MemberList
+	if err := json.Unmarshal(b, &decoded); err != nil {
+		t.Fatal(err)
+	}
+	return decoded
 }
 
 // mustChat returns the id of a public room.

@@ -280,6 +280,9 @@ func TestPresenceNodeStartsLater(t *testing.T) {
 
 	alice, bob := a.register("alice"), a.register("bob")
 	room := a.newChat(alice, "private", "pals", bob)
+	// The chat's membership events reach a's cache a moment after the
+	// API's answer: a device connected before them hears them late.
+	a.awaitJoins(1, alice, bob)
 	da := a.dialUser(alice)
 	waitOnline(t, a, alice.ID)
 	if l := a.memberList(t, room); !memberOnline(l, alice.ID) || memberOnline(l, bob.ID) {

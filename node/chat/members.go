@@ -27,10 +27,12 @@ func (s *Service) JoinerMemberList(ctx context.Context, c store.Chat, joiner Ide
 	return s.memberList(ctx, c, &joiner)
 }
 
-// memberList builds the list, with joiner when not nil. The lists have
-// room for one more member without growing (a joining guest): a list is
-// built per join, so it is built in three allocations, the members first
-// and the two lists of ids sharing one array.
+// memberList builds the list, with joiner when not nil. The registered
+// members come from the store and go in the lists' slices, built in
+// three allocations (the two lists of ids share one array) with room for
+// a joining guest; the online guests come from presence already encoded
+// (wire.MemberRun): a list is built per join, and filling a room of
+// guests would otherwise encode every guest at every join.
 func (s *Service) memberList(ctx context.Context, c store.Chat, joiner *Identity) (wire.MemberList, error) {
 	ms, err := s.storedMembers(ctx, c.ID)
 	if err != nil {
@@ -44,27 +46,32 @@ func (s *Service) memberList(ctx context.Context, c store.Chat, joiner *Identity
 	for _, m := range ms {
 		members = append(members, wire.MemberInfo{User: m.UserID, Name: m.Name, Role: m.Role, Online: pv.Online(m.UserID)})
 	}
-	members = pv.AppendGuests(members, 1)
+	var joinerID string
+	if joiner != nil {
+		joinerID = joiner.ID
+	}
+	run, joinerListed := pv.GuestRun(joinerID)
 	n := len(members) + 1
 	ids := make([]string, 0, 2*n)
 	for _, m := range members {
 		ids = append(ids, m.User)
 	}
-	l := wire.MemberList{Room: c.Name, Chat: c.ID, Users: ids[:len(members):n], Online: ids[n : n : 2*n], Members: members}
+	l := wire.MemberList{Room: c.Name, Chat: c.ID, Users: ids[:len(members):n], Online: ids[n : n : 2*n], Members: members, Run: run}
 	for _, m := range members {
 		if m.Online {
 			l.Online = append(l.Online, m.User)
 		}
 	}
-	if joiner != nil {
+	if joiner != nil && !joinerListed {
 		addJoiner(&l, *joiner)
 	}
 	return l, nil
 }
 
-// addJoiner puts joiner in l, online: a guest not listed yet is added
-// last, and a listed joiner not online is marked online, at the end of
-// Online (after those presence knows).
+// addJoiner puts joiner, not among the guests presence knows, in l,
+// online: a guest is added after the registered members, and a listed
+// joiner not online is marked online, at the end of the online
+// registered members.
 func addJoiner(l *wire.MemberList, joiner Identity) {
 	if joiner.Guest && !slices.Contains(l.Users, joiner.ID) {
 		l.Users = append(l.Users, joiner.ID)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
@@ -102,20 +101,23 @@ func (c ChatView) Devices(userID string) []DeviceInfo {
 	return nil
 }
 
-// AppendGuests appends the online guests that are members of the chat to
-// dst, growing it once to hold them and spare more (see
-// View.AppendGuestMembers).
-func (c ChatView) AppendGuests(dst []wire.MemberInfo, spare int) []wire.MemberInfo {
+// GuestRun returns the online guests that are members of the chat,
+// encoded for a member list (wire.MemberList.Run), and whether joinerID
+// is one of them. The run is the caller's to encode, not to append to.
+func (c ChatView) GuestRun(joinerID string) (run wire.MemberRun, listed bool) {
 	if c.users == nil {
-		return c.v.AppendGuestMembers(dst, c.chatID, spare)
+		return c.v.GuestRun(c.chatID, joinerID)
 	}
-	start := len(dst)
+	ids := make([]string, 0, len(c.users))
 	for id, u := range c.users {
 		if u.member {
-			dst = append(dst, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
+			ids = append(ids, id)
 		}
 	}
-	dst = slices.Grow(dst, spare)
-	slices.SortFunc(dst[start:], func(a, b wire.MemberInfo) int { return strings.Compare(a.User, b.User) })
-	return dst
+	slices.Sort(ids)
+	for _, id := range ids {
+		run.AppendOnline(id, c.users[id].name, store.RoleMember)
+	}
+	u := c.users[joinerID]
+	return run, u != nil && u.member
 }

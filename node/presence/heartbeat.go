@@ -98,6 +98,7 @@ func (v *View) Sweep(now time.Time) {
 	}
 	v.mu.Lock()
 	v.pruneGoneLocked(now)
+	v.sweepRunsLocked()
 	v.mu.Unlock()
 	v.forget()
 }

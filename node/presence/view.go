@@ -41,9 +41,6 @@ import (
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/internal/chatset"
 	"github.com/natterchat/natter/node/internal/loglimit"
-	"github.com/natterchat/natter/node/internal/smallmap"
-	"github.com/natterchat/natter/node/wire"
-	"github.com/natterchat/natter/store"
 )
 
 // Config configures a View. NodeID, NC, Hub and Recent are required;
@@ -221,7 +218,7 @@ type View struct {
 	// guest's user, which is in users for as long as the entry exists
 	// (a user leaves users and the index together): a member list of a
 	// room of guests, built per join, reads no other map.
-	guests map[string]*smallmap.Map[*user]
+	guests map[string]*guestIndex
 }
 
 // New builds a view; it subscribes to nothing (see Serve).
@@ -243,7 +240,7 @@ func New(cfg Config) (*View, error) {
 	stopCtx, stop := context.WithCancel(context.Background())
 	v := &View{cfg: cfg, epoch: now.UnixNano(), stopCtx: stopCtx, stop: stop, users: make(map[string]*user), nodes: make(map[string]*nodeState),
 		pending: make(map[string]*pendingSnapshot), gone: make(map[string]goneRun),
-		guests: make(map[string]*smallmap.Map[*user])}
+		guests: make(map[string]*guestIndex)}
 	v.knowsPeers.Store(now.Add(2 * cfg.HeartbeatInterval).UnixNano())
 	return v, nil
 }
@@ -303,28 +300,6 @@ func (v *View) OnlineUsers() int {
 // devices so far.
 func (v *View) FramesOut() int64 { return v.framesOut.Load() }
 
-// GuestMembers lists the online guests that are members of chatID.
-func (v *View) GuestMembers(chatID string) []wire.MemberInfo {
-	return v.AppendGuestMembers(nil, chatID, 0)
-}
-
-// AppendGuestMembers appends the online guests that are members of chatID
-// to dst, growing it once to hold them and spare more: a member list is
-// built per join, and growing it guest by guest cost more than listing.
-func (v *View) AppendGuestMembers(dst []wire.MemberInfo, chatID string, spare int) []wire.MemberInfo {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	g := v.guests[chatID]
-	if g == nil {
-		return dst
-	}
-	dst = slices.Grow(dst, g.Len()+spare)
-	for id, u := range g.All() {
-		dst = append(dst, wire.MemberInfo{User: id, Name: u.name, Role: store.RoleMember, Online: true})
-	}
-	return dst
-}
-
 // ChatChanged keeps an online user's chats current, so that its
 // Online/Offline reach the right co-members; every node sees every user
 // event. A user the view does not hold is announced again by its own node
@@ -345,26 +320,12 @@ func (v *View) ChatChanged(userID, chatID string, joined bool) {
 func (v *View) setChatLocked(userID string, u *user, chatID string, joined bool) {
 	if joined {
 		if u.chats.Add(chatID) && u.guest {
-			g := v.guests[chatID]
-			if g == nil {
-				g = new(smallmap.Map[*user])
-				v.guests[chatID] = g
-			}
-			g.Set(userID, u)
+			v.indexGuestLocked(userID, u, chatID)
 		}
 		return
 	}
 	if u.chats.Remove(chatID) && u.guest {
 		v.unindexGuestLocked(userID, chatID)
-	}
-}
-
-func (v *View) unindexGuestLocked(userID, chatID string) {
-	if g := v.guests[chatID]; g != nil {
-		g.Delete(userID)
-		if g.Len() == 0 {
-			delete(v.guests, chatID)
-		}
 	}
 }
 

@@ -156,6 +156,16 @@ func (m NewMessage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(m))
 }
 
+// MarshalJSON writes a list with a run as its frame has it, whichever
+// encoder writes it; without one it is encoding/json's.
+func (l MemberList) MarshalJSON() ([]byte, error) {
+	if l.Run.n > 0 {
+		return l.appendJSON(make([]byte, 0, l.sizeHint())), nil
+	}
+	type plain MemberList // without this method
+	return json.Marshal(plain(l))
+}
+
 // appendTombstone writes a deleted message: only where it was.
 func (m NewMessage) appendTombstone(b []byte) []byte {
 	b = append(b, '{')
@@ -220,10 +230,10 @@ func (l MemberList) appendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendStringField(b, true, "room", l.Room)
 	b = appendStringField(b, false, "chat", l.Chat)
-	b = appendStrings(b, "users", l.Users)
-	b = appendStrings(b, "online", l.Online)
+	b = appendRun(b, "users", l.Users, l.Run.ids)
+	b = appendRun(b, "online", l.Online, l.Run.ids)
 	b = appendField(b, false, "members")
-	if l.Members == nil {
+	if l.Members == nil && l.Run.n == 0 {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '[')
@@ -232,6 +242,12 @@ func (l MemberList) appendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = m.appendJSON(b)
+		}
+		if l.Run.n > 0 {
+			if len(l.Members) > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, l.Run.members...)
 		}
 		b = append(b, ']')
 	}
@@ -301,7 +317,7 @@ func (l MemberList) sizeHint() int {
 	for _, m := range l.Members {
 		n += 48 + len(m.User) + len(m.Name) + len(m.Role)
 	}
-	return n
+	return n + 2*len(l.Run.ids) + len(l.Run.members) + 3
 }
 func (a MessageAccepted) sizeHint() int {
 	return 90 + len(a.Room) + len(a.Chat) + len(a.ClientMsgID) + len(a.ID)

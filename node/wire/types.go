@@ -107,6 +107,10 @@ type MemberList struct {
 	Users   []string     `json:"users"`
 	Online  []string     `json:"online"`
 	Members []MemberInfo `json:"members"`
+	// Run holds more members, online, encoded ahead: the frame lists
+	// them after Users, Online and Members (see MemberRun). A decoded
+	// list has every member in the slices.
+	Run MemberRun `json:"-"`
 }
 
 // MemberEvent is the contents of JoinedRoom and LeftRoom.
