@@ -63,7 +63,12 @@ func run(args []string) error {
 	log := newLogger(opts.logFormat, opts.logLevel)
 	cfg := opts.nodeConfig(log)
 
-	l, err := net.Listen("tcp", opts.listen)
+	// No TCP keepalive probes: a WebSocket's pings find a silent peer
+	// (--ping-interval, --idle-timeout) and the HTTP server has its own
+	// timeouts, while turning probes on cost four setsockopt calls per
+	// accepted connection, a few per cent of a connection storm's CPU.
+	lc := net.ListenConfig{KeepAlive: -1}
+	l, err := lc.Listen(context.Background(), "tcp", opts.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.listen, err)
 	}
