@@ -81,22 +81,21 @@ func (r *ObjectReader) stringBytes() []byte {
 	start := r.i + 1
 	ascii := true
 	for i := start; i < len(r.data); i++ {
-		switch c := r.data[i]; {
-		case c == '"':
+		c := r.data[i]
+		if c == '"' {
 			s := r.data[start:i]
 			if !ascii && !utf8.Valid(s) {
 				break // encoding/json replaces invalid UTF-8
 			}
 			r.i = i + 1
 			return s
-		case c < ' ' || c == '\\':
-		case c >= utf8.RuneSelf:
-			ascii = false
-			continue
-		default:
-			continue
 		}
-		break
+		if c < ' ' || c == '\\' {
+			break // invalid JSON, or an escape
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
 	}
 	r.bad = true
 	return nil
