@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -52,11 +51,8 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 		typ = wire.TypeJoinedRoom
 	}
 	me := wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name}
-	b, err := json.Marshal(userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest})
-	if err == nil {
-		err = s.cfg.NC.Publish(subjects.UserEvents(who.ID), b)
-	}
-	if err != nil {
+	ev := userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest}
+	if err := s.cfg.NC.Publish(subjects.UserEvents(who.ID), ev.encode()); err != nil {
 		s.cfg.Limiter.Warn("publish user event failed", slog.String("user", who.ID), slog.Any("err", err))
 	}
 	// The user's own devices hear of it from the user event.
@@ -75,7 +71,7 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 		return
 	}
 	var ev userEvent
-	err := json.Unmarshal(data, &ev)
+	err := decodeUserEvent(data, &ev)
 	if err == nil && ev.Type == eventRevoked {
 		s.applyRevoked(userID, ev.Version)
 		return

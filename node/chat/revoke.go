@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -40,11 +39,8 @@ func (s *Service) RevokeTokens(ctx context.Context, userID string, change func(u
 	// This node refuses old tokens at once, whatever NATS does; the
 	// others within their cache's minute even if the event is lost.
 	s.known.set(userID, u.TokenVersion, time.Now())
-	b, err := json.Marshal(userEvent{Type: eventRevoked, Version: u.TokenVersion})
-	if err == nil {
-		err = s.cfg.NC.Publish(subjects.UserEvents(userID), b)
-	}
-	if err != nil {
+	ev := userEvent{Type: eventRevoked, Version: u.TokenVersion}
+	if err := s.cfg.NC.Publish(subjects.UserEvents(userID), ev.encode()); err != nil {
 		s.cfg.Limiter.Warn("publish revocation failed", slog.String("user", userID), slog.Any("err", err))
 	}
 	return u, nil

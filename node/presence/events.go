@@ -38,10 +38,15 @@ type event struct {
 func (v *View) publishJSON(subject string, x any) {
 	b, err := json.Marshal(x)
 	if err != nil {
-		v.cfg.Log.Error("encode presence message", slog.String("subject", subject), slog.Any("err", err))
+		v.encodeFailed(subject, err)
 		return
 	}
 	v.publish(subject, b)
+}
+
+// encodeFailed logs a presence message that could not be encoded.
+func (v *View) encodeFailed(subject string, err error) {
+	v.cfg.Log.Error("encode presence message", slog.String("subject", subject), slog.Any("err", err))
 }
 
 // publish sends an encoded presence message.
@@ -81,14 +86,23 @@ func (v *View) AnnounceJoin(u *fanout.User) {
 // publishEvent changes the published device count by devices, numbers ev
 // and publishes it, all under pubMu: events leave in the order of their
 // numbers, and a heartbeat carries the count and number of exactly the
-// events published before it (see View.pubMu). An event that fails to
-// encode is counted all the same: the gap in the numbers repairs it.
+// events published before it (see View.pubMu); the events are encoded
+// in one buffer. An event that fails to encode is counted all the same:
+// the gap in the numbers repairs it.
 func (v *View) publishEvent(ev event, devices int64) {
 	v.pubMu.Lock()
 	defer v.pubMu.Unlock()
 	v.published.Add(devices)
 	ev.Epoch, ev.Seq = v.epoch, v.seq.Add(1)
-	v.publishJSON(subjects.Presence, ev)
+	b, err := ev.appendJSON(v.eventBuf[:0])
+	if err != nil {
+		v.encodeFailed(subjects.Presence, err)
+		return
+	}
+	// Publish copies the bytes into the connection's buffer: the next
+	// event can reuse them.
+	v.eventBuf = b
+	v.publish(subjects.Presence, b)
 }
 
 // event is local device d's event at time at.
@@ -121,7 +135,7 @@ func (v *View) connectedAt(userID, deviceID string) time.Time {
 // matters to a view that holds the device).
 func (v *View) Handle(data []byte) {
 	var ev event
-	if err := json.Unmarshal(data, &ev); err != nil || !subjects.ValidID(ev.User) || !subjects.ValidID(ev.Device) || !subjects.ValidID(ev.Node) {
+	if err := decodeEvent(data, &ev); err != nil || !subjects.ValidID(ev.User) || !subjects.ValidID(ev.Device) || !subjects.ValidID(ev.Node) {
 		v.cfg.Limiter.Warn("bad presence event")
 		return
 	}

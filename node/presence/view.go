@@ -184,6 +184,9 @@ type View struct {
 	// saidGoodbye (guarded by pubMu) is set by the goodbye beat, after
 	// which the node beats no more.
 	saidGoodbye bool
+	// eventBuf (guarded by pubMu) is the buffer publishEvent encodes
+	// its events in.
+	eventBuf []byte
 	// epoch tells this run of the node from an earlier one of the same id.
 	epoch int64
 	// snapshots counts chat snapshots in flight (Close waits for them);

@@ -124,14 +124,23 @@ func appendBoolField(b []byte, name string, v bool) []byte {
 // appendTimeField writes t as time.Time's MarshalJSON does (RFC 3339
 // with nanoseconds, for the years 0 to 9999 it accepts).
 func appendTimeField(b []byte, name string, t time.Time) []byte {
-	b = append(appendField(b, false, name), '"')
+	return appendTime(appendField(b, false, name), t)
+}
+
+// appendTime writes t as a JSON string in time.RFC3339Nano.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
 }
 
 // appendStrings writes a []string field; nil is null.
 func appendStrings(b []byte, name string, ss []string) []byte {
-	b = appendField(b, false, name)
+	return appendStringList(appendField(b, false, name), ss)
+}
+
+// appendStringList writes a []string; nil is null.
+func appendStringList(b []byte, ss []string) []byte {
 	if ss == nil {
 		return append(b, "null"...)
 	}
