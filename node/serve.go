@@ -90,6 +90,9 @@ const lateHeadRead = 10 * time.Millisecond
 
 // isTimeout reports whether err is a deadline's.
 func isTimeout(err error) bool {
+	if err == nil {
+		return false // before errors.As, whose target escapes: an allocation per connection
+	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -54,15 +54,25 @@ func (d *device) who() chat.Identity {
 
 // sendFrame encodes and queues one frame.
 func (d *device) sendFrame(m *Metrics, channel, typ string, contents any) {
-	d.Send(wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, channel, typ, contents)))
+	d.Send(frameOf(channel, typ, contents))
 	m.FramesOut.Add(1)
 }
 
 // sendFrameAhead is sendFrame for a frame that another one follows at
 // once: it waits for that one (SendNotice), and both leave in one write.
 func (d *device) sendFrameAhead(m *Metrics, channel, typ string, contents any) {
-	d.SendNotice(wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, channel, typ, contents)))
+	d.SendNotice(frameOf(channel, typ, contents))
 	m.FramesOut.Add(1)
+}
+
+// frameOf encodes contents as a frame for one device. A member list's
+// guests, kept encoded by presence (wire.MemberRun), are written from
+// where they are, not copied into the frame (wire.EncodeListParts).
+func frameOf(channel, typ string, contents any) *wsconn.Frame {
+	if l, ok := contents.(wire.MemberList); ok && l.Run.Len() > 0 {
+		return wsconn.TextFrameOfParts(wire.EncodeListParts(wsconn.TextHeaderRoom, channel, typ, l))
+	}
+	return wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, channel, typ, contents))
 }
 
 // sendError answers a rejected client frame.

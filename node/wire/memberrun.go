@@ -119,12 +119,60 @@ func appendRun(b []byte, name string, ss []string, run []byte) []byte {
 	if len(run) == 0 {
 		return appendStrings(b, name, ss)
 	}
-	b = appendField(b, false, name)
-	b = append(b, '[')
-	for _, s := range ss {
-		b = appendString(b, s)
-		b = append(b, ',')
-	}
+	b = appendElements(append(appendField(b, false, name), '['), ss)
 	b = append(b, run...)
 	return append(b, ']')
+}
+
+// EncodeListParts encodes l as EncodeAfter(room, channel, typ, l) does,
+// in parts that point at l.Run's bytes instead of copying them, for
+// wsconn.TextFrameOfParts: first (room bytes, then the frame up to the
+// run's ids in users), then more. A member list of a room of N guests
+// is O(N) bytes, and one is sent per join: copied, filling the room
+// allocated O(N²) bytes, most of a join storm's garbage. Without a run,
+// first is the whole frame and more is nil.
+func EncodeListParts(room int, channel, typ string, l MemberList) (first []byte, more [][]byte) {
+	if l.Run.n == 0 {
+		return EncodeAfter(room, channel, typ, l), nil
+	}
+	n := room + 100 + len(channel) + len(typ) + len(l.Room) + len(l.Chat)
+	for _, u := range l.Users {
+		n += 3 + len(u)
+	}
+	first = make([]byte, room, n)
+	first = append(first, `{"channel":`...)
+	first = appendString(first, channel)
+	first = append(first, `,"message":{"type":`...)
+	first = appendString(first, typ)
+	first = append(first, `,"contents":{`...)
+	first = appendStringField(first, true, "room", l.Room)
+	first = appendStringField(first, false, "chat", l.Chat)
+	first = appendElements(append(appendField(first, false, "users"), '['), l.Users)
+
+	n = 40
+	for _, u := range l.Online {
+		n += 3 + len(u)
+	}
+	for _, m := range l.Members {
+		n += 48 + len(m.User) + len(m.Name) + len(m.Role)
+	}
+	tail := append(make([]byte, 0, n), `],"online":[`...)
+	tail = appendElements(tail, l.Online)
+	online := len(tail)
+	tail = append(tail, `],"members":[`...)
+	for _, m := range l.Members {
+		tail = append(m.appendJSON(tail), ',')
+	}
+	members := len(tail)
+	tail = append(tail, "]}}}"...)
+	return first, [][]byte{l.Run.ids, tail[:online], l.Run.ids, tail[online:members], l.Run.members, tail[members:]}
+}
+
+// appendElements writes ss as JSON strings, each followed by a comma:
+// the elements of a list that goes on with a run.
+func appendElements(b []byte, ss []string) []byte {
+	for _, s := range ss {
+		b = append(appendString(b, s), ',')
+	}
+	return b
 }

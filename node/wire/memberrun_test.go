@@ -60,6 +60,10 @@ func TestMemberRunMatchesEncodingJSON(t *testing.T) {
 		if got := encodeJSON("c", "t", l); !bytes.Equal(got, want) {
 			t.Fatalf("run of %d, by encoding/json:\n got %s\nwant %s", len(run), got, want)
 		}
+		first, more := EncodeListParts(3, "c", "t", l)
+		if got := bytes.Join(append([][]byte{first[3:]}, more...), nil); !bytes.Equal(got, want) || len(first) < 3 {
+			t.Fatalf("run of %d, in parts:\n got %s\nwant %s", len(run), got, want)
+		}
 	}
 }
 

@@ -98,7 +98,7 @@ func (c *Conn) Send(f *Frame) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if c.q.bytes+len(f.b) > c.srv.cfg.MaxOutboundBytes {
+	if c.q.bytes+f.Len() > c.srv.cfg.MaxOutboundBytes {
 		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
 		c.mu.Unlock()
 		c.push(push)
@@ -126,7 +126,7 @@ func (c *Conn) SendDeferred(f *Frame) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if c.q.bytes+len(f.b) > c.srv.cfg.MaxOutboundBytes {
+	if c.q.bytes+f.Len() > c.srv.cfg.MaxOutboundBytes {
 		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
 		c.mu.Unlock()
 		c.push(push)

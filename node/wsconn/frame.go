@@ -14,6 +14,9 @@ import (
 type Frame struct {
 	b   []byte // header followed by payload
 	off int    // header length
+	// more is the rest of the payload of a frame of parts
+	// (TextFrameOfParts), after b; nil for most frames.
+	more [][]byte
 }
 
 // maxHeaderLen is the longest frame header: 2 bytes, 8 bytes of extended
@@ -45,6 +48,24 @@ func TextFrameAfter(b []byte) *Frame {
 	h := b[TextHeaderRoom-hl:]
 	putHeader(h, ws.OpText, n, hl)
 	return &Frame{b: h, off: hl}
+}
+
+// TextFrameOfParts returns a final text frame whose payload is
+// first[TextHeaderRoom:] followed by the parts of more, which are written
+// where they are instead of being copied into one buffer: a frame whose
+// bulk is bytes shared with other frames (a chat's guests encoded once,
+// wire.MemberRun) costs only its own parts. first must not be used or
+// changed afterwards, nor the parts while the frame may be queued; the
+// payload must be valid UTF-8.
+func TextFrameOfParts(first []byte, more [][]byte) *Frame {
+	n := len(first) - TextHeaderRoom
+	for _, p := range more {
+		n += len(p)
+	}
+	hl := outHeaderLen(n)
+	h := first[TextHeaderRoom-hl:]
+	putHeader(h, ws.OpText, n, hl)
+	return &Frame{b: h, off: hl, more: more}
 }
 
 // outHeaderLen is the header length of a server frame with n bytes of
@@ -89,10 +110,27 @@ func rawFrame(b []byte) *Frame { return &Frame{b: b} }
 
 // Len is the encoded size of f in bytes, header included; it is what f
 // counts against Config.MaxOutboundBytes.
-func (f *Frame) Len() int { return len(f.b) }
+func (f *Frame) Len() int {
+	n := len(f.b)
+	for _, p := range f.more {
+		n += len(p)
+	}
+	return n
+}
 
-// Payload returns f's payload. It must not be modified.
-func (f *Frame) Payload() []byte { return f.b[f.off:] }
+// Payload returns f's payload. It must not be modified. A frame of parts
+// returns a copy of them joined.
+func (f *Frame) Payload() []byte {
+	if f.more == nil {
+		return f.b[f.off:]
+	}
+	out := make([]byte, 0, f.Len()-f.off)
+	out = append(out, f.b[f.off:]...)
+	for _, p := range f.more {
+		out = append(out, p...)
+	}
+	return out
+}
 
 // pingFrame is the server's heartbeat ping, shared by every connection.
 var pingFrame = newFrame(ws.OpPing, nil)

@@ -38,29 +38,44 @@ func (q *outQueue) pushLocked(f *Frame) {
 		// that ever had a burst pins two old frames for good.
 		clear(q.inline[:])
 	}
-	q.bytes += len(f.b)
+	q.bytes += f.Len()
 }
 
 // emptyLocked reports whether everything queued has been written.
 func (q *outQueue) emptyLocked() bool { return q.head == len(q.frames) }
 
-// peekLocked appends to bufs the unwritten bytes of up to cap(bufs) frames.
+// peekLocked appends to bufs the unwritten bytes of the frames, a
+// frame of parts (TextFrameOfParts) taking one buffer per part, up to
+// cap(bufs) buffers: the last frame may be cut short.
 func (q *outQueue) peekLocked(bufs [][]byte) [][]byte {
+	skip := q.off
 	for i := q.head; i < len(q.frames) && len(bufs) < cap(bufs); i++ {
-		b := q.frames[i].b
-		if i == q.head {
-			b = b[q.off:]
+		f := q.frames[i]
+		bufs, skip = appendUnwritten(bufs, f.b, skip)
+		for _, p := range f.more {
+			if len(bufs) == cap(bufs) {
+				return bufs
+			}
+			bufs, skip = appendUnwritten(bufs, p, skip)
 		}
-		bufs = append(bufs, b)
 	}
 	return bufs
+}
+
+// appendUnwritten appends what is left of p after skip written bytes,
+// and returns the bytes still to skip in the parts after p.
+func appendUnwritten(bufs [][]byte, p []byte, skip int) ([][]byte, int) {
+	if skip >= len(p) {
+		return bufs, skip - len(p)
+	}
+	return append(bufs, p[skip:]), 0
 }
 
 // advanceLocked drops n written bytes from the front.
 func (q *outQueue) advanceLocked(n int) {
 	q.bytes -= n
 	for n > 0 {
-		rest := len(q.frames[q.head].b) - q.off
+		rest := q.frames[q.head].Len() - q.off
 		if n < rest {
 			q.off += n
 			return
