@@ -97,10 +97,10 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	// storm's setups queue for slots instead of all running at once, and
 	// live deliveries wait behind a few setups, not thousands.
 	for _, r := range st.Resume {
-		s.handleFrame(d, wire.Encode(wire.ChannelChatRoom, wire.TypeResume, r))
+		s.handleOwn(d, wire.TypeResume, r)
 	}
 	if st.Room != "" {
-		s.handleFrame(d, wire.Encode(wire.ChannelChatRoom, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room}))
+		s.handleOwn(d, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room})
 	}
 	d.setLive(s)
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"strings"
 
 	"github.com/natterchat/natter/node/chat"
@@ -17,20 +18,39 @@ type request struct {
 	// ref is echoed in an Error: the frame's ref, or a send's clientMsgId
 	// when the frame has none.
 	ref string
+	// contents are the contents already decoded, of a frame the node
+	// runs for the device (handleOwn); nil for a client's frame.
+	contents any
 }
 
 // handleFrame runs one client frame on the device's runner and answers
 // every rejection with an Error frame; the connection stays open.
 func (s *Server) handleFrame(d *device, b []byte) {
-	s.metrics.FramesIn.Add(1)
 	env, err := wire.DecodeEnvelope(b)
 	if err != nil {
+		s.metrics.FramesIn.Add(1)
 		d.sendError(&s.metrics, wire.ChannelSession, env.Ref, env.Message.Type, chat.ClientError(err))
 		return
 	}
+	s.handle(d, env, nil)
+}
+
+// handleOwn runs a chat-room frame of type typ that the handshake's URL
+// asked for (?room=, ?resume=) as if the client had sent it, its
+// contents given decoded: one per guest of a join storm, whose JSON the
+// node wrote and read back only to reach the same handler.
+func (s *Server) handleOwn(d *device, typ string, contents any) {
+	s.handle(d, wire.Envelope{Channel: wire.ChannelChatRoom, Message: wire.Message{Type: typ}}, contents)
+}
+
+// handle runs a frame whose envelope is read; contents, when not nil,
+// are its contents decoded.
+func (s *Server) handle(d *device, env wire.Envelope, contents any) {
+	s.metrics.FramesIn.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
-	r := &request{ctx: ctx, d: d, env: env, ref: env.Ref}
+	r := &request{ctx: ctx, d: d, env: env, ref: env.Ref, contents: contents}
+	var err error
 	switch env.Channel {
 	case wire.ChannelChatRoom:
 		err = s.processChatRoom(r)
@@ -106,7 +126,12 @@ func unknownType(env wire.Envelope) error {
 	return wire.Errorf(wire.CodeUnknownType, "unknown %s type %q; clients send %s", env.Channel, env.Message.Type, strings.Join(types, ", "))
 }
 
-// decode reads the frame's contents into v.
+// decode reads the frame's contents into v, a pointer to the type of
+// the contents a handleOwn frame carries.
 func (r *request) decode(v any) error {
+	if r.contents != nil {
+		reflect.ValueOf(v).Elem().Set(reflect.ValueOf(r.contents))
+		return nil
+	}
 	return wire.DecodeContents(r.env.Message.Contents, v)
 }
