@@ -105,7 +105,13 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 409
 // connection's admission once its head is read.
 func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 	defer release()
-	_ = conn.SetDeadline(time.Now().Add(n.cfg.HeaderTimeout))
+	// The head is only read: a plain connection needs no write deadline
+	// (a refusal sets its own), the TLS handshake writes.
+	if n.tls != nil {
+		_ = conn.SetDeadline(time.Now().Add(n.cfg.HeaderTimeout))
+	} else {
+		_ = conn.SetReadDeadline(time.Now().Add(n.cfg.HeaderTimeout))
+	}
 	if n.tls != nil {
 		tc := n.handshakeTLS(conn)
 		if tc == nil {

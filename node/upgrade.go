@@ -202,20 +202,11 @@ func (n *Node) originAllowed(origin, host string) bool {
 // after its request (left in br). It waits for one of the MaxHandshakes
 // slots within HandshakeTimeout.
 func (n *Node) upgradeRaw(conn net.Conn, head []byte, br *bufio.Reader) {
-	_ = conn.SetDeadline(time.Now().Add(n.cfg.HandshakeTimeout))
-	timer := time.NewTimer(n.cfg.HandshakeTimeout)
-	defer timer.Stop()
-	select {
-	case n.handshakes <- struct{}{}:
-		defer func() { <-n.handshakes }()
-	case <-timer.C:
-		n.metrics.handshakeShed.Add(1)
-		conn.Close()
-		return
-	case <-n.done:
+	if !n.handshakeSlot() {
 		conn.Close()
 		return
 	}
+	defer func() { <-n.handshakes }()
 	var h upgradeRequest
 	u := n.upgrader(&h)
 	// The answer is kept rather than written: a 101 leaves with the
@@ -229,12 +220,36 @@ func (n *Node) upgradeRaw(conn net.Conn, head []byte, br *bufio.Reader) {
 		} else {
 			n.metrics.handshakeFailed.Add(1)
 		}
+		_ = conn.SetWriteDeadline(time.Now().Add(n.cfg.HandshakeTimeout))
 		_, _ = conn.Write(resp.b)
 		conn.Close()
 		return
 	}
 	early, _ := br.Peek(br.Buffered())
 	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early, Response: resp.b, Expiry: h.expiry})
+}
+
+// handshakeSlot takes one of the MaxHandshakes slots, waiting up to
+// HandshakeTimeout, and reports whether it got one (a handshake shed or
+// a node shutting down did not). A free slot is taken without a timer:
+// one per connection of a storm otherwise.
+func (n *Node) handshakeSlot() bool {
+	select {
+	case n.handshakes <- struct{}{}:
+		return true
+	default:
+	}
+	timer := time.NewTimer(n.cfg.HandshakeTimeout)
+	defer timer.Stop()
+	select {
+	case n.handshakes <- struct{}{}:
+		return true
+	case <-timer.C:
+		n.metrics.handshakeShed.Add(1)
+		return false
+	case <-n.done:
+		return false
+	}
 }
 
 // response keeps what the upgrader writes: the handshake's answer.
