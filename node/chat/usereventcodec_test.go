@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/natterchat/natter/internal/jsontest"
 	"github.com/natterchat/natter/node/wire"
 )
 
@@ -83,22 +84,7 @@ func TestUserEventRoundTrip(t *testing.T) {
 		if !bytes.Contains(data, []byte{'\\'}) && !reflect.DeepEqual(got, ev) {
 			t.Fatalf("%s:\n got %+v\nwant %+v", data, got, ev)
 		}
-		checkDecodeUserEvent(t, data)
-	}
-}
-
-// checkDecodeUserEvent fails t unless decodeUserEvent reads data
-// exactly as json.Unmarshal does, error included.
-func checkDecodeUserEvent(t *testing.T, data []byte) {
-	t.Helper()
-	var got, want userEvent
-	err := decodeUserEvent(data, &got)
-	wantErr := json.Unmarshal(data, &want)
-	if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
-		t.Fatalf("%q: error %v, want %v", data, err, wantErr)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%q:\n got %+v\nwant %+v", data, got, want)
+		jsontest.CheckDecode(t, data, decodeUserEvent)
 	}
 }
 
@@ -130,7 +116,7 @@ func FuzzDecodeUserEvent(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(checkDecodeUserEvent)
+	f.Fuzz(func(t *testing.T, data []byte) { jsontest.CheckDecode(t, data, decodeUserEvent) })
 }
 
 // BenchmarkUserEventCodec compares the hand-written encoding and

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/natterchat/natter/internal/jsontest"
 )
 
 // typicalEvent is a guest's "up" as a storm of joins publishes them.
@@ -115,22 +117,7 @@ func TestEventRoundTrip(t *testing.T) {
 		if !bytes.Contains(data, []byte{'\\'}) && !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s:\n got %+v\nwant %+v", data, got, want)
 		}
-		checkDecodeEvent(t, data)
-	}
-}
-
-// checkDecodeEvent fails t unless decodeEvent reads data exactly as
-// json.Unmarshal does, error included.
-func checkDecodeEvent(t *testing.T, data []byte) {
-	t.Helper()
-	var got, want event
-	err := decodeEvent(data, &got)
-	wantErr := json.Unmarshal(data, &want)
-	if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
-		t.Fatalf("%q: error %v, want %v", data, err, wantErr)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%q:\n got %+v\nwant %+v", data, got, want)
+		jsontest.CheckDecode(t, data, decodeEvent)
 	}
 }
 
@@ -163,7 +150,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(checkDecodeEvent)
+	f.Fuzz(func(t *testing.T, data []byte) { jsontest.CheckDecode(t, data, decodeEvent) })
 }
 
 // BenchmarkEventCodec compares the hand-written encoding and decoding of
