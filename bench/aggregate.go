@@ -56,6 +56,9 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 		r.Connect.PerSec = float64(r.Connect.Connected) / r.Connect.Seconds
 	}
 	r.Connect.Handshake = summarize(hs.all)
+	if co.connectCPU > 0 && r.Connect.Connected > 0 {
+		r.Connect.NodeCPUPerConn = co.connectCPU / float64(r.Connect.Connected) * 1e6
+	}
 	if r.Connect.Failed > 0 {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d of %d connections failed to connect or join", r.Connect.Failed, r.Connect.Attempted))
 	}

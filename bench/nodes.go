@@ -104,6 +104,26 @@ func (co *coordinator) sampleNodes() nodeSamples {
 	return ns
 }
 
+// readNodesConnected reads the nodes once every connection is open: their
+// CPU use since before (the run's start). It returns the CPU all of them
+// used, in seconds, and false if some node is not a local process.
+func (co *coordinator) readNodesConnected(before nodeSamples) (cpu float64, ok bool) {
+	el := time.Since(before.at).Seconds()
+	now := co.sampleNodes()
+	ok = len(co.nodes) > 0
+	for i := range co.nodes {
+		b, a := before.s[i], now.s[i]
+		if a.RSSKiB == 0 || b.RSSKiB == 0 || el <= 0 {
+			ok = false
+			continue
+		}
+		ticks := float64(a.CPUTicks - b.CPUTicks)
+		co.nodes[i].ConnectCPUPercent = ticks / clockTicks / el * 100
+		cpu += ticks / clockTicks
+	}
+	return cpu, ok
+}
+
 // readNodesLoaded reads the nodes at the end of the send phase: their
 // CPU use since before (the phase's start) and their RSS.
 func (co *coordinator) readNodesLoaded(before nodeSamples) {

@@ -78,6 +78,13 @@ type ConnectStats struct {
 	Seconds   float64 `json:"seconds"`
 	PerSec    float64 `json:"perSec"`
 	Handshake Latency `json:"handshake"` // dial to Welcome
+	// NodeCPUPerConn is the CPU the local node processes used from the
+	// run's start until every connection was open and in its room,
+	// divided by the connections opened, in microseconds: what a
+	// connection costs the nodes, which tells their capacity when the
+	// generator, not the nodes, set the rate. Zero when no node is a
+	// local process.
+	NodeCPUPerConn float64 `json:"nodeCpuPerConnUs,omitempty"`
 }
 
 // NodeReport is what was read about one node: its /api/stats after the
@@ -98,6 +105,9 @@ type NodeReport struct {
 	Connections int `json:"connections,omitempty"`
 	// BytesPerConn is (loaded - baseline) RSS / connections.
 	BytesPerConn float64 `json:"bytesPerConn,omitempty"`
+	// ConnectCPUPercent is the process's CPU use (100 = one core) from
+	// the run's start until every connection was open and in its room.
+	ConnectCPUPercent float64 `json:"connectCpuPercent,omitempty"`
 	// IdleCPUPercent is the process's CPU use while holding the idle
 	// connections (100 = one core).
 	IdleCPUPercent float64 `json:"idleCpuPercent,omitempty"`
@@ -143,7 +153,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	p("load\t%s", shape)
 	c := r.Connect
-	p("connect\t%d/%d connected, %d failed, %.1f s, %.0f conns/s", c.Connected, c.Attempted, c.Failed, c.Seconds, c.PerSec)
+	line := fmt.Sprintf("%d/%d connected, %d failed, %.1f s, %.0f conns/s", c.Connected, c.Attempted, c.Failed, c.Seconds, c.PerSec)
+	if c.NodeCPUPerConn > 0 {
+		line += fmt.Sprintf(", node CPU %.0f µs per connection", c.NodeCPUPerConn)
+	}
+	p("connect\t%s", line)
 	p("\t\tp50\tp90\tp99\tp99.9\tmax\tcount")
 	lat := func(name string, l Latency) {
 		p("%s\tms\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d", name, l.P50, l.P90, l.P99, l.P999, l.Max, l.Count)
@@ -174,6 +188,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		line := n.URL
 		if n.PID > 0 {
 			line += fmt.Sprintf(" pid %d", n.PID)
+		}
+		if n.ConnectCPUPercent > 0 {
+			line += fmt.Sprintf(": connecting: CPU %.1f%%", n.ConnectCPUPercent)
 		}
 		if n.LoadedRSSKiB > 0 {
 			line += fmt.Sprintf(": RSS %d -> %d (settled) -> %d KiB (end of hold), %d conns, %.0f B/conn, idle CPU %.1f%%, %d threads",

@@ -41,6 +41,9 @@ type coordinator struct {
 	plan  *Plan
 	links []link
 	nodes []NodeReport
+	// connectCPU is the CPU seconds the local nodes used in the connect
+	// phase, or 0 if some node is not a local process.
+	connectCPU float64
 }
 
 func (c *Config) progress(format string, a ...any) {
@@ -62,6 +65,7 @@ func (co *coordinator) stop() {
 func (co *coordinator) run(ctx context.Context) (*Result, error) {
 	c := co.cfg
 	co.readNodesBefore(ctx)
+	connectStart := co.sampleNodes()
 	epoch := time.Now()
 	for k := range c.Workers {
 		var l link
@@ -93,6 +97,9 @@ func (co *coordinator) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	c.progress("connected: %d/%d, %d failed in %.1fs", sum(connected), c.Conns, sum(failed), time.Since(epoch).Seconds())
+	if cpu, ok := co.readNodesConnected(connectStart); ok {
+		co.connectCPU = cpu
+	}
 
 	var senders []SenderTally
 	var sendStart time.Time
