@@ -111,6 +111,7 @@ func (co *coordinator) readNodesConnected(before nodeSamples) (cpu float64, ok b
 	el := time.Since(before.at).Seconds()
 	now := co.sampleNodes()
 	ok = len(co.nodes) > 0
+	counted := map[int]bool{} // nodes of one process (tests) count once
 	for i := range co.nodes {
 		b, a := before.s[i], now.s[i]
 		if a.RSSKiB == 0 || b.RSSKiB == 0 || el <= 0 {
@@ -119,7 +120,10 @@ func (co *coordinator) readNodesConnected(before nodeSamples) (cpu float64, ok b
 		}
 		ticks := float64(a.CPUTicks - b.CPUTicks)
 		co.nodes[i].ConnectCPUPercent = ticks / clockTicks / el * 100
-		cpu += ticks / clockTicks
+		if !counted[co.nodes[i].PID] {
+			counted[co.nodes[i].PID] = true
+			cpu += ticks / clockTicks
+		}
 	}
 	return cpu, ok
 }

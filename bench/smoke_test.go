@@ -134,6 +134,11 @@ func TestSmokeTwoNodes(t *testing.T) {
 			t.Fatalf("node %s: send RSS %d KiB, peak %d KiB (%s)", n.URL, n.SendRSSKiB, n.PeakRSSKiB, n.Note)
 		}
 	}
+	// The nodes are this process, which connected 100 WebSockets and
+	// joined their rooms: well over one clock tick of CPU.
+	if res.Connect.NodeCPUPerConn <= 0 || !bytes.Contains(table.Bytes(), []byte("node CPU")) {
+		t.Fatalf("connect phase: node CPU %.0f µs per connection", res.Connect.NodeCPUPerConn)
+	}
 	if !bytes.Contains(table.Bytes(), []byte("cross node")) {
 		t.Fatal("the table does not show the cross-node latency")
 	}
