@@ -24,3 +24,26 @@ func CheckDecode[T any](t testing.TB, data []byte, decode func([]byte, *T) error
 		t.Fatalf("%q:\n got %+v\nwant %+v", data, got, want)
 	}
 }
+
+// BenchDecode measures decode against json.Unmarshal on data, as the
+// sub-benchmarks decode/read and decode/encoding-json, allocations
+// reported. Both decode into one value, zeroed before each decoding, so
+// that the value itself, which a call through a func escapes, is not
+// counted.
+func BenchDecode[T any](b *testing.B, data []byte, decode func([]byte, *T) error) {
+	var got, zero T
+	b.Run("decode/read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			got = zero
+			_ = decode(data, &got)
+		}
+	})
+	b.Run("decode/encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			got = zero
+			_ = json.Unmarshal(data, &got)
+		}
+	})
+}

@@ -136,18 +136,5 @@ func BenchmarkUserEventCodec(b *testing.B) {
 			_, _ = json.Marshal(ev)
 		}
 	})
-	b.Run("decode/read", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var got userEvent
-			_ = decodeUserEvent(data, &got)
-		}
-	})
-	b.Run("decode/encoding-json", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var got userEvent
-			_ = json.Unmarshal(data, &got)
-		}
-	})
+	jsontest.BenchDecode(b, data, decodeUserEvent)
 }

@@ -171,18 +171,5 @@ func BenchmarkEventCodec(b *testing.B) {
 			_, _ = json.Marshal(ev)
 		}
 	})
-	b.Run("decode/read", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var got event
-			_ = decodeEvent(data, &got)
-		}
-	})
-	b.Run("decode/encoding-json", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var got event
-			_ = json.Unmarshal(data, &got)
-		}
-	})
+	jsontest.BenchDecode(b, data, decodeEvent)
 }
