@@ -21,6 +21,12 @@ const (
 	// list of connections with deferred frames (SendDeferred), and a run
 	// leaves it set.
 	inDeferred
+	// inLater is not an event either: it marks a connection in the run
+	// queue's later work (flushDeferred), and a run leaves it set.
+	inLater
+
+	// marks are the bits of Conn.pending that are not events.
+	marks = inDeferred | inLater
 )
 
 // Run states, owned by the worker processing the connection.
@@ -66,7 +72,7 @@ type Conn struct {
 	wIn bool // guarded by srv.wheel.mu: in the wheel
 	// Guarded by mu.
 	pending    uint8       // events for the next run
-	scheduled  bool        // in the run queue or being run
+	scheduled  bool        // in the run queue's live work or being run
 	closing    bool        // Close was called or the conn ended: Send fails
 	noFrame    bool        // close without a close frame (EOF, I/O error)
 	dead       bool        // finalized; never run again
@@ -148,13 +154,37 @@ func (c *Conn) SendDeferred(f *Frame) error {
 }
 
 // flushDeferred has c's deferred frames written: the server's deferred
-// list calls it when their delay is up.
+// list calls it when their delay is up. The flush is later work (see
+// runQueue), unless c is already scheduled, whose run takes it along.
 func (c *Conn) flushDeferred() {
 	c.mu.Lock()
 	c.pending &^= inDeferred
-	push := c.setPendingLocked(evFlush)
+	later := false
+	if !c.dead {
+		later = !c.scheduled && c.pending&inLater == 0
+		c.pending |= evFlush
+		if later {
+			c.pending |= inLater
+		}
+	}
 	c.mu.Unlock()
-	c.push(push)
+	if later {
+		c.srv.runq.pushLater(c)
+	}
+}
+
+// takeLater is a worker's claim on c, taken from the run queue's later
+// work: false if c is scheduled (its run is queued or on, and takes the
+// flush along) or dead, otherwise c is scheduled for this worker's run.
+func (c *Conn) takeLater() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending &^= inLater
+	if c.scheduled || c.dead {
+		return false
+	}
+	c.scheduled = true
+	return true
 }
 
 // SendText is NewTextFrame(payload) then Send; payload must be valid UTF-8.

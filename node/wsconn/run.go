@@ -26,9 +26,12 @@ const (
 func (s *Server) workerLoop(w *worker) {
 	defer s.wg.Done()
 	for {
-		c := s.runq.pop()
+		c, later := s.runq.pop()
 		if c == nil {
 			return
+		}
+		if later && !c.takeLater() {
+			continue
 		}
 		s.run(c, w)
 	}
@@ -40,9 +43,9 @@ func (s *Server) workerLoop(w *worker) {
 func (s *Server) run(c *Conn, w *worker) {
 	for i := 0; ; i++ {
 		c.mu.Lock()
-		ev := c.pending &^ inDeferred
+		ev := c.pending &^ marks
 		if ev == 0 || c.dead {
-			c.pending &= inDeferred
+			c.pending &= marks
 			c.scheduled = false
 			c.mu.Unlock()
 			return
@@ -53,7 +56,7 @@ func (s *Server) run(c *Conn, w *worker) {
 			s.runq.push(c)
 			return
 		}
-		c.pending &= inDeferred
+		c.pending &= marks
 		c.mu.Unlock()
 		c.process(ev, w)
 	}
