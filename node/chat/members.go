@@ -69,11 +69,11 @@ func (s *Service) memberList(ctx context.Context, c store.Chat, joiner *Identity
 }
 
 // addJoiner puts joiner, not among the guests presence knows, in l,
-// online: a guest is added after the registered members, and a listed
-// joiner not online is marked online, at the end of the online
-// registered members.
+// online: a guest (never a stored member) is added after the registered
+// members, and a listed joiner not online is marked online, at the end
+// of the online registered members.
 func addJoiner(l *wire.MemberList, joiner Identity) {
-	if joiner.Guest && !slices.Contains(l.Users, joiner.ID) {
+	if joiner.Guest {
 		l.Users = append(l.Users, joiner.ID)
 		l.Online = append(l.Online, joiner.ID)
 		l.Members = append(l.Members, wire.MemberInfo{User: joiner.ID, Name: joiner.Name, Role: store.RoleMember, Online: true})

@@ -12,7 +12,8 @@ import (
 // TestJoinerMemberList: the list a joiner gets shows them online though
 // presence does not know them yet (no device of theirs is on the hub), and
 // a joining guest, whose membership presence learns later, is listed
-// last; the plain list shows only what presence knows.
+// after the registered members; the plain list shows only what presence
+// knows.
 func TestJoinerMemberList(t *testing.T) {
 	s, mem, _ := newTestService(t)
 	ctx := context.Background()
@@ -56,6 +57,6 @@ func TestJoinerMemberList(t *testing.T) {
 	}
 	want := wire.MemberInfo{User: guest.ID, Name: guest.Name, Role: store.RoleMember, Online: true}
 	if len(l.Users) != 3 || l.Users[2] != guest.ID || fmt.Sprint(l.Online) != "[guest1]" || len(l.Members) != 3 || l.Members[2] != want {
-		t.Fatalf("guest joining: %s; want the guest last, online", show(l))
+		t.Fatalf("guest joining: %s; want the guest after the members, online", show(l))
 	}
 }

@@ -236,13 +236,20 @@ func (e MemberEvent) appendJSON(b []byte) []byte {
 }
 
 func (l MemberList) appendJSON(b []byte) []byte {
+	if l.Run.n > 0 {
+		b, more := l.appendParts(b, "")
+		for _, p := range more {
+			b = append(b, p...)
+		}
+		return b
+	}
 	b = append(b, '{')
 	b = appendStringField(b, true, "room", l.Room)
 	b = appendStringField(b, false, "chat", l.Chat)
-	b = appendRun(b, "users", l.Users, l.Run.ids)
-	b = appendRun(b, "online", l.Online, l.Run.ids)
+	b = appendStrings(b, "users", l.Users)
+	b = appendStrings(b, "online", l.Online)
 	b = appendField(b, false, "members")
-	if l.Members == nil && l.Run.n == 0 {
+	if l.Members == nil {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '[')
@@ -251,12 +258,6 @@ func (l MemberList) appendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = m.appendJSON(b)
-		}
-		if l.Run.n > 0 {
-			if len(l.Members) > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, l.Run.members...)
 		}
 		b = append(b, ']')
 	}

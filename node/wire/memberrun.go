@@ -113,17 +113,6 @@ func widen(b []byte, i, j int) ([]byte, int, int) {
 	return b, i, j
 }
 
-// appendRun writes the elements of a list field: ss's, then the run's.
-// A nil list without a run is null, as encoding/json writes it.
-func appendRun(b []byte, name string, ss []string, run []byte) []byte {
-	if len(run) == 0 {
-		return appendStrings(b, name, ss)
-	}
-	b = appendElements(append(appendField(b, false, name), '['), ss)
-	b = append(b, run...)
-	return append(b, ']')
-}
-
 // EncodeListParts encodes l as EncodeAfter(room, channel, typ, l) does,
 // in parts that point at l.Run's bytes instead of copying them, for
 // wsconn.TextFrameOfParts: first (room bytes, then the frame up to the
@@ -144,12 +133,23 @@ func EncodeListParts(room int, channel, typ string, l MemberList) (first []byte,
 	first = appendString(first, channel)
 	first = append(first, `,"message":{"type":`...)
 	first = appendString(first, typ)
-	first = append(first, `,"contents":{`...)
-	first = appendStringField(first, true, "room", l.Room)
-	first = appendStringField(first, false, "chat", l.Chat)
-	first = appendElements(append(appendField(first, false, "users"), '['), l.Users)
+	first = append(first, `,"contents":`...)
+	return l.appendParts(first, "}}")
+}
 
-	n = 40
+// appendParts writes the contents of l, which has a run, after b in
+// parts: b up to the run's ids in users, then the run's ids, the rest of
+// users and online up to the ids again, the ids, the rest of online and
+// members up to the run's members, the run's members, and the end of
+// the list followed by end. The parts other than the run's are in b and
+// one new array.
+func (l MemberList) appendParts(b []byte, end string) (first []byte, more [][]byte) {
+	b = append(b, '{')
+	b = appendStringField(b, true, "room", l.Room)
+	b = appendStringField(b, false, "chat", l.Chat)
+	b = appendElements(append(appendField(b, false, "users"), '['), l.Users)
+
+	n := 40 + len(end)
 	for _, u := range l.Online {
 		n += 3 + len(u)
 	}
@@ -164,8 +164,8 @@ func EncodeListParts(room int, channel, typ string, l MemberList) (first []byte,
 		tail = append(m.appendJSON(tail), ',')
 	}
 	members := len(tail)
-	tail = append(tail, "]}}}"...)
-	return first, [][]byte{l.Run.ids, tail[:online], l.Run.ids, tail[online:members], l.Run.members, tail[members:]}
+	tail = append(append(tail, "]}"...), end...)
+	return b, [][]byte{l.Run.ids, tail[:online], l.Run.ids, tail[online:members], l.Run.members, tail[members:]}
 }
 
 // appendElements writes ss as JSON strings, each followed by a comma:
