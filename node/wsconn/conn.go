@@ -98,7 +98,16 @@ func (c *Conn) RemoteAddr() net.Addr { return c.tr.remoteAddr() }
 // closing. If f would take the queued bytes over Config.MaxOutboundBytes,
 // Send closes the connection with ReasonSlowConsumer and returns
 // ErrSlowConsumer. f is shared, not copied: it must not change.
-func (c *Conn) Send(f *Frame) error {
+func (c *Conn) Send(f *Frame) error { return c.send(f, false) }
+
+// SendReply is Send for a reply to the device's own request (an
+// acknowledgement, an error, a page it asked for): the connection's run
+// goes ahead of the live work of other connections (see runQueue), so
+// that a reply does not wait for the writes of a fan-out queued before
+// it. Frames keep their order on the connection either way.
+func (c *Conn) SendReply(f *Frame) error { return c.send(f, true) }
+
+func (c *Conn) send(f *Frame, first bool) error {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -116,7 +125,9 @@ func (c *Conn) Send(f *Frame) error {
 		push = c.setPendingLocked(evFlush)
 	}
 	c.mu.Unlock()
-	c.push(push)
+	if push {
+		c.srv.runq.push(c, first)
+	}
 	return nil
 }
 
@@ -237,16 +248,20 @@ func (c *Conn) setPendingLocked(ev uint8) bool {
 
 func (c *Conn) push(push bool) {
 	if push {
-		c.srv.runq.push(c)
+		c.srv.runq.push(c, false)
 	}
 }
 
-// schedule records ev and makes sure a worker will run c.
+// schedule records ev and makes sure a worker will run c. A read is
+// first work (see runQueue): it is how a device's request, and the
+// reply it waits for, begin.
 func (c *Conn) schedule(ev uint8) {
 	c.mu.Lock()
 	push := c.setPendingLocked(ev)
 	c.mu.Unlock()
-	c.push(push)
+	if push {
+		c.srv.runq.push(c, ev&evRead != 0)
+	}
 }
 
 // enqueueControl queues a pong or ping regardless of MaxOutboundBytes.

@@ -3,6 +3,8 @@ package wsconn
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -23,8 +25,20 @@ const (
 	lingerDrainRead = 4  // reads per run while discarding input of a closing conn
 )
 
+// yieldAfter is how long a worker runs connections back to back before
+// it lets the node's other goroutines have the processor
+// (runtime.Gosched). A fan-out of a message to a room of 100 is 100 runs
+// of about 10 µs each; on one processor the goroutines that carry the
+// next publish through NATS and JetStream (eight hand-offs from a read
+// to its acknowledgement) otherwise waited for all of them at every
+// hand-off, and a few messages close together made the publish's
+// latency the sum of their fan-outs. Measured in docs/benchmarks.md
+// ("Replies first, and workers that yield").
+const yieldAfter = 100 * time.Microsecond
+
 func (s *Server) workerLoop(w *worker) {
 	defer s.wg.Done()
+	var streak time.Time // start of the current run of runs
 	for {
 		c, later := s.runq.pop()
 		if c == nil {
@@ -33,7 +47,14 @@ func (s *Server) workerLoop(w *worker) {
 		if later && !c.takeLater() {
 			continue
 		}
+		if streak.IsZero() {
+			streak = time.Now()
+		}
 		s.run(c, w)
+		if time.Since(streak) >= yieldAfter {
+			runtime.Gosched()
+			streak = time.Time{}
+		}
 	}
 }
 
@@ -53,7 +74,7 @@ func (s *Server) run(c *Conn, w *worker) {
 		if i == maxRunRounds {
 			// Busy connection: stay scheduled, let the others have a turn.
 			c.mu.Unlock()
-			s.runq.push(c)
+			s.runq.push(c, false)
 			return
 		}
 		c.pending &= marks
