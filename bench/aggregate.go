@@ -50,6 +50,7 @@ func (co *coordinator) report(parts []*workerResult, senders []SenderTally, epoc
 			r.Errors[k] += v
 		}
 		r.Examples = append(r.Examples, p.Examples...)
+		r.Generator.max(p.Generator)
 	}
 	r.Connect.Seconds = float64(connectNs) / 1e9
 	if r.Connect.Seconds > 0 {

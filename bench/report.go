@@ -45,6 +45,8 @@ type Result struct {
 
 	Errors map[string]int64 `json:"errors,omitempty"`
 	Nodes  []NodeReport     `json:"nodes,omitempty"`
+	// Generator is the load generator's own load (the busiest worker's).
+	Generator GeneratorStats `json:"generator"`
 
 	Timeline    []TimePoint `json:"timeline,omitempty"`    // deliver latency per second of the send phase
 	AckTimeline []TimePoint `json:"ackTimeline,omitempty"` // ack latency per second
@@ -209,6 +211,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 			line += " (" + n.Note + ")"
 		}
 		p("node\t%s", line)
+	}
+	if g := r.Generator; g.ConnectCPUPercent > 0 || g.SendCPUPercent > 0 {
+		line := fmt.Sprintf("%d worker(s), the busiest: connecting: CPU %.1f%%", r.Workers, g.ConnectCPUPercent)
+		if g.SendCPUPercent > 0 {
+			line += fmt.Sprintf(": sending: CPU %.1f%%, goroutines runnable before they ran p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms",
+				g.SendCPUPercent, g.SchedP50Ms, g.SchedP99Ms, g.SchedP999Ms)
+		}
+		p("generator\t%s", line)
 	}
 	if len(r.Errors) > 0 {
 		keys := make([]string, 0, len(r.Errors))

@@ -70,6 +70,7 @@ type workerResult struct {
 	HistStats   HistoryStats     `json:"historyStats"`
 	Errors      map[string]int64 `json:"errors,omitempty"`
 	Examples    []string         `json:"examples,omitempty"`
+	Generator   GeneratorStats   `json:"generator"`
 }
 
 // recorderShards spreads one latency series over a few locks.
@@ -114,6 +115,7 @@ type worker struct {
 	errs      map[string]int64 // guarded by mu
 	exList    []string         // guarded by mu
 	connectNs int64            // guarded by mu
+	gen       GeneratorStats   // guarded by mu
 
 	attempted, failed                              atomic.Int64
 	closing                                        atomic.Bool
@@ -210,6 +212,7 @@ func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
 	interval := time.Duration(float64(time.Second) / rate)
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
+	self := sampleSelf()
 	start := time.Now()
 	lastProgress := start
 	for i := range w.plan.Conns {
@@ -236,7 +239,9 @@ func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
 		}(&w.plan.Conns[i])
 	}
 	wg.Wait()
+	cpu := sampleSelf().cpuPercent(self)
 	w.mu.Lock()
+	w.gen.ConnectCPUPercent = cpu
 	w.connectNs = int64(time.Since(start))
 	sort.Slice(w.conns, func(i, j int) bool { return w.conns[i].plan.ID < w.conns[j].plan.ID })
 	w.mu.Unlock()
@@ -314,6 +319,10 @@ func (w *worker) sendPhase(ctx context.Context, start time.Time, d time.Duration
 	}
 	interval := time.Duration(float64(time.Second) / w.cfg.Rate)
 	var buf []byte
+	if d := time.Until(start); d > 0 {
+		time.Sleep(d) // the phase's own figures start with it
+	}
+	self := sampleSelf()
 send:
 	for round := 0; len(senders) > 0; round++ {
 		for _, c := range senders {
@@ -333,6 +342,12 @@ send:
 		}
 	}
 	storm.Wait() // the tally counts the connections the storm put back
+	after := sampleSelf()
+	q := after.schedQuantiles(self, 0.5, 0.99, 0.999)
+	w.mu.Lock()
+	w.gen.SendCPUPercent = after.cpuPercent(self)
+	w.gen.SchedP50Ms, w.gen.SchedP99Ms, w.gen.SchedP999Ms = q[0], q[1], q[2]
+	w.mu.Unlock()
 	deadline := time.Now().Add(w.cfg.Grace)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		var pending int64
@@ -435,6 +450,7 @@ func (w *worker) tally(ctx context.Context, all []SenderTally, deadline time.Tim
 		r.Errors[k] = v
 	}
 	r.Examples = append(r.Examples, w.exList...)
+	r.Generator = w.gen
 	w.mu.Unlock()
 	return r, nil
 }

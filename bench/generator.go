@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"os"
+	"runtime/metrics"
+	"time"
+)
+
+// GeneratorStats is the load generator's own load, read by each worker
+// process about itself: a generator near its core's limit sets the rate
+// of a connect phase instead of the nodes, and one that is slow to run
+// its readers adds its own delay to every latency it records (a frame
+// that arrived while its reader waited for the processor is timed late
+// by that wait). In a Result, each figure is the busiest worker's.
+type GeneratorStats struct {
+	// ConnectCPUPercent and SendCPUPercent are the worker process's CPU
+	// use (100 = one core) over the connect phase and the send phase.
+	ConnectCPUPercent float64 `json:"connectCpuPercent,omitempty"`
+	SendCPUPercent    float64 `json:"sendCpuPercent,omitempty"`
+	// SchedP50Ms, SchedP99Ms and SchedP999Ms are quantiles of the time
+	// the worker's goroutines spent runnable before they ran, during the
+	// send phase (the Go runtime's /sched/latencies:seconds, to the upper
+	// bound of its bucket).
+	SchedP50Ms  float64 `json:"schedP50Ms,omitempty"`
+	SchedP99Ms  float64 `json:"schedP99Ms,omitempty"`
+	SchedP999Ms float64 `json:"schedP999Ms,omitempty"`
+}
+
+// max keeps, figure by figure, the larger of s and o.
+func (s *GeneratorStats) max(o GeneratorStats) {
+	s.ConnectCPUPercent = max(s.ConnectCPUPercent, o.ConnectCPUPercent)
+	s.SendCPUPercent = max(s.SendCPUPercent, o.SendCPUPercent)
+	s.SchedP50Ms = max(s.SchedP50Ms, o.SchedP50Ms)
+	s.SchedP99Ms = max(s.SchedP99Ms, o.SchedP99Ms)
+	s.SchedP999Ms = max(s.SchedP999Ms, o.SchedP999Ms)
+}
+
+// selfSample is a reading of this process's CPU time and scheduling
+// delays, taken at the start and the end of a phase.
+type selfSample struct {
+	at       time.Time
+	cpuTicks int64 // -1 when /proc could not be read
+	sched    []uint64
+	buckets  []float64
+}
+
+func sampleSelf() selfSample {
+	s := selfSample{at: time.Now(), cpuTicks: -1}
+	if p, err := readProc(os.Getpid()); err == nil {
+		s.cpuTicks = p.CPUTicks
+	}
+	m := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() == metrics.KindFloat64Histogram {
+		h := m[0].Value.Float64Histogram()
+		s.sched, s.buckets = append([]uint64(nil), h.Counts...), h.Buckets
+	}
+	return s
+}
+
+// cpuPercent is the process's CPU use between before and s.
+func (s selfSample) cpuPercent(before selfSample) float64 {
+	wall := s.at.Sub(before.at).Seconds()
+	if s.cpuTicks < 0 || before.cpuTicks < 0 || wall <= 0 {
+		return 0
+	}
+	return float64(s.cpuTicks-before.cpuTicks) / clockTicks / wall * 100
+}
+
+// schedQuantiles returns the quantiles qs of the scheduling delays
+// between before and s, in milliseconds, each the upper bound of the
+// runtime's bucket it falls in (zeros when there were none).
+func (s selfSample) schedQuantiles(before selfSample, qs ...float64) []float64 {
+	out := make([]float64, len(qs))
+	if len(s.sched) == 0 || len(before.sched) != len(s.sched) {
+		return out
+	}
+	diff := make([]uint64, len(s.sched))
+	var total uint64
+	for i := range s.sched {
+		diff[i] = s.sched[i] - before.sched[i]
+		total += diff[i]
+	}
+	if total == 0 {
+		return out
+	}
+	for j, q := range qs {
+		want := uint64(q * float64(total))
+		var acc uint64
+		for i, c := range diff {
+			acc += c
+			if acc > want {
+				out[j] = s.buckets[i+1] * 1e3
+				break
+			}
+		}
+	}
+	return out
+}

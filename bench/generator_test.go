@@ -1,0 +1,41 @@
+package bench
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSampleSelf: a phase that keeps the process busy reads as CPU use,
+// and one whose goroutines queue for the processor reads as scheduling
+// delays, in rising quantiles.
+func TestSampleSelf(t *testing.T) {
+	before := sampleSelf()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for end := time.Now().Add(60 * time.Millisecond); time.Now().Before(end); {
+			}
+		}()
+	}
+	wg.Wait()
+	after := sampleSelf()
+	if cpu := after.cpuPercent(before); cpu <= 0 {
+		t.Fatalf("CPU over a busy phase: %.1f%%, want more than 0", cpu)
+	}
+	q := after.schedQuantiles(before, 0.5, 0.99, 0.999)
+	if q[2] <= 0 || q[0] > q[1] || q[1] > q[2] {
+		t.Fatalf("scheduling delay quantiles %v: want rising and the last above 0", q)
+	}
+	if q := after.schedQuantiles(after, 0.5); q[0] != 0 {
+		t.Fatalf("quantile of no delays: %v, want 0", q[0])
+	}
+	var g GeneratorStats
+	g.max(GeneratorStats{SendCPUPercent: 40, SchedP99Ms: 1})
+	g.max(GeneratorStats{SendCPUPercent: 30, SchedP99Ms: 2})
+	if g.SendCPUPercent != 40 || g.SchedP99Ms != 2 {
+		t.Fatalf("busiest of two workers: %+v", g)
+	}
+}
