@@ -252,16 +252,12 @@ func (c *Conn) push(push bool) {
 	}
 }
 
-// schedule records ev and makes sure a worker will run c. A read is
-// first work (see runQueue): it is how a device's request, and the
-// reply it waits for, begin.
+// schedule records ev and makes sure a worker will run c.
 func (c *Conn) schedule(ev uint8) {
 	c.mu.Lock()
 	push := c.setPendingLocked(ev)
 	c.mu.Unlock()
-	if push {
-		c.srv.runq.push(c, ev&evRead != 0)
-	}
+	c.push(push)
 }
 
 // enqueueControl queues a pong or ping regardless of MaxOutboundBytes.

@@ -3,18 +3,18 @@ package wsconn
 import "sync"
 
 // runQueue holds the connections with work, consumed by the worker pool,
-// in three FIFOs: first work (a read, a reply to the device's own
-// request, see Conn.SendReply), live work (a frame sent, a timer) and
-// later work (the deferred notices' flush, see Conn.SendDeferred).
+// in three FIFOs: first work (a reply to the device's own request, see
+// Conn.SendReply), live work (a frame sent, a read, a timer) and later
+// work (the deferred notices' flush, see Conn.SendDeferred).
 //
 // Workers take first work before live work: a message sent to a room
-// of 100 queues 100 connections for its deliveries, and a sender's
-// acknowledgement, or the read of its next message, queued behind them
-// waited for all of their writes; on one core a few messages close
-// together made that the tail of every publish's latency. First work
-// is small (a read is bounded per run, a reply is one frame) and a
-// device gets replies only to what it sent, at its rate limit, so it
-// cannot starve live work for long.
+// of 100 queues 100 connections for its deliveries, and the sender's
+// acknowledgement queued behind them waited for all of their writes. A
+// reply is one frame, and a device gets replies only to what it sent,
+// at its rate limit, so first work cannot starve live work for long.
+// Reads stay live work: a read ahead of the deliveries already queued
+// would favour taking new work in over handing out what was stored,
+// and a storm of reconnecting devices over the live traffic.
 //
 // Later work is taken when there is no other work, or once every
 // laterEvery runs so that it is never starved: a deferred flush lists

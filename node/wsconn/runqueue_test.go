@@ -48,9 +48,9 @@ func TestRunQueueLiveFirst(t *testing.T) {
 	}
 }
 
-// TestRunQueueFirstWork: first work (a read, a reply) is taken before
-// live work queued earlier, in its own order, and does not take later
-// work's turn away.
+// TestRunQueueFirstWork: first work (replies) is taken before live work
+// queued earlier, in its own order, and does not take later work's turn
+// away.
 func TestRunQueueFirstWork(t *testing.T) {
 	r := newRunQueue()
 	fanout := make([]*Conn, 3)
@@ -58,10 +58,10 @@ func TestRunQueueFirstWork(t *testing.T) {
 		fanout[i] = &Conn{id: uint64(10 + i)}
 		r.push(fanout[i], false)
 	}
-	reply, read := &Conn{id: 1}, &Conn{id: 2}
+	reply, reply2 := &Conn{id: 1}, &Conn{id: 2}
 	r.push(reply, true)
-	r.push(read, true)
-	for i, want := range []*Conn{reply, read, fanout[0], fanout[1], fanout[2]} {
+	r.push(reply2, true)
+	for i, want := range []*Conn{reply, reply2, fanout[0], fanout[1], fanout[2]} {
 		if c, isLater := r.pop(); c != want || isLater {
 			t.Fatalf("pop %d: conn %d (later %v), want conn %d", i, c.id, isLater, want.id)
 		}
