@@ -38,7 +38,10 @@ const yieldAfter = 100 * time.Microsecond
 
 func (s *Server) workerLoop(w *worker) {
 	defer s.wg.Done()
-	var streak time.Time // start of the current run of runs
+	// streak is when the current runs back to back began, last when the
+	// latest ended; a worker that waited for work, or yielded, begins a
+	// new streak.
+	var streak, last time.Time
 	for {
 		c, later := s.runq.pop()
 		if c == nil {
@@ -47,13 +50,14 @@ func (s *Server) workerLoop(w *worker) {
 		if later && !c.takeLater() {
 			continue
 		}
-		if streak.IsZero() {
-			streak = time.Now()
+		if now := time.Now(); last.IsZero() || now.Sub(last) > yieldAfter {
+			streak = now
 		}
 		s.run(c, w)
-		if time.Since(streak) >= yieldAfter {
+		last = time.Now()
+		if last.Sub(streak) >= yieldAfter {
 			runtime.Gosched()
-			streak = time.Time{}
+			last = time.Time{}
 		}
 	}
 }
