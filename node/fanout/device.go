@@ -63,10 +63,6 @@ func (d *Device) Conn() *wsconn.Conn { return &d.conn }
 // connection drops it, so nothing here blocks or fails the caller.
 func (d *Device) Send(f *wsconn.Frame) { _ = d.conn.Send(f) }
 
-// SendReply queues a reply to the device's own request: it goes ahead of
-// the fan-out's queued deliveries to other devices (wsconn.Conn.SendReply).
-func (d *Device) SendReply(f *wsconn.Frame) { _ = d.conn.SendReply(f) }
-
 // SendNotice queues a notice that nobody waits for (a member joined or
 // left, came online or went): it may wait up to wsconn.Config.DeferDelay
 // to leave in one write with the device's other frames, which in a storm

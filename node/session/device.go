@@ -52,11 +52,9 @@ func (d *device) who() chat.Identity {
 	return chat.Identity{ID: u.ID(), Name: u.Name(), Guest: u.Guest()}
 }
 
-// sendFrame encodes and queues one frame of the device's own: a reply to
-// its request or a frame of its setup. Such frames go ahead of the
-// fan-out's deliveries queued for other devices (fanout.Device.SendReply).
+// sendFrame encodes and queues one frame.
 func (d *device) sendFrame(m *Metrics, channel, typ string, contents any) {
-	d.SendReply(frameOf(channel, typ, contents))
+	d.Send(frameOf(channel, typ, contents))
 	m.FramesOut.Add(1)
 }
 

@@ -98,16 +98,7 @@ func (c *Conn) RemoteAddr() net.Addr { return c.tr.remoteAddr() }
 // closing. If f would take the queued bytes over Config.MaxOutboundBytes,
 // Send closes the connection with ReasonSlowConsumer and returns
 // ErrSlowConsumer. f is shared, not copied: it must not change.
-func (c *Conn) Send(f *Frame) error { return c.send(f, false) }
-
-// SendReply is Send for a reply to the device's own request (an
-// acknowledgement, an error, a page it asked for): the connection's run
-// goes ahead of the live work of other connections (see runQueue), so
-// that a reply does not wait for the writes of a fan-out queued before
-// it. Frames keep their order on the connection either way.
-func (c *Conn) SendReply(f *Frame) error { return c.send(f, true) }
-
-func (c *Conn) send(f *Frame, first bool) error {
+func (c *Conn) Send(f *Frame) error {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -125,9 +116,7 @@ func (c *Conn) send(f *Frame, first bool) error {
 		push = c.setPendingLocked(evFlush)
 	}
 	c.mu.Unlock()
-	if push {
-		c.srv.runq.push(c, first)
-	}
+	c.push(push)
 	return nil
 }
 
@@ -248,7 +237,7 @@ func (c *Conn) setPendingLocked(ev uint8) bool {
 
 func (c *Conn) push(push bool) {
 	if push {
-		c.srv.runq.push(c, false)
+		c.srv.runq.push(c)
 	}
 }
 

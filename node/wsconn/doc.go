@@ -29,8 +29,8 @@
 //
 // Every piece of work on a connection (reading, parsing, flushing, closing
 // the socket) runs inside one run of that connection on a worker. A
-// connection is in the run queue's first or live work at most once
-// (Conn.scheduled) and in its later work, the deferred notices' flushes, at most once
+// connection is in the run queue's live work at most once (Conn.scheduled)
+// and in its later work, the deferred notices' flushes, at most once
 // (the inLater mark of Conn.pending); a worker runs a connection taken from the later work
 // only if it is not scheduled (Conn.takeLater). Events that arrive
 // meanwhile are OR-ed into Conn.pending and picked up by the same run.

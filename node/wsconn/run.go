@@ -3,8 +3,6 @@ package wsconn
 import (
 	"context"
 	"log/slog"
-	"runtime"
-	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -25,23 +23,8 @@ const (
 	lingerDrainRead = 4  // reads per run while discarding input of a closing conn
 )
 
-// yieldAfter is how long a worker runs connections back to back before
-// it lets the node's other goroutines have the processor
-// (runtime.Gosched). A fan-out of a message to a room of 100 is 100 runs
-// of about 10 µs each; on one processor the goroutines that carry the
-// next publish through NATS and JetStream (eight hand-offs from a read
-// to its acknowledgement) otherwise waited for all of them at every
-// hand-off, and a few messages close together made the publish's
-// latency the sum of their fan-outs. Measured in docs/benchmarks.md
-// ("Replies first, and workers that yield").
-const yieldAfter = 100 * time.Microsecond
-
 func (s *Server) workerLoop(w *worker) {
 	defer s.wg.Done()
-	// streak is when the current runs back to back began, last when the
-	// latest ended; a worker that waited for work, or yielded, begins a
-	// new streak.
-	var streak, last time.Time
 	for {
 		c, later := s.runq.pop()
 		if c == nil {
@@ -50,15 +33,7 @@ func (s *Server) workerLoop(w *worker) {
 		if later && !c.takeLater() {
 			continue
 		}
-		if now := time.Now(); last.IsZero() || now.Sub(last) > yieldAfter {
-			streak = now
-		}
 		s.run(c, w)
-		last = time.Now()
-		if last.Sub(streak) >= yieldAfter {
-			runtime.Gosched()
-			last = time.Time{}
-		}
 	}
 }
 
@@ -78,7 +53,7 @@ func (s *Server) run(c *Conn, w *worker) {
 		if i == maxRunRounds {
 			// Busy connection: stay scheduled, let the others have a turn.
 			c.mu.Unlock()
-			s.runq.push(c, false)
+			s.runq.push(c)
 			return
 		}
 		c.pending &= marks

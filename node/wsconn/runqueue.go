@@ -3,42 +3,28 @@ package wsconn
 import "sync"
 
 // runQueue holds the connections with work, consumed by the worker pool,
-// in three FIFOs: first work (a reply to the device's own request, see
-// Conn.SendReply), live work (a frame sent, a read, a timer) and later
-// work (the deferred notices' flush, see Conn.SendDeferred).
+// in two FIFOs: live work (a frame sent, a read, a timer) and later work
+// (the deferred notices' flush, see Conn.SendDeferred). Workers take live
+// work first and later work when there is no live work, or once every
+// laterEvery live runs so that it is never starved: a deferred flush
+// lists every connection with a notice waiting, thousands in a
+// connection storm, and a live message queued behind all of them waited
+// for all of their writes.
 //
-// Workers take first work before live work: a message sent to a room
-// of 100 queues 100 connections for its deliveries, and the sender's
-// acknowledgement queued behind them waited for all of their writes. A
-// reply is one frame, and a device gets replies only to what it sent,
-// at its rate limit, so first work cannot starve live work for long.
-// Reads stay live work: a read ahead of the deliveries already queued
-// would favour taking new work in over handing out what was stored,
-// and a storm of reconnecting devices over the live traffic.
-//
-// Later work is taken when there is no other work, or once every
-// laterEvery runs so that it is never starved: a deferred flush lists
-// every connection with a notice waiting, thousands in a connection
-// storm, and a live message queued behind all of them waited for all of
-// their writes.
-//
-// A connection is in the first or live FIFO at most once
-// (Conn.scheduled), and in the later FIFO at most once (the inLater mark
-// of Conn.pending), so they never hold more entries than there are
+// A connection is in each FIFO at most once (Conn.scheduled, and the
+// inLater mark of Conn.pending), so they never hold more entries than there are
 // connections, and pushing never blocks: Send may be called from a NATS
 // callback that must not wait on sockets.
 type runQueue struct {
 	mu     sync.Mutex
 	cond   sync.Cond
-	first  fifo // guarded by mu
 	live   fifo // guarded by mu
 	later  fifo // guarded by mu
-	since  int  // runs since later work was taken; guarded by mu
+	since  int  // live runs since later work was taken; guarded by mu
 	closed bool // guarded by mu
 }
 
-// laterEvery is how many first or live runs may pass later work by in a
-// row.
+// laterEvery is how many live runs may pass later work by in a row.
 const laterEvery = 8
 
 func newRunQueue() *runQueue {
@@ -47,14 +33,10 @@ func newRunQueue() *runQueue {
 	return r
 }
 
-// push queues live work, or first work if first is set.
-func (r *runQueue) push(c *Conn, first bool) {
+// push queues live work.
+func (r *runQueue) push(c *Conn) {
 	r.mu.Lock()
-	if first {
-		r.first.push(c)
-	} else {
-		r.live.push(c)
-	}
+	r.live.push(c)
 	r.mu.Unlock()
 	r.cond.Signal()
 }
@@ -74,20 +56,17 @@ func (r *runQueue) pushLater(c *Conn) {
 func (r *runQueue) pop() (c *Conn, later bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.first.empty() && r.live.empty() && r.later.empty() {
+	for r.live.empty() && r.later.empty() {
 		if r.closed {
 			return nil, false
 		}
 		r.cond.Wait()
 	}
-	if !r.later.empty() && ((r.first.empty() && r.live.empty()) || r.since >= laterEvery) {
+	if !r.later.empty() && (r.live.empty() || r.since >= laterEvery) {
 		r.since = 0
 		return r.later.pop(), true
 	}
 	r.since++
-	if !r.first.empty() {
-		return r.first.pop(), false
-	}
 	return r.live.pop(), false
 }
 

@@ -13,7 +13,7 @@ func TestRunQueueLiveFirst(t *testing.T) {
 		r.pushLater(later[i])
 	}
 	live := &Conn{id: 1}
-	r.push(live, false)
+	r.push(live)
 	if c, isLater := r.pop(); c != live || isLater {
 		t.Fatalf("first pop: conn %d (later %v), want the live one", c.id, isLater)
 	}
@@ -23,7 +23,7 @@ func TestRunQueueLiveFirst(t *testing.T) {
 	// Live work that keeps coming: later work every laterEvery+1 pops.
 	var order []bool
 	for range 3 * (laterEvery + 1) {
-		r.push(&Conn{id: 2}, false)
+		r.push(&Conn{id: 2})
 		_, isLater := r.pop()
 		order = append(order, isLater)
 	}
@@ -38,46 +38,6 @@ func TestRunQueueLiveFirst(t *testing.T) {
 	}
 	if taken != 2 {
 		t.Fatalf("later work taken %d times in %d pops of a live stream, want the 2 left", taken, len(order))
-	}
-	r.close()
-	for {
-		c, _ := r.pop()
-		if c == nil {
-			break
-		}
-	}
-}
-
-// TestRunQueueFirstWork: first work (replies) is taken before live work
-// queued earlier, in its own order, and does not take later work's turn
-// away.
-func TestRunQueueFirstWork(t *testing.T) {
-	r := newRunQueue()
-	fanout := make([]*Conn, 3)
-	for i := range fanout {
-		fanout[i] = &Conn{id: uint64(10 + i)}
-		r.push(fanout[i], false)
-	}
-	reply, reply2 := &Conn{id: 1}, &Conn{id: 2}
-	r.push(reply, true)
-	r.push(reply2, true)
-	for i, want := range []*Conn{reply, reply2, fanout[0], fanout[1], fanout[2]} {
-		if c, isLater := r.pop(); c != want || isLater {
-			t.Fatalf("pop %d: conn %d (later %v), want conn %d", i, c.id, isLater, want.id)
-		}
-	}
-	// First work that keeps coming still lets later work in.
-	r.pushLater(&Conn{id: 100})
-	taken := false
-	for range laterEvery + 1 {
-		r.push(&Conn{id: 3}, true)
-		if _, isLater := r.pop(); isLater {
-			taken = true
-			break
-		}
-	}
-	if !taken {
-		t.Fatalf("later work not taken in %d pops of a stream of first work", laterEvery+1)
 	}
 	r.close()
 	for {
