@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"os"
 	"runtime/metrics"
 	"time"
@@ -69,7 +70,8 @@ func (s selfSample) cpuPercent(before selfSample) float64 {
 
 // schedQuantiles returns the quantiles qs of the scheduling delays
 // between before and s, in milliseconds, each the upper bound of the
-// runtime's bucket it falls in (zeros when there were none).
+// runtime's bucket it falls in (its lower bound for the last, unbounded
+// bucket; zeros when there were none).
 func (s selfSample) schedQuantiles(before selfSample, qs ...float64) []float64 {
 	out := make([]float64, len(qs))
 	if len(s.sched) == 0 || len(before.sched) != len(s.sched) {
@@ -90,7 +92,11 @@ func (s selfSample) schedQuantiles(before selfSample, qs ...float64) []float64 {
 		for i, c := range diff {
 			acc += c
 			if acc > want {
-				out[j] = s.buckets[i+1] * 1e3
+				b := s.buckets[i+1]
+				if math.IsInf(b, 1) {
+					b = s.buckets[i]
+				}
+				out[j] = b * 1e3
 				break
 			}
 		}

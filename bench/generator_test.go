@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,12 @@ func TestSampleSelf(t *testing.T) {
 	}
 	if q := after.schedQuantiles(after, 0.5); q[0] != 0 {
 		t.Fatalf("quantile of no delays: %v, want 0", q[0])
+	}
+	// A delay past the runtime's last bound reads as that bound, never
+	// as +Inf (which JSON cannot carry from a worker process).
+	inf := selfSample{sched: []uint64{0, 1}, buckets: []float64{0, 2, math.Inf(1)}}
+	if q := inf.schedQuantiles(selfSample{sched: []uint64{0, 0}}, 0.99); q[0] != 2000 {
+		t.Fatalf("quantile in the unbounded bucket: %v ms, want 2000", q[0])
 	}
 	var g GeneratorStats
 	g.max(GeneratorStats{SendCPUPercent: 40, SchedP99Ms: 1})
