@@ -158,6 +158,38 @@ func dialURL(cp *ConnPlan, chats []ChatPlan, token string) (string, error) {
 // part returns worker k's share of n connections out of w: [lo, hi).
 func part(n, w, k int) (lo, hi int) { return k * n / w, (k + 1) * n / w }
 
+// shares splits the connections among c.Workers worker processes:
+// contiguous parts, except in a reconnect storm with two workers or more,
+// where the senders have worker 0 to themselves. The senders' own
+// deliveries are the storm's live traffic, and a worker that also
+// redials thousands of connections delays its readers by its own load
+// (its goroutines waited up to hundreds of milliseconds for the
+// processor): the live latency then measured the generator as much as
+// the nodes.
+func (p *Plan) shares(c *Config) [][]ConnPlan {
+	out := make([][]ConnPlan, c.Workers)
+	if c.Scenario != ScenarioReconnect || c.Workers < 2 {
+		for k := range out {
+			lo, hi := part(len(p.Conns), c.Workers, k)
+			out[k] = p.Conns[lo:hi]
+		}
+		return out
+	}
+	var rest []ConnPlan
+	for _, cp := range p.Conns {
+		if cp.Sender {
+			out[0] = append(out[0], cp)
+		} else {
+			rest = append(rest, cp)
+		}
+	}
+	for k := 1; k < c.Workers; k++ {
+		lo, hi := part(len(rest), c.Workers-1, k-1)
+		out[k] = rest[lo:hi]
+	}
+	return out
+}
+
 // nodeOf is the index of the target URL that connection conn uses, out of
 // n, without AffinityNode: the connections go round the nodes, so a worker
 // that sees only its own connections still knows every sender's node

@@ -103,3 +103,41 @@ func TestRoomAffinityLayout(t *testing.T) {
 		t.Fatal("--room-affinity chat was accepted")
 	}
 }
+
+// TestSharesReconnect: in a reconnect storm the senders have a worker of
+// their own and the others are split evenly; other scenarios, and a
+// single worker, get contiguous parts. Every connection is in exactly
+// one share.
+func TestSharesReconnect(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		workers  int
+	}{{ScenarioReconnect, 3}, {ScenarioReconnect, 1}, {ScenarioRooms, 3}} {
+		c := &Config{Scenario: tc.scenario, URLs: []string{"ws://x/ws"}, Conns: 200, RoomSize: 10, Senders: 20, Workers: tc.workers, Seed: 1, RunID: "t"}
+		p := newPlan(c)
+		shares := p.shares(c)
+		seen := map[int]int{}
+		for k, sh := range shares {
+			for _, cp := range sh {
+				seen[cp.ID]++
+				isolated := tc.scenario == ScenarioReconnect && tc.workers > 1
+				if isolated && (k == 0) != cp.Sender {
+					t.Fatalf("%s, %d workers: conn %d (sender %v) in worker %d", tc.scenario, tc.workers, cp.ID, cp.Sender, k)
+				}
+			}
+		}
+		if len(seen) != c.Conns {
+			t.Fatalf("%s, %d workers: %d connections in the shares, want %d", tc.scenario, tc.workers, len(seen), c.Conns)
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("%s, %d workers: conn %d in %d shares", tc.scenario, tc.workers, id, n)
+			}
+		}
+		if tc.scenario == ScenarioReconnect && tc.workers == 3 {
+			if len(shares[0]) != 20 || len(shares[1]) != 90 || len(shares[2]) != 90 {
+				t.Fatalf("share sizes %d, %d, %d: want the 20 senders, then 90 and 90", len(shares[0]), len(shares[1]), len(shares[2]))
+			}
+		}
+	}
+}

@@ -67,7 +67,9 @@ type ReconnectStats struct {
 	PerSec    float64 `json:"perSec"`
 	Handshake Latency `json:"handshake"` // dial to Welcome, resume included
 	// Live is publish->deliver of the senders' own connections, which
-	// stay connected, while the storm lasted.
+	// stay connected, while the storm lasted. With two workers or more
+	// the senders have a worker of their own, which counts from the
+	// storm's start until sending stops.
 	Live Latency `json:"live"`
 }
 

@@ -67,6 +67,7 @@ func (co *coordinator) run(ctx context.Context) (*Result, error) {
 	co.readNodesBefore(ctx)
 	connectStart := co.sampleNodes()
 	epoch := time.Now()
+	shares := co.plan.shares(c)
 	for k := range c.Workers {
 		var l link
 		if c.Workers == 1 {
@@ -79,8 +80,7 @@ func (co *coordinator) run(ctx context.Context) (*Result, error) {
 			l = p
 		}
 		co.links = append(co.links, l)
-		lo, hi := part(c.Conns, c.Workers, k)
-		sub := &Plan{Chats: co.plan.Chats, Quiet: co.plan.Quiet, Conns: co.plan.Conns[lo:hi]}
+		sub := &Plan{Chats: co.plan.Chats, Quiet: co.plan.Quiet, Conns: shares[k]}
 		if err := l.send(command{Op: "setup", Config: c, Plan: sub, Epoch: epoch.UnixNano()}); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -157,16 +158,24 @@ func logTable(t *testing.T, res *Result) *bytes.Buffer {
 
 // TestSmokeReconnect: registered users in rooms; a third into the send
 // phase every connection but the senders' drops and comes back with
-// resume: nothing lost or doubled, every one re-admitted.
+// resume: nothing lost or doubled, every one re-admitted, and the
+// senders' deliveries meanwhile counted, in one worker and in two worker
+// processes (where the senders have one of their own).
 func TestSmokeReconnect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { smokeReconnect(t, workers) })
+	}
+}
+
+func smokeReconnect(t *testing.T, workers int) {
 	url := startNode(t, "")
 	res, err := Run(context.Background(), Config{
 		Scenario: ScenarioReconnect, URLs: []string{url}, APIKey: "k",
 		Conns: 40, RoomSize: 10, Rate: 10, Duration: 3 * time.Second, Grace: 10 * time.Second,
-		Seed: 5, Workers: 1, ConnectRate: 2000, QuietChats: 2,
+		Seed: 5, Workers: workers, ConnectRate: 2000, QuietChats: 2,
 	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -178,6 +187,9 @@ func TestSmokeReconnect(t *testing.T) {
 	rc := res.Reconnect
 	if rc == nil || rc.Attempted != 36 || rc.Done != rc.Attempted || rc.Handshake.Count != int64(rc.Done) {
 		t.Fatalf("reconnect %+v, want 36 (40 minus 4 senders) re-admitted", rc)
+	}
+	if rc.Live.Count == 0 {
+		t.Fatalf("no live deliveries counted during the storm: %+v", rc.Live)
 	}
 	d := res.Delivery
 	if d.Lost != 0 || d.Duplicates != 0 || d.OutOfOrder != 0 || d.Expected != d.Delivered {

@@ -29,8 +29,11 @@ func stormAt(start time.Time, d time.Duration) time.Time { return start.Add(d / 
 
 // reconnectStorm drops and re-dials every connection of the worker that
 // does not send, at the configured connect rate with at most 256 dials in
-// flight.
-func (w *worker) reconnectStorm(ctx context.Context, at time.Time) {
+// flight. A worker of senders only (Plan.shares) has nothing to re-dial:
+// the storm is the other workers', and it counts its deliveries as
+// during the storm from at until sending stops (end), as it cannot see
+// when their storms end.
+func (w *worker) reconnectStorm(ctx context.Context, at, end time.Time) {
 	select {
 	case <-time.After(time.Until(at)):
 	case <-ctx.Done():
@@ -46,7 +49,14 @@ func (w *worker) reconnectStorm(ctx context.Context, at time.Time) {
 	w.mu.Unlock()
 	w.storming.Store(true)
 	defer w.storming.Store(false)
-	interval := time.Duration(float64(time.Second) / (w.cfg.ConnectRate / float64(w.cfg.Workers)))
+	if len(idx) == 0 {
+		select {
+		case <-time.After(time.Until(end)):
+		case <-ctx.Done():
+		}
+		return
+	}
+	interval := time.Duration(float64(time.Second) / w.connectRate())
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -201,6 +201,13 @@ func serveWorker(ctx context.Context, next func() (command, error), emit func(ev
 	}
 }
 
+// connectRate is the worker's part of the run's connect rate, in
+// proportion to its share of the connections (Plan.shares), so that the
+// workers together dial at the configured rate.
+func (w *worker) connectRate() float64 {
+	return w.cfg.ConnectRate * float64(len(w.plan.Conns)) / float64(max(w.cfg.Conns, 1))
+}
+
 // connectAll dials the worker's connections at its share of the connect
 // rate, with a bounded number in flight, and waits for each to join.
 func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
@@ -208,7 +215,7 @@ func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
 	if n == 0 {
 		return
 	}
-	rate := w.cfg.ConnectRate / float64(w.cfg.Workers)
+	rate := w.connectRate()
 	interval := time.Duration(float64(time.Second) / rate)
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
@@ -315,7 +322,7 @@ func (w *worker) sendPhase(ctx context.Context, start time.Time, d time.Duration
 	var storm sync.WaitGroup
 	if w.cfg.Scenario == ScenarioReconnect {
 		storm.Add(1)
-		go func() { defer storm.Done(); w.reconnectStorm(ctx, stormAt(start, d)) }()
+		go func() { defer storm.Done(); w.reconnectStorm(ctx, stormAt(start, d), start.Add(d)) }()
 	}
 	interval := time.Duration(float64(time.Second) / w.cfg.Rate)
 	var buf []byte
