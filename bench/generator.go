@@ -39,16 +39,19 @@ func (s *GeneratorStats) max(o GeneratorStats) {
 // selfSample is a reading of this process's CPU time and scheduling
 // delays, taken at the start and the end of a phase.
 type selfSample struct {
-	at       time.Time
-	cpuTicks int64 // -1 when /proc could not be read
-	sched    []uint64
-	buckets  []float64
+	at      time.Time
+	proc    procSample
+	procOK  bool // proc could be read
+	sched   []uint64
+	buckets []float64
 }
 
+// sampleSelf reads this process. With --workers 1 the worker is the
+// natter-bench process itself, coordinator included.
 func sampleSelf() selfSample {
-	s := selfSample{at: time.Now(), cpuTicks: -1}
+	s := selfSample{at: time.Now()}
 	if p, err := readProc(os.Getpid()); err == nil {
-		s.cpuTicks = p.CPUTicks
+		s.proc, s.procOK = p, true
 	}
 	m := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
 	metrics.Read(m)
@@ -59,13 +62,12 @@ func sampleSelf() selfSample {
 	return s
 }
 
-// cpuPercent is the process's CPU use between before and s.
-func (s selfSample) cpuPercent(before selfSample) float64 {
-	wall := s.at.Sub(before.at).Seconds()
-	if s.cpuTicks < 0 || before.cpuTicks < 0 || wall <= 0 {
+// cpuSince is the process's CPU use between before and s.
+func (s selfSample) cpuSince(before selfSample) float64 {
+	if !s.procOK || !before.procOK {
 		return 0
 	}
-	return float64(s.cpuTicks-before.cpuTicks) / clockTicks / wall * 100
+	return cpuPercent(before.proc, s.proc, s.at.Sub(before.at).Seconds())
 }
 
 // schedQuantiles returns the quantiles qs of the scheduling delays

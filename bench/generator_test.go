@@ -23,7 +23,7 @@ func TestSampleSelf(t *testing.T) {
 	}
 	wg.Wait()
 	after := sampleSelf()
-	if cpu := after.cpuPercent(before); cpu <= 0 {
+	if cpu := after.cpuSince(before); cpu <= 0 {
 		t.Fatalf("CPU over a busy phase: %.1f%%, want more than 0", cpu)
 	}
 	q := after.schedQuantiles(before, 0.5, 0.99, 0.999)

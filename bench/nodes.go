@@ -76,7 +76,7 @@ func (co *coordinator) idle(ctx context.Context) error {
 			continue
 		}
 		if s, err := readProc(n.PID); err == nil {
-			n.IdleCPUPercent = float64(s.CPUTicks-before[i].CPUTicks) / clockTicks / el * 100
+			n.IdleCPUPercent = cpuPercent(before[i], s, el)
 			n.Threads = max(n.Threads, s.Threads)
 			n.LoadedRSSKiB = s.RSSKiB
 		}
@@ -118,11 +118,10 @@ func (co *coordinator) readNodesConnected(before nodeSamples) (cpu float64, ok b
 			ok = false
 			continue
 		}
-		ticks := float64(a.CPUTicks - b.CPUTicks)
-		co.nodes[i].ConnectCPUPercent = ticks / clockTicks / el * 100
+		co.nodes[i].ConnectCPUPercent = cpuPercent(b, a, el)
 		if !counted[co.nodes[i].PID] {
 			counted[co.nodes[i].PID] = true
-			cpu += ticks / clockTicks
+			cpu += float64(a.CPUTicks-b.CPUTicks) / clockTicks
 		}
 	}
 	return cpu, ok
@@ -138,7 +137,7 @@ func (co *coordinator) readNodesLoaded(before nodeSamples) {
 		if a.RSSKiB == 0 || b.RSSKiB == 0 || el <= 0 {
 			continue
 		}
-		co.nodes[i].SendCPUPercent = float64(a.CPUTicks-b.CPUTicks) / clockTicks / el * 100
+		co.nodes[i].SendCPUPercent = cpuPercent(b, a, el)
 		co.nodes[i].SendRSSKiB = a.RSSKiB
 	}
 }

@@ -23,6 +23,15 @@ type procSample struct {
 // clockTicks is USER_HZ; 100 on every Linux this runs on.
 const clockTicks = 100
 
+// cpuPercent is a process's CPU use (100 = one core) between two of its
+// readings taken seconds apart.
+func cpuPercent(before, after procSample, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return float64(after.CPUTicks-before.CPUTicks) / clockTicks / seconds * 100
+}
+
 // readProc reads /proc/<pid>/status and /proc/<pid>/stat.
 func readProc(pid int) (procSample, error) {
 	var s procSample

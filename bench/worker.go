@@ -246,7 +246,7 @@ func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
 		}(&w.plan.Conns[i])
 	}
 	wg.Wait()
-	cpu := sampleSelf().cpuPercent(self)
+	cpu := sampleSelf().cpuSince(self)
 	w.mu.Lock()
 	w.gen.ConnectCPUPercent = cpu
 	w.connectNs = int64(time.Since(start))
@@ -352,7 +352,7 @@ send:
 	after := sampleSelf()
 	q := after.schedQuantiles(self, 0.5, 0.99, 0.999)
 	w.mu.Lock()
-	w.gen.SendCPUPercent = after.cpuPercent(self)
+	w.gen.SendCPUPercent = after.cpuSince(self)
 	w.gen.SchedP50Ms, w.gen.SchedP99Ms, w.gen.SchedP999Ms = q[0], q[1], q[2]
 	w.mu.Unlock()
 	deadline := time.Now().Add(w.cfg.Grace)
