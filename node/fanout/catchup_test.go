@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
 	"github.com/natterchat/natter/store"
 )
 
@@ -72,7 +74,7 @@ func TestCatchUpOfChatGoneBeforeTracked(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.mu.Lock()
-	_, skipping := d.skips[skipKey{id: chat}]
+	_, skipping := d.skips[skipKey{kind: skipChat, id: chat}]
 	d.mu.Unlock()
 	if skipping || len(r.hub.loops[0].waiting) != 0 {
 		t.Fatalf("after the chat went: device skipping it %v, catch-ups waiting %d", skipping, len(r.hub.loops[0].waiting))
@@ -287,5 +289,70 @@ func TestCatchUpPastTheCursor(t *testing.T) {
 	next := r.publish(quiet, "next")
 	if m := p.next(t); m.Seq != next {
 		t.Fatalf("bob got %+v, want the chat's next message (seq %d)", m, next)
+	}
+}
+
+// TestHoldKeepsFramesBack: while a device is held, every frame sent to it
+// (a member's notice through the chat's loop, a notice of its own user)
+// waits, so that its setup's frames come first; Release sends the kept
+// frames in their order and ahead of later ones, and live messages
+// stored meanwhile reach it through its catch-up, once.
+func TestHoldKeepsFramesBack(t *testing.T) {
+	r := newRig(t, nil)
+	r.start()
+	chat := r.room("held")
+	pos, err := r.store.Position(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, p := r.device("bob")
+	var since uint64
+	r.hub.Link(r.hub.User("bob"), chat, &since)
+	typed := func(typ string) *wsconn.Frame {
+		return wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, typ, wire.MemberEvent{Chat: chat, User: "alice"}))
+	}
+
+	keptBack := func(want int) {
+		t.Helper()
+		checkFor(t, 5*time.Second, func() error {
+			d.mu.Lock()
+			n := len(d.skips[holdKey])
+			d.mu.Unlock()
+			if n != want {
+				return fmt.Errorf("%d frames kept back, want %d", n, want)
+			}
+			return nil
+		})
+	}
+	d.Hold()
+	if err := r.hub.PublishEvent(chat, "member", wire.Encode(wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Chat: chat, User: "alice"}), ""); err != nil {
+		t.Fatal(err)
+	}
+	keptBack(1)
+	d.Send(typed(wire.TypeLeftRoom))
+	keptBack(2)
+	stored := r.publish(chat, "while-held")
+	d.SendSetup(typed(wire.TypeUnread))
+	if f, ok := p.Next(5 * time.Second); !ok || f.Type() != wire.TypeUnread {
+		t.Fatalf("first frame while held = %s (%v), want the setup's Unread", f.Raw, ok)
+	}
+	p.nothing(t, 200*time.Millisecond)
+
+	r.hub.CatchUp(d, []string{chat}, nil, pos, nil)
+	d.Send(typed(wire.TypeTyping))
+	for _, want := range []string{wire.TypeJoinedRoom, wire.TypeLeftRoom, wire.TypeTyping} {
+		if f, ok := p.Next(5 * time.Second); !ok || f.Type() != want {
+			t.Fatalf("after Release got %s (%v), want %s", f.Raw, ok, want)
+		}
+	}
+	if m := p.next(t); m.Seq != stored {
+		t.Fatalf("caught up %+v, want the message stored while held (seq %d)", m, stored)
+	}
+	p.nothing(t, 200*time.Millisecond)
+	d.mu.Lock()
+	left := len(d.skips)
+	d.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d skips left after the catch-up", left)
 	}
 }

@@ -20,30 +20,41 @@ type Device struct {
 	// conn is the device's connection, allocated with it.
 	conn wsconn.Conn
 
-	// skips holds the chats replaying (live delivery skips them) and the
-	// ids of this device's echo:false sends; nil while empty. One map
-	// for both keeps the device, and its connection, small (guarded by
-	// mu).
-	skips map[skipKey]struct{}
+	// skips holds the chats replaying (live delivery skips them), the
+	// ids of this device's echo:false sends and the hold, whose value is
+	// the frames sent meanwhile; nil while empty. One map for all three
+	// keeps the device, and its connection, small: a hold lasts the
+	// milliseconds of a setup, and a field for its frames would cost
+	// every connection a size class (guarded by mu).
+	skips map[skipKey][]*wsconn.Frame
 
 	mu sync.Mutex
-	// special counts the hold and the entries of skips, so that the
-	// fan-out skips the lock for the usual device that has none.
+	// special counts the entries of skips, so that the fan-out skips the
+	// lock for the usual device that has none.
 	special atomic.Int32
 	// presenceUp says an "up" presence event went out (guarded by mu).
 	presenceUp bool
-	// hold keeps every live message from a device being set up, until
-	// its chats are caught up (guarded by mu).
-	hold bool
 	// The fields are ordered to leave no padding: the session's device
 	// adds its own after them and must stay in the 320 B size class.
 }
 
 // skipKey is an entry of Device.skips.
 type skipKey struct {
-	echo bool // id is a message id (echo:false), not a resuming chat id
-	id   string
+	kind skipKind
+	id   string // a chat id (skipChat) or a message id (skipEcho)
 }
+
+// skipKind says what a Device.skips entry is.
+type skipKind uint8
+
+const (
+	skipChat skipKind = iota // a chat replaying
+	skipEcho                 // a message sent with echo:false
+	skipHold                 // the hold; its value is the frames it keeps back
+)
+
+// holdKey is the hold's entry in Device.skips.
+var holdKey = skipKey{kind: skipHold}
 
 // Init sets the device's id; it must be called once, before the device
 // is attached or registered.
@@ -60,14 +71,42 @@ func (d *Device) Conn() *wsconn.Conn { return &d.conn }
 
 // Send queues a prepared frame. A full queue closes the connection as a
 // slow consumer (the client resumes after reconnecting), and a closed
-// connection drops it, so nothing here blocks or fails the caller.
-func (d *Device) Send(f *wsconn.Frame) { _ = d.conn.Send(f) }
+// connection drops it, so nothing here blocks or fails the caller. While
+// the device is held, the frame waits for Release (see Hold).
+func (d *Device) Send(f *wsconn.Frame) {
+	if !d.keptBack(f) {
+		_ = d.conn.Send(f)
+	}
+}
 
 // SendNotice queues a notice that nobody waits for (a member joined or
 // left, came online or went): it may wait up to wsconn.Config.DeferDelay
 // to leave in one write with the device's other frames, which in a storm
-// of joins saves most of the writes. Order with other frames is kept.
-func (d *Device) SendNotice(f *wsconn.Frame) { _ = d.conn.SendDeferred(f) }
+// of joins saves most of the writes. Order with other frames is kept, and
+// while the device is held the notice waits for Release like Send's.
+func (d *Device) SendNotice(f *wsconn.Frame) {
+	if !d.keptBack(f) {
+		_ = d.conn.SendDeferred(f)
+	}
+}
+
+// SendSetup queues a frame of the device's setup even while the device is
+// held: the frames held back follow it.
+func (d *Device) SendSetup(f *wsconn.Frame) { _ = d.conn.Send(f) }
+
+// keptBack appends f to the hold's frames if the device is held.
+func (d *Device) keptBack(f *wsconn.Frame) bool {
+	if d.special.Load() == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	held, ok := d.skips[holdKey]
+	if ok {
+		d.skips[holdKey] = append(held, f)
+	}
+	return ok
+}
 
 // SetPresence records whether the device is announced online and, when
 // that changes, calls announce under the device's lock, so that a "down"
@@ -98,37 +137,48 @@ func (d *Device) presence() bool {
 	return d.presenceUp
 }
 
-// Hold stops all live delivery to d until Release.
+// Hold stops all live delivery to d until Release, while the device is
+// set up: live messages skip it (its catch-up sends them), and every
+// other frame (a member's notice, its own user's membership change, a
+// presence change) waits, so that the setup's frames sent with SendSetup
+// (its Unread, the changes it missed) come first, as the protocol says.
 func (d *Device) Hold() {
 	d.mu.Lock()
-	if !d.hold {
-		d.hold = true
-		d.special.Add(1)
+	if _, held := d.skips[holdKey]; !held {
+		d.addSkipLocked(holdKey)
 	}
 	d.mu.Unlock()
 }
 
-// Release ends a Hold.
+// Release ends a Hold and queues the frames it kept back, in their order
+// and ahead of any sent later.
 func (d *Device) Release() {
 	d.mu.Lock()
-	if d.hold {
-		d.hold = false
-		d.special.Add(-1)
+	defer d.mu.Unlock()
+	held, ok := d.skips[holdKey]
+	if !ok {
+		return
 	}
-	d.mu.Unlock()
+	// Queued under the lock, so that a frame sent from now on cannot
+	// overtake them; conn.Send only queues.
+	for i, f := range held {
+		_ = d.conn.Send(f)
+		held[i] = nil
+	}
+	d.dropSkipLocked(holdKey)
 }
 
 // BeginResume stops live delivery of chatID to d until EndResume.
 func (d *Device) BeginResume(chatID string) {
 	d.mu.Lock()
-	d.addSkipLocked(skipKey{id: chatID})
+	d.addSkipLocked(skipKey{kind: skipChat, id: chatID})
 	d.mu.Unlock()
 }
 
 // EndResume lets live delivery of chatID to d resume.
 func (d *Device) EndResume(chatID string) {
 	d.mu.Lock()
-	d.dropSkipLocked(skipKey{id: chatID})
+	d.dropSkipLocked(skipKey{kind: skipChat, id: chatID})
 	d.mu.Unlock()
 }
 
@@ -137,7 +187,7 @@ func (d *Device) EndResume(chatID string) {
 // publish returns.
 func (d *Device) SuppressEcho(id string) {
 	d.mu.Lock()
-	d.addSkipLocked(skipKey{echo: true, id: id})
+	d.addSkipLocked(skipKey{kind: skipEcho, id: id})
 	d.mu.Unlock()
 }
 
@@ -145,7 +195,7 @@ func (d *Device) SuppressEcho(id string) {
 // (the publish failed, or it was a duplicate that is not re-delivered).
 func (d *Device) UnsuppressEcho(id string) {
 	d.mu.Lock()
-	d.dropSkipLocked(skipKey{echo: true, id: id})
+	d.dropSkipLocked(skipKey{kind: skipEcho, id: id})
 	d.mu.Unlock()
 }
 
@@ -158,22 +208,22 @@ func (d *Device) skipDelivery(chatID string, m *store.Message) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.hold {
+	if _, held := d.skips[holdKey]; held {
 		return true
 	}
-	if _, ok := d.skips[skipKey{id: chatID}]; ok {
+	if _, ok := d.skips[skipKey{kind: skipChat, id: chatID}]; ok {
 		return true
 	}
-	return m.DeviceID == d.id && d.dropSkipLocked(skipKey{echo: true, id: m.ID})
+	return m.DeviceID == d.id && d.dropSkipLocked(skipKey{kind: skipEcho, id: m.ID})
 }
 
 // addSkipLocked adds k under d.mu.
 func (d *Device) addSkipLocked(k skipKey) {
 	if d.skips == nil {
-		d.skips = make(map[skipKey]struct{})
+		d.skips = make(map[skipKey][]*wsconn.Frame)
 	}
 	if _, ok := d.skips[k]; !ok {
-		d.skips[k] = struct{}{}
+		d.skips[k] = nil
 		d.special.Add(1)
 	}
 }

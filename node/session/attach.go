@@ -154,7 +154,8 @@ func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, registe
 
 // tellMissed sends the device the membership changes of its user that
 // came between its Welcome and its registration: they found no device
-// here to tell.
+// here to tell. It runs while the device is held: the changes that found
+// it registered wait for the hold's end and come after these.
 func (s *Server) tellMissed(d *device, u *fanout.User, welcomeAt, registeredAt time.Time) {
 	for _, c := range s.cfg.Recent.Of(u.ID()) {
 		if !c.At.Before(welcomeAt) && c.At.Before(registeredAt) {
@@ -162,7 +163,7 @@ func (s *Server) tellMissed(d *device, u *fanout.User, welcomeAt, registeredAt t
 			if c.Joined {
 				typ = wire.TypeJoinedRoom
 			}
-			d.sendFrame(&s.metrics, wire.ChannelChatRoom, typ, c.MemberEvent)
+			d.sendSetupFrame(&s.metrics, wire.ChannelChatRoom, typ, c.MemberEvent)
 		}
 	}
 }

@@ -65,6 +65,13 @@ func (d *device) sendFrameAhead(m *Metrics, channel, typ string, contents any) {
 	m.FramesOut.Add(1)
 }
 
+// sendSetupFrame is sendFrame for a frame of the device's setup, sent
+// while it is held (fanout.Device.SendSetup).
+func (d *device) sendSetupFrame(m *Metrics, channel, typ string, contents any) {
+	d.SendSetup(frameOf(channel, typ, contents))
+	m.FramesOut.Add(1)
+}
+
 // frameOf encodes contents as a frame for one device. A member list's
 // guests, kept encoded by presence (wire.MemberRun), are written from
 // where they are, not copied into the frame (wire.EncodeListParts).

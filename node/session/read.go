@@ -73,5 +73,5 @@ func (s *Server) sendUnread(d *device, u *wire.Unread) {
 	if u == nil {
 		return
 	}
-	d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeUnread, *u)
+	d.sendSetupFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeUnread, *u)
 }
