@@ -325,6 +325,12 @@ func TestHoldKeepsFramesBack(t *testing.T) {
 		})
 	}
 	d.Hold()
+	d.mu.Lock()
+	allocated := d.skips != nil
+	d.mu.Unlock()
+	if allocated {
+		t.Fatal("a hold with nothing kept back allocated the skips map")
+	}
 	if err := r.hub.PublishEvent(chat, "member", wire.Encode(wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Chat: chat, User: "alice"}), ""); err != nil {
 		t.Fatal(err)
 	}

@@ -21,19 +21,23 @@ type Device struct {
 	conn wsconn.Conn
 
 	// skips holds the chats replaying (live delivery skips them), the
-	// ids of this device's echo:false sends and the hold, whose value is
-	// the frames sent meanwhile; nil while empty. One map for all three
-	// keeps the device, and its connection, small: a hold lasts the
-	// milliseconds of a setup, and a field for its frames would cost
-	// every connection a size class (guarded by mu).
+	// ids of this device's echo:false sends and the frames kept back by
+	// the hold (see Hold), the value of its entry; nil while empty. One
+	// map for all three keeps the device, and its connection, small: a
+	// hold lasts the milliseconds of a setup, and a field for its frames
+	// would cost every connection a size class (guarded by mu).
 	skips map[skipKey][]*wsconn.Frame
 
 	mu sync.Mutex
-	// special counts the entries of skips, so that the fan-out skips the
-	// lock for the usual device that has none.
+	// special counts the hold and the entries of skips, so that the
+	// fan-out skips the lock for the usual device that has none.
 	special atomic.Int32
 	// presenceUp says an "up" presence event went out (guarded by mu).
 	presenceUp bool
+	// hold keeps every live message from a device being set up, and
+	// every other frame waits, until its chats are caught up (guarded
+	// by mu; counted in special).
+	hold bool
 	// The fields are ordered to leave no padding: the session's device
 	// adds its own after them and must stay in the 320 B size class.
 }
@@ -50,10 +54,12 @@ type skipKind uint8
 const (
 	skipChat skipKind = iota // a chat replaying
 	skipEcho                 // a message sent with echo:false
-	skipHold                 // the hold; its value is the frames it keeps back
+	skipHold                 // the frames the hold keeps back, its value
 )
 
-// holdKey is the hold's entry in Device.skips.
+// holdKey is the entry of the hold's frames in Device.skips, there only
+// once a frame was kept back: a device whose setup gets none allocates
+// no map for its hold.
 var holdKey = skipKey{kind: skipHold}
 
 // Init sets the device's id; it must be called once, before the device
@@ -101,11 +107,14 @@ func (d *Device) keptBack(f *wsconn.Frame) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	held, ok := d.skips[holdKey]
-	if ok {
-		d.skips[holdKey] = append(held, f)
+	if !d.hold {
+		return false
 	}
-	return ok
+	if d.skips == nil {
+		d.skips = make(map[skipKey][]*wsconn.Frame)
+	}
+	d.skips[holdKey] = append(d.skips[holdKey], f)
+	return true
 }
 
 // SetPresence records whether the device is announced online and, when
@@ -144,8 +153,9 @@ func (d *Device) presence() bool {
 // (its Unread, the changes it missed) come first, as the protocol says.
 func (d *Device) Hold() {
 	d.mu.Lock()
-	if _, held := d.skips[holdKey]; !held {
-		d.addSkipLocked(holdKey)
+	if !d.hold {
+		d.hold = true
+		d.special.Add(1)
 	}
 	d.mu.Unlock()
 }
@@ -155,17 +165,22 @@ func (d *Device) Hold() {
 func (d *Device) Release() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	held, ok := d.skips[holdKey]
-	if !ok {
+	if !d.hold {
 		return
 	}
-	// Queued under the lock, so that a frame sent from now on cannot
-	// overtake them; conn.Send only queues.
-	for i, f := range held {
-		_ = d.conn.Send(f)
-		held[i] = nil
+	d.hold = false
+	d.special.Add(-1)
+	if held, ok := d.skips[holdKey]; ok {
+		// Queued under the lock, so that a frame sent from now on cannot
+		// overtake them; conn.Send only queues.
+		for _, f := range held {
+			_ = d.conn.Send(f)
+		}
+		delete(d.skips, holdKey)
+		if len(d.skips) == 0 {
+			d.skips = nil
+		}
 	}
-	d.dropSkipLocked(holdKey)
 }
 
 // BeginResume stops live delivery of chatID to d until EndResume.
@@ -208,7 +223,7 @@ func (d *Device) skipDelivery(chatID string, m *store.Message) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, held := d.skips[holdKey]; held {
+	if d.hold {
 		return true
 	}
 	if _, ok := d.skips[skipKey{kind: skipChat, id: chatID}]; ok {

@@ -96,12 +96,9 @@ func (d *dispatcher) deliverEvent(chatID string, m *nats.Msg) {
 		return
 	}
 	frame := wsconn.NewTextFrame(data)
-	d.users = d.h.reg.chatUsers(chatID, d.users[:0])
+	d.users = d.h.reg.chatUsersExcept(chatID, skip, d.users[:0])
 	sent := 0
 	for _, u := range d.users {
-		if u.id == skip {
-			continue
-		}
 		d.devs = u.Devices(d.devs[:0])
 		for _, dev := range d.devs {
 			dev.SendNotice(frame)

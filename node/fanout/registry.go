@@ -203,11 +203,25 @@ func (r *registry) chat(chatID string) *localChat {
 
 // chatUsers appends the local member users of chatID to buf.
 func (r *registry) chatUsers(chatID string, buf []*User) []*User {
+	return r.chatUsersExcept(chatID, "", buf)
+}
+
+// chatUsersExcept is chatUsers without the user skipID. The chat's entry
+// for it is looked up once and the others are told from it by pointer:
+// comparing every member's id would read each id's bytes, one cache miss
+// per member of a room in a storm of join notices.
+func (r *registry) chatUsersExcept(chatID, skipID string, buf []*User) []*User {
 	s := &r.chats[r.shardOf(chatID)]
 	s.mu.RLock()
 	if c := s.chats[chatID]; c != nil {
+		var skip *User
+		if skipID != "" {
+			skip, _ = c.users.Get(skipID)
+		}
 		for _, u := range c.users.All() {
-			buf = append(buf, u)
+			if u != skip {
+				buf = append(buf, u)
+			}
 		}
 	}
 	s.mu.RUnlock()
