@@ -9,6 +9,7 @@ import (
 
 	"github.com/natterchat/natter/node/httpapi"
 	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/node/wsconn"
 )
 
 // TestAPIPresence: a member is listed with its devices while one is
@@ -226,6 +227,14 @@ func TestAPIServerAndHealth(t *testing.T) {
 		if f := c.expect(wire.TypePing); string(f.Raw) != ping {
 			t.Fatalf("got %s, want %s", f.Raw, ping)
 		}
+		// Through the device, so that a device in its setup gets it
+		// after its Unread (deliverBroadcast).
+		tn.conns.Range(func(c *wsconn.Conn) bool {
+			if _, ok := c.Data().(frameSender); !ok {
+				t.Errorf("connection %d's data %T does not send through its device", c.ID(), c.Data())
+			}
+			return true
+		})
 		// docs/api.md: 202 {accepted: true}.
 		if out["accepted"] != true {
 			t.Errorf("broadcast answered %v, want {\"accepted\": true}", out)

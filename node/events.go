@@ -69,9 +69,18 @@ func (n *Node) deliverBroadcast(frame []byte) {
 	f := wsconn.NewTextFrame(frame)
 	var sent int64
 	n.conns.Range(func(c *wsconn.Conn) bool {
-		_ = c.Send(f)
+		if d, ok := c.Data().(frameSender); ok {
+			d.Send(f)
+		} else {
+			_ = c.Send(f)
+		}
 		sent++
 		return true
 	})
 	n.metrics.broadcastFrames.Add(sent)
 }
+
+// frameSender is a connection's device (fanout.Device, in the session's
+// device): its Send keeps a frame back while the device is set up, so
+// that a broadcast does not come before the device's Unread.
+type frameSender interface{ Send(f *wsconn.Frame) }

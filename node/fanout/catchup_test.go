@@ -3,6 +3,7 @@ package fanout
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -346,13 +347,34 @@ func TestHoldKeepsFramesBack(t *testing.T) {
 
 	r.hub.CatchUp(d, []string{chat}, nil, pos, nil)
 	d.Send(typed(wire.TypeTyping))
-	for _, want := range []string{wire.TypeJoinedRoom, wire.TypeLeftRoom, wire.TypeTyping} {
+	// The kept frames first, in order; then the Typing sent after the
+	// release and the caught-up message, in either order (the catch-up
+	// reads the store off the loop).
+	for _, want := range []string{wire.TypeJoinedRoom, wire.TypeLeftRoom} {
 		if f, ok := p.Next(5 * time.Second); !ok || f.Type() != want {
 			t.Fatalf("after Release got %s (%v), want %s", f.Raw, ok, want)
 		}
 	}
-	if m := p.next(t); m.Seq != stored {
-		t.Fatalf("caught up %+v, want the message stored while held (seq %d)", m, stored)
+	var typing, caughtUp int
+	for range 2 {
+		f, ok := p.Next(5 * time.Second)
+		switch {
+		case !ok:
+			t.Fatalf("after the kept frames: %d Typing, %d NewMessage, then nothing", typing, caughtUp)
+		case f.Type() == wire.TypeTyping:
+			typing++
+		case f.Type() == wire.TypeNewMessage:
+			var m wire.NewMessage
+			if err := f.Decode(&m); err != nil || m.Seq != stored {
+				t.Fatalf("caught up %s, want the message stored while held (seq %d)", f.Raw, stored)
+			}
+			caughtUp++
+		default:
+			t.Fatalf("after the kept frames got %s", f.Raw)
+		}
+	}
+	if typing != 1 || caughtUp != 1 {
+		t.Fatalf("after the kept frames: %d Typing, %d NewMessage, want one each", typing, caughtUp)
 	}
 	p.nothing(t, 200*time.Millisecond)
 	d.mu.Lock()
@@ -360,5 +382,57 @@ func TestHoldKeepsFramesBack(t *testing.T) {
 	d.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d skips left after the catch-up", left)
+	}
+}
+
+// TestReleaseAheadOfConcurrentSends: frames sent while a hold ends, from
+// other goroutines, never overtake the frames the hold kept back (a
+// device whose hold is its only skip drops to the lock-free path at the
+// release, and must not before its kept frames are queued).
+func TestReleaseAheadOfConcurrentSends(t *testing.T) {
+	r := newRig(t, nil)
+	d, p := r.device("bob")
+	frame := func(kind string, i int) *wsconn.Frame {
+		return wsconn.NewTextFrame(wire.Encode(wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{User: fmt.Sprintf("%s-%d", kind, i)}))
+	}
+	const rounds, kept, racing = 100, 5, 5
+	for round := range rounds {
+		d.Hold()
+		for i := range kept {
+			d.SendNotice(frame("kept", i))
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range racing {
+				d.Send(frame("racing", i))
+			}
+		}()
+		d.Release()
+		wg.Wait()
+		sawRacing := false
+		keptSeen := 0
+		for range kept + racing {
+			f, ok := p.Next(5 * time.Second)
+			if !ok {
+				t.Fatalf("round %d: a frame missing", round)
+			}
+			var e wire.MemberEvent
+			if err := f.Decode(&e); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(e.User, "racing-") {
+				sawRacing = true
+				continue
+			}
+			if sawRacing {
+				t.Fatalf("round %d: kept frame %s came after a frame sent during the release", round, e.User)
+			}
+			if want := fmt.Sprintf("kept-%d", keptSeen); e.User != want {
+				t.Fatalf("round %d: got %s, want %s", round, e.User, want)
+			}
+			keptSeen++
+		}
 	}
 }

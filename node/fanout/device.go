@@ -29,8 +29,9 @@ type Device struct {
 	skips map[skipKey][]*wsconn.Frame
 
 	mu sync.Mutex
-	// special counts the hold and the entries of skips, so that the
-	// fan-out skips the lock for the usual device that has none.
+	// special counts the hold and the entries of skips but the hold's
+	// frames (holdKey), so that the fan-out skips the lock for the usual
+	// device that has none.
 	special atomic.Int32
 	// presenceUp says an "up" presence event went out (guarded by mu).
 	presenceUp bool
@@ -148,9 +149,10 @@ func (d *Device) presence() bool {
 
 // Hold stops all live delivery to d until Release, while the device is
 // set up: live messages skip it (its catch-up sends them), and every
-// other frame (a member's notice, its own user's membership change, a
-// presence change) waits, so that the setup's frames sent with SendSetup
-// (its Unread, the changes it missed) come first, as the protocol says.
+// other frame sent with Send or SendNotice (a member's notice, its own
+// user's membership change, a presence change, a broadcast) waits, so
+// that the setup's frames sent with SendSetup (its Unread, the changes
+// it missed) come first, as the protocol says.
 func (d *Device) Hold() {
 	d.mu.Lock()
 	if !d.hold {
@@ -168,19 +170,24 @@ func (d *Device) Release() {
 	if !d.hold {
 		return
 	}
-	d.hold = false
-	d.special.Add(-1)
 	if held, ok := d.skips[holdKey]; ok {
-		// Queued under the lock, so that a frame sent from now on cannot
-		// overtake them; conn.Send only queues.
+		// Queued under the lock, so that a frame sent meanwhile waits
+		// for them; conn.Send only queues. A closed connection takes no
+		// more.
 		for _, f := range held {
-			_ = d.conn.Send(f)
+			if d.conn.Send(f) != nil {
+				break
+			}
 		}
 		delete(d.skips, holdKey)
 		if len(d.skips) == 0 {
 			d.skips = nil
 		}
 	}
+	d.hold = false
+	// Last: until special says so, senders take the lock (keptBack) and
+	// so come after the frames queued above.
+	d.special.Add(-1)
 }
 
 // BeginResume stops live delivery of chatID to d until EndResume.

@@ -24,8 +24,10 @@
 //
 // A registry user shard's lock before User.mu before Device.mu (a chat
 // shard's lock is taken alone); dispatcher.mu and Recent.mu are leaves.
-// No lock is held across NATS or store calls, and none while writing to a
-// connection (wsconn.Conn.Send never blocks). Callers that hold a lock of
-// their own around Device methods (the session's device lock) take it
-// before Device.mu.
+// No lock is held across NATS or store calls. Device.mu is held while
+// queueing to the device's connection (Release queues the frames its
+// hold kept back under it, so that none sent meanwhile overtakes them):
+// wsconn.Conn.Send never blocks and calls nothing back. Callers that
+// hold a lock of their own around Device methods (the session's device
+// lock) take it before Device.mu.
 package fanout
