@@ -271,7 +271,11 @@ func (d *dispatcher) fanout(st *chatState, m *store.Message) {
 			if dev.skipDelivery(st.c.id, m) {
 				continue
 			}
-			dev.Send(frame) // a closed device resumes after reconnecting
+			// skipDelivery has looked at the hold already: straight to
+			// the connection, not through Send's second look (a lock
+			// for a device replaying another chat). A closed device
+			// resumes after reconnecting.
+			_ = dev.conn.Send(frame)
 			sent++
 		}
 	}
