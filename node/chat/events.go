@@ -83,6 +83,7 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	}
 	ev.Chat = s.cfg.Hub.SharedChatID(ev.Chat)
 	joined := ev.Type == wire.TypeJoinedRoom
+	var seq uint64
 	if !ev.Guest {
 		s.members.changed(ev.Chat)
 		// A guest has one device, here or on its own node, whose presence
@@ -91,23 +92,27 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 		// membership, so replaying it is never needed. Not remembering
 		// guests keeps a connection storm of guests from holding an
 		// event per join for the window.
-		s.cfg.Recent.Add(userID, fanout.Change{MemberEvent: ev.MemberEvent, Joined: joined, Since: ev.Since, At: time.Now()})
+		seq = s.cfg.Recent.Add(userID, fanout.Change{MemberEvent: ev.MemberEvent, Joined: joined, Since: ev.Since, At: time.Now()})
 	}
 	s.cfg.Presence.ChatChanged(userID, ev.Chat, joined)
-	u := s.cfg.Hub.User(userID)
-	if u == nil {
+	if u := s.cfg.Hub.User(userID); u != nil {
+		_ = u.Wait() // a failed load closes the device; nothing to tell then
+		if joined {
+			s.cfg.Hub.Link(u, ev.Chat, &ev.Since)
+			// The chat's other nodes may share no chat with the user yet.
+			s.cfg.Presence.AnnounceJoin(u)
+		} else {
+			s.cfg.Hub.Unlink(u, ev.Chat)
+		}
+	}
+	// Told even when the user has no device here: one that registers
+	// after this counts the change among those it missed (Hub.AddDevice),
+	// one that registered before it is in devs, never both.
+	devs := s.cfg.Hub.TellDevices(userID, seq, nil)
+	if len(devs) == 0 {
 		return
 	}
-	_ = u.Wait() // a failed load closes the device; nothing to tell then
-	if joined {
-		s.cfg.Hub.Link(u, ev.Chat, &ev.Since)
-		// The chat's other nodes may share no chat with the user yet.
-		s.cfg.Presence.AnnounceJoin(u)
-	} else {
-		s.cfg.Hub.Unlink(u, ev.Chat)
-	}
 	frame := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelChatRoom, ev.Type, ev.MemberEvent))
-	devs := u.Devices(nil)
 	for _, d := range devs {
 		d.Send(frame)
 	}

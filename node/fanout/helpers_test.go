@@ -157,7 +157,7 @@ func (r *rig) attach(userID string, dial func(url string) error) *Device {
 	if err := r.conns.AttachConn(d.Conn(), a.c, d); err != nil {
 		r.t.Fatal(err)
 	}
-	u, first, ok := r.hub.AddDevice(d, userID, userID, false, 10)
+	u, first, _, ok := r.hub.AddDevice(d, userID, userID, false, 10)
 	if !ok {
 		r.t.Fatal("AddDevice refused")
 	}

@@ -178,8 +178,22 @@ func (h *Hub) loop(chatID string) *dispatcher {
 // first device here (first reports that: the caller then calls Ready with
 // first set, which loads the user's chats). It fails with ok=false when
 // the user already has max devices here.
-func (h *Hub) AddDevice(d *Device, userID, name string, guest bool, max int) (u *User, first, ok bool) {
+//
+// told is the last membership change of the user (a Seq of Recent) whose
+// devices were told before d was registered: d missed the user's changes
+// up to it, and gets every later one through TellDevices.
+func (h *Hub) AddDevice(d *Device, userID, name string, guest bool, max int) (u *User, first bool, told uint64, ok bool) {
 	return h.reg.addDevice(userID, name, guest, d, max)
+}
+
+// TellDevices appends to buf the local devices to tell of the user's
+// membership change seq (its Seq in Recent; 0 for a change not recorded
+// there), and marks the change told: a device registered later counts it
+// among those it missed (AddDevice). Changes are told in Seq order, one
+// at a time, and each exactly once, even when the user has no device
+// here (an empty buf).
+func (h *Hub) TellDevices(userID string, seq uint64, buf []*Device) []*Device {
+	return h.reg.tellDevices(userID, seq, buf)
 }
 
 // RemoveDevice unregisters d; last reports that it was its user's last

@@ -22,6 +22,10 @@ type Change struct {
 	Since uint64
 	// At is when this node received the change.
 	At time.Time
+	// Seq is the change's place in this node's order of changes, set by
+	// Recent.Add: numbers, not times, tell a device being set up which
+	// changes it missed (Hub.AddDevice, Hub.TellDevices).
+	Seq uint64
 }
 
 // Recent remembers the membership changes of the last RecentWindow for
@@ -41,6 +45,7 @@ type Recent struct {
 	order  []recentEntry       // guarded by mu; all changes in arrival order, from head
 	head   int                 // guarded by mu
 	peak   int                 // guarded by mu: most users held since byUser was made
+	last   uint64              // guarded by mu: the Seq of the last change added
 }
 
 // recentEntry names the user of one queued change and when it expires.
@@ -54,14 +59,26 @@ func NewRecent() *Recent {
 	return &Recent{byUser: make(map[string][]Change)}
 }
 
-// Add records one change of userID, received at c.At.
-func (r *Recent) Add(userID string, c Change) {
+// Add records one change of userID, received at c.At, and returns the
+// Seq it gave it: one more than the change before.
+func (r *Recent) Add(userID string, c Change) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pruneLocked(c.At)
+	r.last++
+	c.Seq = r.last
 	r.byUser[userID] = append(r.byUser[userID], c)
 	r.peak = max(r.peak, len(r.byUser))
 	r.order = append(r.order, recentEntry{user: userID, at: c.At})
+	return c.Seq
+}
+
+// Last returns the Seq of the last change added (0 before the first):
+// every change added later has a greater one.
+func (r *Recent) Last() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
 }
 
 // Of returns the user's changes of the window, oldest first.

@@ -25,6 +25,11 @@ type subscription interface{ Unsubscribe() error }
 type userShard struct {
 	mu    sync.Mutex
 	users map[string]*User
+	// told is the Seq (Recent) of the last membership change whose
+	// devices were looked up in this shard (tellDevices). A device
+	// registered here missed exactly the changes of its user numbered up
+	// to it: they are applied one at a time, in Seq order.
+	told uint64
 }
 
 type chatShard struct {
@@ -55,9 +60,10 @@ func (r *registry) shardOf(id string) int {
 }
 
 // addDevice registers d for its user, creating the local user if d is its
-// first device here (first reports that). It fails with ok=false when the
-// user already has max devices here.
-func (r *registry) addDevice(userID, name string, guest bool, d *Device, max int) (u *User, first, ok bool) {
+// first device here (first reports that), and returns the shard's told
+// mark at that moment. It fails with ok=false when the user already has
+// max devices here.
+func (r *registry) addDevice(userID, name string, guest bool, d *Device, max int) (u *User, first bool, told uint64, ok bool) {
 	s := &r.users[r.shardOf(userID)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -67,7 +73,22 @@ func (r *registry) addDevice(userID, name string, guest bool, d *Device, max int
 		s.users[userID] = u
 		first = true
 	}
-	return u, first, u.addDevice(d, max)
+	return u, first, s.told, u.addDevice(d, max)
+}
+
+// tellDevices appends the devices of the local user userID (if any) to
+// buf and marks the shard told up to seq, in one step under the shard's
+// lock: a device registered before it gets the change through buf, one
+// registered after it learns from its told mark that it missed it.
+func (r *registry) tellDevices(userID string, seq uint64, buf []*Device) []*Device {
+	s := &r.users[r.shardOf(userID)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.told = max(s.told, seq)
+	if u := s.users[userID]; u != nil {
+		buf = u.Devices(buf)
+	}
+	return buf
 }
 
 // removeDevice unregisters d; last reports that it was its user's last

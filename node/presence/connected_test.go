@@ -58,7 +58,7 @@ func TestAnswersCarryConnectTime(t *testing.T) {
 
 	d := new(fanout.Device)
 	d.Init("dx")
-	u, _, ok := hub2.AddDevice(d, "x", "x", false, 1)
+	u, _, _, ok := hub2.AddDevice(d, "x", "x", false, 1)
 	if !ok {
 		t.Fatal("device not added")
 	}

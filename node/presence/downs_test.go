@@ -99,7 +99,7 @@ func localMember(t *testing.T, hub *fanout.Hub, chats ...string) *fanout.User {
 	d := new(fanout.Device)
 	d.Init("local-device")
 	attachSocket(t, d)
-	u, _, ok := hub.AddDevice(d, "local", "local", false, 1)
+	u, _, _, ok := hub.AddDevice(d, "local", "local", false, 1)
 	if !ok {
 		t.Fatal("device not added")
 	}

@@ -46,7 +46,7 @@ func TestBeatCountsEventsBeforeIt(t *testing.T) {
 			for i := range perAnnouncer {
 				d := new(fanout.Device)
 				d.Init(fmt.Sprintf("d%d-%d", a, i))
-				if _, _, ok := hub.AddDevice(d, fmt.Sprintf("u%d-%d", a, i), "user", false, 1); !ok {
+				if _, _, _, ok := hub.AddDevice(d, fmt.Sprintf("u%d-%d", a, i), "user", false, 1); !ok {
 					t.Error("device not added")
 					return
 				}

@@ -168,7 +168,7 @@ func TestSnapshotAnswerPaged(t *testing.T) {
 	for i := range members {
 		d := new(fanout.Device)
 		d.Init(fmt.Sprintf("device-%05d", i))
-		u, _, ok := hub2.AddDevice(d, fmt.Sprintf("member-%05d", i), fmt.Sprintf("member-%05d", i), false, 1)
+		u, _, _, ok := hub2.AddDevice(d, fmt.Sprintf("member-%05d", i), fmt.Sprintf("member-%05d", i), false, 1)
 		if !ok {
 			t.Fatal("device not added")
 		}

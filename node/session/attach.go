@@ -62,7 +62,9 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	if !who.Guest {
 		unread = s.readState(who.ID) // read.go
 	}
-	welcomeAt := time.Now()
+	// Changes of the user recorded after this are the device's to hear
+	// of, from tellMissed or from its user's events.
+	welcomeSeq := s.cfg.Recent.Last()
 	w := wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID}
 	if !st.Expiry.IsZero() {
 		exp := st.Expiry.UTC()
@@ -78,14 +80,14 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	}
 	s.metrics.FramesOut.Add(1)
 	d.Hold()
-	u, registeredAt, ok := s.register(d, who)
+	u, told, ok := s.register(d, who)
 	if !ok {
 		return
 	}
 	if unread != nil {
 		s.sendUnread(d, <-unread)
 	}
-	s.tellMissed(d, u, welcomeAt, registeredAt)
+	s.tellMissed(d, u, welcomeSeq, told)
 	chats := u.ChatIDs()
 	s.cfg.Hub.CatchUp(&d.Device, chats, resumed, pos, posErr)
 	d.ifOpen(func() {
@@ -124,16 +126,16 @@ func newDevice(who chat.Identity, resume []wire.Resume) (*device, map[string]boo
 }
 
 // register puts the device into the registry and waits for its user's
-// chats; registeredAt is when the registry had it (membership changes
-// from then on reach it through the user's events). It reports false when
-// the device must go no further: over the device limit, closed meanwhile
-// (then cleaned up here), or its chats could not be loaded.
-func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, registeredAt time.Time, ok bool) {
-	u, first, ok := s.cfg.Hub.AddDevice(&d.Device, who.ID, who.Name, who.Guest, s.cfg.MaxDevicesPerUser)
-	registeredAt = time.Now()
+// chats; told is the last of the user's membership changes told to its
+// devices before this one was among them (Hub.AddDevice): later ones
+// reach it through the user's events. It reports false when the device
+// must go no further: over the device limit, closed meanwhile (then
+// cleaned up here), or its chats could not be loaded.
+func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, told uint64, ok bool) {
+	u, first, told, ok := s.cfg.Hub.AddDevice(&d.Device, who.ID, who.Name, who.Guest, s.cfg.MaxDevicesPerUser)
 	if !ok {
 		d.Conn().Close(wsconn.ReasonPolicy, fmt.Sprintf("more than %d devices of this user on this node", s.cfg.MaxDevicesPerUser))
-		return nil, registeredAt, false
+		return nil, told, false
 	}
 	closedEarly := d.markRegistered()
 	loadErr := s.cfg.Hub.Ready(u, first)
@@ -142,23 +144,25 @@ func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, registe
 		s.cleanups.Add(1)
 		defer s.cleanups.Done()
 		s.deviceGone(d)
-		return nil, registeredAt, false
+		return nil, told, false
 	}
 	if loadErr != nil {
 		s.cfg.Log.Warn("load user chats", slog.String("user", u.ID()), slog.Any("err", loadErr))
 		d.Conn().Close(wsconn.ReasonTryAgain, "storage unavailable; try again")
-		return nil, registeredAt, false
+		return nil, told, false
 	}
-	return u, registeredAt, true
+	return u, told, true
 }
 
 // tellMissed sends the device the membership changes of its user that
-// came between its Welcome and its registration: they found no device
-// here to tell. It runs while the device is held: the changes that found
-// it registered wait for the hold's end and come after these.
-func (s *Server) tellMissed(d *device, u *fanout.User, welcomeAt, registeredAt time.Time) {
+// came after its Welcome (numbered after welcomeSeq) and were told
+// before its registration (up to told): they found no device here to
+// tell, or not this one. The changes after told reach it through the
+// user's events, so each change comes once. It runs while the device is
+// held: those changes wait for the hold's end and come after these.
+func (s *Server) tellMissed(d *device, u *fanout.User, welcomeSeq, told uint64) {
 	for _, c := range s.cfg.Recent.Of(u.ID()) {
-		if !c.At.Before(welcomeAt) && c.At.Before(registeredAt) {
+		if c.Seq > welcomeSeq && c.Seq <= told {
 			typ := wire.TypeLeftRoom
 			if c.Joined {
 				typ = wire.TypeJoinedRoom
