@@ -22,7 +22,9 @@ const expirySweepBeats = 5
 // this node's heartbeat, the sweep for dead nodes and the pruning of
 // recent membership changes (and, less often, the closing of devices
 // whose token expired). They may call the store, so they have their
-// own loop rather than a fan-out loop.
+// own loop rather than a fan-out loop. User events must stay on one
+// goroutine, in order: a device being set up tells the membership
+// changes it missed by their order of application (fanout.Hub.TellDevices).
 func (n *Node) runEvents(ctx context.Context, ch <-chan *nats.Msg) {
 	tick := time.NewTicker(n.cfg.HeartbeatInterval)
 	defer tick.Stop()

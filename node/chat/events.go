@@ -65,7 +65,8 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 // revocation of the user's tokens (see RevokeTokens), or a membership
 // change: the recent changes, the presence
 // view and, when the user has devices here, its cache and subscriptions;
-// then it tells those devices.
+// then it tells those devices. The node calls it on one goroutine, in the
+// events' order, which fanout.Hub.TellDevices requires.
 func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	if s.applyUserNotice(userID, data) { // read.go
 		return

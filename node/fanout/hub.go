@@ -179,19 +179,24 @@ func (h *Hub) loop(chatID string) *dispatcher {
 // first set, which loads the user's chats). It fails with ok=false when
 // the user already has max devices here.
 //
-// told is the last membership change of the user (a Seq of Recent) whose
-// devices were told before d was registered: d missed the user's changes
-// up to it, and gets every later one through TellDevices.
+// told is a mark of the registry (a Seq of Recent, perhaps another
+// user's change): every membership change numbered up to it was told
+// before d was registered, so d missed those of its user; every later
+// one includes d (TellDevices).
 func (h *Hub) AddDevice(d *Device, userID, name string, guest bool, max int) (u *User, first bool, told uint64, ok bool) {
 	return h.reg.addDevice(userID, name, guest, d, max)
 }
 
 // TellDevices appends to buf the local devices to tell of the user's
-// membership change seq (its Seq in Recent; 0 for a change not recorded
-// there), and marks the change told: a device registered later counts it
-// among those it missed (AddDevice). Changes are told in Seq order, one
-// at a time, and each exactly once, even when the user has no device
-// here (an empty buf).
+// membership change seq (its Seq in Recent), and marks the change told: a
+// device registered later counts it among those it missed (AddDevice).
+// The caller must tell every change it records in Recent exactly once,
+// in Seq order, one at a time (the node applies user events on one
+// goroutine), even when the user has no device here and nothing is
+// appended: a mark raised past a change not yet told would have a device
+// registering meanwhile miss it for good. A change not recorded in Recent
+// (a guest's) is told with seq 0 and leaves the mark alone; no device
+// registering later hears of it.
 func (h *Hub) TellDevices(userID string, seq uint64, buf []*Device) []*Device {
 	return h.reg.tellDevices(userID, seq, buf)
 }

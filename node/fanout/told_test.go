@@ -1,6 +1,7 @@
 package fanout
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -74,5 +75,38 @@ func TestTellDevicesCountsMissedChanges(t *testing.T) {
 	r.tellDevices("u", 0, nil)
 	if _, _, told, _ = r.addDevice("u", "u", false, newDev("d4"), 10); told != 3 {
 		t.Fatalf("after a guest's change: told %d, want 3", told)
+	}
+}
+
+// TestTellMarkOutlivesUsers: the mark belongs to the registry's shard,
+// not to a user: it stays when the user's last device leaves and a new
+// one registers, and another user's change in the same shard raises it
+// past changes of the first user that are all told.
+func TestTellMarkOutlivesUsers(t *testing.T) {
+	r := newRegistry()
+	d := &Device{}
+	d.Init("d1")
+	r.addDevice("u", "u", false, d, 10)
+	r.tellDevices("u", 1, nil)
+	if !r.removeDevice(d) {
+		t.Fatal("the only device left, and the user stayed")
+	}
+	d2 := &Device{}
+	d2.Init("d2")
+	if _, first, told, _ := r.addDevice("u", "u", false, d2, 10); !first || told != 1 {
+		t.Fatalf("after the user was gone and came back: first=%v told=%d, want first, told 1", first, told)
+	}
+
+	other := ""
+	for i := 0; other == ""; i++ {
+		if id := fmt.Sprintf("v%d", i); r.shardOf(id) == r.shardOf("u") {
+			other = id
+		}
+	}
+	r.tellDevices(other, 2, nil)
+	d3 := &Device{}
+	d3.Init("d3")
+	if _, _, told, _ := r.addDevice("u", "u", false, d3, 10); told != 2 {
+		t.Fatalf("after %s's change 2 in the same shard: told %d, want 2", other, told)
 	}
 }

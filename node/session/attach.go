@@ -58,13 +58,16 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		pos, posErr = s.cfg.Store.Position(pctx)
 		pcancel()
 	}
+	// A change of the user's membership numbered up to welcomeSeq was
+	// stored before the read below, so its Unread covers it; a later one
+	// the device hears of from tellMissed or from the change itself
+	// (either one; and one told after its registration, even if numbered
+	// earlier, from the change).
+	welcomeSeq := s.cfg.Recent.Last()
 	var unread <-chan *wire.Unread
 	if !who.Guest {
 		unread = s.readState(who.ID) // read.go
 	}
-	// Changes of the user recorded after this are the device's to hear
-	// of, from tellMissed or from its user's events.
-	welcomeSeq := s.cfg.Recent.Last()
 	w := wire.Welcome{User: who.ID, Name: who.Name, Device: d.ID(), Node: s.cfg.NodeID}
 	if !st.Expiry.IsZero() {
 		exp := st.Expiry.UTC()
