@@ -53,17 +53,21 @@ func Status(err error) int {
 // Sec-WebSocket-Key header does not decode to 16 bytes. A read error
 // (the deadline, EOF) is returned as it is.
 func ReadHead(br *bufio.Reader) ([]byte, error) {
-	var head []byte
+	// One allocation for a head that came whole (as heads do), which
+	// is what is buffered, early frames included, when it is read.
+	head := make([]byte, 0, min(max(br.Buffered(), 256), MaxHead))
 	first := true
 	for {
-		line, err := readLine(br, len(head))
+		start := len(head)
+		var err error
+		head, err = appendLine(br, head)
 		if err != nil {
 			if first && errors.Is(err, ErrLineTooLong) {
 				return nil, ErrURITooLong
 			}
 			return nil, err
 		}
-		head = append(head, line...)
+		line := head[start:]
 		if isBlank(line) {
 			return head, nil
 		}
@@ -76,26 +80,26 @@ func ReadHead(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// readLine reads one line, LF included, failing past MaxLine or when the
-// head (used bytes so far) would pass MaxHead.
-func readLine(br *bufio.Reader, used int) ([]byte, error) {
-	var line []byte
+// appendLine appends one line, LF included, to head, failing past
+// MaxLine or when head would pass MaxHead.
+func appendLine(br *bufio.Reader, head []byte) ([]byte, error) {
+	start := len(head)
 	for {
 		frag, err := br.ReadSlice('\n')
-		if len(line)+len(frag) > MaxLine {
-			return nil, ErrLineTooLong
+		if len(head)-start+len(frag) > MaxLine {
+			return head, ErrLineTooLong
 		}
-		if used+len(line)+len(frag) > MaxHead {
-			return nil, ErrHeadTooLarge
+		if len(head)+len(frag) > MaxHead {
+			return head, ErrHeadTooLarge
 		}
-		line = append(line, frag...)
+		head = append(head, frag...)
 		switch {
 		case err == nil:
-			return line, nil
+			return head, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
 		default:
-			return nil, err
+			return head, err
 		}
 	}
 }

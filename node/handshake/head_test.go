@@ -67,6 +67,26 @@ func TestReadHead(t *testing.T) {
 	}
 }
 
+// TestReadHeadAllocs: a head that came whole is read in one allocation,
+// whatever its number of lines (a connection storm reads one per
+// connection).
+func TestReadHeadAllocs(t *testing.T) {
+	in := request("Origin: http://example.com\r\nUser-Agent: test\r\n")
+	r := strings.NewReader(in)
+	br := bufio.NewReaderSize(r, 4096)
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Reset(in)
+		br.Reset(r)
+		_, _ = br.Peek(1) // as the node does to route the connection
+		if _, err := ReadHead(br); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 1 {
+		t.Fatalf("ReadHead made %.0f allocations, want 1", allocs)
+	}
+}
+
 // TestReadHeadStopsEarly: a head over the limit fails after reading
 // about the limit, not the whole input.
 func TestReadHeadStopsEarly(t *testing.T) {
