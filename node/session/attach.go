@@ -58,11 +58,11 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 		pos, posErr = s.cfg.Store.Position(pctx)
 		pcancel()
 	}
-	// A change of the user's membership numbered up to welcomeSeq was
-	// stored before the read below, so its Unread covers it; a later one
-	// the device hears of from tellMissed or from the change itself
-	// (either one; and one told after its registration, even if numbered
-	// earlier, from the change).
+	// welcomeSeq marks the user's membership changes the device is told
+	// of in its setup: one numbered up to it was stored before the read
+	// below, which covers it in the Unread; a later one comes from
+	// tellMissed if it was told before the device registered, and from
+	// the change itself otherwise.
 	welcomeSeq := s.cfg.Recent.Last()
 	var unread <-chan *wire.Unread
 	if !who.Guest {
@@ -129,11 +129,11 @@ func newDevice(who chat.Identity, resume []wire.Resume) (*device, map[string]boo
 }
 
 // register puts the device into the registry and waits for its user's
-// chats; told is the last of the user's membership changes told to its
-// devices before this one was among them (Hub.AddDevice): later ones
-// reach it through the user's events. It reports false when the device
-// must go no further: over the device limit, closed meanwhile (then
-// cleaned up here), or its chats could not be loaded.
+// chats; told is the registry's mark when it was added (Hub.AddDevice):
+// the user's changes numbered up to it were told before the device was
+// there, later ones reach it through the user's events. It reports false
+// when the device must go no further: over the device limit, closed
+// meanwhile (then cleaned up here), or its chats could not be loaded.
 func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, told uint64, ok bool) {
 	u, first, told, ok := s.cfg.Hub.AddDevice(&d.Device, who.ID, who.Name, who.Guest, s.cfg.MaxDevicesPerUser)
 	if !ok {
