@@ -194,11 +194,18 @@ func (h *Hub) AddDevice(d *Device, userID, name string, guest bool, max int) (u 
 // in Seq order, one at a time (the node applies user events on one
 // goroutine), even when the user has no device here and nothing is
 // appended: a mark raised past a change not yet told would have a device
-// registering meanwhile miss it for good. A change not recorded in Recent
+// registering meanwhile miss it for good (a change told after a later
+// one is logged). A change not recorded in Recent
 // (a guest's) is told with seq 0 and leaves the mark alone; no device
 // registering later hears of it.
 func (h *Hub) TellDevices(userID string, seq uint64, buf []*Device) []*Device {
-	return h.reg.tellDevices(userID, seq, buf)
+	buf, inOrder := h.reg.tellDevices(userID, seq, buf)
+	if !inOrder {
+		// A bug, not a condition of the cluster: say so, once in a while.
+		h.cfg.Limiter.Warn("fanout: membership change told out of order; a device set up meanwhile may miss it",
+			slog.String("user", userID), slog.Uint64("seq", seq))
+	}
+	return buf
 }
 
 // RemoveDevice unregisters d; last reports that it was its user's last

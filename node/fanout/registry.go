@@ -80,15 +80,18 @@ func (r *registry) addDevice(userID, name string, guest bool, d *Device, max int
 // buf and marks the shard told up to seq, in one step under the shard's
 // lock: a device registered before it gets the change through buf, one
 // registered after it learns from its told mark that it missed it.
-func (r *registry) tellDevices(userID string, seq uint64, buf []*Device) []*Device {
+// inOrder is false when seq is not past the mark: a change told out of
+// order, which a device registering meanwhile may have missed.
+func (r *registry) tellDevices(userID string, seq uint64, buf []*Device) (_ []*Device, inOrder bool) {
 	s := &r.users[r.shardOf(userID)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	inOrder = seq == 0 || seq > s.told
 	s.told = max(s.told, seq)
 	if u := s.users[userID]; u != nil {
 		buf = u.Devices(buf)
 	}
-	return buf
+	return buf, inOrder
 }
 
 // removeDevice unregisters d; last reports that it was its user's last

@@ -43,7 +43,7 @@ func TestTellDevicesCountsMissedChanges(t *testing.T) {
 	}
 
 	// Change 1 of u, while u has no device here: told to nobody.
-	if devs := r.tellDevices("u", 1, nil); len(devs) != 0 {
+	if devs, _ := r.tellDevices("u", 1, nil); len(devs) != 0 {
 		t.Fatalf("change 1 told to %d devices of a user with none", len(devs))
 	}
 	d1 := newDev("d1")
@@ -53,7 +53,7 @@ func TestTellDevicesCountsMissedChanges(t *testing.T) {
 	}
 
 	// Change 2 reaches d1; d2, registered after it, missed it.
-	if devs := r.tellDevices("u", 2, nil); !slices.Equal(devs, []*Device{d1}) {
+	if devs, _ := r.tellDevices("u", 2, nil); !slices.Equal(devs, []*Device{d1}) {
 		t.Fatalf("change 2 told to %v, want d1 only", devs)
 	}
 	d2 := newDev("d2")
@@ -67,14 +67,25 @@ func TestTellDevicesCountsMissedChanges(t *testing.T) {
 	if _, _, told, _ = r.addDevice("u", "u", false, d3, 10); told != 2 {
 		t.Fatalf("third device: told %d, want 2 (change 3 not told yet)", told)
 	}
-	if devs := r.tellDevices("u", 3, nil); len(devs) != 3 || !slices.Contains(devs, d3) {
+	if devs, _ := r.tellDevices("u", 3, nil); len(devs) != 3 || !slices.Contains(devs, d3) {
 		t.Fatalf("change 3 told to %v, want d1, d2 and d3", devs)
 	}
 
 	// A guest's change (not recorded, Seq 0) leaves the mark alone.
-	r.tellDevices("u", 0, nil)
+	if _, inOrder := r.tellDevices("u", 0, nil); !inOrder {
+		t.Fatal("a guest's change (Seq 0) reported out of order")
+	}
 	if _, _, told, _ = r.addDevice("u", "u", false, newDev("d4"), 10); told != 3 {
 		t.Fatalf("after a guest's change: told %d, want 3", told)
+	}
+
+	// A change told after a later one is reported: a device registered
+	// between them would have missed it.
+	if _, inOrder := r.tellDevices("u", 2, nil); inOrder {
+		t.Fatal("change 2 told after change 3 reported in order")
+	}
+	if _, inOrder := r.tellDevices("u", 4, nil); !inOrder {
+		t.Fatal("change 4 told after change 3 reported out of order")
 	}
 }
 
