@@ -38,6 +38,8 @@ func (n *Node) build() error {
 		Relist: relist, RequestTimeout: cfg.RequestTimeout, Log: n.log, Limiter: n.limiter,
 		// The view is made next, before any device can link a chat.
 		OnChatStart: func(chatID string) { n.presence.ChatStarted(chatID) },
+		OnChatStop:  func(chatID string) { n.presence.ChatStopped(chatID) },
+		OnUserGone:  func(userID string) { n.presence.UserGone(userID) },
 	}); err != nil {
 		return err
 	}

@@ -57,6 +57,15 @@ type Config struct {
 	// the registry's locks; the presence view asks the cluster for the
 	// chat's online members. Default: nothing.
 	OnChatStart func(chatID string)
+	// OnChatStop is called when this node stops delivering a chat (its
+	// last local member unlinked it), outside the registry's locks; the
+	// presence view looks again at the users it kept for that chat.
+	// Default: nothing.
+	OnChatStop func(chatID string)
+	// OnUserGone is called when a user's last local device is
+	// unregistered (RemoveDevice), outside the registry's locks; the
+	// presence view looks again at that user. Default: nothing.
+	OnUserGone func(userID string)
 
 	// Log receives what an operator must see; Limiter what clients or
 	// the network can trigger. Defaults: slog.Default() and a limiter
@@ -210,7 +219,13 @@ func (h *Hub) TellDevices(userID string, seq uint64, buf []*Device) []*Device {
 
 // RemoveDevice unregisters d; last reports that it was its user's last
 // device here, and the user is then gone from the registry.
-func (h *Hub) RemoveDevice(d *Device) (last bool) { return h.reg.removeDevice(d) }
+func (h *Hub) RemoveDevice(d *Device) (last bool) {
+	last = h.reg.removeDevice(d)
+	if last && h.cfg.OnUserGone != nil {
+		h.cfg.OnUserGone(d.user.id)
+	}
+	return last
+}
 
 // User returns the local user with this id, or nil.
 func (h *Hub) User(userID string) *User { return h.reg.user(userID) }

@@ -38,6 +38,9 @@ func (h *Hub) Unlink(u *User, chatID string) {
 	if c, removed := h.reg.removeChatUser(chatID, u); removed {
 		c.endSubscription()
 		h.loop(c.id).untrack(c)
+		if h.cfg.OnChatStop != nil {
+			h.cfg.OnChatStop(c.id)
+		}
 	}
 }
 

@@ -259,6 +259,8 @@ func (v *View) applyLocked(ev event) (typ string, chats []string) {
 	}
 	u.devices = slices.Delete(u.devices, i, i+1)
 	if len(u.devices) > 0 {
+		// The device may have been this node's last of the user.
+		v.markUnsureLocked(ev.User)
 		return "", nil
 	}
 	delete(v.users, ev.User)

@@ -144,22 +144,3 @@ func (v *View) dropNode(nodeID string, epoch int64, why string, now time.Time) {
 		v.cfg.OnOrphans(guests)
 	}
 }
-
-// forget drops the users that are neither on this node nor members of a
-// chat delivered here, without telling anyone: nobody here shares a chat
-// with them any more. The heartbeat loop calls it.
-func (v *View) forget() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for userID, u := range v.users {
-		if v.cfg.Hub.User(userID) != nil || v.interested(u.chats) {
-			continue
-		}
-		delete(v.users, userID)
-		if u.guest {
-			for _, c := range u.chats {
-				v.unindexGuestLocked(userID, c)
-			}
-		}
-	}
-}

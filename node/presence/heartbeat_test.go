@@ -24,7 +24,9 @@ func newTestView(t *testing.T, srv *server.Server, id string, mod func(*Config))
 	var v *View
 	hub, err := fanout.New(fanout.Config{NodeID: id, NC: nc, Store: store.NewMemory(store.MemoryConfig{}), Recent: recent,
 		Render:      func(string, *store.Message) []byte { return nil },
-		OnChatStart: func(chatID string) { v.ChatStarted(chatID) }})
+		OnChatStart: func(chatID string) { v.ChatStarted(chatID) },
+		OnChatStop:  func(chatID string) { v.ChatStopped(chatID) },
+		OnUserGone:  func(userID string) { v.UserGone(userID) }})
 	if err != nil {
 		t.Fatal(err)
 	}

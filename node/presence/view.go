@@ -18,7 +18,7 @@
 //     every view, and each survivor hands the guests it knew of to
 //     Config.OnOrphans; a draining node says goodbye and goes at once;
 //   - users sharing no delivered chat with a local device any more are
-//     forgotten at the next heartbeat.
+//     forgotten at the next heartbeat (forget.go).
 //
 // It also indexes online guests by chat: a guest's memberships are never
 // stored, so the views are where the cluster keeps them.
@@ -222,6 +222,14 @@ type View struct {
 	// (a user leaves users and the index together): a member list of a
 	// room of guests, built per join, reads no other map.
 	guests map[string]*guestIndex
+	// unsure holds the users whose interest to this node may have ended
+	// since the last sweep, and rescan says a chat stopped being
+	// delivered: the sweep looks at these alone (forget.go). unsure is
+	// guarded by mu; forgetLooks (guarded by mu) counts the users the
+	// sweeps looked at, for the tests.
+	unsure      map[string]struct{}
+	rescan      atomic.Bool
+	forgetLooks int
 }
 
 // New builds a view; it subscribes to nothing (see Serve).
@@ -327,7 +335,11 @@ func (v *View) setChatLocked(userID string, u *user, chatID string, joined bool)
 		}
 		return
 	}
-	if u.chats.Remove(chatID) && u.guest {
+	if !u.chats.Remove(chatID) {
+		return
+	}
+	v.markUnsureLocked(userID)
+	if u.guest {
 		v.unindexGuestLocked(userID, chatID)
 	}
 }
