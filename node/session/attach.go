@@ -140,7 +140,7 @@ func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, told ui
 		d.Conn().Close(wsconn.ReasonPolicy, fmt.Sprintf("more than %d devices of this user on this node", s.cfg.MaxDevicesPerUser))
 		return nil, told, false
 	}
-	closedEarly := d.markRegistered()
+	closedEarly := d.markRegistered(&s.expiries)
 	loadErr := s.cfg.Hub.Ready(u, first)
 	if closedEarly {
 		// OnClose ran before registration and left the cleanup to us.

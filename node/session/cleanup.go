@@ -49,6 +49,7 @@ func (s *Server) deviceGone(d *device) {
 	u := d.User()
 	chats := u.ChatIDs()
 	s.announceDown(d, chats) // presence_grace.go
+	s.expiries.remove(d)
 	last := s.cfg.Hub.RemoveDevice(&d.Device)
 	_ = u.Wait()
 	if !last {

@@ -33,7 +33,8 @@ type device struct {
 	tokens   float32 // at most the burst: float32 is plenty; -1 before the first frame
 
 	// expiry is when the device's token expires, in Unix seconds (0: a
-	// guest, never): set by Attach and Refresh, read by CloseExpired.
+	// guest, never): set by Attach and Refresh (expiries.extend), read
+	// by CloseExpired.
 	// Seconds in 32 bits last until 2106 and keep the device in its size
 	// class.
 	expiry atomic.Uint32
@@ -174,13 +175,16 @@ func (d *device) run(s *Server) {
 	}
 }
 
-// markRegistered records that the device is in the registry and reports
-// whether it closed before that (its OnClose then left the cleanup to
-// the caller).
-func (d *device) markRegistered() (closedEarly bool) {
+// markRegistered records that the device is in the registry, and in the
+// index of expiries if it is open, and reports whether it closed before
+// that (its OnClose then left the cleanup to the caller).
+func (d *device) markRegistered(e *expiries) (closedEarly bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.registered = !d.closed
+	if d.registered {
+		e.add(d)
+	}
 	return d.closed
 }
 

@@ -98,6 +98,8 @@ type Server struct {
 	graceMu      sync.Mutex
 	graceDowns   map[*device]graceDown // guarded by graceMu: down events waiting for their grace
 	graceFlushed bool                  // guarded by graceMu: FlushPresence ran
+
+	expiries expiries // the devices with a token, by when it expires
 }
 
 // New builds a Server and starts its connection layer.
@@ -106,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg}
+	s.expiries.next = expirySeconds(time.Now()) / 60
 	var err error
 	if s.conns, err = wsconn.New(cfg.Conn, s); err != nil {
 		return nil, fmt.Errorf("session: start connection layer: %w", err)

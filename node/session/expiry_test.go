@@ -1,0 +1,73 @@
+package session
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestExpiriesDue: the index hands out each device once, when its token's
+// second has come, wherever the sweeps fall; a refresh moves a device to
+// its new minute, a cleanup takes it out; a device expiring later stays
+// indexed, under its minute, until its sweep; nothing stays once all
+// were due.
+func TestExpiriesDue(t *testing.T) {
+	const start = 1_000_000 * 60 // a whole minute, in Unix seconds
+	e := expiries{next: start / 60}
+	devs := make(map[string]*device)
+	add := func(id string, secs uint32) {
+		d := &device{}
+		d.Init(id)
+		d.expiry.Store(secs)
+		devs[id] = d
+		e.add(d)
+	}
+	due := func(cut uint32, want ...string) {
+		t.Helper()
+		var got []string
+		for _, d := range e.due(cut, nil) {
+			got = append(got, d.ID())
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("due at %+d s: %v, want %v", int64(cut)-start, got, want)
+		}
+	}
+	add("late", start-30) // expired before the first sweep's minute
+	add("a", start+10)
+	add("b", start+40)
+	add("c", start+70)   // the next minute
+	add("d", start+3600) // an hour on
+	add("gone", start+20)
+	add("refreshed", start+15)
+
+	e.remove(devs["gone"])
+	if got := e.extend(devs["refreshed"], start+130); got != start+130 {
+		t.Fatalf("extend returned %d, want the later expiry", got)
+	}
+	if got := e.extend(devs["refreshed"], start+100); got != start+130 {
+		t.Fatalf("an earlier expiry moved it to %d", got)
+	}
+
+	due(start+5, "late")
+	due(start+10, "a")
+	due(start + 39)
+	due(start+65, "b") // the first minute swept whole
+	if e.next != start/60+1 {
+		t.Fatalf("next minute %d, want %d", e.next, start/60+1)
+	}
+	due(start+200, "c", "refreshed")
+	if len(e.minutes) != 1 {
+		t.Fatalf("%d minutes indexed, want d's alone", len(e.minutes))
+	}
+	due(start + 3599)
+	due(start+3600, "d")
+	due(start + 7200)
+	if len(e.minutes) != 0 {
+		t.Fatalf("%d minutes still indexed after every device was due", len(e.minutes))
+	}
+	// A device indexed after next moved on, with an expiry before it,
+	// is due at the next sweep.
+	add("behind", start+10)
+	due(start+7201, "behind")
+}
