@@ -13,7 +13,8 @@ import (
 
 // expirySweepBeats is how many heartbeat intervals pass between sweeps
 // for devices whose token expired: a device outlives its token by at
-// most that (5 s by default). Each sweep visits every device.
+// most that (5 s by default). Each sweep visits the devices whose token
+// expires in the minutes it reached (session/expiry.go).
 const expirySweepBeats = 5
 
 // runEvents handles the node-wide subscriptions on one goroutine, in the

@@ -9,7 +9,9 @@ package presence
 //   - the user leaves a chat (setChatLocked);
 //   - the user's last local device is unregistered (UserGone);
 //   - this node stops delivering a chat (ChatStopped): the view has no
-//     index of its users by chat, so the next sweep looks at them all.
+//     index of its users by chat, so the next sweep looks at them all;
+//   - a chat snapshot is merged (merge): its chats were checked off the
+//     events goroutine, and a chat may have stopped meanwhile.
 //
 // The heartbeat's sweep then looks at the marked users alone. Looking at
 // every user at every beat held the events goroutine, and on one core

@@ -251,6 +251,10 @@ func (v *View) merge(s snapshot) {
 	}
 	for _, ev := range changes {
 		v.applyLocked(ev) // no transitions to tell: these users were online
+		// The chats were checked before the lock, off the events
+		// goroutine: a chat may have stopped being delivered, and its
+		// sweep run, since. The next sweep looks at these users again.
+		v.markUnsureLocked(ev.User)
 	}
 	if st := v.nodes[s.Node]; st != nil && st.run == 0 {
 		st.run = s.Epoch

@@ -1,8 +1,14 @@
 package session
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/natterchat/natter/internal/testwait"
+	"github.com/natterchat/natter/node/chat"
+	"github.com/natterchat/natter/node/wsconn"
 )
 
 // TestExpiriesDue: the index hands out each device once, when its token's
@@ -70,4 +76,51 @@ func TestExpiriesDue(t *testing.T) {
 	// is due at the next sweep.
 	add("behind", start+10)
 	due(start+7201, "behind")
+}
+
+// TestExpiryIndexFollowsDevices: on a real connection layer, a device with
+// a token is indexed once registered, the sweep closes only the devices
+// whose token expired (4003) and takes them out, and a device that closes
+// on its own leaves the index with its cleanup: nothing of a connection
+// stays behind it.
+func TestExpiryIndexFollowsDevices(t *testing.T) {
+	r := newRig(t, nil)
+	alice := r.user("alice")
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	early := r.dial(alice, Start{Expiry: exp})
+	later := r.dial(alice, Start{Expiry: exp.Add(time.Minute)})
+	r.dialWelcome(chat.Identity{ID: "g1", Name: "guest", Guest: true}, Start{})
+	if n := r.sess.expiries.count(); n != 2 {
+		t.Fatalf("%d devices indexed, want alice's 2 (a guest has no token)", n)
+	}
+	if n := r.sess.CloseExpired(time.Now()); n != 0 {
+		t.Fatalf("the sweep closed %d devices before any token expired", n)
+	}
+	if n := r.sess.CloseExpired(exp); n != 1 {
+		t.Fatalf("the sweep at the first token's expiry closed %d devices, want 1", n)
+	}
+	if code := early.closeCode(); code != wsconn.StatusUnauthorized {
+		t.Fatalf("close code %d, want %d", code, wsconn.StatusUnauthorized)
+	}
+	if n := r.sess.expiries.count(); n != 1 {
+		t.Fatalf("%d devices indexed after the sweep, want 1", n)
+	}
+	later.Conn.Close()
+	testwait.For(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if n := r.sess.expiries.count(); n != 0 {
+			return fmt.Errorf("%d devices still indexed after their connections closed", n)
+		}
+		return nil
+	})
+}
+
+// count is the number of devices indexed.
+func (e *expiries) count() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ds := range e.minutes {
+		n += len(ds)
+	}
+	return n
 }
