@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,13 +131,18 @@ func TestHandshakeEarlyFrames(t *testing.T) {
 // TestHandshakeRoomBeforeEarlyFrames: the room a handshake's URL asks
 // for is joined before the client's own frames run, early ones included,
 // so a message sent right behind the request reaches the room instead of
-// failing with not_member.
+// failing with not_member. The joiner's JoinedRoom comes through the
+// membership's event, like every member's, and may follow the message's
+// own frames (under -race it did in 2 to 6 runs of 100).
 func TestHandshakeRoomBeforeEarlyFrames(t *testing.T) {
 	tn := startNode(t, func(c *Config) { c.AllowGuests = true })
 	types := earlyFrames(t, tn, "/ws?room=first", `{"channel":"chat-room","message":{"type":"SendMessage","contents":{"room":"first","message":"right behind the request"}}}`, 5)
-	want := []string{wire.TypeWelcome, wire.TypeMemberList, wire.TypeJoinedRoom, wire.TypeNewMessage, wire.TypeMessageAccepted}
-	if fmt.Sprint(types) != fmt.Sprint(want) && fmt.Sprint(types) != fmt.Sprint([]string{want[0], want[1], want[2], want[4], want[3]}) {
-		t.Fatalf("frames %v, want %v (the last two in either order)", types, want)
+	want := []string{wire.TypeWelcome, wire.TypeMemberList, wire.TypeJoinedRoom, wire.TypeMessageAccepted, wire.TypeNewMessage}
+	got := slices.Clone(types)
+	slices.Sort(got[2:])
+	slices.Sort(want[2:])
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("frames %v, want Welcome, MemberList, then JoinedRoom, NewMessage and MessageAccepted in any order", types)
 	}
 }
 
