@@ -51,13 +51,17 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 		typ = wire.TypeJoinedRoom
 	}
 	me := wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name}
+	// The user's own devices hear of it from the user event. The chat
+	// event goes first: both leave on one connection, in order, so once
+	// a device of the user has its JoinedRoom, the other members' copy
+	// is ahead of whatever this node publishes next (a member who joins
+	// the chat after that does not hear of an earlier join).
+	if err := s.cfg.Hub.PublishEvent(c.ID, eventMember, wire.Encode(wire.ChannelChatRoom, typ, me), who.ID); err != nil {
+		s.cfg.Limiter.Warn("publish chat event failed", slog.String("chat", c.ID), slog.Any("err", err))
+	}
 	ev := userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest}
 	if err := s.cfg.NC.Publish(subjects.UserEvents(who.ID), ev.encode()); err != nil {
 		s.cfg.Limiter.Warn("publish user event failed", slog.String("user", who.ID), slog.Any("err", err))
-	}
-	// The user's own devices hear of it from the user event.
-	if err := s.cfg.Hub.PublishEvent(c.ID, eventMember, wire.Encode(wire.ChannelChatRoom, typ, me), who.ID); err != nil {
-		s.cfg.Limiter.Warn("publish chat event failed", slog.String("chat", c.ID), slog.Any("err", err))
 	}
 }
 
