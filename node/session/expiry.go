@@ -42,10 +42,14 @@ func (e *expiries) minuteOf(secs uint32) uint32 { return max(secs/60, e.next) }
 
 // addLocked indexes d, expiring at secs (not 0).
 func (e *expiries) addLocked(d *device, secs uint32) {
+	e.addAtLocked(d, e.minuteOf(secs))
+}
+
+// addAtLocked keeps d under minute m.
+func (e *expiries) addAtLocked(d *device, m uint32) {
 	if e.minutes == nil {
 		e.minutes = make(map[uint32]map[*device]struct{})
 	}
-	m := e.minuteOf(secs)
 	ds := e.minutes[m]
 	if ds == nil {
 		ds = make(map[*device]struct{})
@@ -106,6 +110,9 @@ func (e *expiries) extend(d *device, secs uint32) uint32 {
 func (e *expiries) due(cut uint32, buf []*device) []*device {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if cut/60+1 < e.next {
+		e.clockBackLocked(cut / 60)
+	}
 	for m := e.next; m <= cut/60; m++ {
 		ds := e.minutes[m]
 		whole := m*60+59 <= cut
@@ -123,6 +130,27 @@ func (e *expiries) due(cut uint32, buf []*device) []*device {
 		}
 	}
 	return buf
+}
+
+// clockBackLocked follows the wall clock back to minute now, before the
+// minutes already swept: the devices kept under the first minute not
+// swept because their tokens expired before it go back under their own
+// minutes (or now), or they would wait for the clock to pass that minute
+// again, however far back it went. Every other device is under its own
+// minute already.
+func (e *expiries) clockBackLocked(now uint32) {
+	old := e.next
+	e.next = now
+	ds := e.minutes[old]
+	for d := range ds {
+		if m := e.minuteOf(d.expiry.Load()); m != old {
+			delete(ds, d)
+			e.addAtLocked(d, m)
+		}
+	}
+	if len(ds) == 0 {
+		delete(e.minutes, old)
+	}
 }
 
 // CloseExpired closes, with 4003, every device of this node whose token

@@ -78,6 +78,52 @@ func TestExpiriesDue(t *testing.T) {
 	due(start+7201, "behind")
 }
 
+// TestExpiriesClockBack: when the wall clock goes back before the minutes
+// already swept, a device whose token expires between the new time and
+// the old is due when the clock reaches its expiry, not when it passes
+// the old time again; one that is removed meanwhile is found where it is
+// kept.
+func TestExpiriesClockBack(t *testing.T) {
+	const start = 1_000_000 * 60
+	e := expiries{next: start / 60}
+	dev := func(id string, secs uint32) *device {
+		d := &device{}
+		d.Init(id)
+		d.expiry.Store(secs)
+		e.add(d)
+		return d
+	}
+	ids := func(ds []*device) []string {
+		var got []string
+		for _, d := range ds {
+			got = append(got, d.ID())
+		}
+		slices.Sort(got)
+		return got
+	}
+	if got := e.due(start+3600, nil); len(got) != 0 { // an hour swept
+		t.Fatalf("due %v in an empty index", ids(got))
+	}
+	// The clock goes back by an hour: these expire before the minute the
+	// index had reached, so they are kept under it.
+	dev("soon", start+600)
+	gone := dev("gone", start+900)
+	dev("later", start+3700)
+	e.remove(gone)
+	if got := ids(e.due(start+60, nil)); len(got) != 0 {
+		t.Fatalf("due %v right after the clock went back, want none", got)
+	}
+	if got := ids(e.due(start+600, nil)); !slices.Equal(got, []string{"soon"}) {
+		t.Fatalf("due %v at the first expiry after the clock went back, want [soon]", got)
+	}
+	if got := ids(e.due(start+3700, nil)); !slices.Equal(got, []string{"later"}) {
+		t.Fatalf("due %v at the last expiry, want [later]", got)
+	}
+	if len(e.minutes) != 0 {
+		t.Fatalf("%d minutes still indexed", len(e.minutes))
+	}
+}
+
 // TestExpiryIndexFollowsDevices: on a real connection layer, a device with
 // a token is indexed once registered, the sweep closes only the devices
 // whose token expired (4003) and takes them out, and a device that closes
