@@ -25,6 +25,11 @@ type userEvent struct {
 	// Guest marks a guest's membership, which no listing or later device
 	// can trail (see ApplyUserEvent).
 	Guest bool `json:"guest,omitempty"`
+	// Told is the id of the device that made the join and has its
+	// JoinedRoom already (AnnounceJoinTold): the event tells the user's
+	// other devices. A device id is unique, so on other nodes it matches
+	// none.
+	Told string `json:"told,omitempty"`
 	// Version is a revocation's new token version.
 	Version uint32 `json:"version,omitempty"`
 }
@@ -35,6 +40,19 @@ type userEvent struct {
 // chat's nodes through a chat event (they tell the other members). since
 // is the chat's cursor when a membership began (see Joined).
 func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) {
+	s.announce(c, who, join, since, "")
+}
+
+// AnnounceJoinTold is Announce of a join made by device deviceID, which
+// was sent its JoinedRoom with its answer: the user's other devices hear
+// of the join from the user event, that one not again. Its JoinedRoom so
+// comes before the answers to the device's next frames, which a JoinedRoom
+// brought by the event could follow.
+func (s *Service) AnnounceJoinTold(c store.Chat, who Identity, since uint64, deviceID string) {
+	s.announce(c, who, true, since, deviceID)
+}
+
+func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, told string) {
 	from := &since
 	if since == sinceNow {
 		from, since = nil, 0
@@ -59,7 +77,7 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 	if err := s.cfg.Hub.PublishEvent(c.ID, eventMember, wire.Encode(wire.ChannelChatRoom, typ, me), who.ID); err != nil {
 		s.cfg.Limiter.Warn("publish chat event failed", slog.String("chat", c.ID), slog.Any("err", err))
 	}
-	ev := userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest}
+	ev := userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest, Told: told}
 	if err := s.cfg.NC.Publish(subjects.UserEvents(who.ID), ev.encode()); err != nil {
 		s.cfg.Limiter.Warn("publish user event failed", slog.String("user", who.ID), slog.Any("err", err))
 	}
@@ -118,8 +136,13 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 		return
 	}
 	frame := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelChatRoom, ev.Type, ev.MemberEvent))
+	sent := 0
 	for _, d := range devs {
+		if ev.Told != "" && d.ID() == ev.Told {
+			continue
+		}
 		d.Send(frame)
+		sent++
 	}
-	s.metrics.FramesOut.Add(int64(len(devs)))
+	s.metrics.FramesOut.Add(int64(sent))
 }

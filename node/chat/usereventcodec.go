@@ -30,6 +30,9 @@ func (ev *userEvent) appendJSON(b []byte) []byte {
 	if ev.Guest {
 		w.Bool("guest", true)
 	}
+	if ev.Told != "" {
+		w.String("told", ev.Told)
+	}
 	if ev.Version != 0 {
 		w.Uint("version", uint64(ev.Version))
 	}
@@ -39,7 +42,7 @@ func (ev *userEvent) appendJSON(b []byte) []byte {
 
 // encode returns ev's JSON in a buffer of its own.
 func (ev *userEvent) encode() []byte {
-	return ev.appendJSON(make([]byte, 0, 100+len(ev.Type)+len(ev.Room)+len(ev.Chat)+len(ev.User)+len(ev.Name)))
+	return ev.appendJSON(make([]byte, 0, 100+len(ev.Type)+len(ev.Room)+len(ev.Chat)+len(ev.User)+len(ev.Name)+len(ev.Told)))
 }
 
 // decodeUserEvent reads a user event into the zero *ev as json.Unmarshal
@@ -81,6 +84,9 @@ func readUserEvent(data []byte, ev *userEvent) bool {
 	}
 	if r.Field("guest") {
 		ev.Guest = r.Bool()
+	}
+	if r.Field("told") {
+		ev.Told = r.String()
 	}
 	if r.Field("version") {
 		ev.Version = uint32(r.Uint(math.MaxUint32))

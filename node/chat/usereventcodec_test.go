@@ -40,6 +40,9 @@ func randUserEvent(r *rand.Rand) userEvent {
 	if r.IntN(2) == 0 {
 		ev.Version = []uint32{1, math.MaxUint32, r.Uint32()}[r.IntN(3)]
 	}
+	if r.IntN(2) == 0 {
+		ev.Told = randUserEventString(r)
+	}
 	return ev
 }
 
@@ -109,6 +112,8 @@ func FuzzDecodeUserEvent(f *testing.F) {
 		`{"type":"JoinedRoom","since":1e2}`,
 		`{"type":"TokensRevoked","version":4294967296}`,
 		`{"type":"JoinedRoom","guest":1}`,
+		`{"type":"JoinedRoom","room":"#a","chat":"c","user":"u","name":"n","since":3,"told":"d-1"}`,
+		`{"type":"JoinedRoom","told":7}`,
 		`{"type":"\xff"}`,
 		`{"type":"JoinedRoom"`,
 		`not json`,

@@ -6,12 +6,13 @@ import (
 )
 
 // processJoin handles JoinRoom: it joins and answers MemberList then
-// JoinedRoom. A new membership is announced only after the MemberList
-// went out, so the joiner sees them in that order; JoinedRoom then
-// reaches every member's devices (this one included) through the
-// membership events. A join of a chat the user is already in answers
-// JoinedRoom to this device only, so the seed's exchange works with
-// durable memberships.
+// JoinedRoom, in one write (a storm of joins is counted in writes), before
+// the membership is announced and the chat's live messages reach the
+// device: the joiner sees them in that order, and the answers to its next
+// frames after them. The other members, and the user's other devices,
+// hear JoinedRoom through the membership's events. A join of a chat the
+// user is already in is answered the same and announced to nobody, so
+// the seed's exchange works with durable memberships.
 func (s *Server) processJoin(r *request) error {
 	var in wire.ChatRef
 	if err := r.decode(&in); err != nil {
@@ -24,19 +25,16 @@ func (s *Server) processJoin(r *request) error {
 	}
 	l, listErr := s.cfg.Chat.JoinerMemberList(r.ctx, c, who)
 	if listErr == nil {
-		if j.Added {
-			// The JoinedRoom that the membership event brings this
-			// device follows at once: one write for both, not two (a
-			// storm of joins is counted in writes).
-			r.d.sendFrameAhead(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
-		} else {
-			r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
-		}
-	}
-	if j.Added {
-		s.cfg.Chat.Announce(c, who, true, j.Since)
-	} else if listErr == nil {
+		r.d.sendFrameAhead(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
 		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
+	}
+	switch {
+	case j.Added && listErr == nil:
+		s.cfg.Chat.AnnounceJoinTold(c, who, j.Since, r.d.ID())
+	case j.Added:
+		// No answer went out: the device hears of its join with the
+		// user's other devices.
+		s.cfg.Chat.Announce(c, who, true, j.Since)
 	}
 	return listErr
 }

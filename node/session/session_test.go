@@ -161,3 +161,36 @@ func TestKnownChatNeedsNoStoreRead(t *testing.T) {
 		t.Fatalf("bob joined %s, want %s", got, chat)
 	}
 }
+
+// TestJoinAnsweredBeforeNextFrames: a client that sends JoinRoom and,
+// without waiting, another frame gets MemberList and its JoinedRoom
+// before the second answer, and its JoinedRoom once; the user's other
+// device hears of the join once too.
+func TestJoinAnsweredBeforeNextFrames(t *testing.T) {
+	r := newRig(t, nil)
+	alice := r.user("alice")
+	a1, a2 := r.dial(alice, Start{}), r.dial(alice, Start{})
+	for i, room := range []string{"first", "second", "third"} {
+		a1.send(`{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":%q}}}`, room)
+		a1.send(`{"channel":"chat-room","ref":"m%d","message":{"type":"GetMembers","contents":{"room":%q}}}`, i, room)
+		var l wire.MemberList
+		a1.expect(wire.TypeMemberList).decode(t, &l)
+		var j wire.MemberEvent
+		a1.expect(wire.TypeJoinedRoom).decode(t, &j)
+		if j.Chat != l.Chat || j.User != alice.ID {
+			t.Fatalf("join of %s: JoinedRoom %+v after the list of %s", room, j, l.Chat)
+		}
+		var again wire.MemberList
+		a1.expect(wire.TypeMemberList).decode(t, &again)
+		if again.Chat != l.Chat || len(again.Users) != 1 {
+			t.Fatalf("GetMembers of %s answered %+v", room, again)
+		}
+		var other wire.MemberEvent
+		a2.expect(wire.TypeJoinedRoom).decode(t, &other)
+		if other.Chat != l.Chat {
+			t.Fatalf("the other device heard %+v, want the join of %s", other, l.Chat)
+		}
+	}
+	a1.nothing(200 * time.Millisecond)
+	a2.nothing(200 * time.Millisecond)
+}
