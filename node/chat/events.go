@@ -25,9 +25,9 @@ type userEvent struct {
 	// Guest marks a guest's membership, which no listing or later device
 	// can trail (see ApplyUserEvent).
 	Guest bool `json:"guest,omitempty"`
-	// Told is the id of the device that made the join and has its
-	// JoinedRoom already (AnnounceJoinTold): the event tells the user's
-	// other devices. A device id is unique, so on other nodes it matches
+	// Told is the id of the device that made the join or leave, whose
+	// request waits for this node to have told the user's devices
+	// (told.go). A device id is unique, so on other nodes it matches
 	// none.
 	Told string `json:"told,omitempty"`
 	// Version is a revocation's new token version.
@@ -43,16 +43,9 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 	s.announce(c, who, join, since, "")
 }
 
-// AnnounceJoinTold is Announce of a join made by device deviceID, which
-// was sent its JoinedRoom with its answer: the user's other devices hear
-// of the join from the user event, that one not again. Its JoinedRoom so
-// comes before the answers to the device's next frames, which a JoinedRoom
-// brought by the event could follow.
-func (s *Service) AnnounceJoinTold(c store.Chat, who Identity, since uint64, deviceID string) {
-	s.announce(c, who, true, since, deviceID)
-}
-
-func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, told string) {
+// announce is Announce naming the device told (told.go); it reports
+// whether the user event went out.
+func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, told string) bool {
 	from := &since
 	if since == sinceNow {
 		from, since = nil, 0
@@ -80,7 +73,9 @@ func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, 
 	ev := userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest, Told: told}
 	if err := s.cfg.NC.Publish(subjects.UserEvents(who.ID), ev.encode()); err != nil {
 		s.cfg.Limiter.Warn("publish user event failed", slog.String("user", who.ID), slog.Any("err", err))
+		return false
 	}
+	return true
 }
 
 // ApplyUserEvent applies a user event from any node, this one included: a
@@ -105,6 +100,10 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 		return
 	}
 	ev.Chat = s.cfg.Hub.SharedChatID(ev.Chat)
+	if ev.Told != "" {
+		// After the devices are told, or found none to tell.
+		defer s.toldWaits.told(ev.Told, ev.Chat)
+	}
 	joined := ev.Type == wire.TypeJoinedRoom
 	var seq uint64
 	if !ev.Guest {
@@ -136,13 +135,8 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 		return
 	}
 	frame := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelChatRoom, ev.Type, ev.MemberEvent))
-	sent := 0
 	for _, d := range devs {
-		if ev.Told != "" && d.ID() == ev.Told {
-			continue
-		}
 		d.Send(frame)
-		sent++
 	}
-	s.metrics.FramesOut.Add(int64(sent))
+	s.metrics.FramesOut.Add(int64(len(devs)))
 }

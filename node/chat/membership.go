@@ -118,9 +118,30 @@ func (s *Service) addGuest(ctx context.Context, c store.Chat, who Identity) (Joi
 
 // RemoveMember ends who's membership of c and announces it.
 func (s *Service) RemoveMember(ctx context.Context, c store.Chat, who Identity) (bool, error) {
+	return s.removeMember(ctx, c, who, "")
+}
+
+// LeaveTold is RemoveMember for device deviceID's own leave: when it
+// removed the membership, it returns once the device has been sent its
+// LeftRoom (see announceTold), so that the answers to its next frames
+// follow it.
+func (s *Service) LeaveTold(ctx context.Context, c store.Chat, who Identity, deviceID string) (bool, error) {
+	return s.removeMember(ctx, c, who, deviceID)
+}
+
+// removeMember is RemoveMember, waiting for device told to be told of
+// the leave when told is not empty.
+func (s *Service) removeMember(ctx context.Context, c store.Chat, who Identity, told string) (bool, error) {
+	announce := func() {
+		if told == "" {
+			s.Announce(c, who, false, 0)
+		} else {
+			s.announceTold(ctx, c, who, false, 0, told)
+		}
+	}
 	if who.Guest {
 		s.cfg.Presence.ChatChanged(who.ID, c.ID, false)
-		s.Announce(c, who, false, 0)
+		announce()
 		return true, nil
 	}
 	removed, err := s.cfg.Store.RemoveMember(ctx, c.ID, who.ID)
@@ -129,7 +150,7 @@ func (s *Service) RemoveMember(ctx context.Context, c store.Chat, who Identity) 
 		return false, fmt.Errorf("remove member: %w", err)
 	}
 	if removed {
-		s.Announce(c, who, false, 0)
+		announce()
 	}
 	return removed, nil
 }

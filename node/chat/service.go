@@ -77,6 +77,9 @@ type Service struct {
 	members *memberCache
 	known   knownUsers
 	tails   *unreadTails // unread.go
+	// toldWaits are the joins and leaves waiting for their device to be
+	// told (told.go).
+	toldWaits toldWaits
 	// guestEnds bounds the guests being ended at once: thousands leave
 	// together when a node drains or dies.
 	guestEnds chan struct{}

@@ -101,11 +101,12 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	// caller's handshake slot covers the device's whole setup, so that a
 	// storm's setups queue for slots instead of all running at once, and
 	// live deliveries wait behind a few setups, not thousands.
+	early := len(st.Buffered) > 0
 	for _, r := range st.Resume {
-		s.handleOwn(d, wire.TypeResume, r)
+		s.handleOwn(d, wire.TypeResume, r, early)
 	}
 	if st.Room != "" {
-		s.handleOwn(d, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room})
+		s.handleOwn(d, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room}, early)
 	}
 	d.setLive(s)
 }

@@ -110,7 +110,9 @@ func (e *expiries) extend(d *device, secs uint32) uint32 {
 func (e *expiries) due(cut uint32, buf []*device) []*device {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if cut/60+1 < e.next {
+	if cut/60 < e.next {
+		// The clock went back, or repeats the last second of a minute
+		// swept whole: that minute is swept again, at no harm.
 		e.clockBackLocked(cut / 60)
 	}
 	for m := e.next; m <= cut/60; m++ {

@@ -122,6 +122,18 @@ func TestExpiriesClockBack(t *testing.T) {
 	if len(e.minutes) != 0 {
 		t.Fatalf("%d minutes still indexed", len(e.minutes))
 	}
+	// Back within the minute just swept whole: a device expiring later
+	// in it is due at its expiry, not a minute on.
+	if got := ids(e.due(start+3719, nil)); len(got) != 0 { // minute 61 swept whole
+		t.Fatalf("due %v in an empty index", got)
+	}
+	dev("same-minute", start+3700)
+	if got := ids(e.due(start+3690, nil)); len(got) != 0 {
+		t.Fatalf("due %v before its expiry", got)
+	}
+	if got := ids(e.due(start+3700, nil)); !slices.Equal(got, []string{"same-minute"}) {
+		t.Fatalf("due %v at its expiry after the clock went back within a minute, want [same-minute]", got)
+	}
 }
 
 // TestExpiryIndexFollowsDevices: on a real connection layer, a device with

@@ -21,7 +21,15 @@ type request struct {
 	// contents are the contents already decoded, of a frame the node
 	// runs for the device (handleOwn); nil for a client's frame.
 	contents any
+	// early is set on a frame the node runs for a device whose client
+	// sent bytes behind its handshake request: frames of its own, to be
+	// answered after this one's.
+	early bool
 }
+
+// own reports whether the frame is one the node runs for the device
+// (handleOwn), not the client's.
+func (r *request) own() bool { return r.contents != nil }
 
 // handleFrame runs one client frame on the device's runner and answers
 // every rejection with an Error frame; the connection stays open.
@@ -32,24 +40,25 @@ func (s *Server) handleFrame(d *device, b []byte) {
 		d.sendError(&s.metrics, wire.ChannelSession, env.Ref, env.Message.Type, chat.ClientError(err))
 		return
 	}
-	s.handle(d, env, nil)
+	s.handle(&request{d: d, env: env})
 }
 
 // handleOwn runs a chat-room frame of type typ that the handshake's URL
 // asked for (?room=, ?resume=) as if the client had sent it, its
 // contents given decoded: one per guest of a join storm, whose JSON the
 // node wrote and read back only to reach the same handler.
-func (s *Server) handleOwn(d *device, typ string, contents any) {
-	s.handle(d, wire.Envelope{Channel: wire.ChannelChatRoom, Message: wire.Message{Type: typ}}, contents)
+func (s *Server) handleOwn(d *device, typ string, contents any, early bool) {
+	s.handle(&request{d: d, env: wire.Envelope{Channel: wire.ChannelChatRoom, Message: wire.Message{Type: typ}}, contents: contents, early: early})
 }
 
-// handle runs a frame whose envelope is read; contents, when not nil,
-// are its contents decoded.
-func (s *Server) handle(d *device, env wire.Envelope, contents any) {
+// handle runs r, a frame whose envelope is read (and, for the node's own,
+// its contents decoded); it sets the request's deadline and ref.
+func (s *Server) handle(r *request) {
 	s.metrics.FramesIn.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
-	r := &request{ctx: ctx, d: d, env: env, ref: env.Ref, contents: contents}
+	d, env := r.d, r.env
+	r.ctx, r.ref = ctx, env.Ref
 	var err error
 	switch env.Channel {
 	case wire.ChannelChatRoom:

@@ -6,13 +6,21 @@ import (
 )
 
 // processJoin handles JoinRoom: it joins and answers MemberList then
-// JoinedRoom, in one write (a storm of joins is counted in writes), before
-// the membership is announced and the chat's live messages reach the
-// device: the joiner sees them in that order, and the answers to its next
-// frames after them. The other members, and the user's other devices,
-// hear JoinedRoom through the membership's events. A join of a chat the
-// user is already in is answered the same and announced to nobody, so
-// the seed's exchange works with durable memberships.
+// JoinedRoom. A new membership is announced only after the MemberList
+// went out, so the joiner sees them in that order; JoinedRoom then
+// reaches every member's devices (this one included) through the
+// membership events, and the request ends once this device has it, so
+// that the answers to its next frames follow it. A join of a chat the
+// user is already in answers JoinedRoom to this device only, so the
+// seed's exchange works with durable memberships.
+//
+// The room of a handshake's URL does not wait unless the client sent
+// bytes behind its request (early frames, run after this one): its 101
+// and Welcome leave with the JoinedRoom (they wait for it, as the
+// MemberList does, up to the notice delay), so no later frame is
+// answered first, and a storm of joins does not hold its handshake slots
+// while the events cross the node (7 % more CPU per join when it did,
+// docs/benchmarks.md).
 func (s *Server) processJoin(r *request) error {
 	var in wire.ChatRef
 	if err := r.decode(&in); err != nil {
@@ -25,28 +33,35 @@ func (s *Server) processJoin(r *request) error {
 	}
 	l, listErr := s.cfg.Chat.JoinerMemberList(r.ctx, c, who)
 	if listErr == nil {
-		r.d.sendFrameAhead(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
-		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
+		if j.Added {
+			// The JoinedRoom that the membership event brings this
+			// device follows at once: one write for both, not two (a
+			// storm of joins is counted in writes).
+			r.d.sendFrameAhead(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
+		} else {
+			r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
+		}
 	}
 	switch {
-	case j.Added && listErr == nil:
-		s.cfg.Chat.AnnounceJoinTold(c, who, j.Since, r.d.ID())
+	case j.Added && (!r.own() || r.early):
+		s.cfg.Chat.AnnounceJoinTold(r.ctx, c, who, j.Since, r.d.ID())
 	case j.Added:
-		// No answer went out: the device hears of its join with the
-		// user's other devices.
 		s.cfg.Chat.Announce(c, who, true, j.Since)
+	case listErr == nil:
+		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
 	}
 	return listErr
 }
 
 // processLeave handles LeaveRoom: the membership ends and the remaining
-// members and the user's devices hear LeftRoom.
+// members and the user's devices hear LeftRoom, this one before the
+// answers to its next frames.
 func (s *Server) processLeave(r *request) error {
 	c, err := s.chatOf(r, false)
 	if err != nil {
 		return err
 	}
-	_, err = s.cfg.Chat.RemoveMember(r.ctx, c, r.d.who())
+	_, err = s.cfg.Chat.LeaveTold(r.ctx, c, r.d.who(), r.d.ID())
 	return err
 }
 

@@ -165,7 +165,8 @@ func TestKnownChatNeedsNoStoreRead(t *testing.T) {
 // TestJoinAnsweredBeforeNextFrames: a client that sends JoinRoom and,
 // without waiting, another frame gets MemberList and its JoinedRoom
 // before the second answer, and its JoinedRoom once; the user's other
-// device hears of the join once too.
+// device hears of the join once too. The same for LeaveRoom followed at
+// once by a JoinRoom of the same room: LeftRoom, then the join's answers.
 func TestJoinAnsweredBeforeNextFrames(t *testing.T) {
 	r := newRig(t, nil)
 	alice := r.user("alice")
@@ -190,6 +191,14 @@ func TestJoinAnsweredBeforeNextFrames(t *testing.T) {
 		if other.Chat != l.Chat {
 			t.Fatalf("the other device heard %+v, want the join of %s", other, l.Chat)
 		}
+	}
+	a1.send(`{"channel":"chat-room","message":{"type":"LeaveRoom","contents":{"room":"first"}}}`)
+	a1.send(`{"channel":"chat-room","message":{"type":"JoinRoom","contents":{"room":"first"}}}`)
+	for _, typ := range []string{wire.TypeLeftRoom, wire.TypeMemberList, wire.TypeJoinedRoom} {
+		a1.expect(typ)
+	}
+	for _, typ := range []string{wire.TypeLeftRoom, wire.TypeJoinedRoom} {
+		a2.expect(typ)
 	}
 	a1.nothing(200 * time.Millisecond)
 	a2.nothing(200 * time.Millisecond)
