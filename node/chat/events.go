@@ -25,10 +25,9 @@ type userEvent struct {
 	// Guest marks a guest's membership, which no listing or later device
 	// can trail (see ApplyUserEvent).
 	Guest bool `json:"guest,omitempty"`
-	// Told is the id of the device that made the join or leave, whose
-	// request waits for this node to have told the user's devices
-	// (told.go). A device id is unique, so on other nodes it matches
-	// none.
+	// Told is the token of the request that made the join or leave (its
+	// device's id and a number), which waits for its node to have told
+	// the user's devices (told.go). On other nodes it matches no wait.
 	Told string `json:"told,omitempty"`
 	// Version is a revocation's new token version.
 	Version uint32 `json:"version,omitempty"`
@@ -102,7 +101,7 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	ev.Chat = s.cfg.Hub.SharedChatID(ev.Chat)
 	if ev.Told != "" {
 		// After the devices are told, or found none to tell.
-		defer s.toldWaits.told(ev.Told, ev.Chat)
+		defer s.toldWaits.told(ev.Told)
 	}
 	joined := ev.Type == wire.TypeJoinedRoom
 	var seq uint64

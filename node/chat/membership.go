@@ -118,25 +118,25 @@ func (s *Service) addGuest(ctx context.Context, c store.Chat, who Identity) (Joi
 
 // RemoveMember ends who's membership of c and announces it.
 func (s *Service) RemoveMember(ctx context.Context, c store.Chat, who Identity) (bool, error) {
-	return s.removeMember(ctx, c, who, "")
+	return s.removeMember(ctx, c, who, "", nil)
 }
 
 // LeaveTold is RemoveMember for device deviceID's own leave: when it
 // removed the membership, it returns once the device has been sent its
 // LeftRoom (see announceTold), so that the answers to its next frames
-// follow it.
-func (s *Service) LeaveTold(ctx context.Context, c store.Chat, who Identity, deviceID string) (bool, error) {
-	return s.removeMember(ctx, c, who, deviceID)
+// follow it; tell sends it when the membership's event could not go out.
+func (s *Service) LeaveTold(ctx context.Context, c store.Chat, who Identity, deviceID string, tell func()) (bool, error) {
+	return s.removeMember(ctx, c, who, deviceID, tell)
 }
 
-// removeMember is RemoveMember, waiting for device told to be told of
-// the leave when told is not empty.
-func (s *Service) removeMember(ctx context.Context, c store.Chat, who Identity, told string) (bool, error) {
+// removeMember is RemoveMember, waiting for device deviceID to be told of
+// the leave when deviceID is not empty.
+func (s *Service) removeMember(ctx context.Context, c store.Chat, who Identity, deviceID string, tell func()) (bool, error) {
 	announce := func() {
-		if told == "" {
+		if deviceID == "" {
 			s.Announce(c, who, false, 0)
 		} else {
-			s.announceTold(ctx, c, who, false, 0, told)
+			s.announceTold(ctx, c, who, false, 0, deviceID, tell)
 		}
 	}
 	if who.Guest {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"strconv"
 	"sync"
 
 	"github.com/natterchat/natter/store"
@@ -15,72 +16,79 @@ import (
 // after its JoinedRoom or LeftRoom: a client that sends JoinRoom and, at
 // once, another frame would otherwise get that frame's answer first (the
 // event's way through NATS and the node's events goroutine is longer than
-// most answers'). The user event names the device (userEvent.Told).
+// most answers'). The user event carries the request's token
+// (userEvent.Told): the device's id and a number of this node's.
 
 // toldWaits are the requests waiting for their device to be told.
 type toldWaits struct {
-	mu sync.Mutex
-	m  map[string]toldWait // by device id
+	mu   sync.Mutex
+	next uint64
+	m    map[string]chan struct{} // by token
 }
 
-// toldWait is one device's wait for the change of one chat.
-type toldWait struct {
-	chatID string
-	done   chan struct{}
-}
-
-// add starts deviceID's wait for its change of chatID.
-func (w *toldWaits) add(deviceID, chatID string) chan struct{} {
+// add starts a wait for deviceID's device and returns its token.
+func (w *toldWaits) add(deviceID string) (string, chan struct{}) {
 	done := make(chan struct{})
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.next++
+	token := deviceID + "." + strconv.FormatUint(w.next, 36)
 	if w.m == nil {
-		w.m = make(map[string]toldWait)
+		w.m = make(map[string]chan struct{})
 	}
-	w.m[deviceID] = toldWait{chatID: chatID, done: done}
-	w.mu.Unlock()
-	return done
+	w.m[token] = done
+	return token, done
 }
 
-// told ends deviceID's wait if it is for chatID.
-func (w *toldWaits) told(deviceID, chatID string) {
+// told ends the wait of token, if it is this node's and still waits.
+func (w *toldWaits) told(token string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if t, ok := w.m[deviceID]; ok && t.chatID == chatID {
-		delete(w.m, deviceID)
-		close(t.done)
+	if done, ok := w.m[token]; ok {
+		close(done)
+		w.dropLocked(token)
 	}
 }
 
-// forget drops a wait that ended otherwise, unless a later one took its
-// place.
-func (w *toldWaits) forget(deviceID string, done chan struct{}) {
+// forget drops the wait of token, which ended otherwise: a late event
+// finds no wait then, and cannot end a later one of the same device.
+func (w *toldWaits) forget(token string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if t, ok := w.m[deviceID]; ok && t.done == done {
-		delete(w.m, deviceID)
+	w.dropLocked(token)
+}
+
+// dropLocked removes token; an empty map is let go, so that a storm's
+// waits leave no buckets behind.
+func (w *toldWaits) dropLocked(token string) {
+	delete(w.m, token)
+	if len(w.m) == 0 {
+		w.m = nil
 	}
 }
 
 // announceTold is announce of device deviceID's own join or leave: it
 // returns once this node has told the user's devices here of it, that
 // one included, or when ctx ends (a lost event must not hold the device's
-// frames for longer).
-func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, join bool, since uint64, deviceID string) {
-	done := s.toldWaits.add(deviceID, c.ID)
-	if !s.announce(c, who, join, since, deviceID) {
-		s.toldWaits.forget(deviceID, done)
+// frames for longer). When the user event could not go out, tell sends
+// the device its notice, which nothing else would.
+func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, join bool, since uint64, deviceID string, tell func()) {
+	token, done := s.toldWaits.add(deviceID)
+	if !s.announce(c, who, join, since, token) {
+		s.toldWaits.forget(token)
+		tell()
 		return
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		s.toldWaits.forget(deviceID, done)
+		s.toldWaits.forget(token)
 	}
 }
 
 // AnnounceJoinTold is Announce of a join made by device deviceID: it
-// returns once the device has been sent its JoinedRoom (see announceTold),
-// so that the answers to its next frames follow it.
-func (s *Service) AnnounceJoinTold(ctx context.Context, c store.Chat, who Identity, since uint64, deviceID string) {
-	s.announceTold(ctx, c, who, true, since, deviceID)
+// returns once the device has been sent its JoinedRoom (see announceTold);
+// tell sends it when the membership's event could not go out.
+func (s *Service) AnnounceJoinTold(ctx context.Context, c store.Chat, who Identity, since uint64, deviceID string, tell func()) {
+	s.announceTold(ctx, c, who, true, since, deviceID, tell)
 }

@@ -101,12 +101,16 @@ func (s *Server) Attach(conn net.Conn, who chat.Identity, st Start) {
 	// caller's handshake slot covers the device's whole setup, so that a
 	// storm's setups queue for slots instead of all running at once, and
 	// live deliveries wait behind a few setups, not thousands.
-	early := len(st.Buffered) > 0
+	// The client's frames may run right after these when it sent them
+	// behind its request, or when its 101 may have left before their
+	// answers: written by the HTTP server's upgrader (no Response), or
+	// with a registered user's Unread, missed changes or catch-up.
+	followed := len(st.Buffered) > 0 || st.Response == nil || !who.Guest || len(st.Resume) > 0
 	for _, r := range st.Resume {
-		s.handleOwn(d, wire.TypeResume, r, early)
+		s.handleOwn(d, wire.TypeResume, r, followed)
 	}
 	if st.Room != "" {
-		s.handleOwn(d, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room}, early)
+		s.handleOwn(d, wire.TypeJoinRoom, wire.ChatRef{Room: st.Room}, followed)
 	}
 	d.setLive(s)
 }

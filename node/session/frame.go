@@ -21,10 +21,11 @@ type request struct {
 	// contents are the contents already decoded, of a frame the node
 	// runs for the device (handleOwn); nil for a client's frame.
 	contents any
-	// early is set on a frame the node runs for a device whose client
-	// sent bytes behind its handshake request: frames of its own, to be
-	// answered after this one's.
-	early bool
+	// followed is set on a frame the node runs for the device when the
+	// client's own frames may run right after it: it sent bytes behind
+	// its handshake request, or it may have seen its 101 before this
+	// frame's answer (see Attach).
+	followed bool
 }
 
 // own reports whether the frame is one the node runs for the device
@@ -47,8 +48,8 @@ func (s *Server) handleFrame(d *device, b []byte) {
 // asked for (?room=, ?resume=) as if the client had sent it, its
 // contents given decoded: one per guest of a join storm, whose JSON the
 // node wrote and read back only to reach the same handler.
-func (s *Server) handleOwn(d *device, typ string, contents any, early bool) {
-	s.handle(&request{d: d, env: wire.Envelope{Channel: wire.ChannelChatRoom, Message: wire.Message{Type: typ}}, contents: contents, early: early})
+func (s *Server) handleOwn(d *device, typ string, contents any, followed bool) {
+	s.handle(&request{d: d, env: wire.Envelope{Channel: wire.ChannelChatRoom, Message: wire.Message{Type: typ}}, contents: contents, followed: followed})
 }
 
 // handle runs r, a frame whose envelope is read (and, for the node's own,

@@ -14,13 +14,13 @@ import (
 // user is already in answers JoinedRoom to this device only, so the
 // seed's exchange works with durable memberships.
 //
-// The room of a handshake's URL does not wait unless the client sent
-// bytes behind its request (early frames, run after this one): its 101
-// and Welcome leave with the JoinedRoom (they wait for it, as the
-// MemberList does, up to the notice delay), so no later frame is
-// answered first, and a storm of joins does not hold its handshake slots
-// while the events cross the node (7 % more CPU per join when it did,
-// docs/benchmarks.md).
+// The room of a handshake's URL waits only when frames of the client may
+// run right after it (request.followed): a guest's 101 and Welcome
+// otherwise leave with its JoinedRoom (they wait for it, as the
+// MemberList does, up to the notice delay), so the client has sent
+// nothing yet, and a storm of guests' joins does not hold its handshake
+// slots while the events cross the node (7 % more CPU per join when it
+// did, docs/benchmarks.md).
 func (s *Server) processJoin(r *request) error {
 	var in wire.ChatRef
 	if err := r.decode(&in); err != nil {
@@ -42,13 +42,16 @@ func (s *Server) processJoin(r *request) error {
 			r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
 		}
 	}
+	tell := func() {
+		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
+	}
 	switch {
-	case j.Added && (!r.own() || r.early):
-		s.cfg.Chat.AnnounceJoinTold(r.ctx, c, who, j.Since, r.d.ID())
+	case j.Added && (!r.own() || r.followed):
+		s.cfg.Chat.AnnounceJoinTold(r.ctx, c, who, j.Since, r.d.ID(), tell)
 	case j.Added:
 		s.cfg.Chat.Announce(c, who, true, j.Since)
 	case listErr == nil:
-		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
+		tell()
 	}
 	return listErr
 }
@@ -61,7 +64,10 @@ func (s *Server) processLeave(r *request) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.cfg.Chat.LeaveTold(r.ctx, c, r.d.who(), r.d.ID())
+	who := r.d.who()
+	_, err = s.cfg.Chat.LeaveTold(r.ctx, c, who, r.d.ID(), func() {
+		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeLeftRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
+	})
 	return err
 }
 
