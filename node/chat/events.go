@@ -42,8 +42,9 @@ func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) 
 	s.announce(c, who, join, since, "")
 }
 
-// announce is Announce naming the device told (told.go); it reports
-// whether the user event went out.
+// announce is Announce carrying told, the token of a request that waits
+// for its device to be told (told.go), or ""; it reports whether the
+// user event went out.
 func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, told string) bool {
 	from := &since
 	if since == sinceNow {
