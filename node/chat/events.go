@@ -61,7 +61,7 @@ func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, 
 	if join {
 		typ = wire.TypeJoinedRoom
 	}
-	me := wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name}
+	me := who.MemberEvent(c)
 	// The user's own devices hear of it from the user event. The chat
 	// event goes first: both leave on one connection, in order, so once
 	// a device of the user has its JoinedRoom, the other members' copy
@@ -134,9 +134,15 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	if len(devs) == 0 {
 		return
 	}
-	frame := wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelChatRoom, ev.Type, ev.MemberEvent))
+	frame := memberFrame(ev.Type, ev.MemberEvent)
 	for _, d := range devs {
 		d.Send(frame)
 	}
 	s.metrics.FramesOut.Add(int64(len(devs)))
+}
+
+// memberFrame is the frame that tells a user's device of its membership
+// change (typ JoinedRoom or LeftRoom).
+func memberFrame(typ string, me wire.MemberEvent) *wsconn.Frame {
+	return wsconn.TextFrameAfter(wire.EncodeAfter(wsconn.TextHeaderRoom, wire.ChannelChatRoom, typ, me))
 }

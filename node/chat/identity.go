@@ -4,6 +4,9 @@ import (
 	"encoding/hex"
 
 	"github.com/google/uuid"
+
+	"github.com/natterchat/natter/node/wire"
+	"github.com/natterchat/natter/store"
 )
 
 // Identity is an authenticated user: from a token, or a guest.
@@ -14,6 +17,12 @@ type Identity struct {
 	// Device is a guest's device id, made with its user id (NewGuest);
 	// empty for a token's user, whose device gets a fresh id.
 	Device string
+}
+
+// MemberEvent is who's join or leave of c as the JoinedRoom and LeftRoom
+// frames tell it.
+func (who Identity) MemberEvent(c store.Chat) wire.MemberEvent {
+	return wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name}
 }
 
 // NewID returns a fresh random id for users, devices and chats.

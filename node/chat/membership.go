@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
 )
@@ -118,30 +119,22 @@ func (s *Service) addGuest(ctx context.Context, c store.Chat, who Identity) (Joi
 
 // RemoveMember ends who's membership of c and announces it.
 func (s *Service) RemoveMember(ctx context.Context, c store.Chat, who Identity) (bool, error) {
-	return s.removeMember(ctx, c, who, "", nil)
+	return s.removeMember(ctx, c, who, nil)
 }
 
-// LeaveTold is RemoveMember for device deviceID's own leave: when it
-// removed the membership, it returns once the device has been sent its
-// LeftRoom (see announceTold), so that the answers to its next frames
-// follow it; tell sends it when the membership's event could not go out.
-func (s *Service) LeaveTold(ctx context.Context, c store.Chat, who Identity, deviceID string, tell func()) (bool, error) {
-	return s.removeMember(ctx, c, who, deviceID, tell)
+// LeaveTold is RemoveMember for device d's own leave: when it removed the
+// membership, it returns once d has been sent its LeftRoom (see
+// announceTold), so that the answers to its next frames follow it.
+func (s *Service) LeaveTold(ctx context.Context, c store.Chat, who Identity, d *fanout.Device) (bool, error) {
+	return s.removeMember(ctx, c, who, d)
 }
 
-// removeMember is RemoveMember, waiting for device deviceID to be told of
-// the leave when deviceID is not empty.
-func (s *Service) removeMember(ctx context.Context, c store.Chat, who Identity, deviceID string, tell func()) (bool, error) {
-	announce := func() {
-		if deviceID == "" {
-			s.Announce(c, who, false, 0)
-		} else {
-			s.announceTold(ctx, c, who, false, 0, deviceID, tell)
-		}
-	}
+// removeMember is RemoveMember, waiting for device d, if not nil, to be
+// told of the leave.
+func (s *Service) removeMember(ctx context.Context, c store.Chat, who Identity, d *fanout.Device) (bool, error) {
 	if who.Guest {
 		s.cfg.Presence.ChatChanged(who.ID, c.ID, false)
-		announce()
+		s.announceTold(ctx, c, who, false, 0, d)
 		return true, nil
 	}
 	removed, err := s.cfg.Store.RemoveMember(ctx, c.ID, who.ID)
@@ -150,7 +143,7 @@ func (s *Service) removeMember(ctx context.Context, c store.Chat, who Identity, 
 		return false, fmt.Errorf("remove member: %w", err)
 	}
 	if removed {
-		announce()
+		s.announceTold(ctx, c, who, false, 0, d)
 	}
 	return removed, nil
 }
@@ -173,7 +166,7 @@ func (s *Service) EndGuestHere(who Identity, chats []string) {
 			s.cfg.Log.Warn("end guest membership", slog.String("user", who.ID), slog.String("chat", chatID), slog.Any("err", err))
 			continue
 		}
-		me := wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name}
+		me := who.MemberEvent(c)
 		s.cfg.Hub.DeliverEventHere(c.ID, wire.Encode(wire.ChannelChatRoom, wire.TypeLeftRoom, me), who.ID)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
 )
 
@@ -67,16 +69,25 @@ func (w *toldWaits) dropLocked(token string) {
 	}
 }
 
-// announceTold is announce of device deviceID's own join or leave: it
-// returns once this node has told the user's devices here of it, that
-// one included, or when ctx ends (a lost event must not hold the device's
-// frames for longer). When the user event could not go out, tell sends
-// the device its notice, which nothing else would.
-func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, join bool, since uint64, deviceID string, tell func()) {
-	token, done := s.toldWaits.add(deviceID)
+// announceTold is announce of device d's own join or leave, or of one
+// made for nobody in particular when d is nil: it returns once this node
+// has told the user's devices here of it, d included, or when ctx ends (a
+// lost event must not hold the device's frames for longer). When the user
+// event could not go out, d is told here, as nothing else would.
+func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, join bool, since uint64, d *fanout.Device) {
+	if d == nil {
+		s.announce(c, who, join, since, "")
+		return
+	}
+	token, done := s.toldWaits.add(d.ID())
 	if !s.announce(c, who, join, since, token) {
 		s.toldWaits.forget(token)
-		tell()
+		typ := wire.TypeLeftRoom
+		if join {
+			typ = wire.TypeJoinedRoom
+		}
+		d.Send(memberFrame(typ, who.MemberEvent(c)))
+		s.metrics.FramesOut.Add(1)
 		return
 	}
 	select {
@@ -86,9 +97,8 @@ func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, 
 	}
 }
 
-// AnnounceJoinTold is Announce of a join made by device deviceID: it
-// returns once the device has been sent its JoinedRoom (see announceTold);
-// tell sends it when the membership's event could not go out.
-func (s *Service) AnnounceJoinTold(ctx context.Context, c store.Chat, who Identity, since uint64, deviceID string, tell func()) {
-	s.announceTold(ctx, c, who, true, since, deviceID, tell)
+// AnnounceJoinTold is Announce of a join made by device d: it returns
+// once d has been sent its JoinedRoom (see announceTold).
+func (s *Service) AnnounceJoinTold(ctx context.Context, c store.Chat, who Identity, since uint64, d *fanout.Device) {
+	s.announceTold(ctx, c, who, true, since, d)
 }

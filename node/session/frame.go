@@ -21,16 +21,12 @@ type request struct {
 	// contents are the contents already decoded, of a frame the node
 	// runs for the device (handleOwn); nil for a client's frame.
 	contents any
-	// followed is set on a frame the node runs for the device when the
-	// client's own frames may run right after it: it sent bytes behind
-	// its handshake request, or it may have seen its 101 before this
-	// frame's answer (see Attach).
+	// followed is set when the client's frames may run right after this
+	// one: always for a client's frame; for one the node runs for the
+	// device, when the client sent bytes behind its handshake request or
+	// may have seen its 101 before this frame's answer (see Attach).
 	followed bool
 }
-
-// own reports whether the frame is one the node runs for the device
-// (handleOwn), not the client's.
-func (r *request) own() bool { return r.contents != nil }
 
 // handleFrame runs one client frame on the device's runner and answers
 // every rejection with an Error frame; the connection stays open.
@@ -41,7 +37,7 @@ func (s *Server) handleFrame(d *device, b []byte) {
 		d.sendError(&s.metrics, wire.ChannelSession, env.Ref, env.Message.Type, chat.ClientError(err))
 		return
 	}
-	s.handle(&request{d: d, env: env})
+	s.handle(&request{d: d, env: env, followed: true})
 }
 
 // handleOwn runs a chat-room frame of type typ that the handshake's URL

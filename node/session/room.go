@@ -15,7 +15,7 @@ import (
 // seed's exchange works with durable memberships.
 //
 // The room of a handshake's URL waits only when frames of the client may
-// run right after it (request.followed): a guest's 101 and Welcome
+// run right after it (request.followed, always true of a client's frame): a guest's 101 and Welcome
 // otherwise leave with its JoinedRoom (they wait for it, as the
 // MemberList does, up to the notice delay), so the client has sent
 // nothing yet, and a storm of guests' joins does not hold its handshake
@@ -42,16 +42,13 @@ func (s *Server) processJoin(r *request) error {
 			r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeMemberList, l)
 		}
 	}
-	tell := func() {
-		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
-	}
 	switch {
-	case j.Added && (!r.own() || r.followed):
-		s.cfg.Chat.AnnounceJoinTold(r.ctx, c, who, j.Since, r.d.ID(), tell)
+	case j.Added && r.followed:
+		s.cfg.Chat.AnnounceJoinTold(r.ctx, c, who, j.Since, &r.d.Device)
 	case j.Added:
 		s.cfg.Chat.Announce(c, who, true, j.Since)
 	case listErr == nil:
-		tell()
+		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, who.MemberEvent(c))
 	}
 	return listErr
 }
@@ -64,10 +61,7 @@ func (s *Server) processLeave(r *request) error {
 	if err != nil {
 		return err
 	}
-	who := r.d.who()
-	_, err = s.cfg.Chat.LeaveTold(r.ctx, c, who, r.d.ID(), func() {
-		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeLeftRoom, wire.MemberEvent{Room: c.Name, Chat: c.ID, User: who.ID, Name: who.Name})
-	})
+	_, err = s.cfg.Chat.LeaveTold(r.ctx, c, r.d.who(), &r.d.Device)
 	return err
 }
 
