@@ -80,7 +80,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*JetStream, error) {
 	if err := s.openBucket(ctx, subjects.BucketCluster, &cluster); err != nil {
 		return nil, err
 	}
-	if err := s.recordStreams(ctx, cluster); err != nil {
+	// Retried like the streams below: the bucket just made may have no
+	// leader yet (no response from its stream).
+	if err := ensure(ctx, func(ctx context.Context) error { return s.recordStreams(ctx, cluster) }); err != nil {
 		return nil, err // says what failed: "store: ... stream count ..."
 	}
 	s.single = true
