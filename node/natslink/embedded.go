@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/natterchat/natter/internal/natsstart"
 )
 
 // Start starts the embedded NATS server with o's settings, logging to
@@ -25,7 +27,8 @@ func Start(o Options, log *slog.Logger) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: configure embedded NATS: %w", err)
 	}
-	ns.SetLoggerV2(newNATSLogger(log), false, false, false)
+	nl := natsstart.NewLogger(log)
+	ns.SetLoggerV2(nl, false, false, false)
 	ns.Start()
 	if o.NATSMonitor != "" && ns.MonitorAddr() == nil {
 		// Start returns early, logging the reason, when the monitoring
@@ -33,9 +36,9 @@ func Start(o Options, log *slog.Logger) (*server.Server, error) {
 		shutdown(ns)
 		return nil, fmt.Errorf("node: embedded NATS monitoring did not start on %s (see the log)", o.NATSMonitor)
 	}
-	if !ns.ReadyForConnections(30 * time.Second) {
+	if err := natsstart.Wait(ns, nl, 30*time.Second); err != nil {
 		shutdown(ns)
-		return nil, errors.New("node: embedded NATS did not start within 30s")
+		return nil, fmt.Errorf("node: embedded NATS did not start: %w", err)
 	}
 	return ns, nil
 }
@@ -127,17 +130,3 @@ func splitHostPort(setting, addr string) (string, int, error) {
 	}
 	return host, port, nil
 }
-
-// natsLogger sends the embedded server's log lines to slog.
-type natsLogger struct{ log *slog.Logger }
-
-func newNATSLogger(log *slog.Logger) *natsLogger {
-	return &natsLogger{log: log.With(slog.String("component", "nats"))}
-}
-
-func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }

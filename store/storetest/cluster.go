@@ -2,13 +2,20 @@ package storetest
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/natterchat/natter/internal/natsstart"
 )
+
+// clusterStarts is how many times RunCluster chooses ports and starts the
+// servers before it gives up.
+const clusterStarts = 3
 
 // RunCluster starts n NATS servers with JetStream on 127.0.0.1 that form
 // one cluster, each with its store in a fresh t.TempDir(), and shuts them
@@ -16,7 +23,30 @@ import (
 // and one of them leads a JetStream meta group of all n, so that a store
 // opened on any of them can create replicated streams at once. Every
 // server routes to all (its own route is ignored), as natter's nodes do.
+//
+// The route ports are chosen before any server starts, since each server
+// names all of them; another test's connection can take one before its
+// server binds it. A server that cannot bind reports it as fatal, and the
+// whole cluster is then started again on other ports.
 func RunCluster(t testing.TB, n int) []*server.Server {
+	t.Helper()
+	var err error
+	for range clusterStarts {
+		var srvs []*server.Server
+		if srvs, err = startCluster(t, n); err == nil {
+			waitClustered(t, srvs)
+			return srvs
+		}
+		t.Logf("storetest: %v; starting the cluster again on other ports", err)
+	}
+	t.Fatalf("storetest: cluster of %d not started in %d tries: %v", n, clusterStarts, err)
+	return nil
+}
+
+// startCluster starts n servers routing to each other on freshly chosen
+// ports and waits until each accepts clients. On failure it shuts down
+// those it started and says which server failed and why.
+func startCluster(t testing.TB, n int) ([]*server.Server, error) {
 	t.Helper()
 	ports := freePorts(t, n)
 	routes := make([]*url.URL, n)
@@ -24,6 +54,15 @@ func RunCluster(t testing.TB, n int) []*server.Server {
 		routes[i] = &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)}
 	}
 	srvs := make([]*server.Server, n)
+	logs := make([]*natsstart.Logger, n)
+	stopAll := func() {
+		for _, s := range srvs {
+			if s != nil {
+				s.Shutdown()
+				s.WaitForShutdown()
+			}
+		}
+	}
 	for i := range n {
 		opts := &server.Options{
 			ServerName: fmt.Sprintf("storetest-%d", i+1),
@@ -38,8 +77,11 @@ func RunCluster(t testing.TB, n int) []*server.Server {
 		}
 		s, err := server.NewServer(opts)
 		if err != nil {
-			t.Fatalf("storetest: new cluster server %d: %v", i+1, err)
+			stopAll()
+			return nil, fmt.Errorf("new cluster server %d: %w", i+1, err)
 		}
+		logs[i] = natsstart.NewLogger(slog.New(slog.DiscardHandler))
+		s.SetLoggerV2(logs[i], false, false, false)
 		go s.Start()
 		t.Cleanup(func() {
 			s.Shutdown()
@@ -48,12 +90,12 @@ func RunCluster(t testing.TB, n int) []*server.Server {
 		srvs[i] = s
 	}
 	for i, s := range srvs {
-		if !s.ReadyForConnections(30 * time.Second) {
-			t.Fatalf("storetest: cluster server %d not ready", i+1)
+		if err := natsstart.Wait(s, logs[i], 30*time.Second); err != nil {
+			stopAll()
+			return nil, fmt.Errorf("cluster server %d (route port %d): %w", i+1, ports[i], err)
 		}
 	}
-	waitClustered(t, srvs)
-	return srvs
+	return srvs, nil
 }
 
 // freePorts returns n distinct free 127.0.0.1 ports for route listeners,
