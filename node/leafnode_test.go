@@ -1,9 +1,10 @@
 package node
 
 import (
-	"net"
+	"fmt"
 	"testing"
 
+	"github.com/natterchat/natter/internal/testport"
 	"github.com/natterchat/natter/node/wire"
 )
 
@@ -11,7 +12,7 @@ import (
 // hub node keeps no JetStream of its own, yet its users register, join
 // the hub's rooms and talk with the hub's users both ways.
 func TestLeafNodeSite(t *testing.T) {
-	leafAddr := freeAddr(t)
+	leafAddr := fmt.Sprintf("127.0.0.1:%d", testport.Free(t, 1)[0])
 	hub := startNode(t, func(c *Config) { c.LeafNodeListen = leafAddr; c.JetStreamDomain = "hub" })
 	site := startNode(t, func(c *Config) { c.LeafNodeRemotes = []string{"nats-leaf://" + leafAddr}; c.JetStreamDomain = "hub" })
 	if site.ns.JetStreamEnabled() {
@@ -36,15 +37,4 @@ func TestLeafNodeSite(t *testing.T) {
 			t.Fatalf("got %+v, want %q", got, m.text)
 		}
 	}
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

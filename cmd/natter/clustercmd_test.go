@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/natterchat/natter/internal/testport"
 )
 
 // ctrlCDrainDelay is the nodes' --drain-delay in TestClusterCommandCtrlC:
@@ -90,7 +91,7 @@ type clusterCmd struct {
 // leaves running is killed when it ends.
 func startClusterCmd(t *testing.T, n int, nodeFlags ...string) *clusterCmd {
 	t.Helper()
-	starts := freePortRuns(t, 2, n)
+	starts := testport.Runs(t, 2, n)
 	c := &clusterCmd{port: starts[0], logPath: filepath.Join(t.TempDir(), "cluster.log"), exited: make(chan struct{})}
 	logf, err := os.Create(c.logPath)
 	if err != nil {
@@ -193,40 +194,4 @@ func childPIDs(t *testing.T, pid int) []int {
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// freePortRuns returns the first ports of k runs of n consecutive free
-// 127.0.0.1 ports, as natter cluster's -port and -route-port need. All are
-// held until all are found, so the runs do not overlap.
-func freePortRuns(t *testing.T, k, n int) []int {
-	t.Helper()
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
-		}
-	}()
-	var starts []int
-	for attempt := 1; len(starts) < k; attempt++ {
-		if attempt > 100 {
-			t.Fatalf("no %d runs of %d free consecutive ports in 100 attempts", k, n)
-		}
-		first, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("listen on a free port: %v", err)
-		}
-		held = append(held, first)
-		p := first.Addr().(*net.TCPAddr).Port
-		ok := p+n-1 <= 65535
-		for j := 1; ok && j < n; j++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+j))
-			if ok = err == nil; ok {
-				held = append(held, l)
-			}
-		}
-		if ok {
-			starts = append(starts, p)
-		}
-	}
-	return starts
 }

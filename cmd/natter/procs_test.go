@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/natterchat/natter/internal/testport"
 	"github.com/natterchat/natter/internal/testwait"
 )
 
@@ -151,21 +151,12 @@ func (p *proc) waitReady(timeout time.Duration) {
 	p.t.Fatalf("%s not ready within %v", p.name, timeout)
 }
 
-// freeAddrs returns n free 127.0.0.1 addresses.
+// freeAddrs returns n 127.0.0.1 addresses on ports free when chosen.
 func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	var ls []net.Listener
 	var out []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
+	for _, p := range testport.Free(t, n) {
+		out = append(out, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	return out
 }

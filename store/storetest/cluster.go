@@ -3,7 +3,6 @@ package storetest
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/natterchat/natter/internal/natsstart"
+	"github.com/natterchat/natter/internal/testport"
 )
 
 // clusterStarts is how many times RunCluster chooses ports and starts the
@@ -25,9 +25,10 @@ const clusterStarts = 3
 // server routes to all (its own route is ignored), as natter's nodes do.
 //
 // The route ports are chosen before any server starts, since each server
-// names all of them; another test's connection can take one before its
-// server binds it. A server that cannot bind reports it as fatal, and the
-// whole cluster is then started again on other ports.
+// names all of them (testport says how they are kept clear of other
+// tests' connections). Should one be taken all the same before its server
+// binds it, the server reports it as fatal and the whole cluster is
+// started again on other ports.
 func RunCluster(t testing.TB, n int) []*server.Server {
 	t.Helper()
 	var err error
@@ -48,7 +49,7 @@ func RunCluster(t testing.TB, n int) []*server.Server {
 // those it started and says which server failed and why.
 func startCluster(t testing.TB, n int) ([]*server.Server, error) {
 	t.Helper()
-	ports := freePorts(t, n)
+	ports := testport.Free(t, n)
 	routes := make([]*url.URL, n)
 	for i, p := range ports {
 		routes[i] = &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)}
@@ -96,22 +97,6 @@ func startCluster(t testing.TB, n int) ([]*server.Server, error) {
 		}
 	}
 	return srvs, nil
-}
-
-// freePorts returns n distinct free 127.0.0.1 ports for route listeners,
-// which must be known before any server starts (each routes to all).
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports := make([]int, n)
-	for i := range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("storetest: find a free port: %v", err)
-		}
-		defer l.Close() // held until all are chosen, so they differ
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports
 }
 
 // waitClustered waits until one server leads the JetStream meta group
