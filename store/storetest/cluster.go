@@ -100,20 +100,38 @@ func startCluster(t testing.TB, n int) ([]*server.Server, error) {
 }
 
 // waitClustered waits until one server leads the JetStream meta group
-// and counts every server as a peer with JetStream: before that, creating
-// a replicated stream fails for want of peers.
+// and counts every server as an online peer with JetStream, and every
+// server's meta group is current (the wait of nats-server's own cluster
+// tests). Before that, creating a replicated stream fails for want of
+// peers: "no suitable peers for placement, peer offline" when a leader
+// elected a moment later has not yet heard from every peer.
 func waitClustered(t testing.TB, srvs []*server.Server) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for {
-		for _, s := range srvs {
-			if s.JetStreamIsLeader() && len(s.JetStreamClusterPeers()) == len(srvs) {
-				return
-			}
-		}
+	for !clustered(srvs) {
 		if time.Now().After(deadline) {
 			t.Fatalf("storetest: JetStream cluster of %d not formed within 30s", len(srvs))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// clustered reports whether a leader counts all of srvs as online peers
+// and every server's meta group is current.
+func clustered(srvs []*server.Server) bool {
+	led := false
+	for _, s := range srvs {
+		if s.JetStreamIsLeader() && len(s.JetStreamClusterPeers()) == len(srvs) {
+			led = true
+		}
+	}
+	if !led {
+		return false
+	}
+	for _, s := range srvs {
+		if !s.JetStreamIsCurrent() {
+			return false
+		}
+	}
+	return true
 }
