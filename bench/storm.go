@@ -92,8 +92,8 @@ func (w *worker) reconnectStorm(ctx context.Context, at, end time.Time) {
 }
 
 // reconnectOne drops connection i and dials it again, resuming its chat
-// after the last seq it got (and its quiet chats from their start); the new connection takes its place and its
-// receiver.
+// after the last seq it got (and its quiet chats from their start); the
+// new connection takes its place and its receiver.
 func (w *worker) reconnectOne(ctx context.Context, i int) bool {
 	w.mu.Lock()
 	old := w.conns[i]

@@ -100,9 +100,10 @@ func isTimeout(err error) bool {
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // serveConn finishes the TLS handshake (when the node terminates TLS),
-// reads the start of the request line and routes the connection: WebSocket upgrades of /ws to the raw upgrader, the rest to
-// the HTTP server. It runs on a goroutine of its own; release ends the
-// connection's admission once its head is read.
+// reads the start of the request line and routes the connection: WebSocket
+// upgrades of /ws to the raw upgrader, the rest to the HTTP server. It
+// runs on a goroutine of its own; release ends the connection's admission
+// once its head is read.
 func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 	defer release()
 	// The head is only read: a plain connection needs no write deadline

@@ -15,9 +15,10 @@ import (
 )
 
 // JetStream is the Store on NATS JetStream: chat messages in the CHAT_MSGS
-// stream (or in K streams, Config.Streams), everything else in KV buckets. Reads that list (messages, members,
-// devices) use direct gets, never consumers, because every consumer create
-// is a Raft proposal on the meta leader.
+// stream (or in K streams, Config.Streams), everything else in KV buckets.
+// Reads that list (messages, members, devices) use direct gets, never
+// consumers, because every consumer create is a Raft proposal on the meta
+// leader.
 type JetStream struct {
 	// Static after Open.
 	cfg     Config

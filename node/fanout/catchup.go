@@ -12,11 +12,11 @@ import (
 // CatchUp ends a new device's Hold: every chat not in resumed is first
 // marked resuming, so that releasing the hold lets no live message through
 // before the chat's catch-up from pos.Of(chat) (the store position read
-// before the device's Welcome; a chat is caught up from its own stream's), which then runs on the chat's loop. Chats in resumed
-// are replayed by the client's own resume. With posErr (the position
-// could not be read) the hold just ends. Either way the frames the hold
-// kept back are queued first (Device.Release), ahead of every caught-up
-// message.
+// before the device's Welcome; a chat is caught up from its own stream's),
+// which then runs on the chat's loop. Chats in resumed are replayed by the
+// client's own resume. With posErr (the position could not be read) the
+// hold just ends. Either way the frames the hold kept back are queued
+// first (Device.Release), ahead of every caught-up message.
 func (h *Hub) CatchUp(d *Device, chats []string, resumed map[string]bool, pos store.Position, posErr error) {
 	if posErr != nil {
 		h.cfg.Limiter.Warn("read stream position", slog.Any("err", posErr))

@@ -15,12 +15,12 @@ import (
 // seed's exchange works with durable memberships.
 //
 // The room of a handshake's URL waits only when frames of the client may
-// run right after it (request.followed, always true of a client's frame): a guest's 101 and Welcome
-// otherwise leave with its JoinedRoom (they wait for it, as the
-// MemberList does, up to the notice delay), so the client has sent
-// nothing yet, and a storm of guests' joins does not hold its handshake
-// slots while the events cross the node (7 % more CPU per join when it
-// did, docs/benchmarks.md).
+// run right after it (request.followed, always true of a client's
+// frame): a guest's 101 and Welcome otherwise leave with its JoinedRoom
+// (they wait for it, as the MemberList does, up to the notice delay), so
+// the client has sent nothing yet, and a storm of guests' joins does not
+// hold its handshake slots while the events cross the node (7 % more CPU
+// per join when it did, docs/benchmarks.md).
 func (s *Server) processJoin(r *request) error {
 	var in wire.ChatRef
 	if err := r.decode(&in); err != nil {
