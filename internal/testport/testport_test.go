@@ -19,15 +19,7 @@ func TestRuns(t *testing.T) {
 	seen := map[int]bool{}
 	for _, s := range starts {
 		for p := s; p < s+n; p++ {
-			if seen[p] {
-				t.Fatalf("port %d in two runs: %v", p, starts)
-			}
-			seen[p] = true
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				t.Fatalf("bind chosen port %d: %v", p, err)
-			}
-			l.Close()
+			checkNew(t, seen, p)
 		}
 	}
 }
@@ -35,16 +27,25 @@ func TestRuns(t *testing.T) {
 // TestFree: n distinct ports, each free to bind.
 func TestFree(t *testing.T) {
 	ports := testport.Free(t, 5)
+	if len(ports) != 5 {
+		t.Fatalf("%d ports, want 5", len(ports))
+	}
 	seen := map[int]bool{}
 	for _, p := range ports {
-		if seen[p] {
-			t.Fatalf("port %d twice: %v", p, ports)
-		}
-		seen[p] = true
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			t.Fatalf("bind chosen port %d: %v", p, err)
-		}
-		l.Close()
+		checkNew(t, seen, p)
 	}
+}
+
+// checkNew fails t if port p was chosen before or cannot be bound now.
+func checkNew(t *testing.T, seen map[int]bool, p int) {
+	t.Helper()
+	if seen[p] {
+		t.Fatalf("port %d chosen twice", p)
+	}
+	seen[p] = true
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+	if err != nil {
+		t.Fatalf("bind chosen port %d: %v", p, err)
+	}
+	l.Close()
 }
