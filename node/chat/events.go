@@ -57,10 +57,7 @@ func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, 
 			s.cfg.Hub.Unlink(u, c.ID)
 		}
 	}
-	typ := wire.TypeLeftRoom
-	if join {
-		typ = wire.TypeJoinedRoom
-	}
+	typ := MemberType(join)
 	me := who.MemberEvent(c)
 	// The user's own devices hear of it from the user event. The chat
 	// event goes first: both leave on one connection, in order, so once
@@ -139,6 +136,15 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 		d.Send(frame)
 	}
 	s.metrics.FramesOut.Add(int64(len(devs)))
+}
+
+// MemberType is the type of the frame that tells of a join (JoinedRoom)
+// or a leave (LeftRoom).
+func MemberType(join bool) string {
+	if join {
+		return wire.TypeJoinedRoom
+	}
+	return wire.TypeLeftRoom
 }
 
 // memberFrame is the frame that tells a user's device of its membership

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/natterchat/natter/node/fanout"
-	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
 )
 
@@ -82,11 +81,7 @@ func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, 
 	token, done := s.toldWaits.add(d.ID())
 	if !s.announce(c, who, join, since, token) {
 		s.toldWaits.forget(token)
-		typ := wire.TypeLeftRoom
-		if join {
-			typ = wire.TypeJoinedRoom
-		}
-		d.Send(memberFrame(typ, who.MemberEvent(c)))
+		d.Send(memberFrame(MemberType(join), who.MemberEvent(c)))
 		s.metrics.FramesOut.Add(1)
 		return
 	}

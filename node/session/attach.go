@@ -171,11 +171,7 @@ func (s *Server) register(d *device, who chat.Identity) (u *fanout.User, told ui
 func (s *Server) tellMissed(d *device, u *fanout.User, welcomeSeq, told uint64) {
 	for _, c := range s.cfg.Recent.Of(u.ID()) {
 		if c.Seq > welcomeSeq && c.Seq <= told {
-			typ := wire.TypeLeftRoom
-			if c.Joined {
-				typ = wire.TypeJoinedRoom
-			}
-			d.sendSetupFrame(&s.metrics, wire.ChannelChatRoom, typ, c.MemberEvent)
+			d.sendSetupFrame(&s.metrics, wire.ChannelChatRoom, chat.MemberType(c.Joined), c.MemberEvent)
 		}
 	}
 }
