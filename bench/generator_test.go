@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -12,12 +13,17 @@ import (
 // delays, in rising quantiles.
 func TestSampleSelf(t *testing.T) {
 	before := sampleSelf()
+	// Four spinners per processor queue on every machine, however many
+	// cores it has, and each yields often: the runtime records only one
+	// in eight scheduling transitions, so a few preemptions alone could
+	// leave the histogram empty.
 	var wg sync.WaitGroup
-	for range 8 {
+	for range 4 * runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for end := time.Now().Add(60 * time.Millisecond); time.Now().Before(end); {
+			for end := time.Now().Add(30 * time.Millisecond); time.Now().Before(end); {
+				runtime.Gosched()
 			}
 		}()
 	}
