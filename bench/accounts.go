@@ -58,6 +58,10 @@ func apiCall(ctx context.Context, method, u, token string, in, out any) error {
 		// Every account comes from this one address.
 		return fmt.Errorf("bench: %s %s: %s: %s (start the nodes with --max-registrations-per-source -1, or use --guests)", method, u, resp.Status, bytes.TrimSpace(b))
 	}
+	if resp.StatusCode == http.StatusNotFound && strings.HasSuffix(u, "/api/stats") {
+		// A node with an admin port serves its stats only there.
+		return fmt.Errorf("bench: %s %s: %s (a node started with --admin-listen serves /api/stats on that address: give it with --stats-url)", method, u, resp.Status)
+	}
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("bench: %s %s: %s: %s", method, u, resp.Status, bytes.TrimSpace(b))
 	}
