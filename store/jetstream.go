@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -150,24 +151,60 @@ const ensureTry = 2 * time.Second
 // cluster every node bootstraps at once, and of several concurrent
 // creates of the same stream only one is answered (the others wait
 // forever, seen with nats-server 2.15): a bounded try that then finds
-// the stream made by another node settles at once.
+// the stream made by another node settles at once. The cluster's own
+// transient refusals while it forms are retried too (clusterForming);
+// any other error is returned at once. When ctx ends between tries, the
+// last try's error says why it did not succeed.
 func ensure(ctx context.Context, f func(context.Context) error) error {
-	for try := 0; ; try++ {
-		if try > 0 {
-			if err := sleepCtx(ctx, time.Duration(rand.Int64N(int64(200*time.Millisecond)))); err != nil {
-				return err
-			}
-		}
+	for {
 		tctx, cancel := context.WithTimeout(ctx, ensureTry)
 		err := f(tctx)
 		cancel()
-		if err == nil || ctx.Err() != nil {
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return lastTry(ctx.Err(), err)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) &&
+			!errors.Is(err, jetstream.ErrNoStreamResponse) && !clusterForming(err) {
 			return err
 		}
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoStreamResponse) {
-			return err
+		if serr := sleepCtx(ctx, time.Duration(rand.Int64N(int64(200*time.Millisecond)))); serr != nil {
+			return lastTry(serr, err)
 		}
 	}
+}
+
+// lastTry is the error of a retry loop that ctx ended (ctxErr): ctxErr,
+// and the last try's err when that says more.
+func lastTry(ctxErr, err error) error {
+	if errors.Is(err, ctxErr) {
+		return err
+	}
+	return fmt.Errorf("%w; the last try: %w", ctxErr, err)
+}
+
+// clusterForming reports whether err is a JetStream cluster's refusal
+// that passes once its servers have all been seen and its meta group has
+// settled: "JetStream system temporarily unavailable" (a leader being
+// elected), and "no suitable peers for placement, peer offline" (a peer
+// not heard from yet, seen when three nodes of a fresh cluster open
+// their stores at once and move stream leaders meanwhile). A replica
+// count larger than the cluster is refused without "peer offline" and is
+// not retried.
+func clusterForming(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case jsClusterNotAvailable:
+		return true
+	case jsClusterNoPeers:
+		return strings.Contains(apiErr.Description, "peer offline")
+	}
+	return false
 }
 
 // keepReplicas returns the replica count for an existing or new stream:

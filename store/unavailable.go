@@ -20,6 +20,10 @@ var ErrUnavailable = errors.New("store: unavailable")
 // need one with it at once.
 const jsClusterNotAvailable = 10008
 
+// jsClusterNoPeers is JetStream's "no suitable peers for placement",
+// followed by the reasons (", peer offline", ...).
+const jsClusterNoPeers = 10005
+
 // IsUnavailable reports whether err means storage could not answer now,
 // as opposed to a request it refused or a failure of its own.
 func IsUnavailable(err error) bool {
