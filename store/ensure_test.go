@@ -15,8 +15,8 @@ import (
 // forming are tried again until the create succeeds, a refusal that will
 // not pass by itself is returned at once, and when the caller's context
 // ends the last refusal says why. The refusals are made here: a real
-// cluster gives them only by chance (three stores opened at once on a
-// fresh cluster, a few runs in a hundred).
+// cluster gives them only by chance, when three stores open at once on
+// a fresh cluster (TestStreamLeadersSpread did, in one CI run).
 func TestEnsureClusterForming(t *testing.T) {
 	offline := &jetstream.APIError{Code: 400, ErrorCode: jsClusterNoPeers, Description: "no suitable peers for placement, peer offline"}
 	unavailable := &jetstream.APIError{Code: 503, ErrorCode: jsClusterNotAvailable, Description: "JetStream system temporarily unavailable"}
