@@ -163,6 +163,14 @@ func earlyFrames(t *testing.T, tn *testNode, path, frame string, n int) []string
 	if _, err := io.WriteString(conn, out.String()); err != nil { // one write: request and frame together
 		t.Fatal(err)
 	}
+	return upgradedFrames(t, conn, n)
+}
+
+// upgradedFrames reads the node's 101 on conn and returns the types of
+// the first n frames after it.
+func upgradedFrames(t *testing.T, conn net.Conn, n int) []string {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {

@@ -56,6 +56,17 @@ func startNode(t testing.TB, mod func(*Config)) *testNode {
 // the same data.
 func startNodeDir(t testing.TB, dataDir string, mod func(*Config)) *testNode {
 	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startNodeOn(t, dataDir, l, mod)
+}
+
+// startNodeOn starts a node on dataDir serving l, which a test may have
+// dialed already.
+func startNodeOn(t testing.TB, dataDir string, l net.Listener, mod func(*Config)) *testNode {
+	t.Helper()
 	// Tests send faster than people, and register and fail logins from
 	// one address; rate limiting, the login limits and the presence
 	// grace (a closed device announced offline only after it) have
@@ -67,11 +78,8 @@ func startNodeDir(t testing.TB, dataDir string, mod func(*Config)) *testNode {
 	}
 	n, err := New(cfg)
 	if err != nil {
+		l.Close()
 		t.Fatalf("node.New: %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
 	tn := &testNode{Node: n, addr: l.Addr().String(), dataDir: dataDir, t: t, serve: make(chan error, 1)}
 	go func() { tn.serve <- n.Serve(l) }()

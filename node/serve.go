@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-
 	"sync"
 	"syscall"
 	"time"
@@ -35,6 +34,9 @@ func (n *Node) Serve(l net.Listener) error {
 		n.mu.Unlock()
 		return http.ErrServerClosed
 	}
+	if fl, ok := n.fdListener(l); ok {
+		l = fl // closing it closes the caller's listener too, as Shutdown does
+	}
 	n.listeners = append(n.listeners, l, hl)
 	n.mu.Unlock()
 
@@ -52,7 +54,7 @@ func (n *Node) Serve(l net.Listener) error {
 			if n.isClosed() {
 				return http.ErrServerClosed
 			}
-			if isTimeout(err) || errors.Is(err, syscall.EMFILE) {
+			if isTimeout(err) || outOfResources(err) {
 				// Out of file descriptors or a transient error: wait and
 				// retry instead of spinning or dying.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
@@ -75,6 +77,25 @@ func (n *Node) Serve(l net.Listener) error {
 		}
 		go n.serveConn(conn, hl, release)
 	}
+}
+
+// fdListener is l as a wsconn.FDListener, which accepts sockets that
+// skip the runtime's poller (wsconn.FDConn), for a node that serves
+// plain TCP: with TLS, the handshake needs the runtime's blocking reads
+// and deadlines from the start.
+func (n *Node) fdListener(l net.Listener) (*wsconn.FDListener, bool) {
+	if n.tls != nil {
+		return nil, false
+	}
+	return wsconn.NewFDListener(l)
+}
+
+// outOfResources reports whether an accept failed for want of file
+// descriptors or kernel memory, which passes: Serve waits and tries
+// again.
+func outOfResources(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // wsPrefixes are request-line prefixes of a WebSocket path.
@@ -106,6 +127,11 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 409
 // once its head is read.
 func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 	defer release()
+	if fc, ok := conn.(*wsconn.FDConn); ok {
+		if conn = n.serveFD(fc, release); conn == nil {
+			return
+		}
+	}
 	// The head is only read: a plain connection needs no write deadline
 	// (a refusal sets its own), the TLS handshake writes.
 	if n.tls != nil {
@@ -154,8 +180,64 @@ func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 		n.refuseHead(conn, err)
 		return
 	}
+	if pc, ok := conn.(*prefixConn); ok && len(pc.prefix) == 0 {
+		// serveFD's bytes are in br now: attach the socket itself,
+		// which the epoll poller can serve.
+		conn = pc.Conn
+	}
 	n.upgradeRaw(conn, head, br)
 }
+
+// serveFD upgrades a connection accepted past the runtime's poller
+// (wsconn.FDConn) when the whole head of a WebSocket request is in its
+// socket already, as it is in a storm, where the accept comes well after
+// the client's connect; it returns nil then, or after a failure. Any
+// other connection (a head still on its way, a plain HTTP request) is
+// handed to the runtime's poller with what was read in front of it, and
+// returned for serveConn to serve as any other.
+func (n *Node) serveFD(fc *wsconn.FDConn, release func()) net.Conn {
+	bp := headBufPool.Get().(*[]byte)
+	defer headBufPool.Put(bp)
+	b := *bp
+	k, err := fc.Read(b)
+	if k > 0 && isWebSocketRequest(b[:k]) && bytes.Contains(b[:k], headEnd) {
+		br := readerPool.Get().(*bufio.Reader)
+		src := bytes.NewReader(b[:k])
+		br.Reset(src)
+		defer func() {
+			br.Reset(nil)
+			readerPool.Put(br)
+		}()
+		head, err := handshake.ReadHead(br)
+		release()
+		if err != nil {
+			n.refuseHead(fc, err)
+			return nil
+		}
+		n.upgradeRaw(fc, head, br)
+		return nil
+	}
+	if err != nil && !errors.Is(err, wsconn.ErrAgain) {
+		fc.Close() // EOF or a reset before the request: nothing to answer
+		return nil
+	}
+	conn, err := fc.NetConn()
+	if err != nil {
+		n.limiter.Warn("hand a connection to the runtime failed", slog.Any("err", err))
+		return nil
+	}
+	if k > 0 {
+		conn = &prefixConn{Conn: conn, prefix: append([]byte(nil), b[:k]...)}
+	}
+	return conn
+}
+
+// headEnd ends a request head.
+var headEnd = []byte("\r\n\r\n")
+
+// headBufPool holds the buffers serveFD reads a head into: the size of
+// the pooled readers', so that whatever one read takes fits in one.
+var headBufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
 
 // handshakeTLS runs the server TLS handshake on conn within its current
 // deadline (tlsserve's doc tells TLS at the node). On failure it closes

@@ -1,7 +1,6 @@
 package wsconn
 
 import (
-	"io"
 	"net"
 	"time"
 )
@@ -59,15 +58,7 @@ func (p *PollConn) Read(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	n, err := sysRead(p.fd, b)
-	switch {
-	case err == errWouldBlock:
-		return 0, errAgain
-	case err != nil:
-		return 0, err
-	case n == 0 && len(b) > 0:
-		return 0, io.EOF
-	}
-	return n, nil
+	return fdResult(n, len(b), err)
 }
 
 // Write writes to the socket: blocking until detached; then what the

@@ -156,7 +156,15 @@ func (p *poller) closeFds() {
 // kilobyte per idle connection that nothing here would ever use again.
 func (s *Server) newTransport(c *Conn, nc net.Conn) (transport, error) {
 	if s.poll == nil || s.cfg.forceGoroutine {
-		return newGoTransport(c, nc), nil
+		return goTransportOf(c, nc)
+	}
+	if fc, ok := nc.(*FDConn); ok {
+		fd := fc.take()
+		if fd < 0 {
+			return nil, fmt.Errorf("wsconn: attach: %w", net.ErrClosed)
+		}
+		c.sys.fd = fdTransport{c: c, fd: fd}
+		return &c.sys.fd, nil
 	}
 	if tc, ok := nc.(*tls.Conn); ok {
 		if pc, ok := tc.NetConn().(*PollConn); ok {
@@ -290,6 +298,12 @@ func (t *fdTransport) remoteAddr() net.Addr {
 	if err != nil {
 		return nil
 	}
+	return sockaddrAddr(sa)
+}
+
+// sockaddrAddr is sa as a net.Addr; nil for a kind a socket of the
+// server cannot have.
+func sockaddrAddr(sa unix.Sockaddr) net.Addr {
 	switch sa := sa.(type) {
 	case *unix.SockaddrInet4:
 		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}

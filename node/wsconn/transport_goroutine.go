@@ -32,6 +32,18 @@ type goTransport struct {
 	closed  bool
 }
 
+// goTransportOf is the goroutine transport over nc; an FDConn is handed
+// to the runtime's poller first (its reads and writes never wait).
+func goTransportOf(c *Conn, nc net.Conn) (transport, error) {
+	if fc, ok := nc.(*FDConn); ok {
+		var err error
+		if nc, err = fc.NetConn(); err != nil {
+			return nil, err
+		}
+	}
+	return newGoTransport(c, nc), nil
+}
+
 func newGoTransport(c *Conn, nc net.Conn) *goTransport {
 	return &goTransport{
 		c:        c,

@@ -1,0 +1,186 @@
+//go:build linux
+
+package wsconn
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// acceptUpgraded accepts one connection from fl, reads its request head
+// with the FDConn's non-blocking reads (the head may arrive in parts),
+// upgrades it and attaches it with cfg; the head was written by the
+// client already.
+func acceptUpgraded(t *testing.T, fl *FDListener, srv *Server) *Conn {
+	t.Helper()
+	fc, err := fl.AcceptFD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head []byte
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(10 * time.Second)
+	for !bytes.Contains(head, []byte("\r\n\r\n")) {
+		n, err := fc.Read(buf)
+		switch {
+		case errors.Is(err, ErrAgain):
+			if time.Now().After(deadline) {
+				t.Fatal("no request head within 10s")
+			}
+			time.Sleep(time.Millisecond)
+		case err != nil:
+			t.Fatal(err)
+		}
+		head = append(head, buf[:n]...)
+	}
+	var resp bytes.Buffer
+	if _, err := ws.Upgrade(struct {
+		io.Reader
+		io.Writer
+	}{bytes.NewReader(head), &resp}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fc.Write(resp.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	c := new(Conn)
+	if err := srv.AttachConn(c, fc, nil); err != nil {
+		fc.Close()
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestFDListener: a connection accepted as an FDConn reads without
+// waiting (ErrAgain on an empty socket), has the client's address, and
+// is served by either transport once attached (the goroutine transport
+// hands its socket to the runtime); Close ends a waiting AcceptFD.
+func TestFDListener(t *testing.T) {
+	for _, goroutine := range []bool{false, true} {
+		name := map[bool]string{false: "poller", true: "goroutine"}[goroutine]
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.forceGoroutine = goroutine
+			rec := newRecorder()
+			rec.echo = true
+			srv, err := New(cfg, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl, ok := NewFDListener(ln)
+			if !ok {
+				t.Fatal("NewFDListener refused a TCP listener")
+			}
+			defer fl.Close()
+
+			ts := &testServer{srv: srv, rec: rec, addr: fl.Addr().String()}
+			type dialed struct {
+				nc  net.Conn
+				err error
+			}
+			ch := make(chan dialed, 1)
+			go func() {
+				nc, _, err := ts.dialWS()
+				ch <- dialed{nc, err}
+			}()
+			c := acceptUpgraded(t, fl, srv)
+			d := <-ch
+			if d.err != nil {
+				t.Fatal(d.err)
+			}
+			defer d.nc.Close()
+			if got, want := c.RemoteAddr().String(), d.nc.LocalAddr().String(); got != want {
+				t.Fatalf("RemoteAddr %s, want the client's %s", got, want)
+			}
+			cl := &client{Conn: d.nc, r: newBufReader(d.nc), sc: c}
+			cl.send(t, text("over an accepted descriptor"))
+			if got := rec.nextMessage(t, c); got != "over an accepted descriptor" {
+				t.Fatalf("server got %q", got)
+			}
+			if got := cl.readText(t); got != "over an accepted descriptor" {
+				t.Fatalf("client got %q", got)
+			}
+
+			done := make(chan error, 1)
+			go func() {
+				_, err := fl.AcceptFD()
+				done <- err
+			}()
+			time.Sleep(20 * time.Millisecond)
+			fl.Close()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("AcceptFD after Close: no error")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("AcceptFD still waits 5s after Close")
+			}
+		})
+	}
+}
+
+// TestFDConnRead: an FDConn's Read says ErrAgain while the socket is
+// empty, returns what arrived, then io.EOF; after Close, net.ErrClosed.
+func TestFDConnRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, ok := NewFDListener(ln)
+	if !ok {
+		t.Fatal("NewFDListener refused a TCP listener")
+	}
+	defer fl.Close()
+	cl, err := net.Dial("tcp", fl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	fc, err := fl.AcceptFD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	if _, err := fc.Read(buf); !errors.Is(err, ErrAgain) {
+		t.Fatalf("Read of an empty socket: %v, want ErrAgain", err)
+	}
+	if _, err := cl.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	var got []byte
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := fc.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, ErrAgain) {
+			t.Fatalf("Read: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no EOF within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if string(got) != "abc" {
+		t.Fatalf("read %q, want abc", got)
+	}
+	fc.Close()
+	if _, err := fc.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Read after Close: %v, want net.ErrClosed", err)
+	}
+}
