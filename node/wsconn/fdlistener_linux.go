@@ -105,13 +105,13 @@ func (fl *FDListener) AcceptFD() (*FDConn, error) {
 	return &FDConn{fd: nfd, local: fl.l.Addr(), remote: acceptedAddr(sa)}, nil
 }
 
-// acceptedAddr is the address accept4 gave.
+// acceptedAddr is the address accept4 gave (see sockaddrAddr).
 func acceptedAddr(sa syscall.Sockaddr) net.Addr {
 	switch sa := sa.(type) {
 	case *syscall.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+		return sockaddrAddr(&unix.SockaddrInet4{Port: sa.Port, Addr: sa.Addr})
 	case *syscall.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+		return sockaddrAddr(&unix.SockaddrInet6{Port: sa.Port, ZoneId: sa.ZoneId, Addr: sa.Addr})
 	}
 	return nil
 }

@@ -57,6 +57,22 @@ func acceptUpgraded(t *testing.T, fl *FDListener, srv *Server) *Conn {
 	return c
 }
 
+// newFDListener listens on a free loopback port, closed with the test.
+func newFDListener(t *testing.T) *FDListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, ok := NewFDListener(ln)
+	if !ok {
+		ln.Close()
+		t.Fatal("NewFDListener refused a TCP listener")
+	}
+	t.Cleanup(func() { fl.Close() })
+	return fl
+}
+
 // TestFDListener: a connection accepted as an FDConn reads without
 // waiting (ErrAgain on an empty socket), has the client's address, and
 // is served by either transport once attached (the goroutine transport
@@ -74,15 +90,7 @@ func TestFDListener(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			fl, ok := NewFDListener(ln)
-			if !ok {
-				t.Fatal("NewFDListener refused a TCP listener")
-			}
-			defer fl.Close()
+			fl := newFDListener(t)
 
 			ts := &testServer{srv: srv, rec: rec, addr: fl.Addr().String()}
 			type dialed struct {
@@ -134,15 +142,7 @@ func TestFDListener(t *testing.T) {
 // TestFDConnRead: an FDConn's Read says ErrAgain while the socket is
 // empty, returns what arrived, then io.EOF; after Close, net.ErrClosed.
 func TestFDConnRead(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fl, ok := NewFDListener(ln)
-	if !ok {
-		t.Fatal("NewFDListener refused a TCP listener")
-	}
-	defer fl.Close()
+	fl := newFDListener(t)
 	cl, err := net.Dial("tcp", fl.Addr().String())
 	if err != nil {
 		t.Fatal(err)
