@@ -19,11 +19,10 @@ import (
 //
 // Its Read and Write never block: Read returns what the socket holds,
 // or ErrAgain when it holds nothing yet; Write writes what the socket
-// takes now. The deadline
-// methods do nothing, since nothing waits. It is meant for a request
-// head that has arrived by the time of the accept, and for a short
-// refusal; a connection that must wait for its client goes to the
-// runtime with NetConn. Not safe for concurrent use.
+// takes now. The deadline methods do nothing, since nothing waits. It
+// is meant for a request head that has arrived by the time of the
+// accept, and for a short refusal; a connection that must wait for its
+// client goes to the runtime with NetConn. Not safe for concurrent use.
 type FDConn struct {
 	fd            int // -1 once taken by Attach, handed over or closed
 	local, remote net.Addr
@@ -66,12 +65,10 @@ func (c *FDConn) Write(b []byte) (int, error) {
 
 // Close closes the socket, unless Attach or NetConn took it.
 func (c *FDConn) Close() error {
-	if c.fd < 0 {
-		return nil
+	if fd := c.take(); fd >= 0 {
+		return sysClose(fd)
 	}
-	fd := c.fd
-	c.fd = -1
-	return sysClose(fd)
+	return nil
 }
 
 // LocalAddr is the listener's address the connection came in on.
@@ -94,11 +91,11 @@ func (c *FDConn) SetWriteDeadline(time.Time) error { return nil }
 // plain HTTP request. The FDConn is done with afterwards; on error the
 // socket is closed.
 func (c *FDConn) NetConn() (net.Conn, error) {
-	if c.fd < 0 {
+	fd := c.take()
+	if fd < 0 {
 		return nil, net.ErrClosed
 	}
-	f := os.NewFile(uintptr(c.fd), "tcp")
-	c.fd = -1
+	f := os.NewFile(uintptr(fd), "tcp")
 	nc, err := net.FileConn(f) // a duplicate: f's own descriptor is closed next
 	f.Close()
 	if err != nil {
@@ -107,8 +104,8 @@ func (c *FDConn) NetConn() (net.Conn, error) {
 	return nc, nil
 }
 
-// take returns the descriptor for the transport, which owns it from then
-// on; -1 if the connection was closed.
+// take returns the descriptor, which the caller owns from then on (the
+// transport, NetConn, Close); -1 if it was taken already.
 func (c *FDConn) take() int {
 	fd := c.fd
 	c.fd = -1

@@ -68,9 +68,9 @@ func (fl *FDListener) Close() error {
 // AcceptFD waits for a connection and returns it, its socket non-blocking
 // and close-on-exec, with TCP_NODELAY set (frames are written whole, and
 // a small one must not wait for an ack). It sets no TCP keep-alive: the
-// connection layer pings. An accept that
-// failed for want of descriptors or memory returns an error that
-// errors.Is EMFILE, ENFILE, ENOBUFS or ENOMEM, for the caller to back off.
+// connection layer pings. An accept that failed for want of descriptors
+// or memory returns an error that errors.Is EMFILE, ENFILE, ENOBUFS or
+// ENOMEM, for the caller to back off.
 // After Close it returns the runtime's error for a closed file.
 func (fl *FDListener) AcceptFD() (*FDConn, error) {
 	var (
@@ -115,5 +115,3 @@ func acceptedAddr(sa syscall.Sockaddr) net.Addr {
 	}
 	return nil
 }
-
-func sysClose(fd int) error { return unix.Close(fd) }

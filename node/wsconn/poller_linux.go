@@ -342,6 +342,8 @@ func sysRead(fd int, p []byte) (int, error) {
 	}
 }
 
+func sysClose(fd int) error { return unix.Close(fd) }
+
 // sysWrite writes fd without blocking: errWouldBlock when it takes
 // nothing now.
 func sysWrite(fd int, p []byte) (int, error) {
