@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/natterchat/natter/internal/version"
+	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/wsconn"
 )
 
@@ -24,6 +25,19 @@ type metrics struct {
 	handshakeShed     atomic.Int64 // refused at once: admission or upgrade slots full
 	natsReconnects    atomic.Int64
 	broadcastFrames   atomic.Int64
+	// handshakeTime is the time from a connection's accept to its
+	// device attached: with the clients' own connect times it tells a
+	// node that queues handshakes from clients that are slow to send or
+	// to read.
+	handshakeTime prometheus.Histogram
+}
+
+func newMetrics() metrics {
+	return metrics{handshakeTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "natter_handshake_seconds",
+		Help:    "Time from a WebSocket connection's accept to its upgrade done and its device attached (the wait for its request, for a handshake slot, and the upgrade).",
+		Buckets: fanout.LatencyBuckets,
+	})}
 }
 
 // registerMetrics adds the node's collectors, the Go runtime's and the
@@ -34,6 +48,7 @@ func (n *Node) registerMetrics(reg prometheus.Registerer) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		n.chat.Metrics().PublishAck,
 		n.hub.Metrics().PublishDeliver,
+		n.metrics.handshakeTime,
 		nodeCollector{n},
 		jetstreamCollector{n},
 	} {

@@ -89,7 +89,7 @@ func New(cfg Config) (*Node, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{}),
+	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{}), metrics: newMetrics(),
 		admission: handshake.NewAdmission(max(cfg.MaxPendingPerSource, 0), cfg.MaxPending)}
 	if err := n.prepare(); err != nil {
 		return nil, err

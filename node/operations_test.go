@@ -67,6 +67,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 			"natter_publish_ack_seconds_count":     5,
 			"natter_publish_deliver_seconds_count": 5,
 			`natter_handshakes_total{result="ok"}`: 2,
+			"natter_handshake_seconds_count":       2,
 			"natter_chat_subscriptions":            1,
 		} {
 			if got := tn.scrape(sample); got != want {

@@ -75,7 +75,7 @@ func (n *Node) Serve(l net.Listener) error {
 			conn.Close()
 			continue
 		}
-		go n.serveConn(conn, hl, release)
+		go n.serveConn(conn, time.Now(), hl, release)
 	}
 }
 
@@ -125,10 +125,10 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 409
 // upgrades of /ws to the raw upgrader, the rest to the HTTP server. It
 // runs on a goroutine of its own; release ends the connection's admission
 // once its head is read.
-func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
+func (n *Node) serveConn(conn net.Conn, accepted time.Time, hl *connListener, release func()) {
 	defer release()
 	if fc, ok := conn.(*wsconn.FDConn); ok {
-		if conn = n.serveFD(fc, release); conn == nil {
+		if conn = n.serveFD(fc, accepted, release); conn == nil {
 			return
 		}
 	}
@@ -185,7 +185,7 @@ func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 		// which the epoll poller can serve.
 		conn = pc.Conn
 	}
-	n.upgradeRaw(conn, head, br)
+	n.upgradeRaw(conn, accepted, head, br)
 }
 
 // serveFD upgrades a connection accepted past the runtime's poller
@@ -195,7 +195,7 @@ func (n *Node) serveConn(conn net.Conn, hl *connListener, release func()) {
 // other connection (a head still on its way, a plain HTTP request) is
 // handed to the runtime's poller with what was read in front of it, and
 // returned for serveConn to serve as any other.
-func (n *Node) serveFD(fc *wsconn.FDConn, release func()) net.Conn {
+func (n *Node) serveFD(fc *wsconn.FDConn, accepted time.Time, release func()) net.Conn {
 	bp := headBufPool.Get().(*[]byte)
 	defer headBufPool.Put(bp)
 	b := *bp
@@ -214,7 +214,7 @@ func (n *Node) serveFD(fc *wsconn.FDConn, release func()) net.Conn {
 			n.refuseHead(fc, err)
 			return nil
 		}
-		n.upgradeRaw(fc, head, br)
+		n.upgradeRaw(fc, accepted, head, br)
 		return nil
 	}
 	if err != nil && !errors.Is(err, wsconn.ErrAgain) {

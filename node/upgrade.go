@@ -200,8 +200,9 @@ func (n *Node) originAllowed(origin, host string) bool {
 // checked within limits): gobwas/ws parses it, authorize decides, the 101
 // goes out, and the connection is attached with whatever the client sent
 // after its request (left in br). It waits for one of the MaxHandshakes
-// slots within HandshakeTimeout.
-func (n *Node) upgradeRaw(conn net.Conn, head []byte, br *bufio.Reader) {
+// slots within HandshakeTimeout. accepted is when the connection was
+// accepted.
+func (n *Node) upgradeRaw(conn net.Conn, accepted time.Time, head []byte, br *bufio.Reader) {
 	if !n.handshakeSlot() {
 		conn.Close()
 		return
@@ -227,6 +228,7 @@ func (n *Node) upgradeRaw(conn net.Conn, head []byte, br *bufio.Reader) {
 	}
 	early, _ := br.Peek(br.Buffered())
 	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early, Response: resp.b, Expiry: h.expiry})
+	n.metrics.handshakeTime.Observe(time.Since(accepted).Seconds())
 }
 
 // handshakeSlot takes one of the MaxHandshakes slots, waiting up to
