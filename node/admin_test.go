@@ -34,6 +34,7 @@ func TestAdminPort(t *testing.T) {
 			t.Fatal("AdminAddr is nil with AdminListen set")
 		}
 		admin := "http://" + tn.AdminAddr().String()
+		tn.waitReady(t)
 		for path, want := range map[string]string{
 			"/metrics":      "natter_connections ",
 			"/api/stats":    `"connections":`,

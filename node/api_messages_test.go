@@ -211,11 +211,7 @@ func TestAPIServerAndHealth(t *testing.T) {
 			t.Fatalf("/healthz: %d %q", st, body)
 		}
 	})
-	t.Run("readyz", func(t *testing.T) {
-		if st, body := httpGet(t, tn.url("/readyz")); st != http.StatusOK || strings.TrimSpace(body) != "ready" {
-			t.Fatalf("/readyz: %d %q", st, body)
-		}
-	})
+	t.Run("readyz", func(t *testing.T) { tn.waitReady(t) })
 
 	ping := `{"channel":"ping","message":{"type":"Ping","contents":7}}`
 	t.Run("broadcast", func(t *testing.T) {

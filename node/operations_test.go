@@ -95,6 +95,23 @@ func (tn *testNode) readyz() (int, string) {
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
 
+// waitReady waits until /readyz answers 200. A node just started says
+// only that its presence view has not yet heard from every node (for
+// peerAnswerWait after its first heartbeat): any other reason fails.
+func (tn *testNode) waitReady(t *testing.T) {
+	t.Helper()
+	checkFor(t, 5*time.Second, func() error {
+		st, body := tn.readyz()
+		if st == http.StatusServiceUnavailable && body != "presence: not yet heard from every node" {
+			t.Fatalf("readyz of a node starting = %d %q", st, body)
+		}
+		if st != http.StatusOK || body != "ready" {
+			return fmt.Errorf("readyz = %d %q", st, body)
+		}
+		return nil
+	})
+}
+
 // TestReadyzFollowsNATS: a node is ready while its NATS connection and
 // JetStream answer (and every fan-out loop passes its canary: fanout's
 // TestCheckLoopsFindsStuckLoop), and not ready, saying why, once NATS is
@@ -102,9 +119,7 @@ func (tn *testNode) readyz() (int, string) {
 func TestReadyzFollowsNATS(t *testing.T) {
 	ns := storetest.RunServer(t)
 	tn := startNode(t, func(c *Config) { c.NATSURL = ns.ClientURL() })
-	if st, body := tn.readyz(); st != http.StatusOK {
-		t.Fatalf("readyz = %d %s", st, body)
-	}
+	tn.waitReady(t)
 	ns.Shutdown()
 	checkFor(t, 10*time.Second, func() error {
 		if st, body := tn.readyz(); st != http.StatusServiceUnavailable || !strings.HasPrefix(body, "nats ") {

@@ -163,6 +163,7 @@ func testSpecHTTP(t *testing.T, s *specs, tn *testNode) []account {
 	call(post, "/api/broadcast", "/api/broadcast", alice.Token, m{}, 401)
 	call(get, "/api/stats", "/api/stats", "", nil, 200)
 	call(get, "/healthz", "/healthz", "", nil, 200)
+	tn.waitReady(t) // a node just started says 503 until its presence view heard every node
 	call(get, "/readyz", "/readyz", "", nil, 200)
 	call(get, "/metrics", "/metrics", "", nil, 200)
 	call(get, "/debug/pprof/", "/debug/pprof/", "", nil, 200)

@@ -122,6 +122,28 @@ func TestFirstBeatAnswered(t *testing.T) {
 	}
 }
 
+// TestPeersKnown: a view is not sure it heard every node before its
+// first beat, nor within peerAnswerWait after it, and is once that has
+// passed; a node's readiness waits for it.
+func TestPeersKnown(t *testing.T) {
+	srv := storetest.RunServer(t)
+	v, _ := newTestView(t, srv, "n1", func(c *Config) { c.HeartbeatInterval = time.Hour })
+	if v.PeersKnown() {
+		t.Fatal("peers known before the view's first beat")
+	}
+	beaten := time.Now()
+	v.Beat(false)
+	for !v.PeersKnown() {
+		if time.Since(beaten) > 10*time.Second {
+			t.Fatalf("peers not known %v after the first beat, want %v", time.Since(beaten), peerAnswerWait)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d := time.Since(beaten); d < peerAnswerWait {
+		t.Fatalf("peers known %v after the first beat, before the others could answer (%v)", d, peerAnswerWait)
+	}
+}
+
 // watchBeats subscribes a connection of its own to every heartbeat.
 func watchBeats(t *testing.T, srv *server.Server) *nats.Subscription {
 	t.Helper()

@@ -266,6 +266,13 @@ const peerAnswerWait = 250 * time.Millisecond
 // peersKnown reports when this view has heard every live node's beat.
 func (v *View) peersKnown() time.Time { return time.Unix(0, v.knowsPeers.Load()) }
 
+// PeersKnown reports whether this view has surely heard every live
+// node's beat. Until it has, a chat's presence asked of the cluster (the
+// member list of a chat not delivered here yet, as every first join of a
+// chat on a node is) waits for it: up to peerAnswerWait after the view's
+// first beat.
+func (v *View) PeersKnown() bool { return !time.Now().Before(v.peersKnown()) }
+
 // Close ends the chat snapshots in flight, waits for them and starts no
 // more.
 func (v *View) Close() {
