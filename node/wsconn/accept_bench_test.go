@@ -17,15 +17,7 @@ func BenchmarkAcceptAttach(b *testing.B) {
 	hello := NewTextFrame([]byte("hello"))
 	for _, path := range []string{"net", "fd"} {
 		b.Run(path, func(b *testing.B) {
-			srv, err := New(testConfig(), newRecorder())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
+			srv, ln := benchServer(b)
 			var l net.Listener = ln
 			if path == "fd" {
 				fl, ok := NewFDListener(ln)

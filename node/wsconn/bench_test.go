@@ -80,16 +80,7 @@ func BenchmarkFanout(b *testing.B) {
 // attached connection, on top of the handshaken net.TCPConn.
 func BenchmarkIdleConnHeap(b *testing.B) {
 	const n = 2000
-	srv, err := New(testConfig(), newRecorder())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
+	srv, ln := benchServer(b)
 	var server, clients []net.Conn
 	defer func() {
 		for _, c := range clients {

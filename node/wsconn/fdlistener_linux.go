@@ -105,13 +105,15 @@ func (fl *FDListener) AcceptFD() (*FDConn, error) {
 	return &FDConn{fd: nfd, local: fl.l.Addr(), remote: acceptedAddr(sa)}, nil
 }
 
-// acceptedAddr is the address accept4 gave (see sockaddrAddr).
+// acceptedAddr is the address accept4 gave, as sockaddrAddr makes the
+// poller's; syscall's type, not unix's, so nothing is copied into a
+// new sockaddr on the way (an allocation per accept).
 func acceptedAddr(sa syscall.Sockaddr) net.Addr {
 	switch sa := sa.(type) {
 	case *syscall.SockaddrInet4:
-		return sockaddrAddr(&unix.SockaddrInet4{Port: sa.Port, Addr: sa.Addr})
+		return tcpAddr(sa.Addr[:], sa.Port)
 	case *syscall.SockaddrInet6:
-		return sockaddrAddr(&unix.SockaddrInet6{Port: sa.Port, ZoneId: sa.ZoneId, Addr: sa.Addr})
+		return tcpAddr(sa.Addr[:], sa.Port)
 	}
 	return nil
 }

@@ -125,6 +125,24 @@ func testConfig() Config {
 	}
 }
 
+// benchServer starts a Server of testConfig and a loopback listener for
+// a benchmark that accepts and attaches by itself; both are closed when
+// b ends, the listener first.
+func benchServer(b *testing.B) (*Server, net.Listener) {
+	b.Helper()
+	srv, err := New(testConfig(), newRecorder())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	return srv, ln
+}
+
 func startServer(t testing.TB, cfg Config, rec *recorder) *testServer {
 	t.Helper()
 	return startServerBuffered(t, cfg, rec, nil)

@@ -306,13 +306,19 @@ func (t *fdTransport) remoteAddr() net.Addr {
 func sockaddrAddr(sa unix.Sockaddr) net.Addr {
 	switch sa := sa.(type) {
 	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(sa.Addr[:]).To16(), Port: sa.Port}
+		return tcpAddr(sa.Addr[:], sa.Port)
 	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
+		return tcpAddr(sa.Addr[:], sa.Port)
 	case *unix.SockaddrUnix:
 		return &net.UnixAddr{Name: sa.Name, Net: "unix"}
 	}
 	return nil
+}
+
+// tcpAddr is an IP of 4 or 16 bytes and a port as a net.Addr; the IP is
+// kept, not copied, when it has 16 bytes.
+func tcpAddr(ip []byte, port int) net.Addr {
+	return &net.TCPAddr{IP: net.IP(ip).To16(), Port: port}
 }
 
 // lookup finds a live connection by the id carried in its epoll data.
