@@ -250,7 +250,10 @@ type Config struct {
 	// with a device's other frames (Conn.DeferDelay) while a connection
 	// storm is on: every flush is a write per connection with a notice,
 	// and while rooms fill nearly every member has one in every flush.
-	// Default 1s; negative: Conn.DeferDelay throughout.
+	// A chat's events also wait up to half of it on the chat's fan-out
+	// loop, to be queued to each member once for all of them
+	// (fanout.Hub.SetNoticeBatch). Default 1s; negative: Conn.DeferDelay
+	// throughout and no batching.
 	StormNoticeDelay time.Duration
 
 	// Conn configures the connection layer (workers, frame and queue

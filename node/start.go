@@ -176,8 +176,12 @@ func (n *Node) watchStorms(ctx context.Context) {
 	onStorm := func(on bool) {
 		if on && n.cfg.StormNoticeDelay > 0 {
 			n.conns.SetDeferDelay(n.cfg.StormNoticeDelay)
+			// Half of it on the chats' loops, so that a notice waits
+			// at most one and a half times the delay in all.
+			n.hub.SetNoticeBatch(n.cfg.StormNoticeDelay / 2)
 		} else {
 			n.conns.SetDeferDelay(0)
+			n.hub.SetNoticeBatch(0)
 		}
 		n.log.Debug("connection storm", slog.Bool("on", on), slog.Duration("notice_delay", n.conns.DeferDelay()))
 	}

@@ -213,7 +213,7 @@ func defineSettings(o *options) *settings {
 	s.dur(&o.drainEvery, "drain-interval", 50*time.Millisecond, g, "pause between two drain steps")
 	s.str(&o.adminListen, "admin-listen", "ADDR", "", g, "serve /metrics, /api/stats, /debug/pprof/ and the health checks on this internal address (host:port) instead of --listen").defaultText("none: /metrics and /api/stats stay on --listen")
 	s.boolv(&o.debugPprof, "debug-pprof", false, g, "serve Go's profiler at /debug/pprof/ on --listen when there is no --admin-listen (keep it behind the load balancer)")
-	s.dur(&o.stormNotice, "storm-notice-delay", time.Second, g, "--notice-delay while a connection storm is on (100 or more handshakes and closes a second): fewer, fuller writes while rooms fill; 0: --notice-delay throughout")
+	s.dur(&o.stormNotice, "storm-notice-delay", time.Second, g, "--notice-delay while a connection storm is on (100 or more handshakes and closes a second): fewer, fuller writes while rooms fill (a chat's events also wait up to half of it to be queued together); 0: --notice-delay throughout")
 	s.intv(&o.stormGC, "storm-gc-percent", "N", 50, g, "Go GC target (as GOGC) while a connection storm is on, when lower than the one in effect; -1 leaves the collector alone")
 	return s
 }

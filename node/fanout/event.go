@@ -88,11 +88,16 @@ func (h *Hub) DeliverEventHere(chatID string, frame []byte, skipUser string) {
 }
 
 // deliverEvent queues an event's frame to the local devices of chatID's
-// members but the skipped user's.
+// members but the skipped user's, or adds it to the chat's batch
+// (notices.go).
 func (d *dispatcher) deliverEvent(chatID string, m *nats.Msg) {
 	data, skip, ok := decodeEvent(m.Data)
 	if !ok {
 		d.h.cfg.Limiter.Warn("fanout: chat event of another format dropped", slog.String("subject", m.Subject))
+		return
+	}
+	if b := d.notices[chatID]; b != nil || d.h.noticeBatch.Load() > 0 {
+		d.batchEvent(chatID, b, data, skip)
 		return
 	}
 	frame := wsconn.NewTextFrame(data)

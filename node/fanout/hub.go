@@ -106,7 +106,10 @@ type Hub struct {
 	metrics *Metrics
 
 	canarySeq atomic.Uint64 // the last readiness canary sent
-	closed    atomic.Bool
+	// noticeBatch is how long chat events may wait on their loop to
+	// leave together (nanoseconds; 0: not at all), SetNoticeBatch's.
+	noticeBatch atomic.Int64
+	closed      atomic.Bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc   // guarded by mu; set by Start

@@ -15,8 +15,20 @@ const registryShards = 64
 // exists, this node is subscribed to the chat's live subject.
 type localChat struct {
 	id    string
-	users smallmap.Map[*User] // by user id; guarded by the chat shard's mu
-	sub   subscription        // live.chat.<id>; guarded by the chat shard's mu
+	users smallmap.Map[chatMember] // by user id; guarded by the chat shard's mu
+	sub   subscription             // live.chat.<id>; guarded by the chat shard's mu
+	// added counts the users added so far, so that a member's since
+	// places it among the chat's events: a batch of notices goes to the
+	// members that were there when each event came (notices.go).
+	// Guarded by the chat shard's mu.
+	added uint64
+}
+
+// chatMember is a local member of a chat: its user, and the chat's
+// count of additions once it was added.
+type chatMember struct {
+	u     *User
+	since uint64
 }
 
 // subscription is the part of *nats.Subscription the registry needs.
@@ -156,7 +168,10 @@ func (r *registry) addChatUser(chatID string, u *User) (c *localChat, created bo
 		s.chats[chatID] = c
 		created = true
 	}
-	c.users.Set(u.id, u)
+	if cur, ok := c.users.Get(u.id); !ok || cur.u != u {
+		c.added++
+		c.users.Set(u.id, chatMember{u: u, since: c.added})
+	}
 	return c, created
 }
 
@@ -188,7 +203,7 @@ func (r *registry) removeChatUser(chatID string, u *User) (c *localChat, removed
 		return nil, false
 	}
 	// A newer User of the same id may have replaced u; keep it.
-	if cur, _ := c.users.Get(u.id); cur == u {
+	if cur, _ := c.users.Get(u.id); cur.u == u {
 		c.users.Delete(u.id)
 	}
 	if c.users.Len() > 0 {
@@ -238,14 +253,47 @@ func (r *registry) chatUsersExcept(chatID, skipID string, buf []*User) []*User {
 	s := &r.chats[r.shardOf(chatID)]
 	s.mu.RLock()
 	if c := s.chats[chatID]; c != nil {
-		var skip *User
+		var skip chatMember
 		if skipID != "" {
 			skip, _ = c.users.Get(skipID)
 		}
-		for _, u := range c.users.All() {
-			if u != skip {
-				buf = append(buf, u)
+		for _, m := range c.users.All() {
+			if m.u != skip.u {
+				buf = append(buf, m.u)
 			}
+		}
+	}
+	s.mu.RUnlock()
+	return buf
+}
+
+// chatNow returns chatID's local chat (nil if it has no local member)
+// with its count of additions and skipID's user if it is a member, read
+// together: where a chat event that reaches the chat's loop now stands
+// among the chat's members.
+func (r *registry) chatNow(chatID, skipID string) (c *localChat, added uint64, skip *User) {
+	s := &r.chats[r.shardOf(chatID)]
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c = s.chats[chatID]; c == nil {
+		return nil, 0, nil
+	}
+	if skipID != "" {
+		m, _ := c.users.Get(skipID)
+		skip = m.u
+	}
+	return c, c.added, skip
+}
+
+// chatMembers appends c's members to buf if c is still the local chat of
+// its id; a chat dropped and made again has members that all came after
+// whatever was batched for the old one.
+func (r *registry) chatMembers(c *localChat, buf []chatMember) []chatMember {
+	s := &r.chats[r.shardOf(c.id)]
+	s.mu.RLock()
+	if s.chats[c.id] == c {
+		for _, m := range c.users.All() {
+			buf = append(buf, m)
 		}
 	}
 	s.mu.RUnlock()

@@ -68,6 +68,32 @@ func TextFrameOfParts(first []byte, more [][]byte) *Frame {
 	return &Frame{b: h, off: hl, more: more}
 }
 
+// AppendTextFrame appends a final text frame carrying payload, header and
+// payload, to b: frames meant to leave together, encoded one after
+// another into one buffer (FramesOfParts). The caller must give valid
+// UTF-8.
+func AppendTextFrame(b, payload []byte) []byte {
+	n := len(payload)
+	hl := outHeaderLen(n)
+	b = append(b, make([]byte, hl)...)
+	putHeader(b[len(b)-hl:], ws.OpText, n, hl)
+	return append(b, payload...)
+}
+
+// FramesOfParts returns a run of whole frames encoded by AppendTextFrame,
+// queued as one Frame and written where its parts lie: notices encoded
+// once into one buffer for many connections, each sent the parts of it
+// that it is owed. The parts must hold whole frames and must not change
+// while the Frame may be queued. A run's Payload is all of its bytes,
+// headers included.
+func FramesOfParts(parts [][]byte) *Frame {
+	f := &Frame{b: parts[0]}
+	if len(parts) > 1 {
+		f.more = parts[1:]
+	}
+	return f
+}
+
 // outHeaderLen is the header length of a server frame with n bytes of
 // payload.
 func outHeaderLen(n int) int {

@@ -102,3 +102,43 @@ func TestQueueOfParts(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsOfFrames: frames appended one after another into one buffer
+// (AppendTextFrame) and queued as runs of whole frames (FramesOfParts),
+// leaving some out, reach the client as the frames of the runs, in order,
+// at every header length.
+func TestRunsOfFrames(t *testing.T) {
+	ts := startServer(t, Config{MaxOutboundBytes: 64 << 20}, nil)
+	c := ts.dial(t)
+	sizes := []int{0, 1, 125, 126, 127, 0xffff, 0x10000, 70000, 3}
+	var buf []byte
+	var ends []int
+	for i, n := range sizes {
+		buf = AppendTextFrame(buf, bytes.Repeat([]byte{'a' + byte(i)}, n))
+		ends = append(ends, len(buf))
+	}
+	begin := func(i int) int {
+		if i == 0 {
+			return 0
+		}
+		return ends[i-1]
+	}
+	// Runs of frames 0-2, 4-5 and 7-8: frames 3 and 6 are left out.
+	runs := [][]byte{buf[begin(0):ends[2]], buf[begin(4):ends[5]], buf[begin(7):]}
+	if err := c.sc.Send(FramesOfParts(runs)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.sc.Send(FramesOfParts([][]byte{buf})); err != nil {
+		t.Fatal(err)
+	}
+	want := []int{0, 1, 2, 4, 5, 7, 8}
+	for i := range sizes {
+		want = append(want, i)
+	}
+	for k, i := range want {
+		h, p := c.readFrame(t)
+		if h.OpCode != ws.OpText || !h.Fin || !bytes.Equal(p, bytes.Repeat([]byte{'a' + byte(i)}, sizes[i])) {
+			t.Fatalf("frame %d: %v fin %v, %d bytes; want frame %d of %d bytes", k, h.OpCode, h.Fin, len(p), i, sizes[i])
+		}
+	}
+}
