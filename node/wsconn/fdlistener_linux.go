@@ -24,8 +24,20 @@ type FDListener struct {
 	rc syscall.RawConn
 }
 
+// deferAccept is the listener's TCP_DEFER_ACCEPT, in seconds: the kernel
+// completes a connection's accept only once its first bytes have come,
+// so that a WebSocket's accept finds its request head in the socket and
+// is upgraded straight away rather than handed to the runtime's poller to
+// wait for it (half of a storm's connections were, before: the accept
+// loop, when it keeps up, takes a connection as soon as its TCP
+// handshake is done, before the client has written). A client that sends
+// nothing is accepted after about this long anyway (the kernel's next
+// SYN-ACK and its answer), and meets the node's header timeout.
+const deferAccept = 1
+
 // NewFDListener wraps l, which must be a *net.TCPListener; ok is false
-// for any other listener, and off Linux. Close closes both.
+// for any other listener, and off Linux. It sets the socket's
+// TCP_DEFER_ACCEPT (deferAccept). Close closes both.
 func NewFDListener(l net.Listener) (fl *FDListener, ok bool) {
 	tl, ok := l.(*net.TCPListener)
 	if !ok {
@@ -40,6 +52,11 @@ func NewFDListener(l net.Listener) (fl *FDListener, ok bool) {
 		f.Close()
 		return nil, false
 	}
+	// Best effort: without it every connection still works, some of
+	// them through the runtime's poller.
+	_ = rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAccept)
+	})
 	return &FDListener{l: tl, f: f, rc: rc}, true
 }
 

@@ -148,19 +148,26 @@ func TestFDConnRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	// The accept waits for the client's first bytes (deferAccept).
+	if _, err := cl.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
 	fc, err := fl.AcceptFD()
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 16)
+	if n, err := fc.Read(buf); n != 1 || err != nil {
+		t.Fatalf("Read of the first byte: %d, %v; want it at the accept", n, err)
+	}
 	if _, err := fc.Read(buf); !errors.Is(err, ErrAgain) {
 		t.Fatalf("Read of an empty socket: %v, want ErrAgain", err)
 	}
-	if _, err := cl.Write([]byte("abc")); err != nil {
+	if _, err := cl.Write([]byte("bc")); err != nil {
 		t.Fatal(err)
 	}
 	cl.Close()
-	var got []byte
+	got := []byte("a")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n, err := fc.Read(buf)
@@ -182,5 +189,58 @@ func TestFDConnRead(t *testing.T) {
 	fc.Close()
 	if _, err := fc.Read(buf); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Read after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+// TestFDListenerDefersAccept: a connection is accepted once its first
+// bytes have come, so a client that wrote is accepted before one that
+// connected earlier and is silent, and finds its bytes at the accept; the
+// silent one is accepted all the same, a little later.
+func TestFDListenerDefersAccept(t *testing.T) {
+	fl := newFDListener(t)
+	silent, err := net.Dial("tcp", fl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	talker, err := net.Dial("tcp", fl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer talker.Close()
+	if _, err := talker.Write([]byte("GET /ws HTTP/1.1\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := fl.AcceptFD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	if got, want := fc.RemoteAddr().String(), talker.LocalAddr().String(); got != want {
+		t.Fatalf("accepted %s first, want the client that wrote, %s (the silent one is %s)", got, want, silent.LocalAddr())
+	}
+	buf := make([]byte, 64)
+	if n, err := fc.Read(buf); err != nil || !bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
+		t.Fatalf("read at the accept: %q, %v; want the whole head", buf[:n], err)
+	}
+	done := make(chan *FDConn, 1)
+	go func() {
+		fc, err := fl.AcceptFD()
+		if err != nil {
+			t.Error(err)
+		}
+		done <- fc
+	}()
+	select {
+	case fc := <-done:
+		if fc == nil {
+			return
+		}
+		defer fc.Close()
+		if got, want := fc.RemoteAddr().String(), silent.LocalAddr().String(); got != want {
+			t.Fatalf("accepted %s, want the silent client %s", got, want)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the silent client was not accepted within 20s")
 	}
 }
