@@ -47,6 +47,8 @@ func (n *Node) Serve(l net.Listener) error {
 	}()
 	defer func() { hl.Close(); <-httpDone }()
 
+	hs := newHandshakers(func(j handshakeJob) { n.serveConn(j.conn, j.accepted, j.hl, j.release) }, handshakerIdle)
+	defer hs.close()
 	var backoff time.Duration
 	for {
 		conn, err := l.Accept()
@@ -75,7 +77,7 @@ func (n *Node) Serve(l net.Listener) error {
 			conn.Close()
 			continue
 		}
-		go n.serveConn(conn, time.Now(), hl, release)
+		hs.serve(handshakeJob{conn: conn, accepted: time.Now(), hl: hl, release: release})
 	}
 }
 
