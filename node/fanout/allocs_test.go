@@ -26,3 +26,22 @@ func TestFanoutAllocationsDoNotGrowWithRecipients(t *testing.T) {
 		t.Fatalf("fan-out allocates per recipient: %v allocations for 10, %v for 200", a10, a200)
 	}
 }
+
+// TestNoticeBatchAllocationsDoNotGrowWithRecipients guards a storm's
+// notices: a batch of events is encoded once and every member owed all
+// of it gets the same frame, so a batch's flush allocates the same for
+// 10 and 200 members.
+func TestNoticeBatchAllocationsDoNotGrowWithRecipients(t *testing.T) {
+	small := newFanoutRig(t, 10)
+	big := newFanoutRig(t, 200)
+	for range 50 {
+		small.notices(10)
+		big.notices(10)
+	}
+	a10 := testing.AllocsPerRun(200, func() { small.notices(10) })
+	a200 := testing.AllocsPerRun(200, func() { big.notices(10) })
+	t.Logf("allocations per batch of 10 events: %v with 10 members, %v with 200", a10, a200)
+	if a200 > a10+10 {
+		t.Fatalf("a batch's flush allocates per member: %v allocations for 10, %v for 200", a10, a200)
+	}
+}

@@ -40,6 +40,20 @@ func (f *fanoutRig) fanout() {
 	f.d.fanout(f.st, &f.msg)
 }
 
+// notices batches n events that skip nobody, every member owed them, and
+// flushes the batch to every device, as the loop does.
+func (f *fanoutRig) notices(n int) {
+	b := &noticeBatch{c: f.st.c}
+	for range n {
+		b.add(noticeFrame, f.st.c.added, nil)
+	}
+	f.d.notices[f.st.c.id] = b
+	f.d.flushNotices(f.st.c.id, b)
+}
+
+// noticeFrame is a join notice's size.
+var noticeFrame = []byte(`{"channel":"chat-room","message":{"type":"JoinedRoom","contents":{"user":"guest-1a2b3c4d","name":"bench","chat":"c-bench"}}}`)
+
 // drained waits until every device's queue is written out.
 func (f *fanoutRig) drained(tb testing.TB) {
 	checkFor(tb, 30*time.Second, func() error {
