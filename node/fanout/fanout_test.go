@@ -91,11 +91,7 @@ func TestEventSkipsUser(t *testing.T) {
 	r := newRig(t, nil)
 	r.start()
 	chat := r.room("events")
-	_, alice := r.device("alice")
-	_, bob := r.device("bob")
-	var since uint64
-	r.hub.Link(r.hub.User("alice"), chat, &since)
-	r.hub.Link(r.hub.User("bob"), chat, &since)
+	alice, bob := r.member(chat, "alice"), r.member(chat, "bob")
 	frame := []byte(`{"channel":"chat-room","message":{"type":"Typing","contents":{"user":"alice"}}}`)
 	if err := r.hub.PublishEvent(chat, "typing", frame, "alice"); err != nil {
 		t.Fatal(err)
@@ -118,9 +114,7 @@ func TestEventsByInterest(t *testing.T) {
 	r := newRig(t, func(c *Config) { c.Loops = 1 })
 	r.start()
 	chat, other := r.room("near"), r.room("far")
-	_, bob := r.device("bob")
-	var since uint64
-	r.hub.Link(r.hub.User("bob"), chat, &since)
+	bob := r.member(chat, "bob")
 	if err := r.hub.CheckLoops(context.Background()); err != nil {
 		t.Fatal(err)
 	}

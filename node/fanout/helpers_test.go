@@ -113,6 +113,16 @@ func (r *rig) device(userID string) (*Device, *peer) {
 	return d, &peer{wc}
 }
 
+// member connects a device of userID and makes the user a local member
+// of chatID, delivered from now on.
+func (r *rig) member(chatID, userID string) *peer {
+	r.t.Helper()
+	_, p := r.device(userID)
+	var since uint64
+	r.hub.Link(r.hub.User(userID), chatID, &since)
+	return p
+}
+
 // drainedDevice is device for benchmarks: its client end discards what
 // it reads without decoding it, so that the client costs little of the
 // machine the benchmark measures.

@@ -44,12 +44,8 @@ func TestNoticeBatchOwed(t *testing.T) {
 	r := newRig(t, nil)
 	r.start()
 	chat := r.room("batched")
-	_, alice := r.device("alice")
-	_, bob := r.device("bob")
+	alice, bob := r.member(chat, "alice"), r.member(chat, "bob")
 	_, carol := r.device("carol")
-	var since uint64
-	r.hub.Link(r.hub.User("alice"), chat, &since)
-	r.hub.Link(r.hub.User("bob"), chat, &since)
 	r.hub.SetNoticeBatch(time.Hour) // only the message sends them
 	e1, e2, e3 := typing("e1"), typing("e2"), typing("e3")
 	for i, e := range []struct {
@@ -67,6 +63,7 @@ func TestNoticeBatchOwed(t *testing.T) {
 		})
 	}
 	// Carol becomes a member after e1 and e2 came: she is owed e3 only.
+	var since uint64
 	r.hub.Link(r.hub.User("carol"), chat, &since)
 	if err := r.hub.PublishEvent(chat, "typing", e3, ""); err != nil {
 		t.Fatal(err)
@@ -99,9 +96,7 @@ func TestNoticeBatchLeaves(t *testing.T) {
 	r := newRig(t, nil)
 	r.start()
 	chat := r.room("leaves")
-	_, bob := r.device("bob")
-	var since uint64
-	r.hub.Link(r.hub.User("bob"), chat, &since)
+	bob := r.member(chat, "bob")
 
 	r.hub.SetNoticeBatch(50 * time.Millisecond)
 	if err := r.hub.PublishEvent(chat, "typing", typing("timed"), ""); err != nil {

@@ -73,6 +73,17 @@ func newFDListener(t *testing.T) *FDListener {
 	return fl
 }
 
+// dialFD connects a plain TCP client to fl, closed with the test.
+func dialFD(t *testing.T, fl *FDListener) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", fl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // TestFDListener: a connection accepted as an FDConn reads without
 // waiting (ErrAgain on an empty socket), has the client's address, and
 // is served by either transport once attached (the goroutine transport
@@ -143,11 +154,7 @@ func TestFDListener(t *testing.T) {
 // empty, returns what arrived, then io.EOF; after Close, net.ErrClosed.
 func TestFDConnRead(t *testing.T) {
 	fl := newFDListener(t)
-	cl, err := net.Dial("tcp", fl.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := dialFD(t, fl)
 	// The accept waits for the client's first bytes (deferAccept).
 	if _, err := cl.Write([]byte("a")); err != nil {
 		t.Fatal(err)
@@ -198,16 +205,7 @@ func TestFDConnRead(t *testing.T) {
 // silent one is accepted all the same, a little later.
 func TestFDListenerDefersAccept(t *testing.T) {
 	fl := newFDListener(t)
-	silent, err := net.Dial("tcp", fl.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	talker, err := net.Dial("tcp", fl.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer talker.Close()
+	silent, talker := dialFD(t, fl), dialFD(t, fl)
 	if _, err := talker.Write([]byte("GET /ws HTTP/1.1\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
