@@ -65,6 +65,7 @@ type Node struct {
 
 	admission  *handshake.Admission // connections whose request head is being read
 	handshakes chan struct{}        // semaphore of concurrent upgrades
+	upgrades   sync.Pool            // *upgrade, each with its upgrader made once (upgrade.go)
 	done       chan struct{}        // closed by Shutdown
 	cancel     context.CancelFunc
 	loops      sync.WaitGroup // the events loop and the storm watch
@@ -91,6 +92,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, handshakes: make(chan struct{}, cfg.MaxHandshakes), done: make(chan struct{}), metrics: newMetrics(),
 		admission: handshake.NewAdmission(max(cfg.MaxPendingPerSource, 0), cfg.MaxPending)}
+	n.upgrades.New = n.newUpgrade
 	if err := n.prepare(); err != nil {
 		return nil, err
 	}

@@ -65,6 +65,30 @@ func parseResume(v string) ([]wire.Resume, error) {
 	return out, nil
 }
 
+// upgrade is one raw handshake's request data with the upgrader whose
+// callbacks fill it and the reader of its head. The callbacks are
+// closures over the request, five allocations a handshake when made for
+// each: an upgrade is made once and kept in Node.upgrades.
+type upgrade struct {
+	h    upgradeRequest
+	u    ws.Upgrader
+	head bytes.Reader
+}
+
+// newUpgrade makes an upgrade for Node.upgrades.
+func (n *Node) newUpgrade() any {
+	p := new(upgrade)
+	p.u = n.upgrader(&p.h)
+	return p
+}
+
+// putUpgrade gives p back to Node.upgrades, forgetting its request.
+func (n *Node) putUpgrade(p *upgrade) {
+	p.h = upgradeRequest{}
+	p.head.Reset(nil)
+	n.upgrades.Put(p)
+}
+
 // upgrader returns the zero-copy upgrader for one raw connection: the
 // request is parsed into h without building an http.Request, and a bad
 // token or origin is refused with its HTTP status before the upgrade.
@@ -208,13 +232,14 @@ func (n *Node) upgradeRaw(conn net.Conn, accepted time.Time, head []byte, br *bu
 		return
 	}
 	defer func() { <-n.handshakes }()
-	var h upgradeRequest
-	u := n.upgrader(&h)
+	p := n.upgrades.Get().(*upgrade)
+	defer n.putUpgrade(p)
+	p.head.Reset(head)
 	// The answer is kept rather than written: a 101 leaves with the
 	// device's first frames (a storm of joins is counted in writes), a
 	// refusal at once.
 	var resp response
-	if _, err := u.Upgrade(readWriter{bytes.NewReader(head), &resp}); err != nil {
+	if _, err := p.u.Upgrade(readWriter{&p.head, &resp}); err != nil {
 		var rej *ws.ConnectionRejectedError
 		if errors.As(err, &rej) {
 			n.metrics.handshakeRejected.Add(1)
@@ -227,6 +252,7 @@ func (n *Node) upgradeRaw(conn net.Conn, accepted time.Time, head []byte, br *bu
 		return
 	}
 	early, _ := br.Peek(br.Buffered())
+	h := &p.h
 	n.sess.Attach(conn, h.who, session.Start{Resume: h.resume, Room: h.room, Buffered: early, Response: resp.b, Expiry: h.expiry})
 	n.metrics.handshakeTime.Observe(time.Since(accepted).Seconds())
 }
