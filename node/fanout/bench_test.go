@@ -43,12 +43,12 @@ func (f *fanoutRig) fanout() {
 // notices batches n events that skip nobody, every member owed them, and
 // flushes the batch to every device, as the loop does.
 func (f *fanoutRig) notices(n int) {
-	b := &noticeBatch{c: f.st.c}
+	b := &noticeBatch{}
 	for range n {
 		b.add(noticeFrame, f.st.c.added, nil)
 	}
-	f.d.notices[f.st.c.id] = b
-	f.d.flushNotices(f.st.c.id, b)
+	f.st.notices = b
+	f.d.flushNotices(f.st, b)
 }
 
 // noticeFrame is a join notice's size.

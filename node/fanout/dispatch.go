@@ -38,9 +38,6 @@ type dispatcher struct {
 	// yet: another user's Link subscribes it and reads its cursor, and
 	// this device's user found it linked before that was done.
 	waiting map[string][]waitingCatchUp
-	// notices are the chats' batches of events waiting to leave
-	// together (notices.go).
-	notices map[string]*noticeBatch
 	users   []*User
 	devs    []*Device
 	members []chatMember
@@ -59,15 +56,17 @@ type chatState struct {
 	// releases are devices whose replay went past lastSeq: they skip the
 	// chat until live delivery reaches what they were sent (release).
 	releases []release
+	// notices are the chat's events waiting to leave together
+	// (notices.go); nil when none wait.
+	notices *noticeBatch
 }
 
 func newDispatcher(h *Hub, buffer int) *dispatcher {
 	return &dispatcher{
-		h:       h,
-		msgs:    make(chan *nats.Msg, buffer),
-		notify:  make(chan struct{}, 1),
-		chats:   make(map[string]*chatState),
-		notices: make(map[string]*noticeBatch),
+		h:      h,
+		msgs:   make(chan *nats.Msg, buffer),
+		notify: make(chan struct{}, 1),
+		chats:  make(map[string]*chatState),
 	}
 }
 
@@ -263,8 +262,8 @@ func (d *dispatcher) repair(st *chatState, upTo uint64) bool {
 // fanout encodes m once and queues the same bytes to every local device
 // of every member, then advances the chat's cursor.
 func (d *dispatcher) fanout(st *chatState, m *store.Message) {
-	if b := d.notices[st.c.id]; b != nil {
-		d.flushNotices(st.c.id, b) // the chat's events before its message
+	if b := st.notices; b != nil {
+		d.flushNotices(st, b) // the chat's events before its message
 	}
 	if len(st.releases) > 0 {
 		// A device whose catch-up reached past the cursor has every

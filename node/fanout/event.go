@@ -96,8 +96,7 @@ func (d *dispatcher) deliverEvent(chatID string, m *nats.Msg) {
 		d.h.cfg.Limiter.Warn("fanout: chat event of another format dropped", slog.String("subject", m.Subject))
 		return
 	}
-	if b := d.notices[chatID]; b != nil || d.h.noticeBatch.Load() > 0 {
-		d.batchEvent(chatID, b, data, skip)
+	if st := d.chats[chatID]; st != nil && (st.notices != nil || d.h.noticeBatch.Load() > 0) && d.batchEvent(st, data, skip) {
 		return
 	}
 	frame := wsconn.NewTextFrame(data)

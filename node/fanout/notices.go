@@ -33,11 +33,10 @@ const (
 
 // noticeBatch is a chat's events waiting on its loop to leave together.
 type noticeBatch struct {
-	c     *localChat // the local chat the events came to
-	buf   []byte     // their frames, encoded one after another
-	ends  []int      // where each event's frame ends in buf
-	added []uint64   // the chat's count of additions when each came
-	skips []*User    // the user each skips (nil: none)
+	buf   []byte   // their frames, encoded one after another
+	ends  []int    // where each event's frame ends in buf
+	added []uint64 // the chat's count of additions when each came
+	skips []*User  // the user each skips (nil: none)
 }
 
 // add appends an event's frame.
@@ -81,35 +80,40 @@ func (b *noticeBatch) owed(m chatMember, parts [][]byte) ([][]byte, int) {
 // storm is on.
 func (h *Hub) SetNoticeBatch(d time.Duration) { h.noticeBatch.Store(int64(max(d, 0))) }
 
-// batchEvent adds an event of chatID to the chat's batch, starting one
-// if there is none (or the one there is full or of a chat since dropped).
-func (d *dispatcher) batchEvent(chatID string, b *noticeBatch, frame []byte, skipID string) {
-	c, added, skip := d.h.reg.chatNow(chatID, skipID)
-	if b != nil && (b.c != c || b.full(len(frame))) {
-		d.flushNotices(chatID, b)
+// batchEvent adds an event to st's batch, starting one if there is none
+// (or the one there is is full), and reports true; false, after the
+// batch left, if st's chat was dropped or made again since st began
+// (the registry's is not st.c): the event is for whatever chat is there
+// now, and is delivered on its own.
+func (d *dispatcher) batchEvent(st *chatState, frame []byte, skipID string) bool {
+	c, added, skip := d.h.reg.chatNow(st.c.id, skipID)
+	b := st.notices
+	if b != nil && (c != st.c || b.full(len(frame))) {
+		d.flushNotices(st, b)
 		b = nil
 	}
-	if c == nil {
-		return // no local member: nobody to tell
+	if c != st.c {
+		return false
 	}
 	if b == nil {
-		b = &noticeBatch{c: c}
-		d.notices[chatID] = b
+		b = &noticeBatch{}
+		st.notices = b
 		time.AfterFunc(time.Duration(d.h.noticeBatch.Load()), func() {
-			d.post(func() { d.flushNotices(chatID, b) })
+			d.post(func() { d.flushNotices(st, b) })
 		})
 	}
 	b.add(frame, added, skip)
+	return true
 }
 
 // flushNotices queues b's frames to the devices of the members owed
-// them, if b is still chatID's batch.
-func (d *dispatcher) flushNotices(chatID string, b *noticeBatch) {
-	if d.notices[chatID] != b {
+// them, if b is still st's batch.
+func (d *dispatcher) flushNotices(st *chatState, b *noticeBatch) {
+	if st.notices != b {
 		return // left already, before a message or when full
 	}
-	delete(d.notices, chatID)
-	d.members = d.h.reg.chatMembers(b.c, d.members[:0])
+	st.notices = nil
+	d.members = d.h.reg.chatMembers(st.c, d.members[:0])
 	var all *wsconn.Frame // the whole batch, for every member owed all of it
 	sent := 0
 	for _, m := range d.members {

@@ -12,8 +12,8 @@ func (r *rig) batched(chatID string) int {
 	d := r.hub.loop(chatID)
 	n := make(chan int, 1)
 	d.post(func() {
-		if b := d.notices[chatID]; b != nil {
-			n <- len(b.ends)
+		if st := d.chats[chatID]; st != nil && st.notices != nil {
+			n <- len(st.notices.ends)
 			return
 		}
 		n <- 0
