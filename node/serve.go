@@ -198,14 +198,17 @@ func (n *Node) serveConn(conn net.Conn, accepted time.Time, hl *connListener, re
 // handed to the runtime's poller with what was read in front of it, and
 // returned for serveConn to serve as any other.
 func (n *Node) serveFD(fc *wsconn.FDConn, accepted time.Time, release func()) net.Conn {
-	bp := headBufPool.Get().(*[]byte)
-	defer headBufPool.Put(bp)
-	b := *bp
+	hb := headBufPool.Get().(*headBuf)
+	defer func() {
+		hb.src.Reset(nil)
+		headBufPool.Put(hb)
+	}()
+	b := hb.b[:]
 	k, err := fc.Read(b)
 	if k > 0 && isWebSocketRequest(b[:k]) && bytes.Contains(b[:k], headEnd) {
 		br := readerPool.Get().(*bufio.Reader)
-		src := bytes.NewReader(b[:k])
-		br.Reset(src)
+		hb.src.Reset(b[:k])
+		br.Reset(&hb.src)
 		defer func() {
 			br.Reset(nil)
 			readerPool.Put(br)
@@ -237,9 +240,16 @@ func (n *Node) serveFD(fc *wsconn.FDConn, accepted time.Time, release func()) ne
 // headEnd ends a request head.
 var headEnd = []byte("\r\n\r\n")
 
-// headBufPool holds the buffers serveFD reads a head into: the size of
-// the pooled readers', so that whatever one read takes fits in one.
-var headBufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+// headBuf is what serveFD reads a head into, the size of the pooled
+// readers' so that whatever one read takes fits in one, and the reader
+// the pooled reader takes it from.
+type headBuf struct {
+	b   [4096]byte
+	src bytes.Reader
+}
+
+// headBufPool holds serveFD's headBufs.
+var headBufPool = sync.Pool{New: func() any { return new(headBuf) }}
 
 // handshakeTLS runs the server TLS handshake on conn within its current
 // deadline (tlsserve's doc tells TLS at the node). On failure it closes
