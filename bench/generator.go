@@ -25,6 +25,13 @@ type GeneratorStats struct {
 	SchedP50Ms  float64 `json:"schedP50Ms,omitempty"`
 	SchedP99Ms  float64 `json:"schedP99Ms,omitempty"`
 	SchedP999Ms float64 `json:"schedP999Ms,omitempty"`
+	// ConnectSchedP50Ms, ConnectSchedP99Ms and ConnectSchedP999Ms are
+	// the same quantiles over the connect phase: a dial waits for the
+	// processor at each step (connected, head written, answer read), so
+	// these add to its handshake time several times over.
+	ConnectSchedP50Ms  float64 `json:"connectSchedP50Ms,omitempty"`
+	ConnectSchedP99Ms  float64 `json:"connectSchedP99Ms,omitempty"`
+	ConnectSchedP999Ms float64 `json:"connectSchedP999Ms,omitempty"`
 }
 
 // max keeps, figure by figure, the larger of s and o.
@@ -34,6 +41,9 @@ func (s *GeneratorStats) max(o GeneratorStats) {
 	s.SchedP50Ms = max(s.SchedP50Ms, o.SchedP50Ms)
 	s.SchedP99Ms = max(s.SchedP99Ms, o.SchedP99Ms)
 	s.SchedP999Ms = max(s.SchedP999Ms, o.SchedP999Ms)
+	s.ConnectSchedP50Ms = max(s.ConnectSchedP50Ms, o.ConnectSchedP50Ms)
+	s.ConnectSchedP99Ms = max(s.ConnectSchedP99Ms, o.ConnectSchedP99Ms)
+	s.ConnectSchedP999Ms = max(s.ConnectSchedP999Ms, o.ConnectSchedP999Ms)
 }
 
 // selfSample is a reading of this process's CPU time and scheduling

@@ -46,9 +46,9 @@ func TestSampleSelf(t *testing.T) {
 		t.Fatalf("quantile in the unbounded bucket: %v ms, want 2000", q[0])
 	}
 	var g GeneratorStats
-	g.max(GeneratorStats{SendCPUPercent: 40, SchedP99Ms: 1})
-	g.max(GeneratorStats{SendCPUPercent: 30, SchedP99Ms: 2})
-	if g.SendCPUPercent != 40 || g.SchedP99Ms != 2 {
+	g.max(GeneratorStats{SendCPUPercent: 40, SchedP99Ms: 1, ConnectSchedP99Ms: 5})
+	g.max(GeneratorStats{SendCPUPercent: 30, SchedP99Ms: 2, ConnectSchedP99Ms: 3})
+	if g.SendCPUPercent != 40 || g.SchedP99Ms != 2 || g.ConnectSchedP99Ms != 5 {
 		t.Fatalf("busiest of two workers: %+v", g)
 	}
 }

@@ -246,9 +246,11 @@ func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
 		}(&w.plan.Conns[i])
 	}
 	wg.Wait()
-	cpu := sampleSelf().cpuSince(self)
+	after := sampleSelf()
+	q := after.schedQuantiles(self, 0.5, 0.99, 0.999)
 	w.mu.Lock()
-	w.gen.ConnectCPUPercent = cpu
+	w.gen.ConnectCPUPercent = after.cpuSince(self)
+	w.gen.ConnectSchedP50Ms, w.gen.ConnectSchedP99Ms, w.gen.ConnectSchedP999Ms = q[0], q[1], q[2]
 	w.connectNs = int64(time.Since(start))
 	sort.Slice(w.conns, func(i, j int) bool { return w.conns[i].plan.ID < w.conns[j].plan.ID })
 	w.mu.Unlock()

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"regexp"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -44,7 +45,11 @@ func newMetrics() metrics {
 // process's to reg.
 func (n *Node) registerMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
-		collectors.NewGoCollector(),
+		// The scheduler's latencies besides the defaults: on a node of
+		// one core every hand-off of a send or a handshake waits in the
+		// run queue, and this histogram shows how long.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/latencies:seconds$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		n.chat.Metrics().PublishAck,
 		n.hub.Metrics().PublishDeliver,
