@@ -145,6 +145,30 @@ func TestHandshakeRoomBeforeEarlyFrames(t *testing.T) {
 	}
 }
 
+// TestHandshakeRoomJoinedOnce: a guest's room from its handshake URL is
+// answered Welcome, MemberList and JoinedRoom without waiting for the
+// join's user event, which the node then applies without telling the
+// device a second time. A later JoinRoom waits for its own user event,
+// which follows the first on the user's subject: once its JoinedRoom is
+// in, the first event has been applied, and nothing came in between.
+func TestHandshakeRoomJoinedOnce(t *testing.T) {
+	tn := startNode(t, func(c *Config) { c.AllowGuests = true })
+	c := tn.dial("/ws?room=first")
+	c.strict = true
+	var ml wire.MemberList
+	c.expect(wire.TypeMemberList).decode(t, &ml)
+	var joined wire.MemberEvent
+	c.expect(wire.TypeJoinedRoom).decode(t, &joined)
+	if joined.Chat != ml.Chat || joined.User != c.welcome.User {
+		t.Fatalf("JoinedRoom %+v, want the guest %s in chat %s", joined, c.welcome.User, ml.Chat)
+	}
+	second := c.joinRoom("second")
+	if second == ml.Chat {
+		t.Fatalf("both rooms are chat %s", second)
+	}
+	c.expectNothing(200 * time.Millisecond)
+}
+
 // earlyFrames upgrades path with frame sent in the same write as the
 // request and returns the types of the first n frames the node answers.
 func earlyFrames(t *testing.T, tn *testNode, path, frame string, n int) []string {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/natterchat/natter/node/fanout"
@@ -29,6 +30,10 @@ type userEvent struct {
 	// device's id and a number), which waits for its node to have told
 	// the user's devices (told.go). On other nodes it matches no wait.
 	Told string `json:"told,omitempty"`
+	// Sent is the id of the device that made the join and was sent its
+	// JoinedRoom at once (AnnounceJoinSent): its node does not send it
+	// again. On other nodes it names no device.
+	Sent string `json:"sent,omitempty"`
 	// Version is a revocation's new token version.
 	Version uint32 `json:"version,omitempty"`
 }
@@ -39,13 +44,18 @@ type userEvent struct {
 // chat's nodes through a chat event (they tell the other members). since
 // is the chat's cursor when a membership began (see Joined).
 func (s *Service) Announce(c store.Chat, who Identity, join bool, since uint64) {
-	s.announce(c, who, join, since, "")
+	s.announce(c, who, join, since, ownDevice{})
 }
 
-// announce is Announce carrying told, the token of a request that waits
-// for its device to be told (told.go), or ""; it reports whether the
-// user event went out.
-func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, told string) bool {
+// ownDevice says how the device that made a membership change hears of
+// it, when it is this node's: told, the token of a request that waits
+// for the user event (told.go), or sent, the device's id when it was
+// sent its frame at once (AnnounceJoinSent); zero for neither.
+type ownDevice struct{ told, sent string }
+
+// announce is Announce carrying own in the user event; it reports
+// whether the user event went out.
+func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, own ownDevice) bool {
 	from := &since
 	if since == sinceNow {
 		from, since = nil, 0
@@ -67,7 +77,7 @@ func (s *Service) announce(c store.Chat, who Identity, join bool, since uint64, 
 	if err := s.cfg.Hub.PublishEvent(c.ID, eventMember, wire.Encode(wire.ChannelChatRoom, typ, me), who.ID); err != nil {
 		s.cfg.Limiter.Warn("publish chat event failed", slog.String("chat", c.ID), slog.Any("err", err))
 	}
-	ev := userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest, Told: told}
+	ev := userEvent{Type: typ, MemberEvent: me, Since: since, Guest: who.Guest, Told: own.told, Sent: own.sent}
 	if err := s.cfg.NC.Publish(subjects.UserEvents(who.ID), ev.encode()); err != nil {
 		s.cfg.Limiter.Warn("publish user event failed", slog.String("user", who.ID), slog.Any("err", err))
 		return false
@@ -128,6 +138,9 @@ func (s *Service) ApplyUserEvent(userID string, data []byte) {
 	// after this counts the change among those it missed (Hub.AddDevice),
 	// one that registered before it is in devs, never both.
 	devs := s.cfg.Hub.TellDevices(userID, seq, nil)
+	if ev.Sent != "" {
+		devs = slices.DeleteFunc(devs, func(d *fanout.Device) bool { return d.ID() == ev.Sent })
+	}
 	if len(devs) == 0 {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/natterchat/natter/node/fanout"
+	"github.com/natterchat/natter/node/wire"
 	"github.com/natterchat/natter/store"
 )
 
@@ -75,11 +76,11 @@ func (w *toldWaits) dropLocked(token string) {
 // event could not go out, d is told here, as nothing else would.
 func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, join bool, since uint64, d *fanout.Device) {
 	if d == nil {
-		s.announce(c, who, join, since, "")
+		s.announce(c, who, join, since, ownDevice{})
 		return
 	}
 	token, done := s.toldWaits.add(d.ID())
-	if !s.announce(c, who, join, since, token) {
+	if !s.announce(c, who, join, since, ownDevice{told: token}) {
 		s.toldWaits.forget(token)
 		d.Send(memberFrame(MemberType(join), who.MemberEvent(c)))
 		s.metrics.FramesOut.Add(1)
@@ -96,4 +97,18 @@ func (s *Service) announceTold(ctx context.Context, c store.Chat, who Identity, 
 // once d has been sent its JoinedRoom (see announceTold).
 func (s *Service) AnnounceJoinTold(ctx context.Context, c store.Chat, who Identity, since uint64, d *fanout.Device) {
 	s.announceTold(ctx, c, who, true, since, d)
+}
+
+// AnnounceJoinSent is Announce of a join made by device d before its
+// client can have sent a frame (a guest's room in its handshake URL): d
+// is sent its JoinedRoom here and now, and the user event tells the
+// user's other devices only. The order that announceTold waits for holds
+// without the wait: nothing of d's came before the join, and d's next
+// frames are published after the join's events. The wait was a trip
+// through NATS and the node's events goroutine on every handshake of a
+// join storm, and its 101, Welcome and MemberList waited with it.
+func (s *Service) AnnounceJoinSent(c store.Chat, who Identity, since uint64, d *fanout.Device) {
+	s.announce(c, who, true, since, ownDevice{sent: d.ID()})
+	d.Send(memberFrame(wire.TypeJoinedRoom, who.MemberEvent(c)))
+	s.metrics.FramesOut.Add(1)
 }

@@ -33,6 +33,9 @@ func (ev *userEvent) appendJSON(b []byte) []byte {
 	if ev.Told != "" {
 		w.String("told", ev.Told)
 	}
+	if ev.Sent != "" {
+		w.String("sent", ev.Sent)
+	}
 	if ev.Version != 0 {
 		w.Uint("version", uint64(ev.Version))
 	}
@@ -42,7 +45,7 @@ func (ev *userEvent) appendJSON(b []byte) []byte {
 
 // encode returns ev's JSON in a buffer of its own.
 func (ev *userEvent) encode() []byte {
-	return ev.appendJSON(make([]byte, 0, 100+len(ev.Type)+len(ev.Room)+len(ev.Chat)+len(ev.User)+len(ev.Name)+len(ev.Told)))
+	return ev.appendJSON(make([]byte, 0, 100+len(ev.Type)+len(ev.Room)+len(ev.Chat)+len(ev.User)+len(ev.Name)+len(ev.Told)+len(ev.Sent)))
 }
 
 // decodeUserEvent reads a user event into the zero *ev as json.Unmarshal
@@ -87,6 +90,9 @@ func readUserEvent(data []byte, ev *userEvent) bool {
 	}
 	if r.Field("told") {
 		ev.Told = r.String()
+	}
+	if r.Field("sent") {
+		ev.Sent = r.String()
 	}
 	if r.Field("version") {
 		ev.Version = uint32(r.Uint(math.MaxUint32))

@@ -43,6 +43,9 @@ func randUserEvent(r *rand.Rand) userEvent {
 	if r.IntN(2) == 0 {
 		ev.Told = randUserEventString(r)
 	}
+	if r.IntN(2) == 0 {
+		ev.Sent = randUserEventString(r)
+	}
 	return ev
 }
 

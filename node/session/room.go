@@ -16,11 +16,13 @@ import (
 //
 // The room of a handshake's URL waits only when frames of the client may
 // run right after it (request.followed, always true of a client's
-// frame): a guest's 101 and Welcome otherwise leave with its JoinedRoom
-// (they wait for it, as the MemberList does, up to the notice delay), so
-// the client has sent nothing yet, and a storm of guests' joins does not
-// hold its handshake slots while the events cross the node (7 % more CPU
-// per join when it did, docs/benchmarks.md).
+// frame). Otherwise the client has sent nothing yet (a guest's 101 and
+// Welcome have not left): the device is sent its JoinedRoom at once
+// (chat.Service.AnnounceJoinSent), and the 101, Welcome and MemberList
+// leave with it in one write. A storm of guests' joins so neither holds
+// its handshake slots (7 % more CPU per join when it did) nor has its
+// handshakes wait for the events to cross NATS and the node
+// (docs/benchmarks.md).
 func (s *Server) processJoin(r *request) error {
 	var in wire.ChatRef
 	if err := r.decode(&in); err != nil {
@@ -46,7 +48,7 @@ func (s *Server) processJoin(r *request) error {
 	case j.Added && r.followed:
 		s.cfg.Chat.AnnounceJoinTold(r.ctx, c, who, j.Since, &r.d.Device)
 	case j.Added:
-		s.cfg.Chat.Announce(c, who, true, j.Since)
+		s.cfg.Chat.AnnounceJoinSent(c, who, j.Since, &r.d.Device)
 	case listErr == nil:
 		r.d.sendFrame(&s.metrics, wire.ChannelChatRoom, wire.TypeJoinedRoom, who.MemberEvent(c))
 	}
