@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -24,15 +25,23 @@ const readBufferSize = 2048
 
 var bigPayloads = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
-// conn is one bench connection: a socket, a small read buffer and one
-// reader goroutine with a small stack (the simple design; its memory per
-// connection was not measured yet, see docs/benchmarks.md).
+// conn is one bench connection: a socket read by its worker's reader
+// (reader_linux.go), or elsewhere by a goroutine of its own (run) through
+// a small buffer.
 type conn struct {
 	// Static after dial.
 	plan *ConnPlan
 	nc   net.Conn
-	br   *bufio.Reader
+	br   *bufio.Reader // the dial's; nil once the worker's reader has c
 	w    *worker
+
+	// The worker's reader's, set before c is registered with it: the
+	// socket, the reader, c's id there and the start of a frame not
+	// read whole yet (touched only by the reader's goroutine).
+	raw  syscall.RawConn
+	rd   *reader
+	rid  uint64
+	pend []byte
 
 	wmu  sync.Mutex // serializes writes (sends, pongs, close)
 	wbuf []byte     // guarded by wmu
@@ -133,15 +142,53 @@ func (c *conn) readFrame() ([]byte, ws.OpCode, error) {
 	if h.Masked {
 		ws.Cipher(p, h.Mask, 0)
 	}
-	switch h.OpCode {
+	if err := c.control(h.OpCode, p); err != nil {
+		return nil, ws.OpClose, err
+	}
+	return p, h.OpCode, nil
+}
+
+// control answers a ping and reports a close frame as io.EOF, counting
+// its code.
+func (c *conn) control(op ws.OpCode, p []byte) error {
+	switch op {
 	case ws.OpPing:
 		c.write(ws.OpPong, p)
 	case ws.OpClose:
 		code, _ := ws.ParseCloseFrameData(p)
 		c.w.countError("close_" + strconv.Itoa(int(code)))
-		return nil, ws.OpClose, io.EOF
+		return io.EOF
 	}
-	return p, h.OpCode, nil
+	return nil
+}
+
+// consume handles the whole frames at the start of data as readFrame and
+// run do, and returns the rest: the start of a frame still coming.
+func (c *conn) consume(data []byte) ([]byte, error) {
+	for {
+		h, n, ok := parseHeader(data)
+		if !ok {
+			return data, nil
+		}
+		if h.Length < 0 || h.Length > 1<<24 {
+			return nil, fmt.Errorf("frame of %d bytes", h.Length)
+		}
+		end := n + int(h.Length)
+		if len(data) < end {
+			return data, nil
+		}
+		p := data[n:end]
+		data = data[end:]
+		if h.Masked {
+			ws.Cipher(p, h.Mask, 0)
+		}
+		if err := c.control(h.OpCode, p); err != nil {
+			return nil, err
+		}
+		if h.OpCode == ws.OpText {
+			c.handle(p, time.Now())
+		}
+	}
 }
 
 func (c *conn) release(p []byte) {
@@ -153,13 +200,10 @@ func (c *conn) release(p []byte) {
 
 // run reads frames until the connection ends.
 func (c *conn) run() {
-	defer close(c.closed)
 	for {
 		p, op, err := c.readFrame()
 		if err != nil {
-			if !c.w.closing.Load() && !c.dropped.Load() && !errors.Is(err, net.ErrClosed) {
-				c.w.countError("read_error")
-			}
+			c.ended(err)
 			return
 		}
 		if op == ws.OpText {
@@ -167,6 +211,15 @@ func (c *conn) run() {
 		}
 		c.release(p)
 	}
+}
+
+// ended closes c.closed once c's reading ended with err, counted as a
+// read error unless the bench closed c.
+func (c *conn) ended(err error) {
+	if !c.w.closing.Load() && !c.dropped.Load() && !errors.Is(err, net.ErrClosed) {
+		c.w.countError("read_error")
+	}
+	close(c.closed)
 }
 
 // handle processes one text frame from the server.
@@ -256,8 +309,12 @@ func appendFrame(dst []byte, f ws.Frame) []byte {
 	return append(dst, f.Payload...)
 }
 
-// close sends a normal close frame and closes the socket.
+// close sends a normal close frame and closes the socket; the worker's
+// reader then ends c (a closed socket reports nothing to it).
 func (c *conn) close() {
 	_ = c.write(ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 	_ = c.nc.Close()
+	if c.rd != nil {
+		c.rd.detach(c)
+	}
 }

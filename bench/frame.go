@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"strconv"
 
 	"github.com/gobwas/ws"
@@ -168,6 +169,41 @@ func appendClientFrame(dst, payload []byte) []byte {
 	dst = append(dst, payload...)
 	ws.Cipher(dst[start:], mask, 0)
 	return dst
+}
+
+// parseHeader reads the frame header at the start of b and its length;
+// ok is false while b holds only part of it.
+func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
+	if len(b) < 2 {
+		return h, 0, false
+	}
+	h.Fin = b[0]&0x80 != 0
+	h.Rsv = (b[0] & 0x70) >> 4
+	h.OpCode = ws.OpCode(b[0] & 0x0f)
+	h.Masked = b[1]&0x80 != 0
+	n = 2
+	switch l := b[1] & 0x7f; l {
+	case 126:
+		if len(b) < 4 {
+			return h, 0, false
+		}
+		h.Length, n = int64(binary.BigEndian.Uint16(b[2:])), 4
+	case 127:
+		if len(b) < 10 {
+			return h, 0, false
+		}
+		h.Length, n = int64(binary.BigEndian.Uint64(b[2:])), 10
+	default:
+		h.Length = int64(l)
+	}
+	if h.Masked {
+		if len(b) < n+4 {
+			return h, 0, false
+		}
+		copy(h.Mask[:], b[n:n+4])
+		n += 4
+	}
+	return h, n, true
 }
 
 // headerInto writes a frame header into b (at least ws.MaxHeaderSize).

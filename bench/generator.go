@@ -32,6 +32,16 @@ type GeneratorStats struct {
 	ConnectSchedP50Ms  float64 `json:"connectSchedP50Ms,omitempty"`
 	ConnectSchedP99Ms  float64 `json:"connectSchedP99Ms,omitempty"`
 	ConnectSchedP999Ms float64 `json:"connectSchedP999Ms,omitempty"`
+	// ReadWaitP50Ms, ReadWaitP99Ms and ReadWaitP999Ms are quantiles of
+	// how long the sockets' data waited for the worker's reader after the
+	// kernel reported it, during the send phase (readWaits; Linux only),
+	// and the ConnectReadWait ones over the connect phase.
+	ReadWaitP50Ms         float64 `json:"readWaitP50Ms,omitempty"`
+	ReadWaitP99Ms         float64 `json:"readWaitP99Ms,omitempty"`
+	ReadWaitP999Ms        float64 `json:"readWaitP999Ms,omitempty"`
+	ConnectReadWaitP50Ms  float64 `json:"connectReadWaitP50Ms,omitempty"`
+	ConnectReadWaitP99Ms  float64 `json:"connectReadWaitP99Ms,omitempty"`
+	ConnectReadWaitP999Ms float64 `json:"connectReadWaitP999Ms,omitempty"`
 }
 
 // max keeps, figure by figure, the larger of s and o.
@@ -44,6 +54,12 @@ func (s *GeneratorStats) max(o GeneratorStats) {
 	s.ConnectSchedP50Ms = max(s.ConnectSchedP50Ms, o.ConnectSchedP50Ms)
 	s.ConnectSchedP99Ms = max(s.ConnectSchedP99Ms, o.ConnectSchedP99Ms)
 	s.ConnectSchedP999Ms = max(s.ConnectSchedP999Ms, o.ConnectSchedP999Ms)
+	s.ReadWaitP50Ms = max(s.ReadWaitP50Ms, o.ReadWaitP50Ms)
+	s.ReadWaitP99Ms = max(s.ReadWaitP99Ms, o.ReadWaitP99Ms)
+	s.ReadWaitP999Ms = max(s.ReadWaitP999Ms, o.ReadWaitP999Ms)
+	s.ConnectReadWaitP50Ms = max(s.ConnectReadWaitP50Ms, o.ConnectReadWaitP50Ms)
+	s.ConnectReadWaitP99Ms = max(s.ConnectReadWaitP99Ms, o.ConnectReadWaitP99Ms)
+	s.ConnectReadWaitP999Ms = max(s.ConnectReadWaitP999Ms, o.ConnectReadWaitP999Ms)
 }
 
 // selfSample is a reading of this process's CPU time and scheduling

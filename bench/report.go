@@ -216,13 +216,21 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if g := r.Generator; g.ConnectCPUPercent > 0 || g.SendCPUPercent > 0 {
 		line := fmt.Sprintf("%d worker(s), the busiest: connecting: CPU %.1f%%", r.Workers, g.ConnectCPUPercent)
-		if g.ConnectSchedP50Ms > 0 {
+		if g.ConnectSchedP50Ms > 0 || g.ConnectSchedP99Ms > 0 {
 			line += fmt.Sprintf(", goroutines runnable before they ran p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms",
 				g.ConnectSchedP50Ms, g.ConnectSchedP99Ms, g.ConnectSchedP999Ms)
+		}
+		if g.ConnectReadWaitP99Ms > 0 {
+			line += fmt.Sprintf(", reads waited p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms",
+				g.ConnectReadWaitP50Ms, g.ConnectReadWaitP99Ms, g.ConnectReadWaitP999Ms)
 		}
 		if g.SendCPUPercent > 0 {
 			line += fmt.Sprintf(": sending: CPU %.1f%%, goroutines runnable before they ran p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms",
 				g.SendCPUPercent, g.SchedP50Ms, g.SchedP99Ms, g.SchedP999Ms)
+			if g.ReadWaitP99Ms > 0 {
+				line += fmt.Sprintf(", reads waited p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms",
+					g.ReadWaitP50Ms, g.ReadWaitP99Ms, g.ReadWaitP999Ms)
+			}
 		}
 		p("generator\t%s", line)
 	}

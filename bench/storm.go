@@ -121,7 +121,7 @@ func (w *worker) reconnectOne(ctx context.Context, i int) bool {
 	}
 	w.reconnects.record(old.plan.ID, time.Now(), hs)
 	c.setJoined(old.chatID)
-	go c.run()
+	w.startReading(c)
 	w.mu.Lock()
 	w.conns[i] = c
 	w.mu.Unlock()

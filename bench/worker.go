@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -110,6 +111,8 @@ type worker struct {
 	storming                              atomic.Bool    // a reconnect storm is on
 	storm                                 stormStats     // guarded by mu
 
+	rd *reader // reads the connections; nil: a goroutine each (reader_other.go)
+
 	mu        sync.Mutex
 	conns     []*conn          // guarded by mu
 	errs      map[string]int64 // guarded by mu
@@ -170,6 +173,9 @@ func serveWorker(ctx context.Context, next func() (command, error), emit func(ev
 			w.acks, w.history = newShards(w.epoch), newShards(w.epoch)
 			w.sameNode, w.crossNode = newShards(w.epoch), newShards(w.epoch)
 			w.reconnects, w.duringStorm = newShards(w.epoch), newShards(w.epoch)
+			if w.rd, err = newReader(w); err != nil {
+				return fmt.Errorf("bench: worker: %w", err)
+			}
 			w.connectAll(ctx, emit)
 			if err := emit(event{Ev: "ready", Connected: len(w.conns), Failed: int(w.failed.Load())}); err != nil {
 				return err
@@ -219,7 +225,7 @@ func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
 	interval := time.Duration(float64(time.Second) / rate)
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
-	self := sampleSelf()
+	self, waits := sampleSelf(), w.rd.waitSnapshot()
 	start := time.Now()
 	lastProgress := start
 	for i := range w.plan.Conns {
@@ -248,9 +254,11 @@ func (w *worker) connectAll(ctx context.Context, emit func(event) error) {
 	wg.Wait()
 	after := sampleSelf()
 	q := after.schedQuantiles(self, 0.5, 0.99, 0.999)
+	rq := readWaitQuantiles(waits, w.rd.waitSnapshot(), 0.5, 0.99, 0.999)
 	w.mu.Lock()
 	w.gen.ConnectCPUPercent = after.cpuSince(self)
 	w.gen.ConnectSchedP50Ms, w.gen.ConnectSchedP99Ms, w.gen.ConnectSchedP999Ms = q[0], q[1], q[2]
+	w.gen.ConnectReadWaitP50Ms, w.gen.ConnectReadWaitP99Ms, w.gen.ConnectReadWaitP999Ms = rq[0], rq[1], rq[2]
 	w.connectNs = int64(time.Since(start))
 	sort.Slice(w.conns, func(i, j int) bool { return w.conns[i].plan.ID < w.conns[j].plan.ID })
 	w.mu.Unlock()
@@ -275,7 +283,7 @@ func (w *worker) connectOne(ctx context.Context, cp *ConnPlan) {
 		return
 	}
 	w.handshakes.record(cp.ID, time.Now(), hs)
-	go c.run()
+	w.startReading(c)
 	if cp.Chat >= 0 {
 		select {
 		case <-c.joined:
@@ -331,7 +339,7 @@ func (w *worker) sendPhase(ctx context.Context, start time.Time, d time.Duration
 	if d := time.Until(start); d > 0 {
 		time.Sleep(d) // the phase's own figures start with it
 	}
-	self := sampleSelf()
+	self, waits := sampleSelf(), w.rd.waitSnapshot()
 send:
 	for round := 0; len(senders) > 0; round++ {
 		for _, c := range senders {
@@ -353,9 +361,11 @@ send:
 	storm.Wait() // the tally counts the connections the storm put back
 	after := sampleSelf()
 	q := after.schedQuantiles(self, 0.5, 0.99, 0.999)
+	rq := readWaitQuantiles(waits, w.rd.waitSnapshot(), 0.5, 0.99, 0.999)
 	w.mu.Lock()
 	w.gen.SendCPUPercent = after.cpuSince(self)
 	w.gen.SchedP50Ms, w.gen.SchedP99Ms, w.gen.SchedP999Ms = q[0], q[1], q[2]
+	w.gen.ReadWaitP50Ms, w.gen.ReadWaitP99Ms, w.gen.ReadWaitP999Ms = rq[0], rq[1], rq[2]
 	w.mu.Unlock()
 	deadline := time.Now().Add(w.cfg.Grace)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -476,6 +486,26 @@ func (w *worker) closeAll() {
 	}
 	for _, c := range conns {
 		<-c.closed
+	}
+	if w.rd != nil {
+		w.rd.stop()
+	}
+}
+
+// startReading has the worker's reader read c from now on, or a goroutine
+// of c's own without one. A connection the reader cannot take ends.
+func (w *worker) startReading(c *conn) {
+	if w.rd == nil {
+		go c.run()
+		return
+	}
+	if err := w.rd.add(c); err != nil {
+		w.countError("reader_add_failed")
+		if w.examples.Add(1) <= maxExamples {
+			w.addExample(fmt.Sprintf("conn %d: reader: %v", c.plan.ID, err))
+		}
+		_ = c.nc.Close()
+		c.ended(net.ErrClosed)
 	}
 }
 
