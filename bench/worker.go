@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -500,12 +499,16 @@ func (w *worker) startReading(c *conn) {
 		return
 	}
 	if err := w.rd.add(c); err != nil {
-		w.countError("reader_add_failed")
-		if w.examples.Add(1) <= maxExamples {
-			w.addExample(fmt.Sprintf("conn %d: reader: %v", c.plan.ID, err))
+		// io.EOF: the node closed c in the frames after its Welcome,
+		// counted as run counts it.
+		if !errors.Is(err, io.EOF) {
+			w.countError("reader_add_failed")
+			if w.examples.Add(1) <= maxExamples {
+				w.addExample(fmt.Sprintf("conn %d: reader: %v", c.plan.ID, err))
+			}
 		}
 		_ = c.nc.Close()
-		c.ended(net.ErrClosed)
+		c.ended(err)
 	}
 }
 
