@@ -101,14 +101,28 @@ func (s selfSample) cpuSince(before selfSample) float64 {
 // runtime's bucket it falls in (its lower bound for the last, unbounded
 // bucket; zeros when there were none).
 func (s selfSample) schedQuantiles(before selfSample, qs ...float64) []float64 {
-	out := make([]float64, len(qs))
 	if len(s.sched) == 0 || len(before.sched) != len(s.sched) {
-		return out
+		return make([]float64, len(qs))
 	}
-	diff := make([]uint64, len(s.sched))
+	return bucketQuantiles(before.sched, s.sched, func(i int) float64 {
+		b := s.buckets[i+1]
+		if math.IsInf(b, 1) {
+			b = s.buckets[i]
+		}
+		return b * 1e3
+	}, qs...)
+}
+
+// bucketQuantiles returns the quantiles qs of the counts added to a
+// bucketed histogram between the snapshots before and after (of the same
+// length), each as bound(i) of the bucket i it falls in; zeros when
+// nothing was added.
+func bucketQuantiles(before, after []uint64, bound func(i int) float64, qs ...float64) []float64 {
+	out := make([]float64, len(qs))
+	diff := make([]uint64, len(after))
 	var total uint64
-	for i := range s.sched {
-		diff[i] = s.sched[i] - before.sched[i]
+	for i := range after {
+		diff[i] = after[i] - before[i]
 		total += diff[i]
 	}
 	if total == 0 {
@@ -120,11 +134,7 @@ func (s selfSample) schedQuantiles(before selfSample, qs ...float64) []float64 {
 		for i, c := range diff {
 			acc += c
 			if acc > want {
-				b := s.buckets[i+1]
-				if math.IsInf(b, 1) {
-					b = s.buckets[i]
-				}
-				out[j] = b * 1e3
+				out[j] = bound(i)
 				break
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/natterchat/natter/internal/epoll"
 )
 
 // reader reads every connection of a worker on one goroutine, from one
@@ -25,9 +27,8 @@ import (
 // wait.
 //
 // Like the node's poller (node/wsconn), the reader does not block in
-// epoll_wait: the epoll descriptor waits in the Go runtime's netpoller
-// and is harvested with a zero timeout, so that with GOMAXPROCS=1 the
-// reader never holds the processor while it waits. Connections are
+// epoll_wait (internal/epoll): the epoll descriptor waits in the Go
+// runtime's netpoller and is harvested with a zero timeout. Connections are
 // registered level-triggered and read once per event into one shared
 // buffer; a frame split across reads waits in its connection's pend.
 // Reads go through the socket's syscall.RawConn, which keeps the
@@ -61,28 +62,12 @@ const readerBufSize = 256 << 10
 
 // newReader starts w's reader.
 func newReader(w *worker) (*reader, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := epoll.New()
 	if err != nil {
-		return nil, fmt.Errorf("bench: epoll_create1: %w", err)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, fmt.Errorf("bench: eventfd: %w", err)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0: the wake fd
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(wakefd)
-		return nil, fmt.Errorf("bench: epoll_ctl wake fd: %w", err)
-	}
-	// Non-blocking, so that os.NewFile registers it with the netpoller.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		unix.Close(wakefd)
-		return nil, fmt.Errorf("bench: epoll fd non-blocking: %w", err)
-	}
-	r := &reader{w: w, epfd: epfd, epf: os.NewFile(uintptr(epfd), "epoll"), wakefd: wakefd,
+	epfd, wakefd := ep.Fd, ep.WakeFd
+	r := &reader{w: w, epfd: epfd, epf: ep.File, wakefd: wakefd,
 		buf: make([]byte, readerBufSize), conns: make(map[uint64]*conn), done: make(chan struct{})}
 	r.readFn = func(fd uintptr) bool {
 		r.n, r.err = unix.Read(int(fd), r.buf)

@@ -36,29 +36,8 @@ func (h *readWaits) snapshot() []uint64 {
 // snapshots before and after, in milliseconds, each the upper bound of
 // its bucket (zeros when there were none).
 func readWaitQuantiles(before, after []uint64, qs ...float64) []float64 {
-	out := make([]float64, len(qs))
 	if len(before) != readWaitBuckets || len(after) != readWaitBuckets {
-		return out
+		return make([]float64, len(qs))
 	}
-	var total uint64
-	diff := make([]uint64, readWaitBuckets)
-	for i := range diff {
-		diff[i] = after[i] - before[i]
-		total += diff[i]
-	}
-	if total == 0 {
-		return out
-	}
-	for j, q := range qs {
-		want := uint64(q * float64(total))
-		var acc uint64
-		for i, c := range diff {
-			acc += c
-			if acc > want {
-				out[j] = float64(uint64(1)<<i) / 1e3
-				break
-			}
-		}
-	}
-	return out
+	return bucketQuantiles(before, after, func(i int) float64 { return float64(uint64(1)<<i) / 1e3 }, qs...)
 }

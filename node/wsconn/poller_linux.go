@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/natterchat/natter/internal/epoll"
 )
 
 // poller waits on one epoll instance and schedules ready connections on the
@@ -21,13 +23,9 @@ import (
 // unread when a run yields is reported again on re-arm. The event data is
 // the connection id (never the fd, whose number the kernel reuses).
 //
-// The poller does not block in epoll_wait: an epoll descriptor is itself
-// pollable (readable while it has events), so the poller waits on it in
-// the Go runtime's own netpoller, like any socket, and harvests with a
-// zero timeout. A goroutine blocked in a raw epoll_wait holds its thread
-// and, until the runtime's monitor retakes it (up to 10 ms when the
-// process was idle), the processor: with GOMAXPROCS=1, every other
-// goroutine of the node waits meanwhile.
+// The poller does not block in epoll_wait: it waits on the epoll
+// descriptor in the Go runtime's own netpoller, like any socket, and
+// harvests with a zero timeout (internal/epoll says why).
 type poller struct {
 	srv      *Server
 	epfd     int
@@ -45,28 +43,11 @@ type workerSys struct {
 func (w *workerSys) init() { w.iov = make([]unix.Iovec, maxIov) }
 
 func newPoller(s *Server) (*poller, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := epoll.New()
 	if err != nil {
-		return nil, fmt.Errorf("wsconn: epoll_create1: %w", err)
+		return nil, fmt.Errorf("wsconn: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, fmt.Errorf("wsconn: eventfd: %w", err)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN} // data 0: the wake fd
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(wakefd)
-		return nil, fmt.Errorf("wsconn: epoll_ctl wake fd: %w", err)
-	}
-	// Non-blocking, so that os.NewFile registers it with the netpoller.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		unix.Close(wakefd)
-		return nil, fmt.Errorf("wsconn: epoll fd non-blocking: %w", err)
-	}
-	return &poller{srv: s, epfd: epfd, epf: os.NewFile(uintptr(epfd), "epoll"), wakefd: wakefd}, nil
+	return &poller{srv: s, epfd: ep.Fd, epf: ep.File, wakefd: ep.WakeFd}, nil
 }
 
 func (p *poller) loop() {
