@@ -28,9 +28,10 @@ import (
 //
 // Like the node's poller (node/wsconn), the reader does not block in
 // epoll_wait (internal/epoll): the epoll descriptor waits in the Go
-// runtime's netpoller and is harvested with a zero timeout. Connections are
-// registered level-triggered and read once per event into one shared
-// buffer; a frame split across reads waits in its connection's pend.
+// runtime's netpoller and is harvested with a zero timeout. Connections
+// are registered level-triggered and read once per event into one
+// shared buffer; a frame split across reads waits in its connection's
+// pend.
 // Reads go through the socket's syscall.RawConn, which keeps the
 // descriptor from being closed and reused during the read.
 type reader struct {
@@ -66,8 +67,7 @@ func newReader(w *worker) (*reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	epfd, wakefd := ep.Fd, ep.WakeFd
-	r := &reader{w: w, epfd: epfd, epf: ep.File, wakefd: wakefd,
+	r := &reader{w: w, epfd: ep.Fd, epf: ep.File, wakefd: ep.WakeFd,
 		buf: make([]byte, readerBufSize), conns: make(map[uint64]*conn), done: make(chan struct{})}
 	r.readFn = func(fd uintptr) bool {
 		r.n, r.err = unix.Read(int(fd), r.buf)
@@ -281,7 +281,7 @@ func (r *reader) end(c *conn, err error) {
 	c.ended(err)
 }
 
-// endAll ends every connection, when the reader fails.
+// endAll ends every connection left: at stop, or when the reader fails.
 func (r *reader) endAll() {
 	r.mu.Lock()
 	conns := make([]*conn, 0, len(r.conns))
