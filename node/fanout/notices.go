@@ -122,15 +122,12 @@ func (d *dispatcher) flushNotices(st *chatState, b *noticeBatch) {
 		if n == 0 {
 			continue
 		}
-		var f *wsconn.Frame
-		switch {
-		case n < len(b.ends):
-			f = wsconn.FramesOfParts(append([][]byte(nil), parts...))
-		case all == nil:
+		if all == nil && n == len(b.ends) {
 			all = wsconn.FramesOfParts([][]byte{b.buf})
-			f = all
-		default:
-			f = all
+		}
+		f := all
+		if n < len(b.ends) {
+			f = wsconn.FramesOfParts(append([][]byte(nil), parts...))
 		}
 		d.devs = m.u.Devices(d.devs[:0])
 		for _, dev := range d.devs {
