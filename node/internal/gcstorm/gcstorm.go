@@ -25,6 +25,13 @@
 //     they also raise the collector's target by as much again, so a node
 //     of a 3-node cluster stayed ~12 MiB bigger at 15,000 connections
 //     (docs/benchmarks.md).
+//
+// A node that live traffic keeps busy after a storm is left to the
+// runtime: its collector runs every few seconds anyway, empties the pools
+// within two cycles, and its heap grows back to the collector's goal
+// within one, so a release would return memory only for moments. The
+// release waits until the collector has been quiet for a while (the
+// traffic ended), and is then done as it would have been.
 package gcstorm
 
 import (
@@ -56,11 +63,13 @@ const (
 // is on (gcPercent <= 0: never), tells storm (if not nil) when a storm
 // begins (true) and when it is over (false), and returns memory to the
 // OS after a storm and again once its writes settled, telling released
-// how long each took.
+// how long each took. A release waits while the collector runs on its
+// own (see busyWindow).
 func Run(ctx context.Context, churn func() uint64, gcPercent int, storm func(on bool), released func(took time.Duration)) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var w watch
+	rel := releaser{cycles: autoCycles()}
 	tightened := false
 	defer func() {
 		if tightened {
@@ -84,11 +93,12 @@ func Run(ctx context.Context, churn func() uint64, gcPercent int, storm func(on 
 			if storm != nil && (e.began || e.over) {
 				storm(e.began)
 			}
-			if !e.release && !e.settle {
+			k := rel.next(e, autoCycles(), now)
+			if k == releaseNone {
 				continue
 			}
 			start := time.Now()
-			if e.settle {
+			if k == releaseSettle {
 				// The first collection runs the cleanups that hand the
 				// expired caches' buffers to their pool, the second
 				// moves the pool to its victim cache, and FreeOSMemory's
