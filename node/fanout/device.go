@@ -86,6 +86,15 @@ func (d *Device) Send(f *wsconn.Frame) {
 	}
 }
 
+// SendReply is Send for the answer to the device's own request: its
+// connection runs ahead of those that only have fan-out to write
+// (wsconn.Conn.SendReply).
+func (d *Device) SendReply(f *wsconn.Frame) {
+	if !d.keptBack(f) {
+		_ = d.conn.SendReply(f)
+	}
+}
+
 // SendNotice queues a notice that nobody waits for (a member joined or
 // left, came online or went): it may wait up to wsconn.Config.DeferDelay
 // to leave in one write with the device's other frames, which in a storm

@@ -53,9 +53,10 @@ func (d *device) who() chat.Identity {
 	return chat.Identity{ID: u.ID(), Name: u.Name(), Guest: u.Guest()}
 }
 
-// sendFrame encodes and queues one frame.
+// sendFrame encodes and queues one frame, the answer to a request of
+// the device (fanout.Device.SendReply).
 func (d *device) sendFrame(m *Metrics, channel, typ string, contents any) {
-	d.Send(frameOf(channel, typ, contents))
+	d.SendReply(frameOf(channel, typ, contents))
 	m.FramesOut.Add(1)
 }
 

@@ -98,7 +98,14 @@ func (c *Conn) RemoteAddr() net.Addr { return c.tr.remoteAddr() }
 // closing. If f would take the queued bytes over Config.MaxOutboundBytes,
 // Send closes the connection with ReasonSlowConsumer and returns
 // ErrSlowConsumer. f is shared, not copied: it must not change.
-func (c *Conn) Send(f *Frame) error {
+func (c *Conn) Send(f *Frame) error { return c.send(f, false) }
+
+// SendReply is Send for the answer to a client's request: the
+// connection's run is urgent work (see runQueue), ahead of connections
+// that only have fan-out to write.
+func (c *Conn) SendReply(f *Frame) error { return c.send(f, true) }
+
+func (c *Conn) send(f *Frame, reply bool) error {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -116,7 +123,11 @@ func (c *Conn) Send(f *Frame) error {
 		push = c.setPendingLocked(evFlush)
 	}
 	c.mu.Unlock()
-	c.push(push)
+	if reply {
+		c.pushUrgent(push)
+	} else {
+		c.push(push)
+	}
 	return nil
 }
 
@@ -241,12 +252,24 @@ func (c *Conn) push(push bool) {
 	}
 }
 
-// schedule records ev and makes sure a worker will run c.
+// pushUrgent is push for urgent work.
+func (c *Conn) pushUrgent(push bool) {
+	if push {
+		c.srv.runq.pushUrgent(c)
+	}
+}
+
+// schedule records ev and makes sure a worker will run c; input to read
+// is urgent work.
 func (c *Conn) schedule(ev uint8) {
 	c.mu.Lock()
 	push := c.setPendingLocked(ev)
 	c.mu.Unlock()
-	c.push(push)
+	if ev&evRead != 0 {
+		c.pushUrgent(push)
+	} else {
+		c.push(push)
+	}
 }
 
 // enqueueControl queues a pong or ping regardless of MaxOutboundBytes.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -32,15 +33,29 @@ type poller struct {
 	epf      *os.File // epfd, registered with the runtime's netpoller
 	wakefd   int      // eventfd registered with id 0; written by stop
 	stopping atomic.Bool
+	// harvested is when ready events were last read (monoNanos), by the
+	// loop or by a busy worker (harvest).
+	harvested atomic.Int64
 }
+
+// harvestEvery is how long a busy worker lets pass without the ready
+// events being read before it reads them itself (harvest).
+const harvestEvery = 200 * time.Microsecond
 
 // workerSys is the Linux part of a worker's scratch space.
 type workerSys struct {
 	iov      []unix.Iovec
-	tlsBatch []byte // frames copied into one TLS record (tlsTransport), grown on first use
+	events   []unix.EpollEvent // ready events the worker reads (harvest)
+	tlsBatch []byte            // frames copied into one TLS record (tlsTransport), grown on first use
 }
 
-func (w *workerSys) init() { w.iov = make([]unix.Iovec, maxIov) }
+func (w *workerSys) init() {
+	w.iov = make([]unix.Iovec, maxIov)
+	w.events = make([]unix.EpollEvent, harvestBatch)
+}
+
+// harvestBatch is how many ready events a worker reads at a time.
+const harvestBatch = 64
 
 func newPoller(s *Server) (*poller, error) {
 	ep, err := epoll.New()
@@ -70,7 +85,7 @@ func (p *poller) loop() {
 				werr = err
 				return true
 			}
-			stop = p.dispatch(events[:n])
+			stop = p.dispatch(events[:n], true)
 			return true
 		})
 		if err == nil {
@@ -86,14 +101,37 @@ func (p *poller) loop() {
 	}
 }
 
+// harvest reads the ready events without waiting and schedules their
+// connections, if nobody did for harvestEvery; a worker calls it between
+// runs, at now (monoNanos). The loop waits in the runtime's netpoller,
+// which the runtime polls only when it runs out of work (or every 10
+// ms): on one processor busy with fan-out, a client's request used to
+// wait there for milliseconds before anything read it
+// (docs/benchmarks.md). A worker never stops the poller: the wake fd's
+// event is left for the loop (it stays ready, being level-triggered).
+func (p *poller) harvest(w *worker, now int64) {
+	last := p.harvested.Load()
+	if now-last < int64(harvestEvery) || !p.harvested.CompareAndSwap(last, now) {
+		return
+	}
+	n, err := unix.EpollWait(p.epfd, w.sys.events, 0)
+	if err != nil || n <= 0 {
+		return // EINTR, or nothing ready: the loop reports other errors
+	}
+	p.dispatch(w.sys.events[:n], false)
+}
+
 // dispatch schedules the connections of a batch of events; it reports
-// whether the poller was told to stop.
-func (p *poller) dispatch(events []unix.EpollEvent) (stop bool) {
+// whether the poller was told to stop (only to the loop: fromLoop).
+func (p *poller) dispatch(events []unix.EpollEvent, fromLoop bool) (stop bool) {
+	if fromLoop {
+		p.harvested.Store(monoNanos())
+	}
 	for i := range events {
 		e := &events[i]
 		id := uint64(uint32(e.Fd)) | uint64(uint32(e.Pad))<<32
 		if id == 0 {
-			if p.stopping.Load() {
+			if fromLoop && p.stopping.Load() {
 				return true
 			}
 			continue

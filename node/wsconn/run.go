@@ -3,6 +3,8 @@ package wsconn
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -23,12 +25,33 @@ const (
 	lingerDrainRead = 4  // reads per run while discarding input of a closing conn
 )
 
+// yieldAfter is how long a worker runs connections without a pause
+// before it lets the processor's other goroutines run (runtime.Gosched):
+// on one processor, the goroutines of a JetStream round trip, each
+// readied by the one before, otherwise waited at every step for a whole
+// fan-out's writes, and a send's acknowledgement for several of them
+// (docs/benchmarks.md).
+const yieldAfter = 50 * time.Microsecond
+
 func (s *Server) workerLoop(w *worker) {
 	defer s.wg.Done()
+	busySince := monoNanos() // since the worker last waited for work or yielded
 	for {
-		c, later := s.runq.pop()
+		now := monoNanos()
+		if now-busySince > int64(yieldAfter) {
+			runtime.Gosched()
+			now = monoNanos()
+			busySince = now
+		}
+		if s.poll != nil {
+			s.poll.harvest(w, now)
+		}
+		c, later, waited := s.runq.pop()
 		if c == nil {
 			return
+		}
+		if waited {
+			busySince = monoNanos()
 		}
 		if later && !c.takeLater() {
 			continue
@@ -36,6 +59,12 @@ func (s *Server) workerLoop(w *worker) {
 		s.run(c, w)
 	}
 }
+
+// monoEpoch anchors monoNanos.
+var monoEpoch = time.Now()
+
+// monoNanos is a monotonic clock in nanoseconds, for atomics.
+func monoNanos() int64 { return int64(time.Since(monoEpoch)) }
 
 // run processes c's pending events until there are none. Only one run of a
 // connection exists at a time (Conn.scheduled), which is what serializes

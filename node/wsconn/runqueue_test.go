@@ -14,17 +14,17 @@ func TestRunQueueLiveFirst(t *testing.T) {
 	}
 	live := &Conn{id: 1}
 	r.push(live)
-	if c, isLater := r.pop(); c != live || isLater {
+	if c, isLater, _ := r.pop(); c != live || isLater {
 		t.Fatalf("first pop: conn %d (later %v), want the live one", c.id, isLater)
 	}
-	if c, isLater := r.pop(); c != later[0] || !isLater {
+	if c, isLater, _ := r.pop(); c != later[0] || !isLater {
 		t.Fatalf("no live work left: conn %d (later %v), want the first later one", c.id, isLater)
 	}
 	// Live work that keeps coming: later work every laterEvery+1 pops.
 	var order []bool
 	for range 3 * (laterEvery + 1) {
 		r.push(&Conn{id: 2})
-		_, isLater := r.pop()
+		_, isLater, _ := r.pop()
 		order = append(order, isLater)
 	}
 	taken := 0
@@ -41,9 +41,45 @@ func TestRunQueueLiveFirst(t *testing.T) {
 	}
 	r.close()
 	for {
-		c, _ := r.pop()
+		c, _, _ := r.pop()
 		if c == nil {
 			break
 		}
 	}
+}
+
+// TestRunQueueUrgentFirst: urgent work is taken before live and later
+// work queued earlier, and live work still gets every
+// (urgentEvery+1)th turn while urgent work keeps coming; a pop of
+// queued work did not wait.
+func TestRunQueueUrgentFirst(t *testing.T) {
+	r := newRunQueue()
+	live, later, urgent := &Conn{id: 1}, &Conn{id: 2}, &Conn{id: 3}
+	r.pushLater(later)
+	r.push(live)
+	r.pushUrgent(urgent)
+	for i, want := range []*Conn{urgent, live, later} {
+		if c, _, waited := r.pop(); c != want || waited {
+			t.Fatalf("pop %d: conn %d (waited %v), want conn %d without waiting", i, c.id, waited, want.id)
+		}
+	}
+	// Urgent work that keeps coming, with live work waiting: live work
+	// every urgentEvery+1 pops.
+	lives := []*Conn{{id: 10}, {id: 11}}
+	for _, c := range lives {
+		r.push(c)
+	}
+	var got []uint64
+	for range 2 * (urgentEvery + 1) {
+		r.pushUrgent(&Conn{id: 20})
+		c, _, _ := r.pop()
+		got = append(got, c.id)
+	}
+	for i, id := range got {
+		isLive := id < 20
+		if wantLive := (i+1)%(urgentEvery+1) == 0; isLive != wantLive {
+			t.Fatalf("pops of an urgent stream with live work waiting: %v; want live work at every %dth", got, urgentEvery+1)
+		}
+	}
+	r.close()
 }
