@@ -33,14 +33,26 @@ const (
 // (docs/benchmarks.md).
 const yieldAfter = 50 * time.Microsecond
 
+// yieldBelow is the number of the process's goroutines from which a
+// busy worker no longer yields. runtime.Gosched puts the worker on the
+// global run queue, which a processor with goroutines queued of its own
+// looks at once in 61 schedules: with the few dozen goroutines of a node
+// sending, the worker is back within microseconds, but in a reconnect
+// storm, with hundreds of device setups runnable, a yielding worker
+// waited for all of them, reads waited for seconds and the header
+// timeout refused connections (docs/benchmarks.md).
+const yieldBelow = 256
+
 func (s *Server) workerLoop(w *worker) {
 	defer s.wg.Done()
 	busySince := monoNanos() // since the worker last waited for work or yielded
 	for {
 		now := monoNanos()
 		if now-busySince > int64(yieldAfter) {
-			runtime.Gosched()
-			now = monoNanos()
+			if runtime.NumGoroutine() < yieldBelow {
+				runtime.Gosched()
+				now = monoNanos()
+			}
 			busySince = now
 		}
 		if s.poll != nil {
