@@ -39,8 +39,8 @@ const yieldAfter = 50 * time.Microsecond
 // looks at once in 61 schedules: with the few dozen goroutines of a node
 // sending, the worker is back within microseconds, but in a reconnect
 // storm, with hundreds of device setups runnable, a yielding worker
-// waited for all of them, reads waited for seconds and the header
-// timeout refused connections (docs/benchmarks.md).
+// waited behind all of them, and the live deliveries meanwhile waited
+// ten times as long (docs/benchmarks.md).
 const yieldBelow = 256
 
 func (s *Server) workerLoop(w *worker) {
