@@ -114,7 +114,7 @@ func (c *Conn) send(f *Frame, reply bool) error {
 	if c.q.bytes+f.Len() > c.srv.cfg.MaxOutboundBytes {
 		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
 		c.mu.Unlock()
-		c.push(push)
+		c.push(push, false)
 		return ErrSlowConsumer
 	}
 	c.q.pushLocked(f)
@@ -123,11 +123,7 @@ func (c *Conn) send(f *Frame, reply bool) error {
 		push = c.setPendingLocked(evFlush)
 	}
 	c.mu.Unlock()
-	if reply {
-		c.pushUrgent(push)
-	} else {
-		c.push(push)
-	}
+	c.push(push, reply)
 	return nil
 }
 
@@ -146,7 +142,7 @@ func (c *Conn) SendDeferred(f *Frame) error {
 	if c.q.bytes+f.Len() > c.srv.cfg.MaxOutboundBytes {
 		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
 		c.mu.Unlock()
-		c.push(push)
+		c.push(push, false)
 		return ErrSlowConsumer
 	}
 	c.q.pushLocked(f)
@@ -213,7 +209,7 @@ func (c *Conn) Close(reason CloseReason, text string) {
 	c.mu.Lock()
 	push := c.closeLocked(reason, reason.Code(), text, reason == ReasonIOError)
 	c.mu.Unlock()
-	c.push(push)
+	c.push(push, false)
 }
 
 // closeLocked marks the connection closing and queues its close frame
@@ -246,16 +242,15 @@ func (c *Conn) setPendingLocked(ev uint8) bool {
 	return true
 }
 
-func (c *Conn) push(push bool) {
-	if push {
-		c.srv.runq.push(c)
-	}
-}
-
-// pushUrgent is push for urgent work.
-func (c *Conn) pushUrgent(push bool) {
-	if push {
+// push queues c as urgent or live work if push is set (setPendingLocked
+// said c was not queued).
+func (c *Conn) push(push, urgent bool) {
+	switch {
+	case !push:
+	case urgent:
 		c.srv.runq.pushUrgent(c)
+	default:
+		c.srv.runq.push(c)
 	}
 }
 
@@ -265,11 +260,7 @@ func (c *Conn) schedule(ev uint8) {
 	c.mu.Lock()
 	push := c.setPendingLocked(ev)
 	c.mu.Unlock()
-	if ev&evRead != 0 {
-		c.pushUrgent(push)
-	} else {
-		c.push(push)
-	}
+	c.push(push, ev&evRead != 0)
 }
 
 // enqueueControl queues a pong or ping regardless of MaxOutboundBytes.
@@ -332,7 +323,7 @@ func (c *Conn) onControl(op ws.OpCode, payload []byte) bool {
 		c.mu.Lock()
 		push := c.closeLocked(ReasonClientClosed, code, "", false)
 		c.mu.Unlock()
-		c.push(push)
+		c.push(push, false)
 		return false
 	}
 	return !c.closingFlag.Load()
