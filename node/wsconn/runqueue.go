@@ -8,8 +8,8 @@ import "sync"
 // deferred notices' flush, see Conn.SendDeferred).
 //
 // Workers take urgent work first, live work next and later work when
-// there is no other, or once every laterEvery live runs so that it is
-// never starved: a deferred flush lists every connection with a notice
+// there is no other, or once every laterEvery runs of the others so that
+// it is never starved: a deferred flush lists every connection with a notice
 // waiting, thousands in a connection storm, and a live message queued
 // behind all of them waited for all of their writes. Urgent work passes
 // live work by at most urgentEvery runs in a row.
@@ -34,7 +34,7 @@ type runQueue struct {
 	urgent fifo // guarded by mu
 	live   fifo // guarded by mu
 	later  fifo // guarded by mu
-	since  int  // live runs since later work was taken; guarded by mu
+	since  int  // urgent and live runs since later work was taken; guarded by mu
 	ahead  int  // urgent runs in a row while live work waited; guarded by mu
 	closed bool // guarded by mu
 }
@@ -42,7 +42,8 @@ type runQueue struct {
 // urgentEvery is how many urgent runs may pass live work by in a row.
 const urgentEvery = 8
 
-// laterEvery is how many live runs may pass later work by in a row.
+// laterEvery is how many urgent and live runs may pass later work by in
+// a row.
 const laterEvery = 8
 
 func newRunQueue() *runQueue {
@@ -90,6 +91,11 @@ func (r *runQueue) pop() (c *Conn, later, waited bool) {
 		waited = true
 		r.cond.Wait()
 	}
+	if !r.later.empty() && ((r.urgent.empty() && r.live.empty()) || r.since >= laterEvery) {
+		r.since = 0
+		return r.later.pop(), true, waited
+	}
+	r.since++
 	if !r.urgent.empty() && (r.live.empty() || r.ahead < urgentEvery) {
 		if !r.live.empty() {
 			r.ahead++
@@ -97,11 +103,6 @@ func (r *runQueue) pop() (c *Conn, later, waited bool) {
 		return r.urgent.pop(), false, waited
 	}
 	r.ahead = 0
-	if !r.later.empty() && (r.live.empty() || r.since >= laterEvery) {
-		r.since = 0
-		return r.later.pop(), true, waited
-	}
-	r.since++
 	return r.live.pop(), false, waited
 }
 

@@ -83,3 +83,27 @@ func TestRunQueueUrgentFirst(t *testing.T) {
 	}
 	r.close()
 }
+
+// TestRunQueueLaterNotStarvedByUrgent: later work gets every
+// (laterEvery+1)th turn while urgent work keeps coming too, not only
+// while live work does: in a join storm the joiners' answers are urgent
+// and the members' notices later work.
+func TestRunQueueLaterNotStarvedByUrgent(t *testing.T) {
+	r := newRunQueue()
+	later := []*Conn{{id: 100}, {id: 101}}
+	for _, c := range later {
+		r.pushLater(c)
+	}
+	var order []bool
+	for range 2 * (laterEvery + 1) {
+		r.pushUrgent(&Conn{id: 1})
+		_, isLater, _ := r.pop()
+		order = append(order, isLater)
+	}
+	for i, isLater := range order {
+		if want := (i+1)%(laterEvery+1) == 0; isLater != want {
+			t.Fatalf("pops of an urgent stream with later work waiting (true: later): %v; want later work at every %dth", order, laterEvery+1)
+		}
+	}
+	r.close()
+}
