@@ -106,7 +106,7 @@ func (r *reader) add(c *conn) error {
 	r.mu.Unlock()
 	var cerr error
 	err = raw.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(uint32(c.rid)), Pad: int32(uint32(c.rid >> 32))}
+		ev := epoll.Event(unix.EPOLLIN|unix.EPOLLRDHUP, c.rid)
 		cerr = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	if err == nil {
@@ -197,7 +197,7 @@ func (r *reader) loop() {
 		batchAt := time.Now()
 		for i := range events[:n] {
 			e := &events[i]
-			id := uint64(uint32(e.Fd)) | uint64(uint32(e.Pad))<<32
+			id := epoll.ID(e)
 			if id == 0 {
 				if r.woken() {
 					return

@@ -43,3 +43,13 @@ func New() (*Instance, error) {
 	}
 	return &Instance{Fd: epfd, File: os.NewFile(uintptr(epfd), "epoll"), WakeFd: wakefd}, nil
 }
+
+// Event is an event of kinds events (EPOLLIN, ...) whose data is id, a
+// connection's number. The kernel reuses fd numbers, so the owners
+// register ids rather than fds; id 0 is the wake fd's.
+func Event(events uint32, id uint64) unix.EpollEvent {
+	return unix.EpollEvent{Events: events, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
+}
+
+// ID is the id an event was registered with (Event).
+func ID(e *unix.EpollEvent) uint64 { return uint64(uint32(e.Fd)) | uint64(uint32(e.Pad))<<32 }

@@ -44,3 +44,14 @@ func TestWake(t *testing.T) {
 		t.Fatalf("events %+v, want the wake fd's", events[:n])
 	}
 }
+
+// TestEventID: an id of more than 32 bits comes back whole from the
+// event's data.
+func TestEventID(t *testing.T) {
+	for _, id := range []uint64{1, 1<<32 - 1, 1 << 32, 1<<63 | 12345} {
+		e := Event(unix.EPOLLIN, id)
+		if got := ID(&e); got != id || e.Events != unix.EPOLLIN {
+			t.Errorf("Event(EPOLLIN, %d): id %d, events %#x", id, got, e.Events)
+		}
+	}
+}

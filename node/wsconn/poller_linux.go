@@ -129,7 +129,7 @@ func (p *poller) dispatch(events []unix.EpollEvent, fromLoop bool) (stop bool) {
 	}
 	for i := range events {
 		e := &events[i]
-		id := uint64(uint32(e.Fd)) | uint64(uint32(e.Pad))<<32
+		id := epoll.ID(e)
 		if id == 0 {
 			if fromLoop && p.stopping.Load() {
 				return true
@@ -240,11 +240,7 @@ type fdTransport struct {
 }
 
 func (t *fdTransport) event(out bool) unix.EpollEvent {
-	ev := unix.EpollEvent{
-		Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT,
-		Fd:     int32(uint32(t.c.id)),
-		Pad:    int32(uint32(t.c.id >> 32)),
-	}
+	ev := epoll.Event(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLONESHOT, t.c.id)
 	if out {
 		ev.Events |= unix.EPOLLOUT
 	}
