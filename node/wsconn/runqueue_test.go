@@ -69,18 +69,7 @@ func TestRunQueueUrgentFirst(t *testing.T) {
 	for _, c := range lives {
 		r.push(c)
 	}
-	var got []uint64
-	for range 2 * (urgentEvery + 1) {
-		r.pushUrgent(&Conn{id: 20})
-		c, _, _ := r.pop()
-		got = append(got, c.id)
-	}
-	for i, id := range got {
-		isLive := id < 20
-		if wantLive := (i+1)%(urgentEvery+1) == 0; isLive != wantLive {
-			t.Fatalf("pops of an urgent stream with live work waiting: %v; want live work at every %dth", got, urgentEvery+1)
-		}
-	}
+	checkUrgentStream(t, r, urgentEvery, "live work")
 	r.close()
 }
 
@@ -94,16 +83,24 @@ func TestRunQueueLaterNotStarvedByUrgent(t *testing.T) {
 	for _, c := range later {
 		r.pushLater(c)
 	}
-	var order []bool
-	for range 2 * (laterEvery + 1) {
-		r.pushUrgent(&Conn{id: 1})
-		_, isLater, _ := r.pop()
-		order = append(order, isLater)
+	checkUrgentStream(t, r, laterEvery, "later work")
+	r.close()
+}
+
+// checkUrgentStream pushes urgent work (conn 20) and pops, 2*(every+1)
+// times, and fails t unless the work waiting besides (the other conns)
+// was taken at every (every+1)th pop and only then.
+func checkUrgentStream(t *testing.T, r *runQueue, every int, waiting string) {
+	t.Helper()
+	var got []uint64
+	for range 2 * (every + 1) {
+		r.pushUrgent(&Conn{id: 20})
+		c, _, _ := r.pop()
+		got = append(got, c.id)
 	}
-	for i, isLater := range order {
-		if want := (i+1)%(laterEvery+1) == 0; isLater != want {
-			t.Fatalf("pops of an urgent stream with later work waiting (true: later): %v; want later work at every %dth", order, laterEvery+1)
+	for i, id := range got {
+		if other, want := id != 20, (i+1)%(every+1) == 0; other != want {
+			t.Fatalf("pops of an urgent stream (conn 20) with %s waiting: %v; want %s at every %dth", waiting, got, waiting, every+1)
 		}
 	}
-	r.close()
 }
