@@ -21,12 +21,16 @@ const (
 	// list of connections with deferred frames (SendDeferred), and a run
 	// leaves it set.
 	inDeferred
-	// inLater is not an event either: it marks a connection in the run
-	// queue's later work (flushDeferred), and a run leaves it set.
-	inLater
 
 	// marks are the bits of Conn.pending that are not events.
-	marks = inDeferred | inLater
+	marks = inDeferred
+)
+
+// Bits of Conn.sched besides the run queue's levels (level.bit). They
+// share a byte because the Conn's size is counted (see its fields).
+const (
+	schedOwed    uint8 = 1 << (uint8(levels) + iota) // a run is owed: c is queued for its events, or running
+	schedRunning                                     // a worker runs c
 )
 
 // Run states, owned by the worker processing the connection.
@@ -72,7 +76,7 @@ type Conn struct {
 	wIn bool // guarded by srv.wheel.mu: in the wheel
 	// Guarded by mu.
 	pending    uint8       // events for the next run
-	scheduled  bool        // in the run queue's live work or being run
+	sched      uint8       // the run queue's FIFOs with an entry of c (level.bit), schedOwed, schedRunning
 	closing    bool        // Close was called or the conn ended: Send fails
 	noFrame    bool        // close without a close frame (EOF, I/O error)
 	dead       bool        // finalized; never run again
@@ -114,16 +118,20 @@ func (c *Conn) send(f *Frame, reply bool) error {
 	if c.q.bytes+f.Len() > c.srv.cfg.MaxOutboundBytes {
 		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
 		c.mu.Unlock()
-		c.push(push, false)
+		c.push(push, lvLive)
 		return ErrSlowConsumer
 	}
 	c.q.pushLocked(f)
+	lv := lvLive
+	if reply {
+		lv = lvUrgent
+	}
 	push := false
 	if !c.outBlocked {
-		push = c.setPendingLocked(evFlush)
+		push = c.scheduleLocked(evFlush, lv)
 	}
 	c.mu.Unlock()
-	c.push(push, reply)
+	c.push(push, lv)
 	return nil
 }
 
@@ -142,7 +150,7 @@ func (c *Conn) SendDeferred(f *Frame) error {
 	if c.q.bytes+f.Len() > c.srv.cfg.MaxOutboundBytes {
 		push := c.closeLocked(ReasonSlowConsumer, StatusSlowConsumer, "slow consumer", false)
 		c.mu.Unlock()
-		c.push(push, false)
+		c.push(push, lvLive)
 		return ErrSlowConsumer
 	}
 	c.q.pushLocked(f)
@@ -162,35 +170,28 @@ func (c *Conn) SendDeferred(f *Frame) error {
 
 // flushDeferred has c's deferred frames written: the server's deferred
 // list calls it when their delay is up. The flush is later work (see
-// runQueue), unless c is already scheduled, whose run takes it along.
+// runQueue), unless c is already queued or running, whose run takes it
+// along.
 func (c *Conn) flushDeferred() {
 	c.mu.Lock()
 	c.pending &^= inDeferred
-	later := false
-	if !c.dead {
-		later = !c.scheduled && c.pending&inLater == 0
-		c.pending |= evFlush
-		if later {
-			c.pending |= inLater
-		}
-	}
+	push := c.scheduleLocked(evFlush, lvLater)
 	c.mu.Unlock()
-	if later {
-		c.srv.runq.pushLater(c)
-	}
+	c.push(push, lvLater)
 }
 
-// takeLater is a worker's claim on c, taken from the run queue's later
-// work: false if c is scheduled (its run is queued or on, and takes the
-// flush along) or dead, otherwise c is scheduled for this worker's run.
-func (c *Conn) takeLater() bool {
+// claim is a worker's claim on c, taken from the run queue at level lv:
+// false if c owes no run (an entry of c at another level ran it), runs
+// on another worker (which takes the events along) or is dead; otherwise
+// c runs on this worker.
+func (c *Conn) claim(lv level) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.pending &^= inLater
-	if c.scheduled || c.dead {
+	c.sched &^= lv.bit()
+	if c.sched&(schedOwed|schedRunning) != schedOwed || c.dead {
 		return false
 	}
-	c.scheduled = true
+	c.sched |= schedRunning
 	return true
 }
 
@@ -209,7 +210,7 @@ func (c *Conn) Close(reason CloseReason, text string) {
 	c.mu.Lock()
 	push := c.closeLocked(reason, reason.Code(), text, reason == ReasonIOError)
 	c.mu.Unlock()
-	c.push(push, false)
+	c.push(push, lvLive)
 }
 
 // closeLocked marks the connection closing and queues its close frame
@@ -225,42 +226,46 @@ func (c *Conn) closeLocked(reason CloseReason, code ws.StatusCode, text string, 
 		// Past MaxOutboundBytes on purpose: the close frame must follow.
 		c.q.pushLocked(newCloseFrame(code, text))
 	}
-	return c.setPendingLocked(evClose)
+	return c.scheduleLocked(evClose, lvLive)
 }
 
-// setPendingLocked records ev and reports whether c must be pushed on the
-// run queue (it was neither queued nor running).
-func (c *Conn) setPendingLocked(ev uint8) bool {
+// scheduleLocked records ev, work at level lv, and reports whether the
+// caller must push c on the run queue at lv after releasing mu: c is
+// neither running nor queued at lv or a more urgent level.
+func (c *Conn) scheduleLocked(ev uint8, lv level) bool {
 	if c.dead {
 		return false
 	}
 	c.pending |= ev
-	if c.scheduled {
+	if c.sched&schedRunning != 0 {
+		return false // the run loop picks ev up
+	}
+	c.sched |= schedOwed
+	if c.sched&lv.upTo() != 0 {
 		return false
 	}
-	c.scheduled = true
+	c.sched |= lv.bit()
 	return true
 }
 
-// push queues c as urgent or live work if push is set (setPendingLocked
-// said c was not queued).
-func (c *Conn) push(push, urgent bool) {
-	switch {
-	case !push:
-	case urgent:
-		c.srv.runq.pushUrgent(c)
-	default:
-		c.srv.runq.push(c)
+// push queues c at level lv if push is set (scheduleLocked said so).
+func (c *Conn) push(push bool, lv level) {
+	if push {
+		c.srv.runq.push(c, lv)
 	}
 }
 
 // schedule records ev and makes sure a worker will run c; input to read
 // is urgent work.
 func (c *Conn) schedule(ev uint8) {
+	lv := lvLive
+	if ev&evRead != 0 {
+		lv = lvUrgent
+	}
 	c.mu.Lock()
-	push := c.setPendingLocked(ev)
+	push := c.scheduleLocked(ev, lv)
 	c.mu.Unlock()
-	c.push(push, ev&evRead != 0)
+	c.push(push, lv)
 }
 
 // enqueueControl queues a pong or ping regardless of MaxOutboundBytes.
@@ -323,7 +328,7 @@ func (c *Conn) onControl(op ws.OpCode, payload []byte) bool {
 		c.mu.Lock()
 		push := c.closeLocked(ReasonClientClosed, code, "", false)
 		c.mu.Unlock()
-		c.push(push, false)
+		c.push(push, lvLive)
 		return false
 	}
 	return !c.closingFlag.Load()

@@ -29,11 +29,11 @@
 //
 // Every piece of work on a connection (reading, parsing, flushing, closing
 // the socket) runs inside one run of that connection on a worker. A
-// connection is in the run queue's live work at most once (Conn.scheduled)
-// and in its later work, the deferred notices' flushes, at most once
-// (the inLater mark of Conn.pending); a worker runs a connection taken from the later work
-// only if it is not scheduled (Conn.takeLater). Events that arrive
-// meanwhile are OR-ed into Conn.pending and picked up by the same run.
+// connection has at most one entry in each of the run queue's FIFOs
+// (Conn.sched), and a worker that takes an entry runs the connection
+// only if it owes a run and no other worker runs it (Conn.claim). Events
+// that arrive meanwhile are OR-ed into Conn.pending and picked up by the
+// same run.
 // The fd is only read, written, re-armed and closed inside a run, and the
 // socket is closed by the run that finalizes the connection, after which the
 // connection is marked dead and never run again. So no worker ever uses an fd

@@ -168,7 +168,7 @@ func TestSendAllocs(t *testing.T) {
 	waitFor(t, 10*time.Second, "queue drained", func() bool {
 		c.sc.mu.Lock()
 		defer c.sc.mu.Unlock()
-		return c.sc.q.emptyLocked() && !c.sc.scheduled
+		return c.sc.q.emptyLocked() && c.sc.sched&schedOwed == 0
 	})
 	allocs := testing.AllocsPerRun(200, func() {
 		if err := c.sc.Send(f); err != nil {
@@ -250,7 +250,7 @@ func TestFlushAllocs(t *testing.T) {
 		}
 		for {
 			c.sc.mu.Lock()
-			done := c.sc.q.emptyLocked() && !c.sc.scheduled
+			done := c.sc.q.emptyLocked() && c.sc.sched&schedOwed == 0
 			c.sc.mu.Unlock()
 			if done {
 				return

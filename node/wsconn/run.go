@@ -58,14 +58,14 @@ func (s *Server) workerLoop(w *worker) {
 		if s.poll != nil {
 			s.poll.harvest(w, now)
 		}
-		c, later, waited := s.runq.pop()
+		c, lv, waited := s.runq.pop()
 		if c == nil {
 			return
 		}
 		if waited {
 			busySince = monoNanos()
 		}
-		if later && !c.takeLater() {
+		if !c.claim(lv) {
 			continue
 		}
 		s.run(c, w)
@@ -79,7 +79,7 @@ var monoEpoch = time.Now()
 func monoNanos() int64 { return int64(time.Since(monoEpoch)) }
 
 // run processes c's pending events until there are none. Only one run of a
-// connection exists at a time (Conn.scheduled), which is what serializes
+// connection exists at a time (schedRunning), which is what serializes
 // everything done to its socket.
 func (s *Server) run(c *Conn, w *worker) {
 	for i := 0; ; i++ {
@@ -87,14 +87,16 @@ func (s *Server) run(c *Conn, w *worker) {
 		ev := c.pending &^ marks
 		if ev == 0 || c.dead {
 			c.pending &= marks
-			c.scheduled = false
+			c.sched &^= schedOwed | schedRunning
 			c.mu.Unlock()
 			return
 		}
 		if i == maxRunRounds {
 			// Busy connection: stay scheduled, let the others have a turn.
+			c.sched &^= schedRunning
+			push := c.scheduleLocked(0, lvLive)
 			c.mu.Unlock()
-			s.runq.push(c)
+			c.push(push, lvLive)
 			return
 		}
 		c.pending &= marks

@@ -22,22 +22,39 @@ import "sync"
 // their writes (docs/benchmarks.md), while passing them costs the
 // fan-out only the few runs of the requests.
 //
-// A connection is in the urgent and live FIFOs at most once together
-// (Conn.scheduled), and in the later one at most once (the inLater mark
-// of Conn.pending), so they never hold more entries than there are
-// connections, and pushing never blocks: Send may be called from a NATS
-// callback that must not wait on sockets. A connection already queued
-// as live work stays where it is when urgent work comes for it.
+// A connection has at most one entry in each FIFO (Conn.sched), so they
+// never hold more entries than there are connections, and pushing never
+// blocks: Send may be called from a NATS callback that must not wait on
+// sockets. Work for a connection already queued goes where the connection
+// is, unless it is more urgent: then the connection gets a second entry,
+// in the more urgent FIFO, and whichever entry a worker takes first runs
+// it (Conn.claim). A room's sender is a member of its room, so its
+// connection was often queued as live work, for its own message's
+// fan-out, when the acknowledgement of that message came; the
+// acknowledgement then waited in line behind the fan-out.
 type runQueue struct {
 	mu     sync.Mutex
 	cond   sync.Cond
-	urgent fifo // guarded by mu
-	live   fifo // guarded by mu
-	later  fifo // guarded by mu
-	since  int  // urgent and live runs since later work was taken; guarded by mu
-	ahead  int  // urgent runs in a row while live work waited; guarded by mu
-	closed bool // guarded by mu
+	q      [levels]fifo // guarded by mu
+	since  int          // urgent and live runs since later work was taken; guarded by mu
+	ahead  int          // urgent runs in a row while live work waited; guarded by mu
+	closed bool         // guarded by mu
 }
+
+// A level names one of the run queue's FIFOs, the most urgent first.
+type level uint8
+
+const (
+	lvUrgent level = iota // a client's frame to read, the answer to its request
+	lvLive                // frames fanned out, a timer, a busy connection's next turn
+	lvLater               // the deferred notices' flush
+	levels
+)
+
+// bit is lv's bit in Conn.queued; upTo is the bits of lv and of the
+// levels more urgent.
+func (lv level) bit() uint8  { return 1 << lv }
+func (lv level) upTo() uint8 { return 1<<(lv+1) - 1 }
 
 // urgentEvery is how many urgent runs may pass live work by in a row.
 const urgentEvery = 8
@@ -52,58 +69,42 @@ func newRunQueue() *runQueue {
 	return r
 }
 
-// push queues live work.
-func (r *runQueue) push(c *Conn) {
+// push queues c at level lv.
+func (r *runQueue) push(c *Conn, lv level) {
 	r.mu.Lock()
-	r.live.push(c)
+	r.q[lv].push(c)
 	r.mu.Unlock()
 	r.cond.Signal()
 }
 
-// pushUrgent queues urgent work.
-func (r *runQueue) pushUrgent(c *Conn) {
-	r.mu.Lock()
-	r.urgent.push(c)
-	r.mu.Unlock()
-	r.cond.Signal()
-}
-
-// pushLater queues later work.
-func (r *runQueue) pushLater(c *Conn) {
-	r.mu.Lock()
-	r.later.push(c)
-	r.mu.Unlock()
-	r.cond.Signal()
-}
-
-// pop blocks until a connection is queued and returns it, with later set
-// if it came from the later FIFO (the worker must then check that no
-// other run of it exists, Conn.takeLater) and waited set if the queue was
-// empty when the worker came for it; it returns nil once the queue is
-// closed and empty.
-func (r *runQueue) pop() (c *Conn, later, waited bool) {
+// pop blocks until a connection is queued and returns it, with the level
+// it was queued at (the worker must claim it there, Conn.claim) and
+// waited set if the queue was empty when the worker came for it; it
+// returns nil once the queue is closed and empty.
+func (r *runQueue) pop() (c *Conn, lv level, waited bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.urgent.empty() && r.live.empty() && r.later.empty() {
+	urgent, live, later := &r.q[lvUrgent], &r.q[lvLive], &r.q[lvLater]
+	for urgent.empty() && live.empty() && later.empty() {
 		if r.closed {
-			return nil, false, waited
+			return nil, 0, waited
 		}
 		waited = true
 		r.cond.Wait()
 	}
-	if !r.later.empty() && ((r.urgent.empty() && r.live.empty()) || r.since >= laterEvery) {
+	if !later.empty() && ((urgent.empty() && live.empty()) || r.since >= laterEvery) {
 		r.since = 0
-		return r.later.pop(), true, waited
+		return later.pop(), lvLater, waited
 	}
 	r.since++
-	if !r.urgent.empty() && (r.live.empty() || r.ahead < urgentEvery) {
-		if !r.live.empty() {
+	if !urgent.empty() && (live.empty() || r.ahead < urgentEvery) {
+		if !live.empty() {
 			r.ahead++
 		}
-		return r.urgent.pop(), false, waited
+		return urgent.pop(), lvUrgent, waited
 	}
 	r.ahead = 0
-	return r.live.pop(), false, waited
+	return live.pop(), lvLive, waited
 }
 
 // close wakes every worker; they exit once the queue is empty.

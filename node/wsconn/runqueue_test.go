@@ -10,22 +10,22 @@ func TestRunQueueLiveFirst(t *testing.T) {
 	later := make([]*Conn, 3)
 	for i := range later {
 		later[i] = &Conn{id: uint64(100 + i)}
-		r.pushLater(later[i])
+		r.push(later[i], lvLater)
 	}
 	live := &Conn{id: 1}
-	r.push(live)
-	if c, isLater, _ := r.pop(); c != live || isLater {
-		t.Fatalf("first pop: conn %d (later %v), want the live one", c.id, isLater)
+	r.push(live, lvLive)
+	if c, lv, _ := r.pop(); c != live || lv != lvLive {
+		t.Fatalf("first pop: conn %d (level %d), want the live one", c.id, lv)
 	}
-	if c, isLater, _ := r.pop(); c != later[0] || !isLater {
-		t.Fatalf("no live work left: conn %d (later %v), want the first later one", c.id, isLater)
+	if c, lv, _ := r.pop(); c != later[0] || lv != lvLater {
+		t.Fatalf("no live work left: conn %d (level %d), want the first later one", c.id, lv)
 	}
 	// Live work that keeps coming: later work every laterEvery+1 pops.
 	var order []bool
 	for range 3 * (laterEvery + 1) {
-		r.push(&Conn{id: 2})
-		_, isLater, _ := r.pop()
-		order = append(order, isLater)
+		r.push(&Conn{id: 2}, lvLive)
+		_, lv, _ := r.pop()
+		order = append(order, lv == lvLater)
 	}
 	taken := 0
 	for i, isLater := range order {
@@ -55,9 +55,9 @@ func TestRunQueueLiveFirst(t *testing.T) {
 func TestRunQueueUrgentFirst(t *testing.T) {
 	r := newRunQueue()
 	live, later, urgent := &Conn{id: 1}, &Conn{id: 2}, &Conn{id: 3}
-	r.pushLater(later)
-	r.push(live)
-	r.pushUrgent(urgent)
+	r.push(later, lvLater)
+	r.push(live, lvLive)
+	r.push(urgent, lvUrgent)
 	for i, want := range []*Conn{urgent, live, later} {
 		if c, _, waited := r.pop(); c != want || waited {
 			t.Fatalf("pop %d: conn %d (waited %v), want conn %d without waiting", i, c.id, waited, want.id)
@@ -67,7 +67,7 @@ func TestRunQueueUrgentFirst(t *testing.T) {
 	// every urgentEvery+1 pops.
 	lives := []*Conn{{id: 10}, {id: 11}}
 	for _, c := range lives {
-		r.push(c)
+		r.push(c, lvLive)
 	}
 	checkUrgentStream(t, r, urgentEvery, "live work")
 	r.close()
@@ -81,7 +81,7 @@ func TestRunQueueLaterNotStarvedByUrgent(t *testing.T) {
 	r := newRunQueue()
 	later := []*Conn{{id: 100}, {id: 101}}
 	for _, c := range later {
-		r.pushLater(c)
+		r.push(c, lvLater)
 	}
 	checkUrgentStream(t, r, laterEvery, "later work")
 	r.close()
@@ -94,7 +94,7 @@ func checkUrgentStream(t *testing.T, r *runQueue, every int, waiting string) {
 	t.Helper()
 	var got []uint64
 	for range 2 * (every + 1) {
-		r.pushUrgent(&Conn{id: 20})
+		r.push(&Conn{id: 20}, lvUrgent)
 		c, _, _ := r.pop()
 		got = append(got, c.id)
 	}
@@ -102,5 +102,51 @@ func checkUrgentStream(t *testing.T, r *runQueue, every int, waiting string) {
 		if other, want := id != 20, (i+1)%(every+1) == 0; other != want {
 			t.Fatalf("pops of an urgent stream (conn 20) with %s waiting: %v; want %s at every %dth", waiting, got, waiting, every+1)
 		}
+	}
+}
+
+// TestRunQueuePromotes: a reply to a connection queued as live work gives
+// it an urgent entry too, which runs it ahead of the live work queued
+// before it; its live entry then finds it running and is skipped, and
+// work for a running connection queues nothing.
+func TestRunQueuePromotes(t *testing.T) {
+	s := &Server{runq: newRunQueue(), cfg: Config{MaxOutboundBytes: 1 << 20}}
+	other, c := &Conn{id: 1, srv: s}, &Conn{id: 2, srv: s}
+	f := NewTextFrame([]byte("m"))
+	for _, conn := range []*Conn{other, c} {
+		if err := conn.Send(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.SendReply(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendReply(f); err != nil { // already queued as urgent work
+		t.Fatal(err)
+	}
+	type turn struct {
+		id    uint64
+		lv    level
+		claim bool
+	}
+	want := []turn{{2, lvUrgent, true}, {1, lvLive, true}, {2, lvLive, false}}
+	for i, w := range want {
+		conn, lv, _ := s.runq.pop()
+		if got := (turn{conn.id, lv, conn.claim(lv)}); got != w {
+			t.Fatalf("pop %d: %+v, want %+v", i, got, w)
+		}
+	}
+	if err := c.SendReply(f); err != nil { // c runs: its run takes the reply
+		t.Fatal(err)
+	}
+	s.runq.mu.Lock()
+	for lv := range levels {
+		if !s.runq.q[lv].empty() {
+			t.Errorf("level %d holds work after every entry was taken and the running conn got more", lv)
+		}
+	}
+	s.runq.mu.Unlock()
+	if c.sched != schedOwed|schedRunning || c.pending&evFlush == 0 {
+		t.Fatalf("running conn: sched %b pending %b, want no entry, owed and running, a flush pending", c.sched, c.pending)
 	}
 }
