@@ -76,7 +76,7 @@ type Conn struct {
 	wIn bool // guarded by srv.wheel.mu: in the wheel
 	// Guarded by mu.
 	pending    uint8       // events for the next run
-	sched      uint8       // the run queue's FIFOs with an entry of c (level.bit), schedOwed, schedRunning
+	sched      uint8       // the run queue's FIFOs with an entry of c not yet claimed (level.bit), schedOwed, schedRunning
 	closing    bool        // Close was called or the conn ended: Send fails
 	noFrame    bool        // close without a close frame (EOF, I/O error)
 	dead       bool        // finalized; never run again

@@ -21,7 +21,7 @@ const (
 	maxIov          = 64 // frames per writev
 	maxReadsPerRun  = 4  // full read buffers per run before yielding
 	maxFlushRounds  = 16 // writev calls per run before yielding
-	maxRunRounds    = 8  // pending-event rounds per run before going to the back of the queue
+	maxRunRounds    = 8  // pending-event rounds per run before going back to the live work (an entry not yet taken keeps its place)
 	lingerDrainRead = 4  // reads per run while discarding input of a closing conn
 )
 

@@ -36,8 +36,8 @@ type runQueue struct {
 	mu     sync.Mutex
 	cond   sync.Cond
 	q      [levels]fifo // guarded by mu
-	since  int          // urgent and live runs since later work was taken; guarded by mu
-	ahead  int          // urgent runs in a row while live work waited; guarded by mu
+	since  int          // urgent and live entries taken since later work was; guarded by mu
+	ahead  int          // urgent entries taken in a row while live work waited; guarded by mu
 	closed bool         // guarded by mu
 }
 
@@ -51,16 +51,18 @@ const (
 	levels
 )
 
-// bit is lv's bit in Conn.queued; upTo is the bits of lv and of the
+// bit is lv's bit in Conn.sched; upTo is the bits of lv and of the
 // levels more urgent.
 func (lv level) bit() uint8  { return 1 << lv }
 func (lv level) upTo() uint8 { return 1<<(lv+1) - 1 }
 
-// urgentEvery is how many urgent runs may pass live work by in a row.
+// urgentEvery is how many urgent entries may pass live work by in a
+// row. An entry counts whether or not its claim runs the connection: the
+// queue does not know, and a skipped entry costs a worker next to nothing.
 const urgentEvery = 8
 
-// laterEvery is how many urgent and live runs may pass later work by in
-// a row.
+// laterEvery is how many urgent and live entries may pass later work by
+// in a row.
 const laterEvery = 8
 
 func newRunQueue() *runQueue {

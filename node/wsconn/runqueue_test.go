@@ -107,46 +107,80 @@ func checkUrgentStream(t *testing.T, r *runQueue, every int, waiting string) {
 
 // TestRunQueuePromotes: a reply to a connection queued as live work gives
 // it an urgent entry too, which runs it ahead of the live work queued
-// before it; its live entry then finds it running and is skipped, and
-// work for a running connection queues nothing.
+// before it. Its live entry, taken later, runs it only if it owes a run
+// then: work that came while the entry was on its way, yes; none, no.
+// Work for a running connection queues nothing.
 func TestRunQueuePromotes(t *testing.T) {
 	s := &Server{runq: newRunQueue(), cfg: Config{MaxOutboundBytes: 1 << 20}}
 	other, c := &Conn{id: 1, srv: s}, &Conn{id: 2, srv: s}
 	f := NewTextFrame([]byte("m"))
-	for _, conn := range []*Conn{other, c} {
-		if err := conn.Send(f); err != nil {
+	send := func(conn *Conn, reply bool) {
+		t.Helper()
+		if err := conn.send(f, reply); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := c.SendReply(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendReply(f); err != nil { // already queued as urgent work
-		t.Fatal(err)
-	}
-	type turn struct {
-		id    uint64
-		lv    level
-		claim bool
-	}
-	want := []turn{{2, lvUrgent, true}, {1, lvLive, true}, {2, lvLive, false}}
-	for i, w := range want {
-		conn, lv, _ := s.runq.pop()
-		if got := (turn{conn.id, lv, conn.claim(lv)}); got != w {
-			t.Fatalf("pop %d: %+v, want %+v", i, got, w)
+	// take pops the next entry and checks it and its claim.
+	take := func(step string, id uint64, lv level, claim bool) {
+		t.Helper()
+		conn, got, _ := s.runq.pop()
+		if conn.id != id || got != lv {
+			t.Fatalf("%s: popped conn %d at level %d, want conn %d at %d", step, conn.id, got, id, lv)
+		}
+		if ok := conn.claim(got); ok != claim {
+			t.Fatalf("%s: claim %v, want %v", step, ok, claim)
 		}
 	}
-	if err := c.SendReply(f); err != nil { // c runs: its run takes the reply
-		t.Fatal(err)
-	}
-	s.runq.mu.Lock()
-	for lv := range levels {
-		if !s.runq.q[lv].empty() {
-			t.Errorf("level %d holds work after every entry was taken and the running conn got more", lv)
+	// empty checks that no level holds an entry.
+	empty := func(after string) {
+		t.Helper()
+		s.runq.mu.Lock()
+		defer s.runq.mu.Unlock()
+		for lv := range levels {
+			if !s.runq.q[lv].empty() {
+				t.Fatalf("level %d holds an entry after %s", lv, after)
+			}
 		}
 	}
-	s.runq.mu.Unlock()
+	// runDone ends c's run as Server.run does once its events are done.
+	runDone := func() {
+		c.mu.Lock()
+		c.pending = 0
+		c.mu.Unlock()
+		s.run(c, nil)
+	}
+
+	send(other, false)
+	send(c, false)
+	send(c, true)
+	send(c, true) // already queued as urgent work
+	take("the reply", 2, lvUrgent, true)
+	runDone()
+	take("the live work before it", 1, lvLive, true)
+	conn, lv, _ := s.runq.pop()
+	send(c, false) // work for c while its popped live entry is on its way
+	if conn != c || !c.claim(lv) {
+		t.Fatalf("popped conn %d: not run for the work that came after the pop", conn.id)
+	}
+	send(c, true) // c runs: its run takes the reply
+	empty("the running conn got more")
 	if c.sched != schedOwed|schedRunning || c.pending&evFlush == 0 {
 		t.Fatalf("running conn: sched %b pending %b, want no entry, owed and running, a flush pending", c.sched, c.pending)
+	}
+	runDone()
+
+	send(c, true)
+	send(c, false) // its urgent entry runs it for this too
+	take("a reply, then live work", 2, lvUrgent, true)
+	runDone()
+	empty("a reply came before live work")
+
+	send(c, false)
+	send(c, true)
+	take("the reply again", 2, lvUrgent, true)
+	runDone()
+	take("the live entry of a conn that owes no run", 2, lvLive, false)
+	if c.sched != 0 {
+		t.Fatalf("idle conn: sched %b, want 0", c.sched)
 	}
 }
