@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/natterchat/natter/internal/mono"
 	"github.com/natterchat/natter/node/chat"
 	"github.com/natterchat/natter/node/fanout"
 	"github.com/natterchat/natter/node/wire"
@@ -95,15 +96,12 @@ func (d *device) sendError(m *Metrics, channel, ref, typ string, e *wire.Error) 
 	m.ClientErrors.Add(1)
 }
 
-// monoEpoch anchors monoMillis.
-var monoEpoch = time.Now()
-
 // monoMillis is a monotonic clock in milliseconds: 32 bits where a
 // time.Time would cost every device 16 more bytes. It wraps every 49.7
 // days; differences of two readings are right modulo that, which is all
 // the rate limiter needs (a device silent for a multiple of 49.7 days may
 // find its bucket less than full, once).
-func monoMillis() uint32 { return uint32(time.Since(monoEpoch) / time.Millisecond) }
+func monoMillis() uint32 { return uint32(mono.Now() / time.Millisecond) }
 
 // allow applies the device's token bucket at now (monoMillis); it runs on
 // OnMessage calls. A new device's bucket is full.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/natterchat/natter/internal/epoll"
+	"github.com/natterchat/natter/internal/mono"
 )
 
 // poller waits on one epoll instance and schedules ready connections on the
@@ -33,7 +34,7 @@ type poller struct {
 	epf      *os.File // epfd, registered with the runtime's netpoller
 	wakefd   int      // eventfd registered with id 0; written by stop
 	stopping atomic.Bool
-	// harvested is when ready events were last read (monoNanos), by the
+	// harvested is when ready events were last read (mono.Now), by the
 	// loop or by a busy worker (harvest).
 	harvested atomic.Int64
 }
@@ -103,15 +104,15 @@ func (p *poller) loop() {
 
 // harvest reads the ready events without waiting and schedules their
 // connections, if nobody did for harvestEvery; a worker calls it between
-// runs, at now (monoNanos). The loop waits in the runtime's netpoller,
+// runs, at now (mono.Now). The loop waits in the runtime's netpoller,
 // which the runtime polls only when it runs out of work (or every 10
 // ms): on one processor busy with fan-out, a client's request used to
 // wait there for milliseconds before anything read it
 // (docs/benchmarks.md). A worker never stops the poller: the wake fd's
 // event is left for the loop (it stays ready, being level-triggered).
-func (p *poller) harvest(w *worker, now int64) {
+func (p *poller) harvest(w *worker, now time.Duration) {
 	last := p.harvested.Load()
-	if now-last < int64(harvestEvery) || !p.harvested.CompareAndSwap(last, now) {
+	if now-time.Duration(last) < harvestEvery || !p.harvested.CompareAndSwap(last, int64(now)) {
 		return
 	}
 	n, err := unix.EpollWait(p.epfd, w.sys.events, 0)
@@ -125,7 +126,7 @@ func (p *poller) harvest(w *worker, now int64) {
 // whether the poller was told to stop (only to the loop: fromLoop).
 func (p *poller) dispatch(events []unix.EpollEvent, fromLoop bool) (stop bool) {
 	if fromLoop {
-		p.harvested.Store(monoNanos())
+		p.harvested.Store(int64(mono.Now()))
 	}
 	for i := range events {
 		e := &events[i]

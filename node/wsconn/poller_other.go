@@ -5,6 +5,7 @@ package wsconn
 import (
 	"errors"
 	"net"
+	"time"
 )
 
 // poller is absent off Linux: every connection uses the goroutine transport.
@@ -19,10 +20,10 @@ func (w *workerSys) init() {}
 
 func newPoller(*Server) (*poller, error) { return nil, nil }
 
-func (p *poller) loop()                  {}
-func (p *poller) harvest(*worker, int64) {}
-func (p *poller) stop()                  {}
-func (p *poller) closeFds()              {}
+func (p *poller) loop()                          {}
+func (p *poller) harvest(*worker, time.Duration) {}
+func (p *poller) stop()                          {}
+func (p *poller) closeFds()                      {}
 
 func (s *Server) newTransport(c *Conn, nc net.Conn) (transport, error) {
 	return goTransportOf(c, nc)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/natterchat/natter/internal/mono"
 )
 
 // worker holds the per-worker scratch space a run uses, so a connection
@@ -45,13 +47,13 @@ const yieldBelow = 256
 
 func (s *Server) workerLoop(w *worker) {
 	defer s.wg.Done()
-	busySince := monoNanos() // since the worker last waited for work or yielded
+	busySince := mono.Now() // since the worker last waited for work or yielded
 	for {
-		now := monoNanos()
-		if now-busySince > int64(yieldAfter) {
+		now := mono.Now()
+		if now-busySince > yieldAfter {
 			if runtime.NumGoroutine() < yieldBelow {
 				runtime.Gosched()
-				now = monoNanos()
+				now = mono.Now()
 			}
 			busySince = now
 		}
@@ -63,7 +65,7 @@ func (s *Server) workerLoop(w *worker) {
 			return
 		}
 		if waited {
-			busySince = monoNanos()
+			busySince = mono.Now()
 		}
 		if !c.claim(lv) {
 			continue
@@ -71,12 +73,6 @@ func (s *Server) workerLoop(w *worker) {
 		s.run(c, w)
 	}
 }
-
-// monoEpoch anchors monoNanos.
-var monoEpoch = time.Now()
-
-// monoNanos is a monotonic clock in nanoseconds, for atomics.
-func monoNanos() int64 { return int64(time.Since(monoEpoch)) }
 
 // run processes c's pending events until there are none. Only one run of a
 // connection exists at a time (schedRunning), which is what serializes

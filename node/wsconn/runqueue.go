@@ -8,11 +8,11 @@ import "sync"
 // deferred notices' flush, see Conn.SendDeferred).
 //
 // Workers take urgent work first, live work next and later work when
-// there is no other, or once every laterEvery runs of the others so that
+// there is no other, or after laterEvery entries of the others so that
 // it is never starved: a deferred flush lists every connection with a notice
 // waiting, thousands in a connection storm, and a live message queued
 // behind all of them waited for all of their writes. Urgent work passes
-// live work by at most urgentEvery runs in a row.
+// live work by at most urgentEvery entries in a row.
 //
 // Urgent work is what a client waits on: its request read, then the
 // answer written. It is a few runs for each message sent, against a
